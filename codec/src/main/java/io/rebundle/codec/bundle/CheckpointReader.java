@@ -1,0 +1,394 @@
+package io.rebundle.codec.bundle;
+
+import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.UnsupportedCheckpointException;
+import io.rebundle.codec.graph.ObjectGraph;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.InputFile;
+import io.rebundle.codec.io.RangeReader;
+import io.rebundle.codec.table.TableReader;
+import io.rebundle.codec.util.Bytes;
+import io.rebundle.codec.util.Crc32c;
+import io.rebundle.codec.util.Varints;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads a checkpoint lazily. Opening reads the index footer, index block and header; listing keys
+ * reads only the index, one block at a time; tensor bytes are read by positioned reads from the data
+ * files, opened on first use. Every tensor read verifies its CRC32C. Owns the readers it opens and
+ * closes them in {@link #close()}. Not thread-safe.
+ */
+public final class CheckpointReader implements AutoCloseable {
+  /** Streaming buffer for copies and checks. */
+  public static final int BUFFER_SIZE = 1 << 20;
+  /** Largest tensor {@link #read} will hold in memory; bigger ones must be streamed. */
+  public static final long MAX_IN_MEMORY = Integer.MAX_VALUE - 64;
+
+  private final FileIO io;
+  private final String prefix;
+  private final List<String> warnings;
+  private final RangeReader indexReader;
+  private final TableReader table;
+  private final BundleHeader header;
+  private final Map<Integer, RangeReader> dataReaders = new HashMap<>();
+
+  private CheckpointReader(FileIO io, String prefix, List<String> warnings) {
+    this.io = io;
+    this.prefix = prefix;
+    this.warnings = List.copyOf(warnings);
+    InputFile index = io.newInputFile(Naming.indexFile(prefix));
+    if (!index.exists()) {
+      throw new CheckpointNotFoundException(
+          "Cannot find checkpoint " + prefix + ": no " + Naming.indexFile(prefix) + " found");
+    }
+    this.indexReader = index.open();
+    try {
+      this.table = new TableReader(indexReader);
+      TableReader.EntryIterator it = table.iterator();
+      if (!it.next() || it.key().length != 0) {
+        throw new CorruptCheckpointException("Cannot read " + Naming.indexFile(prefix)
+            + ": no bundle header (the first entry must have the empty key); the file is corrupt or "
+            + "was produced by a newer TensorFlow");
+      }
+      this.header = BundleHeader.decode(it.value(), Naming.indexFile(prefix));
+    } catch (RuntimeException e) {
+      indexReader.close();
+      throw e;
+    }
+  }
+
+  /** Opens a prefix, a model directory (through its state file) or a SavedModel directory. */
+  public static CheckpointReader open(FileIO io, String path) {
+    CheckpointLocator.Resolved r = CheckpointLocator.resolve(io, path);
+    return new CheckpointReader(io, r.prefix(), r.warnings());
+  }
+
+  /** Opens exactly {@code prefix}, with no resolution. */
+  public static CheckpointReader openPrefix(FileIO io, String prefix) {
+    return new CheckpointReader(io, prefix, List.of());
+  }
+
+  public String prefix() {
+    return prefix;
+  }
+
+  public FileIO io() {
+    return io;
+  }
+
+  public List<String> warnings() {
+    return warnings;
+  }
+
+  public BundleHeader header() {
+    return header;
+  }
+
+  public TableReader table() {
+    return table;
+  }
+
+  public String indexFile() {
+    return Naming.indexFile(prefix);
+  }
+
+  public String dataFile(int shard) {
+    return Naming.dataFile(prefix, shard, header.numShards());
+  }
+
+  /** Whether the checkpoint is object-based (TF2): it has an object graph. */
+  public boolean isObjectBased() {
+    return table.get(Bytes.utf8(Naming.OBJECT_GRAPH_KEY)) != null;
+  }
+
+  /** All entries after the header, in key order (slice entries included), read lazily. */
+  public Iterable<IndexRecord> records() {
+    return () -> new Iterator<>() {
+      private final TableReader.EntryIterator it = table.iterator();
+      private IndexRecord next = advance(true);
+
+      private IndexRecord advance(boolean first) {
+        if (first && !it.next()) {
+          return null;
+        }
+        if (!it.next()) {
+          return null;
+        }
+        byte[] key = it.key();
+        return new IndexRecord(key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
+      }
+
+      @Override
+      public boolean hasNext() {
+        return next != null;
+      }
+
+      @Override
+      public IndexRecord next() {
+        if (next == null) {
+          throw new NoSuchElementException();
+        }
+        IndexRecord r = next;
+        next = advance(false);
+        return r;
+      }
+    };
+  }
+
+  /** The entry under a binary key (e.g. a slice key), or null if absent. */
+  public BundleEntry findEntry(byte[] key) {
+    byte[] value = table.get(key);
+    return value == null ? null : BundleEntry.decode(value, indexFile(), Bytes.printable(key));
+  }
+
+  /** The entry for {@code key}, or null if absent. */
+  public BundleEntry findEntry(String key) {
+    byte[] value = table.get(Bytes.utf8(key));
+    return value == null ? null : BundleEntry.decode(value, indexFile(), key);
+  }
+
+  /** The entry for {@code key}; throws {@link CheckpointNotFoundException} if absent. */
+  public BundleEntry entry(String key) {
+    BundleEntry e = findEntry(key);
+    if (e == null) {
+      throw new CheckpointNotFoundException("Key " + key + " not found in checkpoint " + prefix);
+    }
+    return e;
+  }
+
+  /** The TF2 object graph, or null for a name-based checkpoint. */
+  public ObjectGraph objectGraph() {
+    BundleEntry e = findEntry(Naming.OBJECT_GRAPH_KEY);
+    if (e == null) {
+      return null;
+    }
+    Tensor t = read(Naming.OBJECT_GRAPH_KEY, e);
+    if (t.dtype() != DType.STRING || !t.shape().isScalar()) {
+      throw new CorruptCheckpointException("Cannot read " + indexFile() + ": "
+          + Naming.OBJECT_GRAPH_KEY + " must be a string scalar, found " + e.dtypeName() + " " + e.shape());
+    }
+    return ObjectGraph.parse(t.strings().get(0), prefix);
+  }
+
+  private RangeReader dataReader(String key, BundleEntry e) {
+    if (e.shardId() >= header.numShards()) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read tensor %s: entry names shard %d but %s has %d shards",
+          key, e.shardId(), indexFile(), header.numShards()));
+    }
+    RangeReader r = dataReaders.get(e.shardId());
+    if (r == null) {
+      InputFile f = io.newInputFile(dataFile(e.shardId()));
+      if (!f.exists()) {
+        throw new CheckpointNotFoundException("Cannot read tensor " + key + ": data file "
+            + dataFile(e.shardId()) + " (shard " + e.shardId() + " of " + header.numShards() + ") is missing");
+      }
+      r = f.open();
+      dataReaders.put(e.shardId(), r);
+    }
+    if (e.offset() > r.length() || e.size() > r.length() - e.offset()) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)",
+          key, e.offset(), e.offset() + e.size(), r.location(), r.length()));
+    }
+    return r;
+  }
+
+  /** Checks the entry's size against its dtype and shape (TensorFlow's own size check). */
+  public void checkSize(String key, BundleEntry e) {
+    if (e.isSliced()) {
+      return;
+    }
+    DType dtype = e.dtype();
+    if (dtype == DType.RESOURCE) {
+      throw new UnsupportedCheckpointException("Cannot read tensor " + key + ": DT_RESOURCE tensors cannot be stored");
+    }
+    long n = e.shape().numElements();
+    if (dtype.isFixedSize()) {
+      long expected;
+      try {
+        expected = Math.multiplyExact(n, dtype.elementSize());
+      } catch (ArithmeticException ex) {
+        expected = -1;
+      }
+      if (expected != e.size()) {
+        throw new CorruptCheckpointException(String.format(
+            "Invalid size in bundle entry: key %s in %s; stored size %d; expected size %d",
+            key, indexFile(), e.size(), expected));
+      }
+    } else if (e.size() < n) {
+      throw new CorruptCheckpointException(String.format(
+          "Invalid size in bundle entry: key %s in %s; stored size %d; expected size is at least %d",
+          key, indexFile(), e.size(), n));
+    }
+  }
+
+  private CorruptCheckpointException crcMismatch(String key, BundleEntry e, int computed) {
+    return new CorruptCheckpointException(String.format(
+        "Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %08x, computed %08x",
+        key, dataFile(e.shardId()), e.shardId(), e.offset(), e.size(),
+        Crc32c.unmask(e.crc32c()), computed));
+  }
+
+  /**
+   * Streams the stored bytes of a non-sliced entry to {@code out} through {@code buffer}, verifying
+   * the CRC32C; a mismatch throws after the bytes were written, so callers must not commit output
+   * that received them.
+   */
+  public void copyRaw(String key, BundleEntry e, OutputStream out, byte[] buffer) {
+    checkSize(key, e);
+    RangeReader r = dataReader(key, e);
+    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
+    long pos = e.offset();
+    long end = e.offset() + e.size();
+    try {
+      while (pos < end) {
+        int n = (int) Math.min(buffer.length, end - pos);
+        r.readFully(pos, buffer, 0, n);
+        crc.update(buffer, 0, n);
+        if (out != null) {
+          out.write(buffer, 0, n);
+        }
+        pos += n;
+      }
+    } catch (IOException ex) {
+      throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
+    }
+    int computed = crc.value();
+    if (Crc32c.mask(computed) != e.crc32c()) {
+      throw crcMismatch(key, e, computed);
+    }
+  }
+
+  /** Reads every byte of a non-sliced entry and checks its CRC32C, in bounded memory. */
+  public void verifyData(String key, BundleEntry e, byte[] buffer) {
+    copyRaw(key, e, null, buffer);
+  }
+
+  /** The raw stored bytes of a non-sliced entry, CRC-checked. */
+  public byte[] readRaw(String key, BundleEntry e) {
+    checkSize(key, e);
+    if (e.size() > MAX_IN_MEMORY) {
+      throw new UnsupportedCheckpointException("Cannot load tensor " + key + " into memory: "
+          + e.size() + " bytes; stream it instead");
+    }
+    RangeReader r = dataReader(key, e);
+    byte[] bytes = r.readFully(e.offset(), (int) e.size());
+    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
+    crc.update(bytes, 0, bytes.length);
+    int computed = crc.value();
+    if (Crc32c.mask(computed) != e.crc32c()) {
+      throw crcMismatch(key, e, computed);
+    }
+    return bytes;
+  }
+
+  /** Reads a whole tensor into memory, assembling sliced tensors from their slices. */
+  public Tensor read(String key) {
+    return read(key, entry(key));
+  }
+
+  public Tensor read(String key, BundleEntry e) {
+    DType dtype = e.dtype();
+    if (e.isSliced()) {
+      return SliceAssembler.assemble(this, key, e);
+    }
+    if (dtype == DType.VARIANT) {
+      throw new UnsupportedCheckpointException("Cannot decode tensor " + key
+          + ": DT_VARIANT values need TensorFlow's variant decoders; they can be copied, not read");
+    }
+    byte[] raw = readRaw(key, e);
+    if (dtype == DType.STRING) {
+      return Tensor.ofStrings(e.shape(), decodeStrings(key, e, raw));
+    }
+    if (header.bigEndian()) {
+      raw = swapToLittleEndian(key, dtype, raw);
+    }
+    return Tensor.of(dtype, e.shape(), raw);
+  }
+
+  private byte[] swapToLittleEndian(String key, DType dtype, byte[] raw) {
+    int w = dtype.swapWidth();
+    if (w < 0) {
+      throw new UnsupportedCheckpointException("Cannot read tensor " + key + ": " + dtype.displayName()
+          + " in a big-endian bundle cannot be byte-swapped");
+    }
+    for (int i = 0; w > 1 && i + w <= raw.length; i += w) {
+      for (int a = i, b = i + w - 1; a < b; a++, b--) {
+        byte t = raw[a];
+        raw[a] = raw[b];
+        raw[b] = t;
+      }
+    }
+    return raw;
+  }
+
+  private List<byte[]> decodeStrings(String key, BundleEntry e, byte[] raw) {
+    long n = e.shape().numElements();
+    Varints.Cursor c = new Varints.Cursor(raw, 0, raw.length);
+    long[] lengths = new long[(int) n];
+    CRC32C crc = new CRC32C();
+    byte[] scratch = new byte[8];
+    long total = 0;
+    try {
+      for (int i = 0; i < n; i++) {
+        lengths[i] = c.varint64();
+        StringTensors.updateLength(crc, scratch, lengths[i], header.bigEndian());
+        total += lengths[i];
+      }
+    } catch (IllegalStateException ex) {
+      throw new CorruptCheckpointException("Cannot read string tensor " + key + " in "
+          + dataFile(e.shardId()) + " at offset " + e.offset() + ": " + ex.getMessage());
+    }
+    int lengthsEnd = c.position();
+    if (lengthsEnd + 4 > raw.length || total < 0 || total != raw.length - lengthsEnd - 4) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read string tensor %s in %s at offset %d: string lengths (%d bytes) do not match the entry size %d",
+          key, dataFile(e.shardId()), e.offset(), total, e.size()));
+    }
+    int stored = Varints.getFixed32(raw, lengthsEnd);
+    if (header.bigEndian()) {
+      stored = Integer.reverseBytes(stored);
+    }
+    int computed = (int) crc.getValue();
+    if (Crc32c.unmask(stored) != computed) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read string tensor %s in %s at offset %d: the length checksum does not match: expected %08x but actual is %08x",
+          key, dataFile(e.shardId()), e.offset() + lengthsEnd, Crc32c.unmask(stored), computed));
+    }
+    List<byte[]> values = new ArrayList<>((int) n);
+    int pos = lengthsEnd + 4;
+    for (long len : lengths) {
+      values.add(java.util.Arrays.copyOfRange(raw, pos, pos + (int) len));
+      pos += (int) len;
+    }
+    return values;
+  }
+
+  @Override
+  public void close() {
+    RuntimeException failure = null;
+    for (RangeReader r : dataReaders.values()) {
+      try {
+        r.close();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+    dataReaders.clear();
+    indexReader.close();
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package io.rebundle.codec.bundle;
+
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.util.Bytes;
+import java.io.UncheckedIOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a whole checkpoint from one process: {@link ShardWriter}s for the data files and an
+ * {@link IndexWriter}, chained. Everything goes to temporary names first; {@link #finish()} renames
+ * the data files, then writes the index last, so a crash never leaves an index pointing at missing
+ * bytes. {@link #close()} without {@code finish()} removes the temporary files. Not thread-safe.
+ */
+public final class CheckpointWriter implements AutoCloseable {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final FileIO io;
+  private final String prefix;
+  private final boolean overwrite;
+  private final List<ShardWriter> shards = new ArrayList<>();
+  private final List<String> tempNames = new ArrayList<>();
+  private final List<IndexRecord> records = new ArrayList<>();
+  private final Map<String, BundleEntry> slicedTensors = new LinkedHashMap<>();
+  private boolean finished;
+
+  private CheckpointWriter(FileIO io, String prefix, int numShards, boolean overwrite) {
+    if (numShards < 1) {
+      throw new IllegalArgumentException("Invalid number of shards: " + numShards);
+    }
+    this.io = io;
+    this.prefix = prefix;
+    this.overwrite = overwrite;
+    if (!overwrite && io.exists(Naming.indexFile(prefix))) {
+      throw new UncheckedIOException("Cannot write checkpoint " + prefix + ": "
+          + Naming.indexFile(prefix) + " already exists", new java.io.IOException("exists"));
+    }
+    for (int i = 0; i < numShards; i++) {
+      String temp = tempName(Naming.dataFile(prefix, i, numShards));
+      tempNames.add(temp);
+      shards.add(new ShardWriter(io.newOutputFile(temp).create(), temp, i));
+    }
+  }
+
+  public static CheckpointWriter create(FileIO io, String prefix) {
+    return new CheckpointWriter(io, prefix, 1, false);
+  }
+
+  public static CheckpointWriter create(FileIO io, String prefix, int numShards, boolean overwrite) {
+    return new CheckpointWriter(io, prefix, numShards, overwrite);
+  }
+
+  /** A fresh temporary name beside {@code target}, as TensorFlow's {@code .tempstate<N>} files. */
+  public static String tempName(String target) {
+    return target + ".tempstate" + Long.toUnsignedString(RANDOM.nextLong());
+  }
+
+  public String prefix() {
+    return prefix;
+  }
+
+  public int numShards() {
+    return shards.size();
+  }
+
+  public ShardWriter shard(int i) {
+    return shards.get(i);
+  }
+
+  public void add(String key, Tensor tensor) {
+    add(0, key, tensor);
+  }
+
+  public void add(int shard, String key, Tensor tensor) {
+    addEntry(Bytes.utf8(key), shards.get(shard).add(tensor));
+  }
+
+  /** Records an entry written directly through {@link #shard(int)}. */
+  public void addEntry(byte[] key, BundleEntry entry) {
+    records.add(new IndexRecord(key, entry));
+  }
+
+  /**
+   * Adds one slice of a partitioned tensor: its data under the slice key, and the slice to the full
+   * entry under {@code key}.
+   */
+  public void addSlice(int shard, String key, TensorShape fullShape, TensorSlice slice, Tensor part) {
+    String problem = slice.problemWith(fullShape);
+    if (problem != null) {
+      throw new IllegalArgumentException("Invalid slice for " + key + ": " + problem);
+    }
+    if (!slice.sliceShape(fullShape).equals(part.shape())) {
+      throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + part.shape()
+          + ", slice " + slice + " of " + fullShape + " needs " + slice.sliceShape(fullShape));
+    }
+    BundleEntry full = slicedTensors.get(key);
+    List<TensorSlice> slices = new ArrayList<>(full == null ? List.of() : full.slices());
+    slices.add(slice);
+    slicedTensors.put(key, BundleEntry.sliced(part.dtype(), fullShape, slices));
+    addEntry(SliceKeys.encode(key, slice), shards.get(shard).add(part));
+  }
+
+  /** Closes the data files, renames them, then writes the index: the checkpoint is complete. */
+  public void finish() {
+    for (ShardWriter s : shards) {
+      s.close();
+    }
+    List<IndexRecord> all = new ArrayList<>(records);
+    slicedTensors.forEach((k, e) -> all.add(new IndexRecord(Bytes.utf8(k), e)));
+    String indexTemp = tempName(Naming.indexFile(prefix));
+    tempNames.add(indexTemp);
+    IndexWriter.write(io.newOutputFile(indexTemp), BundleHeader.of(shards.size()), all);
+    if (overwrite) {
+      io.delete(Naming.indexFile(prefix));
+    }
+    for (int i = 0; i < shards.size(); i++) {
+      String target = Naming.dataFile(prefix, i, shards.size());
+      if (overwrite) {
+        io.delete(target);
+      }
+      io.rename(tempNames.get(i), target);
+    }
+    io.rename(indexTemp, Naming.indexFile(prefix));
+    finished = true;
+  }
+
+  @Override
+  public void close() {
+    if (finished) {
+      return;
+    }
+    for (ShardWriter s : shards) {
+      try {
+        s.close();
+      } catch (RuntimeException ignored) {
+        // Aborting: the temporary file is deleted next either way.
+      }
+    }
+    for (String t : tempNames) {
+      io.delete(t);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.rebundle.codec.bundle;
+
+import io.rebundle.codec.proto.TensorShapeProto;
+import java.util.Arrays;
+
+/**
+ * A tensor's dimensions, outermost first (tensorbundle-format.md §3.4). A scalar has no dimensions.
+ * Immutable.
+ */
+public final class TensorShape {
+  /** TensorFlow's limit on the number of dimensions. */
+  public static final int MAX_RANK = 254;
+
+  public static final TensorShape SCALAR = new TensorShape(new long[0]);
+
+  private final long[] dims;
+  private final long numElements;
+
+  private TensorShape(long[] dims) {
+    this.dims = dims;
+    long n = 1;
+    for (long d : dims) {
+      n = Math.multiplyExact(n, d);
+    }
+    this.numElements = n;
+  }
+
+  /** A shape; throws {@link IllegalArgumentException} for negative sizes, overflow or rank > 254. */
+  public static TensorShape of(long... dims) {
+    String problem = problem(dims);
+    if (problem != null) {
+      throw new IllegalArgumentException("Invalid tensor shape " + Arrays.toString(dims) + ": " + problem);
+    }
+    return new TensorShape(dims.clone());
+  }
+
+  /** Why the dims are not a valid shape, or null if they are. */
+  static String problem(long[] dims) {
+    if (dims.length > MAX_RANK) {
+      return "rank " + dims.length + " exceeds " + MAX_RANK;
+    }
+    long n = 1;
+    for (long d : dims) {
+      if (d < 0) {
+        return "negative dimension " + d;
+      }
+      try {
+        n = Math.multiplyExact(n, d);
+      } catch (ArithmeticException e) {
+        return "element count overflows int64";
+      }
+    }
+    return null;
+  }
+
+  public int rank() {
+    return dims.length;
+  }
+
+  public long dim(int i) {
+    return dims[i];
+  }
+
+  public long[] dims() {
+    return dims.clone();
+  }
+
+  public long numElements() {
+    return numElements;
+  }
+
+  public boolean isScalar() {
+    return dims.length == 0;
+  }
+
+  public TensorShapeProto toProto() {
+    TensorShapeProto.Builder b = TensorShapeProto.newBuilder();
+    for (long d : dims) {
+      b.addDim(TensorShapeProto.Dim.newBuilder().setSize(d));
+    }
+    return b.build();
+  }
+
+  /** Decodes a shape; returns null if it is invalid (the caller reports with its own context). */
+  static TensorShape fromProtoOrNull(TensorShapeProto proto) {
+    long[] d = new long[proto.getDimCount()];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = proto.getDim(i).getSize();
+    }
+    return problem(d) == null ? new TensorShape(d) : null;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TensorShape other && Arrays.equals(dims, other.dims);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(dims);
+  }
+
+  /** numpy-style: {@code [2, 3]}, {@code []} for scalars. */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < dims.length; i++) {
+      if (i > 0) {
+        sb.append(", ");
+      }
+      sb.append(dims[i]);
+    }
+    return sb.append(']').toString();
+  }
+}

@@ -1,0 +1,276 @@
+package io.rebundle.codec.io;
+
+import io.rebundle.codec.CheckpointNotFoundException;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** {@link FileIO} on the local file system. Locations are plain paths or {@code file:} URIs. */
+public final class LocalFileIO implements FileIO {
+  private static final long serialVersionUID = 1L;
+  private static final int WRITE_BUFFER = 1 << 20;
+
+  static Path path(String location) {
+    if (location.startsWith("file://")) {
+      return Path.of(location.substring("file://".length()));
+    }
+    if (location.startsWith("file:")) {
+      return Path.of(location.substring("file:".length()));
+    }
+    return Path.of(location);
+  }
+
+  @Override
+  public InputFile newInputFile(String location) {
+    return new LocalInputFile(location);
+  }
+
+  @Override
+  public OutputFile newOutputFile(String location) {
+    return new LocalOutputFile(location);
+  }
+
+  @Override
+  public boolean exists(String location) {
+    return Files.exists(path(location));
+  }
+
+  @Override
+  public boolean isDirectory(String location) {
+    return Files.isDirectory(path(location));
+  }
+
+  @Override
+  public List<String> list(String directory) {
+    Path dir = path(directory);
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      List<String> names = new ArrayList<>();
+      entries.forEach(p -> names.add(p.getFileName().toString()));
+      names.sort(null);
+      return names;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot list " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void rename(String source, String target) {
+    try {
+      Files.move(path(source), path(target), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot rename " + source + " to " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public boolean delete(String location) {
+    try {
+      return Files.deleteIfExists(path(location));
+    } catch (DirectoryNotEmptyException e) {
+      throw new UncheckedIOException("Cannot delete " + location + ": directory not empty", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot delete " + location + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void mkdirs(String directory) {
+    try {
+      Files.createDirectories(path(directory));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create directory " + directory + ": " + e, e);
+    }
+  }
+
+  @Override
+  public String join(String directory, String name) {
+    if (directory.isEmpty()) {
+      return name;
+    }
+    return directory.endsWith("/") ? directory + name : directory + "/" + name;
+  }
+
+  @Override
+  public String parent(String location) {
+    int slash = location.lastIndexOf('/');
+    if (slash < 0) {
+      return "";
+    }
+    return slash == 0 ? "/" : location.substring(0, slash);
+  }
+
+  @Override
+  public boolean isAbsolute(String location) {
+    return location.startsWith("/") || location.startsWith("file:");
+  }
+
+  private record LocalInputFile(String location) implements InputFile {
+    @Override
+    public long length() {
+      try {
+        return Files.size(path(location));
+      } catch (NoSuchFileException e) {
+        throw new CheckpointNotFoundException("File not found: " + location);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public boolean exists() {
+      return Files.isRegularFile(path(location));
+    }
+
+    @Override
+    public RangeReader open() {
+      try {
+        FileChannel channel = FileChannel.open(path(location), StandardOpenOption.READ);
+        return new ChannelReader(location, channel);
+      } catch (NoSuchFileException e) {
+        throw new CheckpointNotFoundException("File not found: " + location);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot open " + location + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Positioned reads through {@link FileChannel#read(ByteBuffer, long)}; thread-safe. */
+  private static final class ChannelReader implements RangeReader {
+    private final String location;
+    private final FileChannel channel;
+    private final long length;
+
+    ChannelReader(String location, FileChannel channel) throws IOException {
+      this.location = location;
+      this.channel = channel;
+      this.length = channel.size();
+    }
+
+    @Override
+    public String location() {
+      return location;
+    }
+
+    @Override
+    public long length() {
+      return length;
+    }
+
+    @Override
+    public void readFully(long position, byte[] buffer, int offset, int len) {
+      if (position < 0 || len < 0 || position > length - len) {
+        throw new io.rebundle.codec.CorruptCheckpointException(String.format(
+            "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)",
+            location, len, position, length));
+      }
+      ByteBuffer target = ByteBuffer.wrap(buffer, offset, len);
+      long at = position;
+      try {
+        while (target.hasRemaining()) {
+          int n = channel.read(target, at);
+          if (n < 0) {
+            throw new io.rebundle.codec.CorruptCheckpointException(String.format(
+                "Cannot read %s: file ended at offset %d, expected %d more bytes",
+                location, at, target.remaining()));
+          }
+          at += n;
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot close " + location + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private record LocalOutputFile(String location) implements OutputFile {
+    @Override
+    public PositionOutputStream create() {
+      return open(StandardOpenOption.CREATE_NEW);
+    }
+
+    @Override
+    public PositionOutputStream createOrOverwrite() {
+      return open(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    private PositionOutputStream open(StandardOpenOption... options) {
+      Path path = path(location);
+      try {
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null) {
+          Files.createDirectories(parent);
+        }
+        List<StandardOpenOption> all = new ArrayList<>(List.of(options));
+        all.add(StandardOpenOption.WRITE);
+        OutputStream out = Files.newOutputStream(path, all.toArray(new StandardOpenOption[0]));
+        return new CountingStream(new BufferedOutputStream(out, WRITE_BUFFER));
+      } catch (FileAlreadyExistsException e) {
+        throw new UncheckedIOException("Cannot create " + location + ": it already exists", e);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot create " + location + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Counts bytes on their way to a delegate stream. */
+  public static final class CountingStream extends PositionOutputStream {
+    private final OutputStream delegate;
+    private long position;
+
+    public CountingStream(OutputStream delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public long position() {
+      return position;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      delegate.write(b);
+      position++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      delegate.write(b, off, len);
+      position += len;
+    }
+
+    @Override
+    public void flush() throws IOException {
+      delegate.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+      delegate.close();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+package io.rebundle.codec.io;
+
+import java.io.Closeable;
+
+/**
+ * Positioned reads of one open file. There is no cursor: every read names its position, so one
+ * reader may serve several consumers in sequence. Not thread-safe unless an implementation says so.
+ * A read that cannot be satisfied in full is an error, never a silent short read.
+ */
+public interface RangeReader extends Closeable {
+  String location();
+
+  long length();
+
+  /** Reads exactly {@code length} bytes at {@code position} into {@code buffer[offset..]}. */
+  void readFully(long position, byte[] buffer, int offset, int length);
+
+  default byte[] readFully(long position, int length) {
+    byte[] bytes = new byte[length];
+    readFully(position, bytes, 0, length);
+    return bytes;
+  }
+
+  @Override
+  void close();
+}

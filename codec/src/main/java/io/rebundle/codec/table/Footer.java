@@ -1,0 +1,63 @@
+package io.rebundle.codec.table;
+
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.util.Varints;
+import java.io.ByteArrayOutputStream;
+
+/**
+ * The last 48 bytes of a table (tensorbundle-format.md §2.8): metaindex handle, index handle, zero
+ * padding to byte 40, then the fixed64 magic number.
+ */
+public record Footer(BlockHandle metaindex, BlockHandle index) {
+  public static final int ENCODED_LENGTH = 48;
+  public static final long MAGIC = 0xdb4775248b80fb57L;
+  private static final int MAGIC_OFFSET = 40;
+
+  public byte[] encode() {
+    ByteArrayOutputStream handles = new ByteArrayOutputStream(2 * BlockHandle.MAX_ENCODED_LENGTH);
+    metaindex.encodeTo(handles);
+    index.encodeTo(handles);
+    byte[] out = new byte[ENCODED_LENGTH];
+    byte[] h = handles.toByteArray();
+    System.arraycopy(h, 0, out, 0, h.length);
+    Varints.putFixed64(out, MAGIC_OFFSET, MAGIC);
+    return out;
+  }
+
+  public static boolean hasMagic(byte[] footer) {
+    return footer.length == ENCODED_LENGTH && Varints.getFixed64(footer, MAGIC_OFFSET) == MAGIC;
+  }
+
+  /** Decodes a footer read at {@code footerOffset} of {@code file}. */
+  public static Footer decode(byte[] footer, String file, long footerOffset) {
+    if (!hasMagic(footer)) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read table %s: not an sstable (bad magic number) at offset %d: expected %016x, found %016x",
+          file, footerOffset + MAGIC_OFFSET, MAGIC, Varints.getFixed64(footer, MAGIC_OFFSET)));
+    }
+    try {
+      Varints.Cursor cursor = new Varints.Cursor(footer, 0, MAGIC_OFFSET);
+      return new Footer(BlockHandle.decode(cursor), BlockHandle.decode(cursor));
+    } catch (IllegalStateException e) {
+      throw new CorruptCheckpointException(String.format(
+          "Cannot read table %s: bad block handle in footer at offset %d: %s",
+          file, footerOffset, e.getMessage()));
+    }
+  }
+
+  /**
+   * Offset (within the footer) of the first non-zero padding byte after the two handles, or -1 if
+   * the padding is clean. TensorFlow never reads the padding; {@code verify} does.
+   */
+  public static int firstDirtyPaddingByte(byte[] footer) {
+    Varints.Cursor cursor = new Varints.Cursor(footer, 0, MAGIC_OFFSET);
+    BlockHandle.decode(cursor);
+    BlockHandle.decode(cursor);
+    for (int i = cursor.position(); i < MAGIC_OFFSET; i++) {
+      if (footer[i] != 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+}
