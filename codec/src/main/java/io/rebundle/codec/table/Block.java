@@ -119,6 +119,19 @@ public final class Block {
       }
       next = numRestarts == 0 ? restartsOffset : restartPoint(lo);
       key = new byte[0];
+      // The restart point holds the last restart key < target; scan to the first key >= target.
+      while (true) {
+        int entry = next;
+        byte[] previousKey = key;
+        if (!next()) {
+          return;
+        }
+        if (Arrays.compareUnsigned(key, target) >= 0) {
+          next = entry;
+          key = previousKey;
+          return;
+        }
+      }
     }
 
     private byte[] keyAtRestart(int offset) {

@@ -46,15 +46,14 @@ public record Footer(BlockHandle metaindex, BlockHandle index) {
   }
 
   /**
-   * Offset (within the footer) of the first non-zero padding byte after the two handles, or -1 if
-   * the padding is clean. TensorFlow never reads the padding; {@code verify} does.
+   * Offset (within the footer) of the first byte that differs from the canonical encoding of the
+   * same handles (minimal varints, zero padding, magic), or -1 if the footer is canonical. TensorFlow
+   * never looks at the padding and accepts padded varints; {@code verify} does not.
    */
-  public static int firstDirtyPaddingByte(byte[] footer) {
-    Varints.Cursor cursor = new Varints.Cursor(footer, 0, MAGIC_OFFSET);
-    BlockHandle.decode(cursor);
-    BlockHandle.decode(cursor);
-    for (int i = cursor.position(); i < MAGIC_OFFSET; i++) {
-      if (footer[i] != 0) {
+  public int firstNonCanonicalByte(byte[] footer) {
+    byte[] canonical = encode();
+    for (int i = 0; i < ENCODED_LENGTH; i++) {
+      if (canonical[i] != footer[i]) {
         return i;
       }
     }

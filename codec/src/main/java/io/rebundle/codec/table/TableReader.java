@@ -20,6 +20,7 @@ public final class TableReader {
   private final String file;
   private final long length;
   private final Footer footer;
+  private final byte[] footerBytes;
   private final Block indexBlock;
 
   public TableReader(RangeReader reader) {
@@ -34,6 +35,7 @@ public final class TableReader {
     long footerOffset = length - Footer.ENCODED_LENGTH;
     byte[] footerBytes = reader.readFully(footerOffset, Footer.ENCODED_LENGTH);
     this.footer = Footer.decode(footerBytes, file, footerOffset);
+    this.footerBytes = footerBytes;
     this.indexBlock = readBlock(footer.index(), "index");
   }
 
@@ -47,6 +49,11 @@ public final class TableReader {
 
   public Footer footer() {
     return footer;
+  }
+
+  /** The raw 48 footer bytes. */
+  public byte[] footerBytes() {
+    return footerBytes.clone();
   }
 
   /** Offset of the footer: every block must end at or before it. */

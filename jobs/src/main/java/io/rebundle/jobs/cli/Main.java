@@ -1,0 +1,84 @@
+package io.rebundle.jobs.cli;
+
+import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.UnsupportedCheckpointException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code rebundle} command line. The only class that calls {@link System#exit}. */
+@Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+    description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
+    subcommands = {InspectCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
+    footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
+        + "4 missing file or storage error, 70 internal error."})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command");
+  }
+
+  public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out, true);
+    PrintWriter err = new PrintWriter(System.err, true);
+    System.exit(run(args, out, err));
+  }
+
+  /** Runs the command line with the given streams and returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cl = commandLine();
+    cl.setOut(out);
+    cl.setErr(err);
+    return cl.execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      PrintWriter err = commandLine.getErr();
+      int code = exitCodeFor(ex);
+      err.println("rebundle: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      if (code == ExitCodes.INTERNAL) {
+        ex.printStackTrace(err);
+      }
+      err.flush();
+      return code;
+    });
+    cl.setExitCodeExceptionMapper(Main::exitCodeFor);
+    cl.setParameterExceptionHandler((ex, args) -> {
+      PrintWriter err = ex.getCommandLine().getErr();
+      err.println("rebundle: " + ex.getMessage());
+      err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
+      err.flush();
+      return ExitCodes.USAGE;
+    });
+    return cl;
+  }
+
+  /** Maps an exception to the exit code the README documents. */
+  static int exitCodeFor(Throwable ex) {
+    if (ex instanceof CorruptCheckpointException || ex instanceof UnsupportedCheckpointException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    if (ex instanceof CheckpointNotFoundException || ex instanceof UncheckedIOException) {
+      return ExitCodes.STORAGE;
+    }
+    if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException) {
+      return ExitCodes.USAGE;
+    }
+    return ExitCodes.INTERNAL;
+  }
+
+  /** Version from the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"rebundle " + (v == null ? "dev" : v)};
+    }
+  }
+}

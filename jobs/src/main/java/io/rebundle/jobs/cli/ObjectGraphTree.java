@@ -1,0 +1,86 @@
+package io.rebundle.jobs.cli;
+
+import io.rebundle.codec.graph.ObjectGraph;
+import io.rebundle.jobs.util.Json;
+import java.io.PrintWriter;
+
+/** Renders a TF2 object graph as a tree (text) or as JSON. */
+final class ObjectGraphTree {
+  private ObjectGraphTree() {}
+
+  static void print(PrintWriter out, ObjectGraph graph) {
+    out.println("object graph: " + graph.nodes().size() + " nodes");
+    boolean[] shown = new boolean[graph.nodes().size()];
+    out.println("(root) #0" + attributes(graph.node(0)));
+    shown[0] = true;
+    printChildren(out, graph, 0, "", shown);
+    for (int id = 0; id < shown.length; id++) {
+      if (!shown[id]) {
+        out.println("(unreachable) #" + id + attributes(graph.node(id)));
+      }
+    }
+  }
+
+  private static void printChildren(PrintWriter out, ObjectGraph graph, int id, String indent, boolean[] shown) {
+    ObjectGraph.Node node = graph.node(id);
+    int total = node.children().size() + node.slotVariables().size();
+    int i = 0;
+    for (ObjectGraph.Child c : node.children()) {
+      boolean last = ++i == total;
+      String branch = indent + (last ? "└── " : "├── ");
+      if (shown[c.nodeId()]) {
+        out.println(branch + c.name() + " → #" + c.nodeId() + " (shown above)");
+        continue;
+      }
+      shown[c.nodeId()] = true;
+      out.println(branch + c.name() + " #" + c.nodeId() + attributes(graph.node(c.nodeId())));
+      printChildren(out, graph, c.nodeId(), indent + (last ? "    " : "│   "), shown);
+    }
+    for (ObjectGraph.SlotVariable s : node.slotVariables()) {
+      boolean last = ++i == total;
+      String branch = indent + (last ? "└── " : "├── ");
+      shown[s.slotVariableNodeId()] = true;
+      out.println(branch + "slot '" + s.slotName() + "' of #" + s.originalVariableNodeId() + " #"
+          + s.slotVariableNodeId() + attributes(graph.node(s.slotVariableNodeId())));
+    }
+  }
+
+  private static String attributes(ObjectGraph.Node node) {
+    StringBuilder sb = new StringBuilder();
+    for (ObjectGraph.Attribute a : node.attributes()) {
+      sb.append("  [").append(a.name());
+      if (!a.fullName().isEmpty()) {
+        sb.append(" full_name=").append(a.fullName());
+      }
+      sb.append(" key=").append(a.checkpointKey()).append(']');
+    }
+    return sb.toString();
+  }
+
+  static void json(Json j, ObjectGraph graph) {
+    j.beginObject().key("nodes").beginArray();
+    for (ObjectGraph.Node n : graph.nodes()) {
+      j.beginObject().field("id", n.id());
+      j.key("children").beginArray();
+      for (ObjectGraph.Child c : n.children()) {
+        j.beginObject().field("name", c.name()).field("node_id", c.nodeId()).endObject();
+      }
+      j.endArray().key("attributes").beginArray();
+      for (ObjectGraph.Attribute a : n.attributes()) {
+        j.beginObject().field("name", a.name()).field("full_name", a.fullName())
+            .field("checkpoint_key", a.checkpointKey()).endObject();
+      }
+      j.endArray().key("slot_variables").beginArray();
+      for (ObjectGraph.SlotVariable s : n.slotVariables()) {
+        j.beginObject().field("original_variable_node_id", s.originalVariableNodeId())
+            .field("slot_name", s.slotName()).field("slot_variable_node_id", s.slotVariableNodeId()).endObject();
+      }
+      j.endArray();
+      if (n.hasCheckpointValues() != null) {
+        j.field("has_checkpoint_values", n.hasCheckpointValues());
+      }
+      j.endObject();
+    }
+    j.endArray().endObject();
+  }
+}

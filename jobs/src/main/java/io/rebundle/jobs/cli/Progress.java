@@ -1,0 +1,58 @@
+package io.rebundle.jobs.cli;
+
+import java.io.PrintWriter;
+
+/**
+ * A progress line on stderr for long local work: bytes done, rate. Prints at most every 500 ms and
+ * only when stderr is a terminal, so logs and pipes stay clean.
+ */
+final class Progress {
+  private final PrintWriter err;
+  private final String what;
+  private final boolean enabled;
+  private final long start = System.nanoTime();
+  private long lastPrint;
+  private boolean printed;
+
+  Progress(PrintWriter err, String what) {
+    this.err = err;
+    this.what = what;
+    this.enabled = System.console() != null;
+  }
+
+  void bytes(long done) {
+    if (!enabled) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (now - lastPrint < 500_000_000L) {
+      return;
+    }
+    lastPrint = now;
+    double secs = (now - start) / 1e9;
+    err.printf("\r%s: %s checked, %s/s   ", what, human(done), human((long) (done / Math.max(secs, 1e-3))));
+    err.flush();
+    printed = true;
+  }
+
+  void done() {
+    if (printed) {
+      err.println();
+      err.flush();
+    }
+  }
+
+  static String human(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format("%.1f %s", v, units[u]);
+  }
+}

@@ -1,0 +1,24 @@
+package io.rebundle.jobs.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+/** Runs the command line in-process and captures what it prints. */
+record CliRunner(int exitCode, String out, String err) {
+  static CliRunner run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new CliRunner(code, out.toString(), err.toString());
+  }
+
+  static Path repo() {
+    String root = System.getProperty("rebundle.repo.root");
+    return root == null ? Path.of("..") : Path.of(root);
+  }
+
+  static String example(String name) {
+    return repo().resolve("conf/examples").resolve(name).toString();
+  }
+}
