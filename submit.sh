@@ -41,4 +41,4 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 # Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
 JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-exec "$JAVA" "${JVM_FLAGS[@]}" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" io.rebundle.jobs.cli.Main "$@"
+exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" io.rebundle.jobs.cli.Main "$@"

@@ -14,7 +14,7 @@ import java.util.List;
  * so that unknown codes can be listed and reported rather than failing the whole index.
  */
 public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long offset, long size,
-    int crc32c, List<TensorSlice> slices) {
+    int crc32c, List<TensorSlice> slices) implements java.io.Serializable {
 
   public BundleEntry {
     if (shardId < 0 || offset < 0 || size < 0) {

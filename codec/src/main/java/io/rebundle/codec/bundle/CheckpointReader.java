@@ -270,7 +270,19 @@ public final class CheckpointReader implements AutoCloseable {
     }
   }
 
-  /** Reads every byte of a non-sliced entry and checks its CRC32C, in bounded memory. */
+  /**
+   * Reads {@code length} bytes at {@code offsetInTensor} of a non-sliced entry's stored bytes,
+   * without checking the CRC (callers verify the whole tensor separately).
+   */
+  public void readRange(String key, BundleEntry e, long offsetInTensor, byte[] buffer, int off, int length) {
+    if (offsetInTensor < 0 || length < 0 || offsetInTensor > e.size() - length) {
+      throw new IllegalArgumentException("Invalid range of tensor " + key + ": " + length + " bytes at "
+          + offsetInTensor + " of " + e.size());
+    }
+    dataReader(key, e).readFully(e.offset() + offsetInTensor, buffer, off, length);
+  }
+
+  /** Reads every byte and checks its CRC32C, in bounded memory. */
   public void verifyData(String key, BundleEntry e, byte[] buffer) {
     copyRaw(key, e, null, buffer);
   }

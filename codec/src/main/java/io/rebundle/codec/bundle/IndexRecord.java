@@ -3,7 +3,7 @@ package io.rebundle.codec.bundle;
 import java.nio.charset.StandardCharsets;
 
 /** One key of an index and its decoded entry. Slice entries have binary keys (§5.2). */
-public record IndexRecord(byte[] key, BundleEntry entry) {
+public record IndexRecord(byte[] key, BundleEntry entry) implements java.io.Serializable {
   public boolean isSliceEntry() {
     return SliceKeys.isSliceKey(key);
   }

@@ -7,7 +7,9 @@ import java.util.Arrays;
  * A tensor's dimensions, outermost first (tensorbundle-format.md §3.4). A scalar has no dimensions.
  * Immutable.
  */
-public final class TensorShape {
+public final class TensorShape implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   /** TensorFlow's limit on the number of dimensions. */
   public static final int MAX_RANK = 254;
 

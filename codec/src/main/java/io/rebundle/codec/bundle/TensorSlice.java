@@ -9,13 +9,13 @@ import java.util.List;
  * start and a length, or "full" (length -1, start 0). Text form as TensorFlow prints it: extents
  * joined by {@code :}, each {@code start,length} or {@code -}, e.g. {@code 0,2:-}.
  */
-public record TensorSlice(List<Extent> extents) {
+public record TensorSlice(List<Extent> extents) implements java.io.Serializable {
   public TensorSlice {
     extents = List.copyOf(extents);
   }
 
   /** One dimension of a slice. */
-  public record Extent(long start, long length) {
+  public record Extent(long start, long length) implements java.io.Serializable {
     public static final Extent FULL = new Extent(0, -1);
 
     public Extent {

@@ -70,6 +70,11 @@ public final class LocalFileIO implements FileIO {
 
   @Override
   public void rename(String source, String target) {
+    // FileIO's contract: fail if the target exists. An ATOMIC_MOVE would silently replace it on POSIX.
+    if (Files.exists(path(target), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": target exists",
+          new FileAlreadyExistsException(target));
+    }
     try {
       Files.move(path(source), path(target), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {

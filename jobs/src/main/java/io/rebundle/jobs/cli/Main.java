@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 /** The {@code rebundle} command line. The only class that calls {@link System#exit}. */
 @Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
-    subcommands = {InspectCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class,
+        CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
         + "4 missing file or storage error, 70 internal error."})
 public final class Main implements Runnable {
@@ -69,6 +70,9 @@ public final class Main implements Runnable {
     }
     if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException) {
       return ExitCodes.USAGE;
+    }
+    if (ex instanceof io.rebundle.codec.RebundleException) {
+      return ExitCodes.BAD_INPUT;
     }
     return ExitCodes.INTERNAL;
   }

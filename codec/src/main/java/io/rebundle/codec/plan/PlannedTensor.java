@@ -1,0 +1,79 @@
+package io.rebundle.codec.plan;
+
+import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.bundle.TensorShape;
+import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.util.Bytes;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * One entry of the output index and where its bytes come from. Serializable: plans travel to
+ * executors.
+ *
+ * <ul>
+ *   <li>{@link Kind#COPY}: the stored bytes of {@code sourceKey} (entry {@code sourceEntry}), copied
+ *       unchanged with their CRC verified.
+ *   <li>{@link Kind#LITERAL}: bytes the planner made ({@code literal}, with {@code literalCrc}).
+ *   <li>{@link Kind#MERGE_SLICES}: a full tensor assembled from the slices of {@code sourceKey}.
+ *   <li>{@link Kind#SLICED}: the full entry of a sliced tensor; it has no bytes of its own.
+ * </ul>
+ */
+public record PlannedTensor(byte[] targetKey, Kind kind, DType dtype, TensorShape shape,
+    List<TensorSlice> slices, long size, byte[] sourceKey, BundleEntry sourceEntry,
+    List<SlicePart> parts, byte[] literal, int literalCrc) implements Serializable {
+
+  public enum Kind { COPY, LITERAL, MERGE_SLICES, SLICED }
+
+  /** One stored slice of a tensor to merge. */
+  public record SlicePart(TensorSlice slice, byte[] sourceKey, BundleEntry entry) implements Serializable {}
+
+  public PlannedTensor {
+    slices = slices == null ? List.of() : List.copyOf(slices);
+    parts = parts == null ? List.of() : List.copyOf(parts);
+  }
+
+  public static PlannedTensor copy(byte[] targetKey, byte[] sourceKey, BundleEntry source) {
+    return new PlannedTensor(targetKey, Kind.COPY, DType.isKnown(source.dtypeCode()) ? source.dtype() : null,
+        source.shape(), List.of(), source.size(), sourceKey, source, List.of(), null, 0);
+  }
+
+  public static PlannedTensor literal(byte[] targetKey, DType dtype, TensorShape shape, byte[] bytes, int maskedCrc) {
+    return new PlannedTensor(targetKey, Kind.LITERAL, dtype, shape, List.of(), bytes.length, null, null,
+        List.of(), bytes, maskedCrc);
+  }
+
+  public static PlannedTensor sliced(byte[] targetKey, byte[] sourceKey, BundleEntry full) {
+    return new PlannedTensor(targetKey, Kind.SLICED, full.dtype(), full.shape(), full.slices(), 0, sourceKey,
+        full, List.of(), null, 0);
+  }
+
+  public static PlannedTensor merge(byte[] targetKey, byte[] sourceKey, BundleEntry full, List<SlicePart> parts) {
+    long size = full.shape().numElements() * full.dtype().elementSize();
+    return new PlannedTensor(targetKey, Kind.MERGE_SLICES, full.dtype(), full.shape(), List.of(), size,
+        sourceKey, full, parts, null, 0);
+  }
+
+  /** Whether this entry owns bytes in a data file. */
+  public boolean hasData() {
+    return kind != Kind.SLICED;
+  }
+
+  public String targetName() {
+    return Bytes.printable(targetKey);
+  }
+
+  public String sourceName() {
+    return sourceKey == null ? "(generated)" : Bytes.printable(sourceKey);
+  }
+
+  /** The output entry once the bytes are placed. */
+  public BundleEntry toEntry(int shard, long offset, int maskedCrc) {
+    if (kind == Kind.SLICED) {
+      return BundleEntry.sliced(dtype, shape, slices);
+    }
+    int code = sourceEntry != null ? sourceEntry.dtypeCode() : dtype.code();
+    return new BundleEntry(code, shape, shard, offset, size, maskedCrc, List.of());
+  }
+}

@@ -1,0 +1,177 @@
+package io.rebundle.codec.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.CorruptCheckpointException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalFileIOTest {
+  private final LocalFileIO io = new LocalFileIO();
+
+  @TempDir
+  Path dir;
+
+  private String path(String name) {
+    return dir.resolve(name).toString();
+  }
+
+  private void write(String location, byte[] bytes) throws IOException {
+    try (PositionOutputStream out = io.newOutputFile(location).create()) {
+      assertEquals(0, out.position());
+      out.write(bytes[0]);
+      out.write(bytes, 1, bytes.length - 1);
+      assertEquals(bytes.length, out.position());
+    }
+  }
+
+  @Test
+  void writesAndReadsAtPositions() throws IOException {
+    write(path("sub/dir/f"), new byte[] {1, 2, 3, 4, 5, 6});
+    InputFile in = io.newInputFile(path("sub/dir/f"));
+    assertTrue(in.exists());
+    assertEquals(6, in.length());
+    try (RangeReader r = in.open()) {
+      assertEquals(path("sub/dir/f"), r.location());
+      assertEquals(6, r.length());
+      assertArrayEquals(new byte[] {3, 4}, r.readFully(2, 2));
+      byte[] buf = new byte[5];
+      r.readFully(4, buf, 3, 2);
+      assertArrayEquals(new byte[] {0, 0, 0, 5, 6}, buf);
+      assertArrayEquals(new byte[0], r.readFully(6, 0));
+    }
+  }
+
+  @Test
+  void rejectsReadsPastTheEnd() throws IOException {
+    write(path("f"), new byte[] {1, 2, 3});
+    try (RangeReader r = io.newInputFile(path("f")).open()) {
+      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
+      assertEquals("Cannot read " + path("f") + ": 2 bytes at offset 2 lie past its end (3 bytes)", e.getMessage());
+      assertThrows(CorruptCheckpointException.class, () -> r.readFully(-1, 1));
+      assertThrows(CorruptCheckpointException.class, () -> r.readFully(Long.MAX_VALUE, 1));
+    }
+  }
+
+  @Test
+  void reportsMissingFiles() {
+    InputFile missing = io.newInputFile(path("nope"));
+    assertFalse(missing.exists());
+    CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, missing::length);
+    assertEquals("File not found: " + path("nope"), e.getMessage());
+    e = assertThrows(CheckpointNotFoundException.class, missing::open);
+    assertEquals("File not found: " + path("nope"), e.getMessage());
+  }
+
+  @Test
+  void createRefusesToReplaceButCreateOrOverwriteReplaces() throws IOException {
+    write(path("f"), new byte[] {1, 2, 3});
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> io.newOutputFile(path("f")).create());
+    assertEquals("Cannot create " + path("f") + ": it already exists", e.getMessage());
+    try (PositionOutputStream out = io.newOutputFile(path("f")).createOrOverwrite()) {
+      out.write(9);
+    }
+    assertArrayEquals(new byte[] {9}, Files.readAllBytes(dir.resolve("f")));
+  }
+
+  @Test
+  void listsDirectoriesSorted() throws IOException {
+    Files.createDirectories(dir.resolve("d"));
+    Files.write(dir.resolve("d/b"), new byte[0]);
+    Files.write(dir.resolve("d/a.index"), new byte[0]);
+    Files.createDirectories(dir.resolve("d/c"));
+    assertEquals(List.of("a.index", "b", "c"), io.list(path("d")));
+    assertEquals(List.of(), io.list(path("d/b")));
+    assertEquals(List.of(), io.list(path("missing")));
+    assertTrue(io.isDirectory(path("d/c")));
+    assertFalse(io.isDirectory(path("d/b")));
+    assertTrue(io.exists(path("d/c")));
+    assertFalse(io.newInputFile(path("d/c")).exists());
+  }
+
+  @Test
+  void renamesAndDeletes() throws IOException {
+    write(path("a"), new byte[] {7, 7});
+    io.rename(path("a"), path("b"));
+    assertFalse(io.exists(path("a")));
+    assertArrayEquals(new byte[] {7, 7}, Files.readAllBytes(dir.resolve("b")));
+    assertTrue(io.delete(path("b")));
+    assertFalse(io.delete(path("b")));
+    io.mkdirs(path("x/y"));
+    Files.write(dir.resolve("x/y/z"), new byte[0]);
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.delete(path("x/y")));
+    assertEquals("Cannot delete " + path("x/y") + ": directory not empty", e.getMessage());
+    UncheckedIOException r = assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("c")));
+    assertTrue(r.getMessage().startsWith("Cannot rename " + path("a") + " to " + path("c") + ": "), r.getMessage());
+  }
+
+  @Test
+  void renameRefusesToReplaceAnExistingTarget() throws IOException {
+    write(path("a"), new byte[] {1});
+    write(path("b"), new byte[] {2});
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("b")));
+    assertEquals("Cannot rename " + path("a") + " to " + path("b") + ": target exists", e.getMessage());
+    assertArrayEquals(new byte[] {1}, Files.readAllBytes(dir.resolve("a")));
+    assertArrayEquals(new byte[] {2}, Files.readAllBytes(dir.resolve("b")));
+  }
+
+  @Test
+  void joinsAndSplitsLocations() {
+    assertEquals("/a/b", io.join("/a", "b"));
+    assertEquals("/a/b", io.join("/a/", "b"));
+    assertEquals("b", io.join("", "b"));
+    assertEquals("/a", io.parent("/a/b"));
+    assertEquals("/", io.parent("/b"));
+    assertEquals("", io.parent("b"));
+    assertEquals("b", io.fileName("/a/b"));
+    assertEquals("b", io.fileName("/b"));
+    assertEquals("b", io.fileName("b"));
+    assertTrue(io.isAbsolute("/a"));
+    assertTrue(io.isAbsolute("file:/a"));
+    assertFalse(io.isAbsolute("a/b"));
+  }
+
+  @Test
+  void acceptsFileUris() throws IOException {
+    write(path("u"), new byte[] {4, 2});
+    assertTrue(io.exists("file://" + path("u")));
+    assertTrue(io.exists("file:" + path("u")));
+    assertEquals(2, io.newInputFile("file://" + path("u")).length());
+  }
+
+  @Test
+  void isSerializable() throws IOException, ClassNotFoundException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+      out.writeObject(io);
+    }
+    try (ObjectInputStream in = new ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      assertTrue(in.readObject() instanceof LocalFileIO);
+    }
+  }
+
+  @Test
+  void countsBytesWritten() throws IOException {
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    try (LocalFileIO.CountingStream out = new LocalFileIO.CountingStream(sink)) {
+      out.write(new byte[] {1, 2, 3, 4}, 1, 2);
+      out.write(5);
+      assertEquals(3, out.position());
+    }
+    assertArrayEquals(new byte[] {2, 3, 5}, sink.toByteArray());
+  }
+}

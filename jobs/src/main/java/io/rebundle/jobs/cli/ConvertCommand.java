@@ -1,0 +1,192 @@
+package io.rebundle.jobs.cli;
+
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.jobs.convert.ConvertJob;
+import io.rebundle.jobs.convert.ConvertReport;
+import io.rebundle.jobs.spark.SparkContexts;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code convert}: TF1 to TF2, TF2 to TF1, or a re-shard, as a Spark job. */
+@Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
+        + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
+        "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
+            + "DST: the output prefix; its directory gets a 'checkpoint' state file.",
+        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
+public final class ConvertCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--to", required = true, paramLabel = "FORMAT",
+      description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2).")
+  String to;
+
+  @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
+  String source;
+
+  @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
+  String destination;
+
+  @Option(names = "--shards", paramLabel = "N", description = "Number of output data files.")
+  Integer shards;
+
+  @Option(names = "--shard-size", paramLabel = "BYTES",
+      description = "Target size of one output data file (default 1g; suffixes k, m, g, t). A tensor is never split.")
+  String shardSize;
+
+  @Option(names = "--root-name", paramLabel = "NAME", defaultValue = MigrationSpec.DEFAULT_ROOT,
+      description = "TF2 output: the root attribute holding the variables (default: ${DEFAULT-VALUE}).")
+  String rootName;
+
+  @Option(names = "--keep-optimizer", description = "TF2 to TF1: keep optimizer slots as <variable>/<slot>.")
+  boolean keepOptimizer;
+
+  @Option(names = "--merge-slices", description = "Write partitioned variables as full tensors.")
+  boolean mergeSlices;
+
+  @Option(names = "--overwrite", description = "Replace an existing DST, once the new checkpoint is complete.")
+  boolean overwrite;
+
+  @Option(names = "--dry-run", description = "Print the plan; move nothing.")
+  boolean dryRun;
+
+  @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
+  boolean noStateFile;
+
+  @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+  String report;
+
+  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
+  String master;
+
+  @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
+  List<String> conf = new ArrayList<>();
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    List<CheckpointFormat> targets = parseTargets(to);
+    if (shards != null && shardSize != null) {
+      throw new UsageException("Invalid options: give --shards or --shard-size, not both");
+    }
+    if (shards != null && shards < 1) {
+      throw new UsageException("Invalid --shards: " + shards + " (must be at least 1)");
+    }
+    long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
+    Map<String, String> sparkConf = parseConf(conf);
+    List<ConvertJob.Result> results = new ArrayList<>();
+    long start = System.nanoTime();
+    try (JavaSparkContext sc = SparkContexts.create("rebundle convert", master, sparkConf)) {
+      FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
+      for (CheckpointFormat target : targets) {
+        String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
+        MigrationSpec migration;
+        try {
+          migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
+        } catch (IllegalArgumentException e) {
+          throw new UsageException(e.getMessage());
+        }
+        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, shards == null ? 0 : shards,
+            size, overwrite, dryRun, !noStateFile);
+        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
+        results.add(r);
+        if (dryRun) {
+          ConvertReport.printPlan(out, r);
+        } else {
+          ConvertReport.printSummary(out, r);
+        }
+      }
+    }
+    double total = (System.nanoTime() - start) / 1e9;
+    if (report != null) {
+      writeReport(ConvertReport.json(results, total));
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  private void writeReport(String json) {
+    try {
+      Path p = Path.of(report);
+      if (p.toAbsolutePath().getParent() != null) {
+        Files.createDirectories(p.toAbsolutePath().getParent());
+      }
+      Files.writeString(p, json + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
+    }
+  }
+
+  static List<CheckpointFormat> parseTargets(String to) {
+    LinkedHashSet<CheckpointFormat> set = new LinkedHashSet<>();
+    for (String part : to.split(",")) {
+      try {
+        set.add(CheckpointFormat.parse(part));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("Invalid --to: " + to + " (expected tf1, tf2 or tf1,tf2)");
+      }
+    }
+    return new ArrayList<>(set);
+  }
+
+  static long parseSize(String s) {
+    String t = s.trim().toLowerCase(Locale.ROOT);
+    long mult = 1;
+    char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
+    if (last == 'b' && t.length() > 1 && Character.isLetter(t.charAt(t.length() - 2))) {
+      t = t.substring(0, t.length() - 1);
+      last = t.charAt(t.length() - 1);
+    }
+    switch (last) {
+      case 'k' -> mult = 1L << 10;
+      case 'm' -> mult = 1L << 20;
+      case 'g' -> mult = 1L << 30;
+      case 't' -> mult = 1L << 40;
+      default -> { }
+    }
+    if (mult > 1) {
+      t = t.substring(0, t.length() - 1);
+    }
+    try {
+      long v = Long.parseLong(t.trim());
+      if (v <= 0) {
+        throw new NumberFormatException();
+      }
+      return Math.multiplyExact(v, mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new UsageException("Invalid size: " + s + " (e.g. 1073741824, 512m, 1g)");
+    }
+  }
+
+  static Map<String, String> parseConf(List<String> items) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String c : items) {
+      int eq = c.indexOf('=');
+      if (eq <= 0) {
+        throw new UsageException("Invalid --conf: " + c + " (expected KEY=VALUE)");
+      }
+      m.put(c.substring(0, eq), c.substring(eq + 1));
+    }
+    return m;
+  }
+}

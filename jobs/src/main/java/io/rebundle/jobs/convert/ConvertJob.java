@@ -1,0 +1,166 @@
+package io.rebundle.jobs.convert;
+
+import io.rebundle.codec.RebundleException;
+import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.bundle.IndexRecord;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.plan.Committer;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.plan.ShardExecutor;
+import io.rebundle.codec.plan.SourceIndex;
+import io.rebundle.jobs.spark.ProgressListener;
+import java.io.PrintWriter;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * Converts one checkpoint: open the source index on the driver, plan, schedule tensors onto output
+ * shards, copy the bytes in one Spark task per output shard, then commit (data files renamed into
+ * place, index last, state file). Any failure removes the staging files and leaves no index.
+ */
+public final class ConvertJob {
+  private ConvertJob() {}
+
+  /** Streaming buffer of each task. */
+  static final int BUFFER_SIZE = 4 << 20;
+
+  /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
+  public record Options(String source, String destination, MigrationSpec spec, int shards, long shardSize,
+      boolean overwrite, boolean dryRun, boolean writeStateFile) {}
+
+  /** What happened. Times in seconds; {@code copySeconds} covers the Spark stage and the commit. */
+  public record Result(Options options, String sourcePrefix, MigrationPlan plan, int numShards, long[] shardBytes,
+      long[] shardTensors, double planSeconds, double copySeconds) {
+    public long bytes() {
+      return plan.dataBytes();
+    }
+  }
+
+  /** One task's input: its shard number and the tensors it writes. */
+  record ShardTask(int shard, List<PlannedTensor> tensors) implements Serializable {}
+
+  public static Result run(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
+    long t0 = System.nanoTime();
+    SourceIndex source;
+    try (CheckpointReader reader = CheckpointReader.open(io, o.source())) {
+      reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
+      source = SourceIndex.read(reader);
+    }
+    MigrationPlan plan = Planner.plan(source, o.spec());
+    int numShards = o.shards() > 0 ? o.shards()
+        : Scheduler.shardCount(plan.dataBytes(), o.shardSize(), plan.dataTensors());
+    List<List<PlannedTensor>> assignment = Scheduler.assign(plan.tensors(), numShards);
+    long[] loads = Scheduler.loads(assignment);
+    long[] counts = assignment.stream().mapToLong(List::size).toArray();
+    double planSeconds = (System.nanoTime() - t0) / 1e9;
+    if (o.dryRun()) {
+      return new Result(o, source.prefix(), plan, numShards, loads, counts, planSeconds, 0);
+    }
+    String runId = UUID.randomUUID().toString().substring(0, 8);
+    Committer committer = new Committer(io, o.destination(), runId);
+    if (committer.destinationExists() && !o.overwrite()) {
+      throw new java.io.UncheckedIOException("Cannot write checkpoint " + o.destination()
+          + ": it already exists (use --overwrite to replace it once the new one is complete)",
+          new java.io.IOException("exists"));
+    }
+    long t1 = System.nanoTime();
+    List<ShardTask> tasks = new ArrayList<>();
+    for (int i = 0; i < numShards; i++) {
+      tasks.add(new ShardTask(i, assignment.get(i)));
+    }
+    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
+    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
+    ProgressListener listener = new ProgressListener(err, plan.dataBytes(), plan.dataTensors(), numShards, bytes, tensors);
+    if (showProgress(sc)) {
+      sc.sc().addSparkListener(listener);
+    }
+    sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
+        source.prefix(), o.destination(), o.spec().target().id(), plan.dataTensors(),
+        ProgressListener.human(plan.dataBytes()), numShards), true);
+    String sourcePrefix = source.prefix();
+    String staging = committer.stagingDirectory();
+    List<ShardExecutor.Result> results;
+    try {
+      io.mkdirs(staging);
+      results = new ArrayList<>(sc.parallelize(tasks, numShards)
+          .map(task -> runTask(io, sourcePrefix, staging, task, bytes, tensors))
+          .collect());
+      results.sort(Comparator.comparingInt(ShardExecutor.Result::shard));
+      List<IndexRecord> metadata = new ArrayList<>();
+      for (PlannedTensor t : plan.tensors()) {
+        if (!t.hasData()) {
+          metadata.add(new IndexRecord(t.targetKey(), t.toEntry(0, 0, 0)));
+        }
+      }
+      sc.setJobDescription("rebundle commit " + o.destination());
+      committer.commit(results, metadata, o.overwrite(), o.writeStateFile());
+    } catch (RuntimeException e) {
+      try {
+        committer.abort();
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw unwrap(e);
+    } finally {
+      listener.finish();
+      sc.sc().removeSparkListener(listener);
+      sc.clearJobGroup();
+    }
+    double copySeconds = (System.nanoTime() - t1) / 1e9;
+    return new Result(o, source.prefix(), plan, numShards, loads, counts, planSeconds, copySeconds);
+  }
+
+  private static boolean showProgress(JavaSparkContext sc) {
+    return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
+  }
+
+  /** Executor side: write this task's shard to an attempt-specific file in the staging directory. */
+  static ShardExecutor.Result runTask(FileIO io, String sourcePrefix, String staging, ShardTask task,
+      LongAccumulator bytes, LongAccumulator tensors) {
+    TaskContext ctx = TaskContext.get();
+    String attempt = ctx == null ? "local" : ctx.stageAttemptNumber() + "-" + ctx.taskAttemptId();
+    String file = io.join(staging, String.format("shard-%05d-attempt-%s", task.shard(), attempt));
+    return ShardExecutor.run(io, sourcePrefix, task.tensors(), file, task.shard(), BUFFER_SIZE, n -> {
+      bytes.add(n);
+      tensors.add(1);
+    });
+  }
+
+  /** Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one. */
+  static RuntimeException unwrap(RuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RebundleException r) {
+        return r;
+      }
+      if (t instanceof java.io.UncheckedIOException u && t != e) {
+        return u;
+      }
+    }
+    String msg = e.getMessage();
+    if (msg != null) {
+      for (String marker : new String[] {"io.rebundle.codec.CorruptCheckpointException: ",
+          "io.rebundle.codec.CheckpointNotFoundException: ", "io.rebundle.codec.UnsupportedCheckpointException: "}) {
+        int i = msg.indexOf(marker);
+        if (i >= 0) {
+          String detail = msg.substring(i + marker.length()).split("\n", 2)[0];
+          return switch (marker.substring(18, 23)) {
+            case "Corru" -> new io.rebundle.codec.CorruptCheckpointException(detail, e);
+            case "Check" -> new io.rebundle.codec.CheckpointNotFoundException(detail);
+            default -> new io.rebundle.codec.UnsupportedCheckpointException(detail);
+          };
+        }
+      }
+    }
+    return e;
+  }
+}

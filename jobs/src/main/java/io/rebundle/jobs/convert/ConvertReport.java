@@ -1,0 +1,91 @@
+package io.rebundle.jobs.convert;
+
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.jobs.spark.ProgressListener;
+import io.rebundle.jobs.util.Json;
+import java.io.PrintWriter;
+import java.util.List;
+
+/** The human summary, the dry-run plan and the JSON report of a conversion. */
+public final class ConvertReport {
+  private ConvertReport() {}
+
+  public static void printSummary(PrintWriter out, ConvertJob.Result r) {
+    MigrationPlan p = r.plan();
+    out.printf("converted %s (%s) -> %s (%s)%n", r.sourcePrefix(), p.sourceFormat().id(),
+        r.options().destination(), p.targetFormat().id());
+    out.printf("  %d entries, %d tensors with data, %s in %d shard%s; %d renamed, %d dropped%n",
+        p.tensors().size(), p.dataTensors(), ProgressListener.human(p.dataBytes()), r.numShards(),
+        r.numShards() == 1 ? "" : "s", p.renamed().size(), p.dropped().size());
+    for (MigrationPlan.Dropped d : p.dropped()) {
+      out.printf("  dropped %s: %s%n", d.key(), d.reason());
+    }
+    for (String n : p.notes()) {
+      out.printf("  note: %s%n", n);
+    }
+    double rate = r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0;
+    out.printf("  plan %.2f s, copy and commit %.2f s (%s/s)%n", r.planSeconds(), r.copySeconds(),
+        ProgressListener.human((long) rate));
+  }
+
+  public static void printPlan(PrintWriter out, ConvertJob.Result r) {
+    MigrationPlan p = r.plan();
+    out.printf("plan: %s (%s) -> %s (%s), %d shard%s (dry run: nothing written)%n", r.sourcePrefix(),
+        p.sourceFormat().id(), r.options().destination(), p.targetFormat().id(), r.numShards(),
+        r.numShards() == 1 ? "" : "s");
+    for (PlannedTensor t : p.tensors()) {
+      out.printf("  %-8s %s -> %s  %s %s %d bytes%n", t.kind().name().toLowerCase(java.util.Locale.ROOT),
+          t.sourceName(), t.targetName(), t.dtype() == null ? "?" : t.dtype().displayName(), t.shape(), t.size());
+    }
+    for (MigrationPlan.Dropped d : p.dropped()) {
+      out.printf("  dropped  %s: %s%n", d.key(), d.reason());
+    }
+    for (String n : p.notes()) {
+      out.printf("  note: %s%n", n);
+    }
+    for (int i = 0; i < r.numShards(); i++) {
+      out.printf("  shard %d: %d tensors, %d bytes%n", i, r.shardTensors()[i], r.shardBytes()[i]);
+    }
+  }
+
+  public static String json(List<ConvertJob.Result> results, double totalSeconds) {
+    Json j = new Json().beginObject().field("total_seconds", totalSeconds);
+    j.key("conversions").beginArray();
+    for (ConvertJob.Result r : results) {
+      MigrationPlan p = r.plan();
+      j.beginObject()
+          .field("source", r.options().source())
+          .field("source_prefix", r.sourcePrefix())
+          .field("destination", r.options().destination())
+          .field("source_format", p.sourceFormat().id())
+          .field("target_format", p.targetFormat().id())
+          .field("dry_run", r.options().dryRun())
+          .field("entries", p.tensors().size())
+          .field("tensors", p.dataTensors())
+          .field("bytes", p.dataBytes())
+          .field("num_shards", r.numShards())
+          .field("plan_seconds", r.planSeconds())
+          .field("copy_seconds", r.copySeconds())
+          .field("bytes_per_second", r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0.0);
+      j.key("shards").beginArray();
+      for (int i = 0; i < r.numShards(); i++) {
+        j.beginObject().field("shard", i).field("tensors", r.shardTensors()[i]).field("bytes", r.shardBytes()[i]).endObject();
+      }
+      j.endArray().key("renamed").beginArray();
+      for (MigrationPlan.Renamed x : p.renamed()) {
+        j.beginObject().field("from", x.from()).field("to", x.to()).endObject();
+      }
+      j.endArray().key("dropped").beginArray();
+      for (MigrationPlan.Dropped d : p.dropped()) {
+        j.beginObject().field("key", d.key()).field("reason", d.reason()).endObject();
+      }
+      j.endArray().key("notes").beginArray();
+      for (String n : p.notes()) {
+        j.value(n);
+      }
+      j.endArray().endObject();
+    }
+    return j.endArray().endObject().toString();
+  }
+}

@@ -1,0 +1,123 @@
+package io.rebundle.jobs.spark;
+
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.scheduler.AccumulableInfo;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.util.LongAccumulator;
+import scala.Tuple4;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * Prints one progress line on stderr while a copy runs: bytes and tensors done of the total, rate,
+ * ETA, tasks finished. Fed by two accumulators that tasks add to as they write; running tasks report
+ * through executor heartbeats, finished tasks through their end event.
+ */
+public final class ProgressListener extends SparkListener {
+  private final PrintWriter err;
+  private final long totalBytes;
+  private final long totalTensors;
+  private final int totalTasks;
+  private final long bytesId;
+  private final long tensorsId;
+  private final Map<Long, long[]> running = new ConcurrentHashMap<>();
+  private final long start = System.nanoTime();
+  private volatile long doneBytes;
+  private volatile long doneTensors;
+  private volatile int doneTasks;
+  private long lastPrint;
+  private boolean printed;
+
+  public ProgressListener(PrintWriter err, long totalBytes, long totalTensors, int totalTasks,
+      LongAccumulator bytes, LongAccumulator tensors) {
+    this.err = err;
+    this.totalBytes = totalBytes;
+    this.totalTensors = totalTensors;
+    this.totalTasks = totalTasks;
+    this.bytesId = bytes.id();
+    this.tensorsId = tensors.id();
+  }
+
+  private long[] values(scala.collection.Iterable<AccumulableInfo> infos) {
+    long[] v = new long[2];
+    for (AccumulableInfo info : CollectionConverters.asJava(infos)) {
+      Object update = info.update().isDefined() ? info.update().get() : null;
+      if (update instanceof Long l) {
+        if (info.id() == bytesId) {
+          v[0] = l;
+        } else if (info.id() == tensorsId) {
+          v[1] = l;
+        }
+      }
+    }
+    return v;
+  }
+
+  @Override
+  public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
+    for (Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> t
+        : CollectionConverters.asJava(update.accumUpdates())) {
+      running.put((Long) t._1(), values(t._4()));
+    }
+    maybePrint(false);
+  }
+
+  @Override
+  public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
+    running.remove(end.taskInfo().taskId());
+    if (end.taskInfo().successful()) {
+      long[] v = values(end.taskInfo().accumulables());
+      doneBytes += v[0];
+      doneTensors += v[1];
+      doneTasks++;
+    }
+    maybePrint(doneTasks == totalTasks);
+  }
+
+  private synchronized void maybePrint(boolean force) {
+    long now = System.nanoTime();
+    if (!force && now - lastPrint < 500_000_000L) {
+      return;
+    }
+    lastPrint = now;
+    long bytes = doneBytes;
+    long tensors = doneTensors;
+    for (long[] v : running.values()) {
+      bytes += v[0];
+      tensors += v[1];
+    }
+    bytes = Math.min(bytes, totalBytes);
+    double secs = Math.max((now - start) / 1e9, 1e-3);
+    double rate = bytes / secs;
+    String eta = rate > 0 && bytes < totalBytes ? String.format("%.0fs", (totalBytes - bytes) / rate) : "-";
+    err.printf("\rconvert: %s of %s (%d%%), %d of %d tensors, %s/s, ETA %s, tasks %d/%d   ",
+        human(bytes), human(totalBytes), totalBytes == 0 ? 100 : bytes * 100 / totalBytes, tensors, totalTensors,
+        human((long) rate), eta, doneTasks, totalTasks);
+    err.flush();
+    printed = true;
+  }
+
+  public synchronized void finish() {
+    if (printed) {
+      err.println();
+      err.flush();
+    }
+  }
+
+  public static String human(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format("%.1f %s", v, units[u]);
+  }
+}
