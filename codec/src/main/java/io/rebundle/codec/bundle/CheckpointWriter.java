@@ -96,7 +96,27 @@ public final class CheckpointWriter implements AutoCloseable {
       throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + part.shape()
           + ", slice " + slice + " of " + fullShape + " needs " + slice.sliceShape(fullShape));
     }
+    if (!part.dtype().isSliceable()) {
+      throw new IllegalArgumentException("Invalid slice for " + key + ": TensorFlow cannot restore sliced "
+          + part.dtype().displayName() + " tensors");
+    }
     BundleEntry full = slicedTensors.get(key);
+    if (full != null && (full.dtypeCode() != part.dtype().code() || !full.shape().equals(fullShape))) {
+      throw new IllegalArgumentException("Invalid slice for " + key + ": " + part.dtype().displayName() + " "
+          + fullShape + " does not match earlier slices of " + full.dtypeName() + " " + full.shape());
+    }
+    if (full != null) {
+      for (TensorSlice other : full.slices()) {
+        if (SliceAssembler.overlap(other, slice, fullShape)) {
+          throw new IllegalArgumentException("Invalid slice for " + key + ": " + slice + " overlaps " + other);
+        }
+      }
+    }
+    if (full == null && slice.coversAll(fullShape)) {
+      // TensorFlow stores a "slice" covering the whole tensor as a plain entry (§5.1).
+      add(shard, key, part);
+      return;
+    }
     List<TensorSlice> slices = new ArrayList<>(full == null ? List.of() : full.slices());
     slices.add(slice);
     slicedTensors.put(key, BundleEntry.sliced(part.dtype(), fullShape, slices));
