@@ -19,7 +19,15 @@ public record SourceIndex(String prefix, int numShards, List<IndexRecord> record
     return graph == null ? CheckpointFormat.TF1 : CheckpointFormat.TF2;
   }
 
+  /**
+   * Reads the metadata of an opened checkpoint. Big-endian bundles are refused: their bytes would be
+   * copied unchanged into a little-endian output and misread.
+   */
   public static SourceIndex read(CheckpointReader reader) {
+    if (reader.header().bigEndian()) {
+      throw new io.rebundle.codec.UnsupportedCheckpointException("Cannot migrate " + reader.prefix()
+          + ": it is a big-endian bundle; converting its tensor bytes to little-endian is not supported");
+    }
     List<IndexRecord> records = new ArrayList<>();
     reader.records().forEach(records::add);
     ObjectGraph graph = reader.objectGraph();
