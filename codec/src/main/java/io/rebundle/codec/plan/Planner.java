@@ -42,36 +42,150 @@ public final class Planner {
 
   private final SourceIndex source;
   private final MigrationSpec spec;
+  private final MappingRules rules;
+  /** Target key to target logical name (a TF1-style name or object path), for transforms and graphs. */
+  private final Map<String, String> logicalTarget = new LinkedHashMap<>();
   private final List<PlannedTensor> tensors = new ArrayList<>();
   private final List<MigrationPlan.Dropped> dropped = new ArrayList<>();
   private final List<MigrationPlan.Renamed> renamed = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
   private final Map<String, String> targetOwners = new HashMap<>();
 
-  private Planner(SourceIndex source, MigrationSpec spec) {
+  private Planner(SourceIndex source, MigrationSpec spec, MappingRules rules) {
     this.source = source;
     this.spec = spec;
+    this.rules = rules;
   }
 
   public static MigrationPlan plan(SourceIndex source, MigrationSpec spec) {
-    return new Planner(source, spec).run();
+    return plan(source, spec, MappingRules.none());
+  }
+
+  public static MigrationPlan plan(SourceIndex source, MigrationSpec spec, MappingRules rules) {
+    return new Planner(source, spec, rules).run();
   }
 
   private MigrationPlan run() {
     CheckpointFormat from = source.format();
-    Map<String, String> names;
-    if (from == CheckpointFormat.TF1 && spec.target() == CheckpointFormat.TF2) {
-      names = tf1ToTf2Names();
-    } else if (from == CheckpointFormat.TF2 && spec.target() == CheckpointFormat.TF1) {
-      names = tf2ToTf1Names();
+    CheckpointFormat to = spec.target();
+    Map<String, List<String>> keys = new LinkedHashMap<>();
+    if (rules.isEmpty()) {
+      Map<String, String> names;
+      if (from == CheckpointFormat.TF1 && to == CheckpointFormat.TF2) {
+        names = identityNames();
+        names.forEach((k, v) -> {
+          String key = tf2Key(spec.rootName(), v);
+          logicalTarget.put(key, v);
+          keys.put(k, List.of(key));
+        });
+      } else {
+        names = from == CheckpointFormat.TF2 && to == CheckpointFormat.TF1 ? tf2ToTf1Names() : identityNames();
+        names.forEach((k, v) -> {
+          keys.put(k, v == null ? List.of() : List.of(v));
+          if (v != null) {
+            logicalTarget.put(v, v);
+          }
+        });
+      }
     } else {
-      names = identityNames();
+      mapWithRules(from, to, keys);
     }
-    emit(names);
-    if (from == CheckpointFormat.TF1 && spec.target() == CheckpointFormat.TF2) {
-      addTf2Bookkeeping(names);
+    emit(keys);
+    if (to == CheckpointFormat.TF2 && (from == CheckpointFormat.TF1 || !rules.isEmpty())) {
+      addTf2Bookkeeping();
     }
-    return new MigrationPlan(source.prefix(), from, spec.target(), tensors, dropped, renamed, notes);
+    return new MigrationPlan(source.prefix(), from, to, tensors, dropped, renamed, notes);
+  }
+
+  /** Object path and attribute name of each TF2 source key (for restructuring TF2 to TF2). */
+  private final Map<String, String[]> tf2Attr = new HashMap<>();
+
+  private void mapWithRules(CheckpointFormat from, CheckpointFormat to, Map<String, List<String>> keys) {
+    Map<String, String> logical;
+    if (from == CheckpointFormat.TF1) {
+      logical = identityNames();
+    } else if (to == CheckpointFormat.TF1) {
+      logical = tf2ToTf1Names();
+    } else {
+      logical = tf2Paths();
+    }
+    List<String> names = new ArrayList<>(new java.util.LinkedHashSet<>(
+        logical.values().stream().filter(java.util.Objects::nonNull).toList()));
+    NameMapper.Result m = NameMapper.map(names, rules, source.prefix());
+    dropped.addAll(m.dropped());
+    m.warnings().forEach(w -> notes.add("warning: " + w));
+    for (Map.Entry<String, String> e : logical.entrySet()) {
+      String sourceKey = e.getKey();
+      List<String> targets = e.getValue() == null ? null : m.targets().get(e.getValue());
+      if (targets == null) {
+        keys.put(sourceKey, List.of());
+        continue;
+      }
+      List<String> out = new ArrayList<>();
+      for (String t : targets) {
+        String key;
+        if (to == CheckpointFormat.TF1) {
+          key = t;
+        } else if (from == CheckpointFormat.TF1) {
+          key = tf2Key(spec.rootName(), t);
+        } else {
+          String[] pa = tf2Attr.get(sourceKey);
+          key = pa == null ? t : escapePath(t) + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.escape(pa[1]);
+        }
+        logicalTarget.put(key, t);
+        out.add(key);
+      }
+      keys.put(sourceKey, out);
+    }
+  }
+
+  /** TF2 source keys by unescaped object path; save_counter, slots and the graph handled apart. */
+  private Map<String, String> tf2Paths() {
+    ObjectGraph graph = source.graph();
+    String[] paths = graph.objectPaths();
+    java.util.Set<Integer> slots = new java.util.HashSet<>();
+    for (ObjectGraph.Node n : graph.nodes()) {
+      n.slotVariables().forEach(sv -> slots.add(sv.slotVariableNodeId()));
+    }
+    Map<String, String> logical = new LinkedHashMap<>();
+    for (ObjectGraph.Node n : graph.nodes()) {
+      for (ObjectGraph.Attribute a : n.attributes()) {
+        String key = a.checkpointKey();
+        if (slots.contains(n.id())) {
+          logical.put(key, null);
+          dropped.add(new MigrationPlan.Dropped(key, "optimizer slot: not carried through a restructure"));
+        } else if (paths[n.id()] != null && paths[n.id()].equals(SAVE_COUNTER)) {
+          logical.put(key, null);
+          dropped.add(new MigrationPlan.Dropped(key, "save_counter: regenerated"));
+        } else {
+          String path = unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
+          logical.put(key, path);
+          tf2Attr.put(key, new String[] {path, a.name(), a.fullName()});
+        }
+      }
+    }
+    for (IndexRecord r : fullRecords()) {
+      if (r.name().equals(Naming.OBJECT_GRAPH_KEY)) {
+        logical.put(r.name(), null);
+        dropped.add(new MigrationPlan.Dropped(r.name(), "object graph: rebuilt for the new structure"));
+      } else if (!logical.containsKey(r.name())) {
+        logical.put(r.name(), null);
+        dropped.add(new MigrationPlan.Dropped(r.name(), "not referenced by the object graph"));
+      }
+    }
+    return logical;
+  }
+
+  static String escapePath(String path) {
+    String[] parts = path.split("/", -1);
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < parts.length; i++) {
+      if (i > 0) {
+        sb.append('/');
+      }
+      sb.append(KeyEscaping.escape(parts[i]));
+    }
+    return sb.toString();
   }
 
   /** Every full tensor name of the source (slice entries excluded), in index order. */
@@ -87,38 +201,61 @@ public final class Planner {
     return names;
   }
 
-  private Map<String, String> tf1ToTf2Names() {
-    Map<String, String> names = new LinkedHashMap<>();
-    for (IndexRecord r : fullRecords()) {
-      names.put(r.name(), tf2Key(spec.rootName(), r.name()));
-    }
-    return names;
-  }
-
   static String tf2Key(String root, String tf1Name) {
     return KeyEscaping.escape(root) + "/" + KeyEscaping.escape(tf1Name) + VALUE_SUFFIX;
   }
 
-  /** The TF2 side of TF1 to TF2: save_counter and the object graph, as TensorFlow builds them. */
-  private void addTf2Bookkeeping(Map<String, String> names) {
+  /**
+   * The TF2 bookkeeping of a TF2 output made from names: {@code save_counter} and the object graph,
+   * as TensorFlow builds them. From TF1 names: {@code Checkpoint(<root>={name: variable})}, dict
+   * entries in bytewise name order, each variable's full_name its name. From restructured TF2
+   * paths: one object per path component, attributes at the leaves, full names kept.
+   */
+  private void addTf2Bookkeeping() {
     ObjectGraphBuilder b = new ObjectGraphBuilder();
-    ObjectGraphBuilder.TrackedObject dict = b.root().child(spec.rootName());
-    b.root().child(SAVE_COUNTER).variable(SAVE_COUNTER);
-    TreeMap<String, String> sorted = new TreeMap<>(Bytes.KEY_ORDER);
-    names.forEach((from, to) -> {
-      if (to != null) {
-        sorted.put(from, to);
+    boolean fromNames = source.format() == CheckpointFormat.TF1;
+    ObjectGraphBuilder.TrackedObject dict = fromNames ? b.root().child(spec.rootName()) : null;
+    List<String[]> attrs = new ArrayList<>();
+    for (PlannedTensor t : tensors) {
+      String key = Bytes.printable(t.targetKey());
+      if (SliceKeys.isSliceKey(t.targetKey()) || !logicalTarget.containsKey(key)) {
+        continue;
       }
-    });
-    for (String tf1Name : sorted.keySet()) {
-      dict.child(tf1Name).variable(tf1Name);
+      attrs.add(new String[] {key, logicalTarget.get(key)});
     }
+    if (!fromNames) {
+      attrs.sort((x, y) -> Bytes.KEY_ORDER.compare(x[1], y[1]));
+    }
+    TreeMap<String, String> sorted = new TreeMap<>(Bytes.KEY_ORDER);
+    for (String[] a : attrs) {
+      sorted.put(a[1], a[0]);
+    }
+    if (fromNames) {
+      for (String name : sorted.keySet()) {
+        dict.child(name).variable(name);
+      }
+    } else {
+      for (String[] a : attrs) {
+        String sourceKey = sourceKeyOf.get(a[0]);
+        String[] pa = sourceKey == null ? null : tf2Attr.get(sourceKey);
+        ObjectGraphBuilder.TrackedObject node = b.root();
+        for (String part : a[1].split("/", -1)) {
+          node = node.child(part);
+        }
+        node.attribute(pa == null ? KeyEscaping.VARIABLE_VALUE : KeyEscaping.unescape(pa[1]),
+            pa == null ? a[1] : pa[2]);
+      }
+    }
+    b.root().child(SAVE_COUNTER).variable(SAVE_COUNTER);
     byte[] counter = new byte[8];
     counter[0] = 1;
     addLiteral(SAVE_COUNTER + VALUE_SUFFIX, DType.INT64, counter, Crc32c.mask(Crc32c.of(counter)));
     StringTensors.Encoded graph = StringTensors.encode(List.of(b.build().encode()));
     addLiteral(Naming.OBJECT_GRAPH_KEY, DType.STRING, graph.bytes(), graph.maskedCrc());
   }
+
+  /** Target key to the source key it was made from. */
+  private final Map<String, String> sourceKeyOf = new HashMap<>();
 
   private void addLiteral(String key, DType dtype, byte[] bytes, int crc) {
     claim(key, "(generated " + key + ")");
@@ -244,8 +381,8 @@ public final class Planner {
     }
   }
 
-  /** Emits output entries for every source record under the target names. */
-  private void emit(Map<String, String> names) {
+  /** Emits output entries for every source record under its target keys (none: dropped). */
+  private void emit(Map<String, List<String>> keys) {
     Map<String, List<PlannedTensor.SlicePart>> slicesOf = new HashMap<>();
     for (IndexRecord r : source.records()) {
       if (r.isSliceEntry()) {
@@ -256,11 +393,11 @@ public final class Planner {
     }
     for (IndexRecord r : fullRecords()) {
       String from = r.name();
-      String to = names.get(from);
+      List<String> targets = keys.get(from);
       BundleEntry e = r.entry();
       List<PlannedTensor.SlicePart> parts = slicesOf.remove(from);
-      if (to == null) {
-        if (!names.containsKey(from)) {
+      if (targets == null || targets.isEmpty()) {
+        if (targets == null) {
           dropped.add(new MigrationPlan.Dropped(from, "no target name"));
         }
         if (parts != null) {
@@ -270,28 +407,56 @@ public final class Planner {
         }
         continue;
       }
-      claim(to, from);
-      if (!to.equals(from)) {
-        renamed.add(new MigrationPlan.Renamed(from, to));
-      }
-      byte[] target = Bytes.utf8(to);
-      if (!e.isSliced()) {
-        tensors.add(PlannedTensor.copy(target, r.key(), e));
-        continue;
-      }
-      List<PlannedTensor.SlicePart> found = parts == null ? List.of() : parts;
-      if (spec.mergeSlices()) {
-        tensors.add(PlannedTensor.merge(target, r.key(), e, orderedParts(from, e, found)));
-        notes.add("Sliced tensor " + from + " merged from " + found.size() + " slices");
-      } else {
-        tensors.add(PlannedTensor.sliced(target, r.key(), e));
-        for (PlannedTensor.SlicePart p : orderedParts(from, e, found)) {
-          tensors.add(PlannedTensor.copy(SliceKeys.encode(to, p.slice()), p.sourceKey(), p.entry()));
+      for (String to : targets) {
+        claim(to, from);
+        sourceKeyOf.put(to, from);
+        if (!to.equals(from)) {
+          renamed.add(new MigrationPlan.Renamed(from, to));
+        }
+        byte[] target = Bytes.utf8(to);
+        MappingRules.Transform transform = transformFor(to);
+        if (!e.isSliced()) {
+          tensors.add(transform == null ? PlannedTensor.copy(target, r.key(), e)
+              : PlannedTensor.transform(target, r.key(), e, transform));
+          continue;
+        }
+        if (transform != null) {
+          throw new MigrationException("Cannot " + transform.describe() + " sliced tensor " + from
+              + ": transforms of partitioned variables are not supported");
+        }
+        List<PlannedTensor.SlicePart> found = parts == null ? List.of() : parts;
+        if (spec.mergeSlices()) {
+          tensors.add(PlannedTensor.merge(target, r.key(), e, orderedParts(from, e, found)));
+          notes.add("Sliced tensor " + from + " merged from " + found.size() + " slices");
+        } else {
+          tensors.add(PlannedTensor.sliced(target, r.key(), e));
+          for (PlannedTensor.SlicePart p : orderedParts(from, e, found)) {
+            tensors.add(PlannedTensor.copy(SliceKeys.encode(to, p.slice()), p.sourceKey(), p.entry()));
+          }
         }
       }
     }
     slicesOf.forEach((name, parts) -> parts.forEach(p -> dropped.add(new MigrationPlan.Dropped(
         Bytes.printable(p.sourceKey()), "slice entry without a full entry for " + name))));
+    for (MappingRules.Transform t : rules.transforms()) {
+      if (!usedTransforms.contains(t)) {
+        notes.add("warning: transform '" + t.match().pattern() + "' (" + t.describe() + ") matches no tensor");
+      }
+    }
+  }
+
+  private final java.util.Set<MappingRules.Transform> usedTransforms = new java.util.HashSet<>();
+
+  /** The first transform whose pattern fully matches the target's logical name. */
+  private MappingRules.Transform transformFor(String targetKey) {
+    String name = logicalTarget.getOrDefault(targetKey, targetKey);
+    for (MappingRules.Transform t : rules.transforms()) {
+      if (t.match().matcher(name).matches()) {
+        usedTransforms.add(t);
+        return t;
+      }
+    }
+    return null;
   }
 
   /** The stored slices of a full entry, in its list order; a missing one is corruption. */

@@ -48,6 +48,7 @@ public final class ShardExecutor {
           case COPY -> writer.copyFrom(reader, t.sourceName(), t.sourceEntry(), buffer);
           case LITERAL -> writeLiteral(stream, t, shard);
           case MERGE_SLICES -> merge(reader, stream, t, shard, buffer);
+          case TRANSFORM -> transform(reader, stream, t, shard, buffer);
           case SLICED -> throw new IllegalArgumentException("Invalid shard plan: sliced full entry " + t.targetName() + " has no bytes");
         };
         if (t.kind() == PlannedTensor.Kind.COPY && !t.sourceEntry().shape().equals(entry.shape())) {
@@ -80,6 +81,34 @@ public final class ShardExecutor {
       throw new UncheckedIOException("Cannot write tensor " + t.targetName() + ": " + e.getMessage(), e);
     }
     return t.toEntry(shard, offset, t.literalCrc());
+  }
+
+  private static BundleEntry transform(CheckpointReader reader, PositionOutputStream out, PlannedTensor t, int shard,
+      byte[] buffer) {
+    long offset = out.position();
+    if (t.transform().reshape() != null) {
+      BundleEntry copied = new ShardWriterShim(out).copy(reader, t, buffer);
+      return t.toEntry(shard, offset, copied.crc32c());
+    }
+    CrcStream crcOut = new CrcStream(out);
+    try {
+      Transforms.apply(reader, t.sourceName(), t.sourceEntry(), t, crcOut, buffer);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write tensor " + t.targetName() + ": " + e.getMessage(), e);
+    }
+    long size = out.position() - offset;
+    if (size != t.size()) {
+      throw new IllegalStateException("Transform of " + t.sourceName() + " wrote " + size + " bytes, expected " + t.size());
+    }
+    return t.toEntry(shard, offset, Crc32c.mask((int) crcOut.crc.getValue()));
+  }
+
+  /** Raw copy keeping the source CRC (a reshape changes only the shape). */
+  private record ShardWriterShim(PositionOutputStream out) {
+    BundleEntry copy(CheckpointReader reader, PlannedTensor t, byte[] buffer) {
+      reader.copyRaw(t.sourceName(), t.sourceEntry(), out, buffer);
+      return t.sourceEntry();
+    }
   }
 
   /** Counts a CRC over the bytes passing through. */

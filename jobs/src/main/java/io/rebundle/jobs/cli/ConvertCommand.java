@@ -4,7 +4,9 @@ import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.jobs.convert.ConvertJob;
+import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
 import java.io.IOException;
@@ -45,6 +47,10 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
   String destination;
+
+  @Option(names = "--map", paramLabel = "FILE",
+      description = "Mapping file (YAML or JSON): assignment_map, rename, include/exclude/drop, strict, transforms.")
+  Path mapFile;
 
   @Option(names = "--shards", paramLabel = "N", description = "Number of output data files.")
   Integer shards;
@@ -94,6 +100,7 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     Map<String, String> sparkConf = parseConf(conf);
+    MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     List<ConvertJob.Result> results = new ArrayList<>();
     long start = System.nanoTime();
     try (JavaSparkContext sc = SparkContexts.create("rebundle convert", master, sparkConf)) {
@@ -106,7 +113,7 @@ public final class ConvertCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
           throw new UsageException(e.getMessage());
         }
-        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, shards == null ? 0 : shards,
+        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
             size, overwrite, dryRun, !noStateFile);
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);

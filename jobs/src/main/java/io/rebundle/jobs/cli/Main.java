@@ -68,7 +68,8 @@ public final class Main implements Runnable {
     if (ex instanceof CheckpointNotFoundException || ex instanceof UncheckedIOException) {
       return ExitCodes.STORAGE;
     }
-    if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException) {
+    if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException
+        || ex instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException) {
       return ExitCodes.USAGE;
     }
     if (ex instanceof io.rebundle.codec.RebundleException) {

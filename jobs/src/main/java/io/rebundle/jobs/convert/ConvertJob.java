@@ -5,6 +5,7 @@ import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.Committer;
+import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.PlannedTensor;
@@ -35,8 +36,8 @@ public final class ConvertJob {
   static final int BUFFER_SIZE = 4 << 20;
 
   /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
-  public record Options(String source, String destination, MigrationSpec spec, int shards, long shardSize,
-      boolean overwrite, boolean dryRun, boolean writeStateFile) {}
+  public record Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
+      long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {}
 
   /** What happened. Times in seconds; {@code copySeconds} covers the Spark stage and the commit. */
   public record Result(Options options, String sourcePrefix, MigrationPlan plan, int numShards, long[] shardBytes,
@@ -56,7 +57,7 @@ public final class ConvertJob {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       source = SourceIndex.read(reader);
     }
-    MigrationPlan plan = Planner.plan(source, o.spec());
+    MigrationPlan plan = Planner.plan(source, o.spec(), o.rules());
     int numShards = o.shards() > 0 ? o.shards()
         : Scheduler.shardCount(plan.dataBytes(), o.shardSize(), plan.dataTensors());
     List<List<PlannedTensor>> assignment = Scheduler.assign(plan.tensors(), numShards);

@@ -35,8 +35,10 @@ public final class ConvertReport {
         p.sourceFormat().id(), r.options().destination(), p.targetFormat().id(), r.numShards(),
         r.numShards() == 1 ? "" : "s");
     for (PlannedTensor t : p.tensors()) {
-      out.printf("  %-8s %s -> %s  %s %s %d bytes%n", t.kind().name().toLowerCase(java.util.Locale.ROOT),
-          t.sourceName(), t.targetName(), t.dtype() == null ? "?" : t.dtype().displayName(), t.shape(), t.size());
+      String before = t.sourceEntry() == null ? "" : t.sourceEntry().dtypeName() + " " + t.sourceEntry().shape() + " -> ";
+      out.printf("  %-9s %s -> %s  %s%s %s, %d bytes%s%n", t.kind().name().toLowerCase(java.util.Locale.ROOT),
+          t.sourceName(), t.targetName(), before, t.dtype() == null ? "?" : t.dtype().displayName(), t.shape(), t.size(),
+          t.transform() == null ? "" : " (" + t.transform().describe() + ")");
     }
     for (MigrationPlan.Dropped d : p.dropped()) {
       out.printf("  dropped  %s: %s%n", d.key(), d.reason());

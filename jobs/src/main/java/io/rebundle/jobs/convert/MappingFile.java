@@ -1,0 +1,283 @@
+package io.rebundle.jobs.convert;
+
+import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.plan.MappingRules;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Reads a mapping file ({@code --map}): YAML (so JSON too) with the keys {@code assignment_map},
+ * {@code rename}, {@code include}, {@code exclude}, {@code drop}, {@code strict},
+ * {@code global_step}, {@code optimizer} and {@code transforms}. Every problem is reported with the
+ * file, line and column; unknown keys are errors, not silently ignored.
+ */
+public final class MappingFile {
+  private static final Set<String> KEYS = Set.of("assignment_map", "rename", "include", "exclude", "drop",
+      "strict", "global_step", "optimizer", "transforms");
+
+  private final String file;
+
+  private MappingFile(String file) {
+    this.file = file;
+  }
+
+  /** Thrown for a malformed mapping file; the message names file, line and column. */
+  public static final class InvalidMappingException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    InvalidMappingException(String message) {
+      super(message);
+    }
+  }
+
+  public static MappingRules read(Path path) {
+    String text;
+    try {
+      text = Files.readString(path, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new InvalidMappingException("Cannot read mapping file " + path + ": not found");
+    } catch (IOException e) {
+      throw new InvalidMappingException("Cannot read mapping file " + path + ": " + e.getMessage());
+    }
+    return parse(path.toString(), text);
+  }
+
+  public static MappingRules parse(String file, String text) {
+    return new MappingFile(file).parse(text);
+  }
+
+  private InvalidMappingException error(Node node, String what) {
+    String where = node == null ? file : String.format("%s:%d:%d", file, node.getStartMark().getLine() + 1,
+        node.getStartMark().getColumn() + 1);
+    return new InvalidMappingException("Invalid mapping file " + where + ": " + what);
+  }
+
+  private MappingRules parse(String text) {
+    Node root;
+    try (Reader r = new java.io.StringReader(text)) {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      root = new Yaml(options).compose(r);
+    } catch (YAMLException | IOException e) {
+      throw new InvalidMappingException("Invalid mapping file " + file + ": " + e.getMessage().replace('\n', ' '));
+    }
+    if (root == null) {
+      throw error(null, "it is empty");
+    }
+    if (!(root instanceof MappingNode top)) {
+      throw error(root, "the top level must be a mapping of " + String.join(", ", new java.util.TreeSet<>(KEYS)));
+    }
+    List<MappingRules.Assignment> assignments = new ArrayList<>();
+    List<MappingRules.Rename> renames = new ArrayList<>();
+    List<Pattern> include = new ArrayList<>();
+    List<Pattern> exclude = new ArrayList<>();
+    List<Pattern> drop = new ArrayList<>();
+    List<MappingRules.Transform> transforms = new ArrayList<>();
+    boolean strict = true;
+    MappingRules.Switch globalStep = MappingRules.Switch.DEFAULT;
+    MappingRules.Switch optimizer = MappingRules.Switch.DEFAULT;
+    for (NodeTuple t : top.getValue()) {
+      String key = scalar(t.getKeyNode(), "a top-level key");
+      Node v = t.getValueNode();
+      switch (key) {
+        case "assignment_map" -> assignments.addAll(assignmentMap(v));
+        case "rename" -> {
+          for (Node item : sequence(v, "rename")) {
+            MappingNode m = mapping(item, "a rename rule {from: REGEX, to: REPLACEMENT}");
+            String from = field(m, "from", true);
+            String to = field(m, "to", true);
+            checkOnly(m, Set.of("from", "to"));
+            renames.add(new MappingRules.Rename(regex(item, from), to));
+          }
+        }
+        case "include" -> include.addAll(patterns(v, key));
+        case "exclude" -> exclude.addAll(patterns(v, key));
+        case "drop" -> drop.addAll(patterns(v, key));
+        case "strict" -> strict = bool(v, key);
+        case "global_step" -> globalStep = keepDrop(v, key);
+        case "optimizer" -> optimizer = keepDrop(v, key);
+        case "transforms" -> {
+          for (Node item : sequence(v, "transforms")) {
+            transforms.add(transform(mapping(item, "a transform {match: REGEX, cast|transpose|reshape: ...}")));
+          }
+        }
+        default -> throw error(t.getKeyNode(), "unknown key '" + key + "' (expected one of "
+            + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
+      }
+    }
+    try {
+      return new MappingRules(assignments, renames, include, exclude, drop, strict, transforms, globalStep, optimizer);
+    } catch (IllegalArgumentException e) {
+      throw error(root, e.getMessage());
+    }
+  }
+
+  private List<MappingRules.Assignment> assignmentMap(Node v) {
+    List<MappingRules.Assignment> out = new ArrayList<>();
+    if (v instanceof MappingNode m) {
+      for (NodeTuple t : m.getValue()) {
+        out.add(assignment(t.getKeyNode(), scalar(t.getKeyNode(), "a checkpoint name"),
+            scalar(t.getValueNode(), "a new name")));
+      }
+    } else if (v instanceof SequenceNode s) {
+      for (Node pair : s.getValue()) {
+        if (!(pair instanceof SequenceNode p) || p.getValue().size() != 2) {
+          throw error(pair, "assignment_map list items must be [checkpoint_name, new_name] pairs");
+        }
+        out.add(assignment(pair, scalar(p.getValue().get(0), "a checkpoint name"),
+            scalar(p.getValue().get(1), "a new name")));
+      }
+    } else {
+      throw error(v, "assignment_map must be a mapping {'old_scope/': 'new_scope/'} or a list of pairs");
+    }
+    return out;
+  }
+
+  private MappingRules.Assignment assignment(Node at, String ckpt, String now) {
+    if (ckpt.isEmpty() || now.isEmpty()) {
+      throw error(at, "assignment_map names must not be empty");
+    }
+    if (!ckpt.equals("/") && ckpt.endsWith("/") != now.endsWith("/")) {
+      throw error(at, "assignment_map '" + ckpt + "': '" + now + "': a scope maps to a scope, "
+          + "'scope/': 'other_scope/', and a name to a name");
+    }
+    if (ckpt.equals("/") && !now.endsWith("/")) {
+      throw error(at, "assignment_map '/': '" + now + "': the root maps to a scope ending in '/'");
+    }
+    return new MappingRules.Assignment(ckpt, now);
+  }
+
+  private MappingRules.Transform transform(MappingNode m) {
+    String match = field(m, "match", true);
+    checkOnly(m, Set.of("match", "cast", "transpose", "reshape"));
+    Pattern p = regex(m, match);
+    DType cast = null;
+    int[] transpose = null;
+    long[] reshape = null;
+    for (NodeTuple t : m.getValue()) {
+      String k = scalar(t.getKeyNode(), "a key");
+      switch (k) {
+        case "cast" -> {
+          String name = scalar(t.getValueNode(), "a dtype");
+          try {
+            cast = DType.parse(name);
+          } catch (IllegalArgumentException e) {
+            throw error(t.getValueNode(), "unknown dtype '" + name + "'");
+          }
+        }
+        case "transpose" -> transpose = sequence(t.getValueNode(), "transpose").stream()
+            .mapToInt(n -> (int) integer(n, "a dimension index")).toArray();
+        case "reshape" -> reshape = sequence(t.getValueNode(), "reshape").stream()
+            .mapToLong(n -> integer(n, "a dimension size")).toArray();
+        default -> { }
+      }
+    }
+    try {
+      return new MappingRules.Transform(p, cast, transpose, reshape);
+    } catch (IllegalArgumentException e) {
+      throw error(m, e.getMessage());
+    }
+  }
+
+  private String scalar(Node n, String what) {
+    if (!(n instanceof ScalarNode s)) {
+      throw error(n, "expected " + what + " (a string)");
+    }
+    return s.getValue();
+  }
+
+  private long integer(Node n, String what) {
+    String s = scalar(n, what);
+    try {
+      return Long.parseLong(s.trim());
+    } catch (NumberFormatException e) {
+      throw error(n, "expected " + what + " (an integer), found '" + s + "'");
+    }
+  }
+
+  private boolean bool(Node n, String key) {
+    String s = scalar(n, key);
+    return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+      case "true", "yes", "on" -> true;
+      case "false", "no", "off" -> false;
+      default -> throw error(n, key + " must be true or false, found '" + s + "'");
+    };
+  }
+
+  private MappingRules.Switch keepDrop(Node n, String key) {
+    String s = scalar(n, key);
+    return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+      case "keep", "true" -> MappingRules.Switch.KEEP;
+      case "drop", "false" -> MappingRules.Switch.DROP;
+      default -> throw error(n, key + " must be keep or drop, found '" + s + "'");
+    };
+  }
+
+  private List<Node> sequence(Node n, String key) {
+    if (!(n instanceof SequenceNode s)) {
+      throw error(n, key + " must be a list");
+    }
+    return s.getValue();
+  }
+
+  private MappingNode mapping(Node n, String what) {
+    if (!(n instanceof MappingNode m)) {
+      throw error(n, "expected " + what);
+    }
+    return m;
+  }
+
+  private String field(MappingNode m, String name, boolean required) {
+    for (NodeTuple t : m.getValue()) {
+      if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(name)) {
+        return scalar(t.getValueNode(), name);
+      }
+    }
+    if (required) {
+      throw error(m, "missing '" + name + "'");
+    }
+    return null;
+  }
+
+  private void checkOnly(MappingNode m, Set<String> allowed) {
+    for (NodeTuple t : m.getValue()) {
+      String k = scalar(t.getKeyNode(), "a key");
+      if (!allowed.contains(k)) {
+        throw error(t.getKeyNode(), "unknown key '" + k + "' (expected " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
+      }
+    }
+  }
+
+  private List<Pattern> patterns(Node n, String key) {
+    List<Pattern> out = new ArrayList<>();
+    for (Node item : sequence(n, key)) {
+      out.add(regex(item, scalar(item, "a regular expression")));
+    }
+    return out;
+  }
+
+  private Pattern regex(Node at, String s) {
+    try {
+      return Pattern.compile(s);
+    } catch (PatternSyntaxException e) {
+      throw error(at, "invalid regular expression '" + s + "': " + e.getDescription());
+    }
+  }
+}
