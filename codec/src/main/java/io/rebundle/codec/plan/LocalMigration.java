@@ -16,11 +16,16 @@ public final class LocalMigration {
 
   public static MigrationPlan run(FileIO io, String source, String destination, MigrationSpec spec,
       int numShards, boolean overwrite) {
+    return run(io, source, destination, spec, MappingRules.none(), numShards, overwrite);
+  }
+
+  public static MigrationPlan run(FileIO io, String source, String destination, MigrationSpec spec,
+      MappingRules rules, int numShards, boolean overwrite) {
     SourceIndex index;
     try (CheckpointReader reader = CheckpointReader.open(io, source)) {
       index = SourceIndex.read(reader);
     }
-    MigrationPlan plan = Planner.plan(index, spec);
+    MigrationPlan plan = Planner.plan(index, spec, rules);
     List<List<PlannedTensor>> shards = Scheduler.assign(plan.tensors(), numShards);
     Committer committer = new Committer(io, destination, UUID.randomUUID().toString().substring(0, 8));
     try {
