@@ -22,7 +22,8 @@ import java.util.List;
  */
 public record PlannedTensor(byte[] targetKey, Kind kind, DType dtype, TensorShape shape,
     List<TensorSlice> slices, long size, byte[] sourceKey, BundleEntry sourceEntry,
-    List<SlicePart> parts, byte[] literal, int literalCrc, MappingRules.Transform transform) implements Serializable {
+    List<SlicePart> parts, byte[] literal, int literalCrc, MappingRules.Transform transform, String sourcePrefix)
+    implements Serializable {
 
   public enum Kind { COPY, LITERAL, MERGE_SLICES, SLICED, TRANSFORM }
 
@@ -36,23 +37,23 @@ public record PlannedTensor(byte[] targetKey, Kind kind, DType dtype, TensorShap
 
   public static PlannedTensor copy(byte[] targetKey, byte[] sourceKey, BundleEntry source) {
     return new PlannedTensor(targetKey, Kind.COPY, DType.isKnown(source.dtypeCode()) ? source.dtype() : null,
-        source.shape(), List.of(), source.size(), sourceKey, source, List.of(), null, 0, null);
+        source.shape(), List.of(), source.size(), sourceKey, source, List.of(), null, 0, null, null);
   }
 
   public static PlannedTensor literal(byte[] targetKey, DType dtype, TensorShape shape, byte[] bytes, int maskedCrc) {
     return new PlannedTensor(targetKey, Kind.LITERAL, dtype, shape, List.of(), bytes.length, null, null,
-        List.of(), bytes, maskedCrc, null);
+        List.of(), bytes, maskedCrc, null, null);
   }
 
   public static PlannedTensor sliced(byte[] targetKey, byte[] sourceKey, BundleEntry full) {
     return new PlannedTensor(targetKey, Kind.SLICED, full.dtype(), full.shape(), full.slices(), 0, sourceKey,
-        full, List.of(), null, 0, null);
+        full, List.of(), null, 0, null, null);
   }
 
   public static PlannedTensor merge(byte[] targetKey, byte[] sourceKey, BundleEntry full, List<SlicePart> parts) {
     long size = full.shape().numElements() * full.dtype().elementSize();
     return new PlannedTensor(targetKey, Kind.MERGE_SLICES, full.dtype(), full.shape(), List.of(), size,
-        sourceKey, full, parts, null, 0, null);
+        sourceKey, full, parts, null, 0, null, null);
   }
 
   /** A copy whose bytes change on the way: a dtype cast, a transpose or a reshape. */
@@ -97,7 +98,13 @@ public record PlannedTensor(byte[] targetKey, Kind kind, DType dtype, TensorShap
     }
     long size = dtype.isFixedSize() ? shape.numElements() * dtype.elementSize() : source.size();
     return new PlannedTensor(targetKey, Kind.TRANSFORM, dtype, shape, List.of(), size, sourceKey, source,
-        List.of(), null, 0, transform);
+        List.of(), null, 0, transform, null);
+  }
+
+  /** The same tensor read from another checkpoint (a template) instead of the migration's source. */
+  public PlannedTensor from(String prefix) {
+    return new PlannedTensor(targetKey, kind, dtype, shape, slices, size, sourceKey, sourceEntry, parts, literal,
+        literalCrc, transform, prefix);
   }
 
   /** Whether this entry owns bytes in a data file. */

@@ -41,9 +41,12 @@ public final class ShardExecutor {
     long written = 0;
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
-    try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix);
+    java.util.Map<String, CheckpointReader> others = new java.util.HashMap<>();
+    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix);
         ShardWriter writer = new ShardWriter(stream, outputLocation, shard)) {
       for (PlannedTensor t : tensors) {
+        CheckpointReader reader = t.sourcePrefix() == null ? main
+            : others.computeIfAbsent(t.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
         BundleEntry entry = switch (t.kind()) {
           case COPY -> writer.copyFrom(reader, t.sourceName(), t.sourceEntry(), buffer);
           case LITERAL -> writeLiteral(stream, t, shard);
@@ -62,6 +65,13 @@ public final class ShardExecutor {
       }
       done = true;
     } finally {
+      for (CheckpointReader r : others.values()) {
+        try {
+          r.close();
+        } catch (RuntimeException ignored) {
+          // Closing a read-only template reader cannot lose data.
+        }
+      }
       if (!done) {
         try {
           io.delete(outputLocation);

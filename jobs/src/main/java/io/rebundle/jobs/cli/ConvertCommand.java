@@ -4,6 +4,7 @@ import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.MappingFile;
@@ -38,8 +39,8 @@ import picocli.CommandLine.Parameters;
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--to", required = true, paramLabel = "FORMAT",
-      description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2).")
+  @Option(names = "--to", paramLabel = "FORMAT",
+      description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2). With --template: the template's format.")
   String to;
 
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
@@ -51,6 +52,31 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--map", paramLabel = "FILE",
       description = "Mapping file (YAML or JSON): assignment_map, rename, include/exclude/drop, strict, transforms.")
   Path mapFile;
+
+  @Option(names = "--template", paramLabel = "CKPT",
+      description = "Fill this checkpoint's keys, dtypes, shapes and object graph with values from SRC "
+          + "(a new model saved once, e.g. model.save_weights). Output format = the template's.")
+  String template;
+
+  @Option(names = "--match", paramLabel = "full-name|path", defaultValue = "full-name",
+      description = "With --template: match TF2 variables by full_name (name-based restore, default) or object path.")
+  String match;
+
+  @Option(names = "--keep-template-values",
+      description = "With --template: variables SRC does not fill keep the template's values (else an error).")
+  boolean keepTemplateValues;
+
+  @Option(names = "--strict", description = "With --template: source tensors the template does not use are an error.")
+  boolean strictUnused;
+
+  @Option(names = "--warm-start", paramLabel = "VARS_REGEX",
+      description = "Estimator warm_start: only variables whose name matches (from the start) take SRC values; "
+          + "the global step is not carried.")
+  String warmStart;
+
+  @Option(names = "--prev-name", paramLabel = "NEW=OLD",
+      description = "warm_start's var_name_to_prev_var_name: variable NEW takes SRC's OLD (repeatable).")
+  List<String> prevNames = new ArrayList<>();
 
   @Option(names = "--shards", paramLabel = "N", description = "Number of output data files.")
   Integer shards;
@@ -91,7 +117,19 @@ public final class ConvertCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    List<CheckpointFormat> targets = parseTargets(to);
+    if (to == null && template == null) {
+      throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
+    }
+    if (template != null && to != null && to.contains(",")) {
+      throw new UsageException("Invalid options: --template gives one output; --to " + to + " asks for two");
+    }
+    if (!match.equals("full-name") && !match.equals("path")) {
+      throw new UsageException("Invalid --match: " + match + " (expected full-name or path)");
+    }
+    if (template == null && (keepTemplateValues || strictUnused || !match.equals("full-name"))) {
+      throw new UsageException("Invalid options: --match, --keep-template-values and --strict need --template");
+    }
+    List<CheckpointFormat> targets = to == null ? List.of(CheckpointFormat.TF1) : parseTargets(to);
     if (shards != null && shardSize != null) {
       throw new UsageException("Invalid options: give --shards or --shard-size, not both");
     }
@@ -101,6 +139,33 @@ public final class ConvertCommand implements Callable<Integer> {
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     Map<String, String> sparkConf = parseConf(conf);
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
+    Map<String, String> previous = new LinkedHashMap<>();
+    for (String p : prevNames) {
+      int eq = p.indexOf('=');
+      if (eq <= 0 || eq == p.length() - 1) {
+        throw new UsageException("Invalid --prev-name: " + p + " (expected NEW=OLD)");
+      }
+      previous.put(p.substring(0, eq), p.substring(eq + 1));
+    }
+    java.util.regex.Pattern warm = null;
+    if (warmStart != null) {
+      try {
+        warm = java.util.regex.Pattern.compile(warmStart);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new UsageException("Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
+      }
+    }
+    TemplateSpec templateSpec = null;
+    if (template != null) {
+      templateSpec = new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, warm, previous);
+    } else if (warm != null || !previous.isEmpty()) {
+      // Without a template, warm-starting is a filter and a rename of the source.
+      List<MappingRules.Assignment> pairs = new ArrayList<>();
+      previous.forEach((now, old) -> pairs.add(new MappingRules.Assignment(old, now)));
+      rules = new MappingRules(rules.assignmentMap(), rules.rename(), rules.include(), rules.exclude(), rules.drop(),
+          rules.strict(), rules.transforms(), MappingRules.Switch.DROP, rules.optimizerSlots())
+          .plus(pairs, warm == null ? List.of() : List.of(java.util.regex.Pattern.compile("(?:" + warmStart + ").*")));
+    }
     List<ConvertJob.Result> results = new ArrayList<>();
     long start = System.nanoTime();
     try (JavaSparkContext sc = SparkContexts.create("rebundle convert", master, sparkConf)) {
@@ -114,7 +179,7 @@ public final class ConvertCommand implements Callable<Integer> {
           throw new UsageException(e.getMessage());
         }
         ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile);
+            size, overwrite, dryRun, !noStateFile, template, templateSpec);
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
         if (dryRun) {

@@ -13,6 +13,8 @@ import io.rebundle.codec.plan.Planner;
 import io.rebundle.codec.plan.Scheduler;
 import io.rebundle.codec.plan.ShardExecutor;
 import io.rebundle.codec.plan.SourceIndex;
+import io.rebundle.codec.plan.TemplatePlanner;
+import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.jobs.spark.ProgressListener;
 import java.io.PrintWriter;
 import java.io.Serializable;
@@ -37,11 +39,17 @@ public final class ConvertJob {
 
   /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
   public record Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
-      long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {}
+      long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
+      TemplateSpec templateSpec) {
+    public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
+        long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {
+      this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, null, null);
+    }
+  }
 
   /** What happened. Times in seconds; {@code copySeconds} covers the Spark stage and the commit. */
-  public record Result(Options options, String sourcePrefix, MigrationPlan plan, int numShards, long[] shardBytes,
-      long[] shardTensors, double planSeconds, double copySeconds) {
+  public record Result(Options options, String sourcePrefix, String destination, MigrationPlan plan, int numShards,
+      long[] shardBytes, long[] shardTensors, double planSeconds, double copySeconds) {
     public long bytes() {
       return plan.dataBytes();
     }
@@ -57,7 +65,18 @@ public final class ConvertJob {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       source = SourceIndex.read(reader);
     }
-    MigrationPlan plan = Planner.plan(source, o.spec(), o.rules());
+    MigrationPlan plan;
+    if (o.template() != null) {
+      SourceIndex template;
+      try (CheckpointReader reader = CheckpointReader.open(io, o.template())) {
+        reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
+        template = SourceIndex.read(reader);
+      }
+      plan = TemplatePlanner.plan(source, template, o.templateSpec(), o.rules());
+    } else {
+      plan = Planner.plan(source, o.spec(), o.rules());
+    }
+    String destination = destinationPrefix(io, o.destination(), source.prefix());
     int numShards = o.shards() > 0 ? o.shards()
         : Scheduler.shardCount(plan.dataBytes(), o.shardSize(), plan.dataTensors());
     List<List<PlannedTensor>> assignment = Scheduler.assign(plan.tensors(), numShards);
@@ -65,12 +84,12 @@ public final class ConvertJob {
     long[] counts = assignment.stream().mapToLong(List::size).toArray();
     double planSeconds = (System.nanoTime() - t0) / 1e9;
     if (o.dryRun()) {
-      return new Result(o, source.prefix(), plan, numShards, loads, counts, planSeconds, 0);
+      return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, 0);
     }
     String runId = UUID.randomUUID().toString().substring(0, 8);
-    Committer committer = new Committer(io, o.destination(), runId);
+    Committer committer = new Committer(io, destination, runId);
     if (committer.destinationExists() && !o.overwrite()) {
-      throw new java.io.UncheckedIOException("Cannot write checkpoint " + o.destination()
+      throw new java.io.UncheckedIOException("Cannot write checkpoint " + destination
           + ": it already exists (use --overwrite to replace it once the new one is complete)",
           new java.io.IOException("exists"));
     }
@@ -86,7 +105,7 @@ public final class ConvertJob {
       sc.sc().addSparkListener(listener);
     }
     sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
-        source.prefix(), o.destination(), o.spec().target().id(), plan.dataTensors(),
+        source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
         ProgressListener.human(plan.dataBytes()), numShards), true);
     String sourcePrefix = source.prefix();
     String staging = committer.stagingDirectory();
@@ -103,7 +122,7 @@ public final class ConvertJob {
           metadata.add(new IndexRecord(t.targetKey(), t.toEntry(0, 0, 0)));
         }
       }
-      sc.setJobDescription("rebundle commit " + o.destination());
+      sc.setJobDescription("rebundle commit " + destination);
       committer.commit(results, metadata, o.overwrite(), o.writeStateFile());
     } catch (RuntimeException e) {
       try {
@@ -118,7 +137,19 @@ public final class ConvertJob {
       sc.clearJobGroup();
     }
     double copySeconds = (System.nanoTime() - t1) / 1e9;
-    return new Result(o, source.prefix(), plan, numShards, loads, counts, planSeconds, copySeconds);
+    return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, copySeconds);
+  }
+
+  /**
+   * DST names the output prefix; a DST that is an existing directory or ends with '/' is a model
+   * directory, and the output keeps the source's checkpoint name inside it.
+   */
+  static String destinationPrefix(FileIO io, String dst, String sourcePrefix) {
+    if (dst.endsWith("/") || io.isDirectory(dst)) {
+      String dir = dst.endsWith("/") && dst.length() > 1 ? dst.substring(0, dst.length() - 1) : dst;
+      return io.join(dir, io.fileName(sourcePrefix));
+    }
+    return dst;
   }
 
   private static boolean showProgress(JavaSparkContext sc) {

@@ -14,7 +14,7 @@ public final class ConvertReport {
   public static void printSummary(PrintWriter out, ConvertJob.Result r) {
     MigrationPlan p = r.plan();
     out.printf("converted %s (%s) -> %s (%s)%n", r.sourcePrefix(), p.sourceFormat().id(),
-        r.options().destination(), p.targetFormat().id());
+        r.destination(), p.targetFormat().id());
     out.printf("  %d entries, %d tensors with data, %s in %d shard%s; %d renamed, %d dropped%n",
         p.tensors().size(), p.dataTensors(), ProgressListener.human(p.dataBytes()), r.numShards(),
         r.numShards() == 1 ? "" : "s", p.renamed().size(), p.dropped().size());
@@ -32,7 +32,7 @@ public final class ConvertReport {
   public static void printPlan(PrintWriter out, ConvertJob.Result r) {
     MigrationPlan p = r.plan();
     out.printf("plan: %s (%s) -> %s (%s), %d shard%s (dry run: nothing written)%n", r.sourcePrefix(),
-        p.sourceFormat().id(), r.options().destination(), p.targetFormat().id(), r.numShards(),
+        p.sourceFormat().id(), r.destination(), p.targetFormat().id(), r.numShards(),
         r.numShards() == 1 ? "" : "s");
     for (PlannedTensor t : p.tensors()) {
       String before = t.sourceEntry() == null ? "" : t.sourceEntry().dtypeName() + " " + t.sourceEntry().shape() + " -> ";
@@ -59,7 +59,7 @@ public final class ConvertReport {
       j.beginObject()
           .field("source", r.options().source())
           .field("source_prefix", r.sourcePrefix())
-          .field("destination", r.options().destination())
+          .field("destination", r.destination())
           .field("source_format", p.sourceFormat().id())
           .field("target_format", p.targetFormat().id())
           .field("dry_run", r.options().dryRun())
