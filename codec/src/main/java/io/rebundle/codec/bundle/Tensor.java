@@ -35,6 +35,14 @@ public record Tensor(DType dtype, TensorShape shape, byte[] data, List<byte[]> s
     return new Tensor(DType.STRING, shape, null, strings);
   }
 
+  /** This single-element tensor as a scalar. */
+  public Tensor withShapeScalar() {
+    if (shape.numElements() != 1) {
+      throw new IllegalArgumentException("Invalid reshape to scalar: " + shape + " has " + shape.numElements() + " elements");
+    }
+    return new Tensor(dtype, TensorShape.SCALAR, data, strings);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof Tensor t) || dtype != t.dtype || !shape.equals(t.shape)) {

@@ -145,7 +145,7 @@ public final class TemplatePlanner {
       unused.add(key);
       String target = targetNameOfSource.get(key);
       dropped.add(new MigrationPlan.Dropped(key, "not used by the template"
-          + (target == null ? "" : " (its name after the rules: " + target + ")")));
+          + (target == null || target.equals(key) ? "" : " (its name after the rules: " + target + ")")));
     }
     if (ts.strictUnused() && !unused.isEmpty()) {
       throw new MigrationException(unused.size() + " source tensor(s) of " + source.prefix()
