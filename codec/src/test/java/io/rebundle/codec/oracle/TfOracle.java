@@ -146,6 +146,15 @@ final class TfOracle implements AutoCloseable {
    * carries the restored shape, the bytes or strings, and the given spec.
    */
   OracleTensor restore(String prefix, String key, int dtype, String shapeAndSlice) {
+    return restore(prefix, key, dtype, shapeAndSlice, dtype);
+  }
+
+  /** Restores a whole tensor and converts it with TensorFlow's own {@code Cast} kernel. */
+  OracleTensor restoreAndCast(String prefix, String key, int dtype, int castTo) {
+    return restore(prefix, key, dtype, "", castTo);
+  }
+
+  private OracleTensor restore(String prefix, String key, int dtype, String shapeAndSlice, int castTo) {
     String spec = shapeAndSlice == null ? "" : shapeAndSlice;
     boolean isString = dtype == OracleTensor.DT_STRING;
     List<Tensor> feeds = new ArrayList<>();
@@ -161,6 +170,10 @@ final class TfOracle implements AutoCloseable {
           .setAttr("dtypes", new DataType[] {dataType(dtype)})
           .build()
           .output(0);
+      if (castTo != dtype) {
+        restored = g.opBuilder("Cast", "cast", scope).addInput(restored)
+            .setAttr("DstT", dataType(castTo)).build().output(0);
+      }
       Output<?> serialized;
       Output<?> minusOne = null;
       Output<?> zero = null;
