@@ -120,8 +120,15 @@ public final class ShardExecutor {
     try {
       if (alongFirstDim) {
         parts.sort(Comparator.comparingLong(p -> p.slice().start(0)));
+        // The slices must tile dimension 0: an overlap can hold as many bytes as a gap lacks.
+        long row = 0;
         for (PlannedTensor.SlicePart p : parts) {
+          if (p.slice().start(0) != row) {
+            throw new io.rebundle.codec.CorruptCheckpointException("Cannot merge slices of " + name + ": slice "
+                + p.slice() + " starts at row " + p.slice().start(0) + ", expected row " + row);
+          }
           reader.copyRaw(name + "[" + p.slice() + "]", p.entry(), crcOut, buffer);
+          row += p.slice().length(0, shape);
         }
       } else {
         for (PlannedTensor.SlicePart p : parts) {
