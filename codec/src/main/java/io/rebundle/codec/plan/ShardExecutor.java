@@ -41,8 +41,9 @@ public final class ShardExecutor {
     long written = 0;
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
-    try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix);
-        ShardWriter writer = new ShardWriter(stream, outputLocation, shard)) {
+    // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
+    try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+        CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix)) {
       for (PlannedTensor t : tensors) {
         BundleEntry entry = switch (t.kind()) {
           case COPY -> writer.copyFrom(reader, t.sourceName(), t.sourceEntry(), buffer);

@@ -188,6 +188,18 @@ class ShardExecutorTest {
   }
 
   @Test
+  void deletesAndClosesItsOutputWhenTheSourceIsMissing() {
+    RecordingFileIO recording = new RecordingFileIO(dir.toString());
+    PlannedTensor t = PlannedTensor.literal(Bytes.utf8("x"), DType.UINT8, TensorShape.of(1), new byte[1], 0);
+    CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class,
+        () -> ShardExecutor.run(recording, source(), List.of(t), output(), 0, 4, null));
+    assertEquals("Cannot find checkpoint " + source() + ": no " + source() + ".index found", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+    assertEquals(List.of(), List.copyOf(recording.openStreams), "output stream left open");
+    assertEquals(List.of("create out/shard-00001", "close out/shard-00001", "delete out/shard-00001"), recording.log);
+  }
+
+  @Test
   void leavesAnExistingOutputFileAlone() throws IOException {
     writeSource(Tensor.of(DType.UINT8, TensorShape.of(1), new byte[] {9}));
     Files.createDirectories(Path.of(output()).getParent());
