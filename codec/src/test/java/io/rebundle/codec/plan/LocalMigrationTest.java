@@ -12,12 +12,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.BundleHeader;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointState;
 import io.rebundle.codec.bundle.CheckpointWriter;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
+import io.rebundle.codec.bundle.IndexWriter;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
@@ -27,6 +30,7 @@ import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.util.Bytes;
+import io.rebundle.codec.util.Crc32c;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -218,6 +222,29 @@ class LocalMigrationTest {
     assertEquals(List.of(), plan.renamed());
     assertEquals(List.of(), plan.dropped());
     assertSameContents(contents(source), contents(path("copy/model.ckpt-7")));
+  }
+
+  @Test
+  void refusesBigEndianSources() throws IOException {
+    // A checkpoint written on a big-endian host (§4.7): float32 1.0 stored as 3F 80 00 00, CRC over
+    // the stored bytes, header endianness BIG. Copied as is under a little-endian header it would
+    // read as 4.6e-41.
+    String source = path("be/ckpt");
+    byte[] stored = {0x3F, (byte) 0x80, 0, 0};
+    Files.createDirectories(dir.resolve("be"));
+    Files.write(Path.of(Naming.dataFile(source, 0, 1)), stored);
+    IndexWriter.write(io.newOutputFile(Naming.indexFile(source)), new BundleHeader(1, true, 1, 0, List.of()),
+        List.of(new IndexRecord(Bytes.utf8("x"), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, 0, 4,
+            Crc32c.mask(Crc32c.of(stored))))));
+    try (CheckpointReader r = CheckpointReader.open(io, source)) {
+      assertArrayEquals(float32(1), r.read("x").data());
+    }
+    Files.createDirectories(dir.resolve("out"));
+    UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class,
+        () -> LocalMigration.run(io, source, path("out/ckpt"), MigrationSpec.to(CheckpointFormat.TF1), 1, false));
+    assertEquals("Cannot migrate checkpoint " + source + ": its tensor data is big-endian, and migrations write "
+        + "little-endian checkpoints without byte-swapping", e.getMessage());
+    assertEquals(List.of(), list(dir.resolve("out")));
   }
 
   @Test
