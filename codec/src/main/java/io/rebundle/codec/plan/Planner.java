@@ -281,6 +281,13 @@ public final class Planner {
       }
       List<PlannedTensor.SlicePart> found = parts == null ? List.of() : parts;
       if (spec.mergeSlices()) {
+        if (!DType.isKnown(e.dtypeCode()) || !e.dtype().isFixedSize()) {
+          // Each slice of a string tensor is its own encoding (lengths, length CRC, bytes): the
+          // slices cannot be concatenated, and a merged size of elements * -1 bytes means nothing.
+          throw new MigrationException("Cannot plan migration of " + source.prefix() + ": sliced tensor " + from
+              + " has dtype " + e.dtypeName() + ", whose slices cannot be merged (only fixed-size dtypes can); "
+              + "convert without --merge-slices to keep its slices");
+        }
         tensors.add(PlannedTensor.merge(target, r.key(), e, orderedParts(from, e, found)));
         notes.add("Sliced tensor " + from + " merged from " + found.size() + " slices");
       } else {

@@ -569,6 +569,26 @@ class PlannerTest {
   }
 
   @Test
+  void refusesToMergeSlicesOfVariableLengthDtypes() {
+    TensorShape shape = TensorShape.of(2);
+    TensorSlice first = new TensorSlice(List.of(new TensorSlice.Extent(0, 1)));
+    TensorSlice second = new TensorSlice(List.of(new TensorSlice.Extent(1, 1)));
+    List<IndexRecord> records = new ArrayList<>();
+    records.add(new IndexRecord(SliceKeys.encode("names", first), BundleEntry.of(DType.STRING, TensorShape.of(1), 0, 0, 7, 1)));
+    records.add(new IndexRecord(SliceKeys.encode("names", second), BundleEntry.of(DType.STRING, TensorShape.of(1), 0, 7, 8, 2)));
+    records.add(new IndexRecord(Bytes.utf8("names"), BundleEntry.sliced(DType.STRING, shape, List.of(first, second))));
+    SourceIndex source = new SourceIndex("/x/p", 1, records, null);
+    MigrationException e = assertThrows(MigrationException.class,
+        () -> Planner.plan(source, new MigrationSpec(CheckpointFormat.TF2, "vars", false, true)));
+    assertEquals("Cannot plan migration of /x/p: sliced tensor names has dtype string, whose slices cannot be merged "
+        + "(only fixed-size dtypes can); convert without --merge-slices to keep its slices", e.getMessage());
+    // Kept as slices, it converts.
+    MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2));
+    assertEquals(PlannedTensor.Kind.SLICED, plan.tensors().get(0).kind());
+    assertEverySourceKeyAccountedFor(source, plan);
+  }
+
+  @Test
   void tf2ToTf1KeepsSlicesOfAConvertedVariable() {
     MigrationPlan there = Planner.plan(slicedTf1(), MigrationSpec.to(CheckpointFormat.TF2));
     SourceIndex tf2 = outputOf(there, "p2");
