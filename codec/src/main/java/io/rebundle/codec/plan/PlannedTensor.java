@@ -112,12 +112,18 @@ public record PlannedTensor(byte[] targetKey, Kind kind, DType dtype, TensorShap
     return kind != Kind.SLICED;
   }
 
+  /** The target key as text; binary slice keys are rendered printable. */
   public String targetName() {
-    return Bytes.printable(targetKey);
+    return name(targetKey);
   }
 
   public String sourceName() {
-    return sourceKey == null ? "(generated)" : Bytes.printable(sourceKey);
+    return sourceKey == null ? "(generated)" : name(sourceKey);
+  }
+
+  private static String name(byte[] key) {
+    return io.rebundle.codec.bundle.SliceKeys.isSliceKey(key) ? Bytes.printable(key)
+        : new String(key, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** The output entry once the bytes are placed. */

@@ -217,8 +217,11 @@ public final class Planner {
     ObjectGraphBuilder.TrackedObject dict = fromNames ? b.root().child(spec.rootName()) : null;
     List<String[]> attrs = new ArrayList<>();
     for (PlannedTensor t : tensors) {
-      String key = Bytes.printable(t.targetKey());
-      if (SliceKeys.isSliceKey(t.targetKey()) || !logicalTarget.containsKey(key)) {
+      if (SliceKeys.isSliceKey(t.targetKey())) {
+        continue;
+      }
+      String key = t.targetName();
+      if (!logicalTarget.containsKey(key)) {
         continue;
       }
       attrs.add(new String[] {key, logicalTarget.get(key)});
@@ -426,6 +429,13 @@ public final class Planner {
         }
         List<PlannedTensor.SlicePart> found = parts == null ? List.of() : parts;
         if (spec.mergeSlices()) {
+          if (!DType.isKnown(e.dtypeCode()) || !e.dtype().isFixedSize()) {
+            // Each slice of a string tensor is its own encoding (lengths, length CRC, bytes): the
+            // slices cannot be concatenated, and a merged size of elements * -1 bytes means nothing.
+            throw new MigrationException("Cannot plan migration of " + source.prefix() + ": sliced tensor " + from
+                + " has dtype " + e.dtypeName() + ", whose slices cannot be merged (only fixed-size dtypes can); "
+                + "convert without --merge-slices to keep its slices");
+          }
           tensors.add(PlannedTensor.merge(target, r.key(), e, orderedParts(from, e, found)));
           notes.add("Sliced tensor " + from + " merged from " + found.size() + " slices");
         } else {

@@ -42,8 +42,9 @@ public final class ShardExecutor {
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
     java.util.Map<String, CheckpointReader> others = new java.util.HashMap<>();
-    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix);
-        ShardWriter writer = new ShardWriter(stream, outputLocation, shard)) {
+    // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
+    try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+        CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = t.sourcePrefix() == null ? main
             : others.computeIfAbsent(t.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
@@ -159,8 +160,15 @@ public final class ShardExecutor {
     try {
       if (alongFirstDim) {
         parts.sort(Comparator.comparingLong(p -> p.slice().start(0)));
+        // The slices must tile dimension 0: an overlap can hold as many bytes as a gap lacks.
+        long row = 0;
         for (PlannedTensor.SlicePart p : parts) {
+          if (p.slice().start(0) != row) {
+            throw new io.rebundle.codec.CorruptCheckpointException("Cannot merge slices of " + name + ": slice "
+                + p.slice() + " starts at row " + p.slice().start(0) + ", expected row " + row);
+          }
           reader.copyRaw(name + "[" + p.slice() + "]", p.entry(), crcOut, buffer);
+          row += p.slice().length(0, shape);
         }
       } else {
         for (PlannedTensor.SlicePart p : parts) {

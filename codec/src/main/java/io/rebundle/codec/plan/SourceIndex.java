@@ -1,5 +1,6 @@
 package io.rebundle.codec.plan;
 
+import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.graph.ObjectGraph;
@@ -20,13 +21,13 @@ public record SourceIndex(String prefix, int numShards, List<IndexRecord> record
   }
 
   /**
-   * Reads the metadata of an opened checkpoint. Big-endian bundles are refused: their bytes would be
-   * copied unchanged into a little-endian output and misread.
+   * Reads the index and object graph. Big-endian sources are refused: migrations copy stored bytes
+   * unchanged under a little-endian header (tensorbundle-format.md §4.7), which would misread them.
    */
   public static SourceIndex read(CheckpointReader reader) {
     if (reader.header().bigEndian()) {
-      throw new io.rebundle.codec.UnsupportedCheckpointException("Cannot migrate " + reader.prefix()
-          + ": it is a big-endian bundle; converting its tensor bytes to little-endian is not supported");
+      throw new UnsupportedCheckpointException("Cannot migrate checkpoint " + reader.prefix()
+          + ": its tensor data is big-endian, and migrations write little-endian checkpoints without byte-swapping");
     }
     List<IndexRecord> records = new ArrayList<>();
     reader.records().forEach(records::add);

@@ -37,8 +37,8 @@ class SourceIndexTest {
       assertEquals(1.0f, java.nio.ByteBuffer.wrap(r.read("x").data()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(),
           "reading swaps big-endian values");
       UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class, () -> SourceIndex.read(r));
-      assertEquals("Cannot migrate " + prefix + ": it is a big-endian bundle; converting its tensor bytes to "
-          + "little-endian is not supported", e.getMessage());
+      assertEquals("Cannot migrate checkpoint " + prefix + ": its tensor data is big-endian, and migrations write "
+          + "little-endian checkpoints without byte-swapping", e.getMessage());
     }
   }
 }

@@ -1,0 +1,331 @@
+package io.rebundle.codec.plan;
+
+import static io.rebundle.codec.util.TestBytes.concat;
+import static io.rebundle.codec.util.TestBytes.spaced;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.bundle.CheckpointWriter;
+import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.bundle.IndexRecord;
+import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.bundle.TensorShape;
+import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.util.Bytes;
+import io.rebundle.codec.util.Crc32c;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ShardExecutorTest {
+  private final FileIO io = new LocalFileIO();
+
+  @TempDir
+  Path dir;
+
+  private String source() {
+    return dir.resolve("src/ckpt").toString();
+  }
+
+  private String output() {
+    return dir.resolve("out/shard-00001").toString();
+  }
+
+  private static Tensor random(DType dtype, Random random, long... dims) {
+    TensorShape shape = TensorShape.of(dims);
+    byte[] data = new byte[(int) (shape.numElements() * dtype.elementSize())];
+    random.nextBytes(data);
+    return Tensor.of(dtype, shape, data);
+  }
+
+  /** The dense row-major block of {@code full} a slice selects, element by element. */
+  private static Tensor extract(Tensor full, TensorSlice slice) {
+    TensorShape shape = full.shape();
+    TensorShape part = slice.sliceShape(shape);
+    int elem = full.dtype().elementSize();
+    byte[] out = new byte[(int) part.numElements() * elem];
+    int rank = shape.rank();
+    long[] index = new long[rank];
+    for (long n = 0; n < part.numElements(); n++) {
+      long rem = n;
+      for (int d = rank - 1; d >= 0; d--) {
+        index[d] = rem % part.dim(d);
+        rem /= part.dim(d);
+      }
+      long src = 0;
+      for (int d = 0; d < rank; d++) {
+        src = src * shape.dim(d) + slice.start(d) + index[d];
+      }
+      System.arraycopy(full.data(), (int) src * elem, out, (int) n * elem, elem);
+    }
+    return Tensor.of(full.dtype(), part, out);
+  }
+
+  private static TensorSlice slice(long... startLength) {
+    List<TensorSlice.Extent> e = new ArrayList<>();
+    for (int i = 0; i < startLength.length; i += 2) {
+      e.add(startLength[i + 1] < 0 ? TensorSlice.Extent.FULL : new TensorSlice.Extent(startLength[i], startLength[i + 1]));
+    }
+    return new TensorSlice(e);
+  }
+
+  private void writeSource(Tensor... tensors) {
+    try (CheckpointWriter w = CheckpointWriter.create(io, source())) {
+      for (int i = 0; i < tensors.length; i++) {
+        w.add("t" + i, tensors[i]);
+      }
+      w.finish();
+    }
+  }
+
+  /**
+   * Writes {@code full} as the given slices (in that order) under {@code key}, entry by entry, so
+   * that tests can also store slicings the writer itself refuses (overlaps, gaps).
+   */
+  private void writeSliced(String key, Tensor full, TensorSlice... slices) {
+    try (CheckpointWriter w = CheckpointWriter.create(io, source())) {
+      w.add("plain", Tensor.of(DType.INT32, TensorShape.of(2), new byte[8]));
+      List<TensorSlice> stored = new ArrayList<>();
+      for (TensorSlice s : slices) {
+        w.addEntry(io.rebundle.codec.bundle.SliceKeys.encode(key, s), w.shard(0).add(extract(full, s)));
+        stored.add(s);
+      }
+      w.addEntry(Bytes.utf8(key), io.rebundle.codec.bundle.BundleEntry.sliced(full.dtype(), full.shape(), stored));
+      w.finish();
+    }
+  }
+
+  private List<PlannedTensor> copies(String... keys) {
+    List<PlannedTensor> t = new ArrayList<>();
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      for (String k : keys) {
+        t.add(PlannedTensor.copy(Bytes.utf8("new/" + k), Bytes.utf8(k), r.entry(k)));
+      }
+    }
+    return t;
+  }
+
+  private byte[] storedBytes(String key) throws IOException {
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      BundleEntry e = r.entry(key);
+      byte[] all = Files.readAllBytes(Path.of(Naming.dataFile(source(), e.shardId(), r.header().numShards())));
+      return Arrays.copyOfRange(all, (int) e.offset(), (int) (e.offset() + e.size()));
+    }
+  }
+
+  private PlannedTensor mergePlan(String key) {
+    MigrationPlan plan = Planner.plan(PlanFixtures.read(io, source()),
+        new MigrationSpec(CheckpointFormat.TF1, "vars", false, true));
+    return PlanFixtures.tensor(plan, key);
+  }
+
+  private Tensor sourceTensor(String key) {
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      return r.read(key);
+    }
+  }
+
+  @Test
+  void copiesStoredBytesUnchangedAndKeepsTheirCrc() throws IOException {
+    Random random = new Random(1);
+    writeSource(random(DType.FLOAT, random, 3), Tensor.ofStrings(TensorShape.of(2),
+        List.of("héllo".getBytes(StandardCharsets.UTF_8), new byte[0])), random(DType.INT64, random, 2, 2),
+        random(DType.FLOAT, random, 0));
+    List<PlannedTensor> plan = new ArrayList<>(copies("t1", "t3", "t0", "t2"));
+    plan.add(PlannedTensor.literal(Bytes.utf8("lit"), DType.INT64, TensorShape.SCALAR, PlanFixtures.int64(1), 77));
+    List<Long> progress = new ArrayList<>();
+    ShardExecutor.Result result = ShardExecutor.run(io, source(), plan, output(), 1, 5, progress::add);
+
+    byte[] expected = concat(storedBytes("t1"), storedBytes("t3"), storedBytes("t0"), storedBytes("t2"),
+        PlanFixtures.int64(1));
+    assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
+    assertEquals(1, result.shard());
+    assertEquals(output(), result.file());
+    assertEquals(expected.length, result.bytes());
+    assertEquals(List.of(12L, 0L, 12L, 32L, 8L), progress);
+    List<String> keys = result.entries().stream().map(r -> r.name()).toList();
+    assertEquals(List.of("new/t1", "new/t3", "new/t0", "new/t2", "lit"), keys);
+    long offset = 0;
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      for (int i = 0; i < 4; i++) {
+        BundleEntry src = r.entry(keys.get(i).substring(4));
+        assertEquals(src.withLocation(1, offset), result.entries().get(i).entry(), keys.get(i));
+        offset += src.size();
+      }
+    }
+    assertEquals(BundleEntry.of(DType.INT64, TensorShape.SCALAR, 1, offset, 8, 77), result.entries().get(4).entry());
+  }
+
+  @Test
+  void deletesItsOutputWhenASourceCrcDoesNotMatch() throws IOException {
+    Random random = new Random(2);
+    writeSource(random(DType.FLOAT, random, 3), random(DType.INT64, random, 2));
+    List<PlannedTensor> plan = copies("t1", "t0");
+    BundleEntry t0 = plan.get(1).sourceEntry();
+    Path data = Path.of(Naming.dataFile(source(), 0, 1));
+    byte[] bytes = Files.readAllBytes(data);
+    bytes[(int) t0.offset() + 5] ^= 0x01;
+    Files.write(data, bytes);
+    int computed = Crc32c.of(bytes, (int) t0.offset(), (int) t0.size());
+
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> ShardExecutor.run(io, source(), plan, output(), 0, 4, null));
+    assertEquals(String.format("Checksum mismatch for tensor t0 in %s (shard 0, offset 0, 12 bytes): "
+        + "stored %08x, computed %08x", data, Crc32c.unmask(t0.crc32c()), computed), e.getMessage());
+    assertFalse(Files.exists(Path.of(output())), "partial output must be deleted");
+  }
+
+  @Test
+  void deletesAndClosesItsOutputWhenTheSourceIsMissing() {
+    RecordingFileIO recording = new RecordingFileIO(dir.toString());
+    PlannedTensor t = PlannedTensor.literal(Bytes.utf8("x"), DType.UINT8, TensorShape.of(1), new byte[1], 0);
+    CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class,
+        () -> ShardExecutor.run(recording, source(), List.of(t), output(), 0, 4, null));
+    assertEquals("Cannot find checkpoint " + source() + ": no " + source() + ".index found", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+    assertEquals(List.of(), List.copyOf(recording.openStreams), "output stream left open");
+    assertEquals(List.of("create out/shard-00001", "close out/shard-00001", "delete out/shard-00001"), recording.log);
+  }
+
+  @Test
+  void leavesAnExistingOutputFileAlone() throws IOException {
+    writeSource(Tensor.of(DType.UINT8, TensorShape.of(1), new byte[] {9}));
+    Files.createDirectories(Path.of(output()).getParent());
+    Files.write(Path.of(output()), new byte[] {1, 2, 3});
+    UncheckedIOException e = assertThrows(UncheckedIOException.class,
+        () -> ShardExecutor.run(io, source(), copies("t0"), output(), 0, 4, null));
+    assertEquals("Cannot create " + output() + ": it already exists", e.getMessage());
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(Path.of(output())));
+  }
+
+  @Test
+  void rejectsSlicedFullEntries() {
+    writeSliced("emb", random(DType.FLOAT, new Random(3), 4, 2), slice(0, 2, 0, -1), slice(2, 2, 0, -1));
+    MigrationPlan plan = Planner.plan(PlanFixtures.read(io, source()), MigrationSpec.to(CheckpointFormat.TF1));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ShardExecutor.run(io, source(), List.of(PlanFixtures.tensor(plan, "emb")), output(), 0, 4, null));
+    assertEquals("Invalid shard plan: sliced full entry emb has no bytes", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+  }
+
+  private void assertMergesToTheFullTensor(Tensor full, int bufferSize) throws IOException {
+    PlannedTensor merge = mergePlan("emb");
+    assertEquals(PlannedTensor.Kind.MERGE_SLICES, merge.kind());
+    ShardExecutor.Result result = ShardExecutor.run(io, source(), List.of(merge), output(), 2, bufferSize, null);
+    byte[] expected = sourceTensor("emb").data();
+    assertArrayEquals(full.data(), expected, "CheckpointReader assembles the source");
+    assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
+    assertEquals(BundleEntry.of(full.dtype(), full.shape(), 2, 0, expected.length, Crc32c.mask(Crc32c.of(expected))),
+        result.entries().get(0).entry());
+    assertEquals("emb", result.entries().get(0).name());
+  }
+
+  @Test
+  void mergesSlicesAlongDimensionZero() throws IOException {
+    Tensor full = random(DType.FLOAT, new Random(4), 5, 3);
+    // Stored out of order, explicit and "full" extents mixed.
+    writeSliced("emb", full, slice(3, 2, 0, 3), slice(0, 1, 0, -1), slice(1, 2, 0, 3));
+    assertMergesToTheFullTensor(full, 7);
+  }
+
+  @Test
+  void mergesARankOneTensor() throws IOException {
+    Tensor full = random(DType.INT64, new Random(5), 6);
+    writeSliced("emb", full, slice(4, 2), slice(0, 4));
+    assertMergesToTheFullTensor(full, 3);
+  }
+
+  @Test
+  void mergesATwoByTwoGrid() throws IOException {
+    Tensor full = random(DType.FLOAT, new Random(6), 4, 6);
+    writeSliced("emb", full, slice(2, 2, 3, 3), slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3));
+    assertMergesToTheFullTensor(full, 5);
+  }
+
+  @Test
+  void mergesUnevenBlocksOfARankThreeTensor() throws IOException {
+    Tensor full = random(DType.INT16, new Random(7), 2, 3, 4);
+    writeSliced("emb", full, slice(0, 2, 1, 2, 0, 3), slice(0, -1, 0, 1, 0, 4), slice(0, 2, 1, 2, 3, 1));
+    assertMergesToTheFullTensor(full, 1 << 20);
+  }
+
+  @Test
+  void rejectsAGridWithAHole() {
+    Tensor full = random(DType.FLOAT, new Random(8), 4, 6);
+    writeSliced("emb", full, slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 4, 2));
+    PlannedTensor merge = mergePlan("emb");
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+    assertEquals("Cannot merge slices of emb: row 2 is not covered at column 3", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+  }
+
+  @Test
+  void rejectsOverlappingSlicesAlongDimensionZero() {
+    // Rows 0-1 and 1-2 of 4: as many bytes as the full tensor, but row 1 twice and row 3 never.
+    Tensor full = random(DType.FLOAT, new Random(9), 4, 2);
+    writeSliced("emb", full, slice(0, 2, 0, -1), slice(1, 2, 0, -1));
+    PlannedTensor merge = mergePlan("emb");
+    assertEquals(32, merge.size());
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+    assertEquals("Cannot merge slices of emb: slice 1,2:- starts at row 1, expected row 2", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+  }
+
+  @Test
+  void rejectsSlicesThatLeaveRowsUncoveredAlongDimensionZero() {
+    Tensor full = random(DType.FLOAT, new Random(10), 4, 2);
+    writeSliced("emb", full, slice(0, 1, 0, -1), slice(2, 2, 0, -1));
+    PlannedTensor merge = mergePlan("emb");
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+    assertEquals("Cannot merge slices of emb: slice 2,2:- starts at row 2, expected row 1", e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+  }
+
+  @Test
+  void deletesItsOutputWhenASliceCrcDoesNotMatch() throws IOException {
+    Tensor full = random(DType.FLOAT, new Random(11), 4, 6);
+    writeSliced("emb", full, slice(0, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 0, 3), slice(2, 2, 3, 3));
+    PlannedTensor merge = mergePlan("emb");
+    PlannedTensor.SlicePart last = merge.parts().get(3);
+    Path data = Path.of(Naming.dataFile(source(), 0, 1));
+    byte[] bytes = Files.readAllBytes(data);
+    bytes[(int) last.entry().offset()] ^= (byte) 0x80;
+    Files.write(data, bytes);
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+    assertEquals(String.format("Checksum mismatch for tensor emb[2,2:3,3] in %s (shard 0, offset %d, 24 bytes): "
+            + "stored %08x, computed %08x", data, last.entry().offset(), Crc32c.unmask(last.entry().crc32c()),
+        Crc32c.of(bytes, (int) last.entry().offset(), 24)), e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
+  }
+
+  @Test
+  void resultEntriesAreIndexRecordsUnderTargetKeys() {
+    writeSource(Tensor.of(DType.UINT8, TensorShape.of(2), new byte[] {4, 5}));
+    ShardExecutor.Result r = ShardExecutor.run(io, source(), copies("t0"), output(), 0, 1, null);
+    IndexRecord only = r.entries().get(0);
+    assertArrayEquals(Bytes.utf8("new/t0"), only.key());
+    assertTrue(Files.exists(Path.of(output())));
+  }
+}
