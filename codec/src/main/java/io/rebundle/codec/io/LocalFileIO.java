@@ -179,11 +179,7 @@ public final class LocalFileIO implements FileIO {
 
     @Override
     public void readFully(long position, byte[] buffer, int offset, int len) {
-      if (position < 0 || len < 0 || position > length - len) {
-        throw new io.rebundle.codec.CorruptCheckpointException(String.format(
-            "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)",
-            location, len, position, length));
-      }
+      RangeReader.checkRange(location, position, len, length);
       ByteBuffer target = ByteBuffer.wrap(buffer, offset, len);
       long at = position;
       try {

@@ -23,4 +23,15 @@ public interface RangeReader extends Closeable {
 
   @Override
   void close();
+
+  /**
+   * Fails with a corruption naming the file unless {@code [position, position + length)} lies inside
+   * a file of {@code fileLength} bytes. For implementations, before they read.
+   */
+  static void checkRange(String location, long position, int length, long fileLength) {
+    if (position < 0 || length < 0 || position > fileLength - length) {
+      throw new io.rebundle.codec.CorruptCheckpointException(String.format(
+          "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)", location, length, position, fileLength));
+    }
+  }
 }

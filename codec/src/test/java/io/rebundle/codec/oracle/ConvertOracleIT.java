@@ -16,7 +16,6 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraph;
-import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.LocalMigration;
 import io.rebundle.codec.plan.MigrationPlan;
@@ -30,35 +29,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TensorFlow writes a TF1 checkpoint (SaveV2), Rebundle converts it, TensorFlow restores the result
  * (RestoreV2): every value must come back identical, under the new keys, through the slices, and
  * after converting back.
  */
-class ConvertOracleIT {
+class ConvertOracleIT extends OracleTestBase {
   private static final String VALUE = "/.ATTRIBUTES/VARIABLE_VALUE";
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
-
-  @TempDir
-  Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   private String path(String name) {
     return dir.resolve(name).toString();

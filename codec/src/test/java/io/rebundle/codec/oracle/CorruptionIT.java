@@ -9,40 +9,21 @@ import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.Naming;
-import io.rebundle.codec.io.LocalFileIO;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damage made inside the test to a TensorFlow-written checkpoint: TensorFlow refuses it, and so does
  * Rebundle, with its own message naming the file, key and offset.
  */
-class CorruptionIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
+class CorruptionIT extends OracleTestBase {
 
-  @TempDir Path dir;
   private String prefix;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   @BeforeEach
   void writeCheckpoint() {

@@ -9,40 +9,21 @@ import io.rebundle.codec.bundle.CheckpointState;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.graph.ObjectGraphBuilder;
-import io.rebundle.codec.io.LocalFileIO;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The checkpoints under {@code conf/examples/} are written by TensorFlow's own SaveV2 kernel in this
  * test. It checks the committed files are exactly what TensorFlow writes today; run with
  * {@code -Drebundle.examples.write=true} to (re)write them.
  */
-class ExamplesIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
+class ExamplesIT extends OracleTestBase {
 
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   static Path examples() {
     String root = System.getProperty("rebundle.repo.root");

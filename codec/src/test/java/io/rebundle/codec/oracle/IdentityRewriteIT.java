@@ -9,7 +9,6 @@ import io.rebundle.codec.bundle.CheckpointWriter;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
-import io.rebundle.codec.io.LocalFileIO;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,32 +16,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Reading every entry of a TensorFlow-written checkpoint and writing it again, in the source's data
  * order, reproduces the original index and data files byte for byte.
  */
-class IdentityRewriteIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
+class IdentityRewriteIT extends OracleTestBase {
 
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   @Test
   void rewriteOfASingleShardCheckpointIsByteIdentical() throws IOException {

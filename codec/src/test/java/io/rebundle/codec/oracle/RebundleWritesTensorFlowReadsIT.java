@@ -10,35 +10,16 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
-import io.rebundle.codec.io.LocalFileIO;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Rebundle writes; TensorFlow's RestoreV2 reads every value back exactly. */
-class RebundleWritesTensorFlowReadsIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
+class RebundleWritesTensorFlowReadsIT extends OracleTestBase {
 
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   @Test
   void tensorFlowRestoresEveryDtypeAndShapeRebundleWrites() {

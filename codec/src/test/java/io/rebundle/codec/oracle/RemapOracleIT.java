@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.rebundle.codec.bundle.DType;
-import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.LocalMigration;
 import io.rebundle.codec.plan.MappingRules;
@@ -16,32 +15,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Remapped and cast checkpoints, checked by TensorFlow: RestoreV2 by the new names returns the
  * source values, and our float32 → bfloat16/float16 casts equal TensorFlow's own Cast kernel bit
  * for bit (round to nearest even, NaN and infinities kept).
  */
-class RemapOracleIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
+class RemapOracleIT extends OracleTestBase {
 
   private static byte[] interestingFloats(int n) {
     ByteBuffer b = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);

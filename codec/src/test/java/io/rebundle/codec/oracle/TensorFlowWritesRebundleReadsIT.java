@@ -14,7 +14,6 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
-import io.rebundle.codec.io.LocalFileIO;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,29 +21,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** TensorFlow's SaveV2 / MergeV2Checkpoints write; Rebundle reads every value back exactly. */
-class TensorFlowWritesRebundleReadsIT {
-  private static TfOracle tf;
-  private final LocalFileIO io = new LocalFileIO();
+class TensorFlowWritesRebundleReadsIT extends OracleTestBase {
 
-  @TempDir Path dir;
-
-  @BeforeAll
-  static void loadTensorFlow() {
-    tf = OracleSupport.openOrSkip();
-  }
-
-  @AfterAll
-  static void close() {
-    if (tf != null) {
-      tf.close();
-    }
-  }
 
   @Test
   void readsEveryDtypeAndShapeTensorFlowWrites() {

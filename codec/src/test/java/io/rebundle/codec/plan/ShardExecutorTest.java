@@ -16,6 +16,7 @@ import io.rebundle.codec.bundle.CheckpointWriter;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
@@ -105,10 +106,10 @@ class ShardExecutorTest {
       w.add("plain", Tensor.of(DType.INT32, TensorShape.of(2), new byte[8]));
       List<TensorSlice> stored = new ArrayList<>();
       for (TensorSlice s : slices) {
-        w.addEntry(io.rebundle.codec.bundle.SliceKeys.encode(key, s), w.shard(0).add(extract(full, s)));
+        w.addEntry(SliceKeys.encode(key, s), w.shard(0).add(extract(full, s)));
         stored.add(s);
       }
-      w.addEntry(Bytes.utf8(key), io.rebundle.codec.bundle.BundleEntry.sliced(full.dtype(), full.shape(), stored));
+      w.addEntry(Bytes.utf8(key), BundleEntry.sliced(full.dtype(), full.shape(), stored));
       w.finish();
     }
   }

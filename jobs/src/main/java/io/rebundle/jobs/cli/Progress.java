@@ -1,5 +1,6 @@
 package io.rebundle.jobs.cli;
 
+import io.rebundle.jobs.util.Sizes;
 import java.io.PrintWriter;
 
 /**
@@ -30,7 +31,7 @@ final class Progress {
     }
     lastPrint = now;
     double secs = (now - start) / 1e9;
-    err.printf("\r%s: %s checked, %s/s   ", what, human(done), human((long) (done / Math.max(secs, 1e-3))));
+    err.printf("\r%s: %s checked, %s/s   ", what, Sizes.human(done), Sizes.human((long) (done / Math.max(secs, 1e-3))));
     err.flush();
     printed = true;
   }
@@ -42,17 +43,4 @@ final class Progress {
     }
   }
 
-  static String human(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = bytes;
-    int u = -1;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format("%.1f %s", v, units[u]);
-  }
 }

@@ -1,5 +1,6 @@
 package io.rebundle.jobs.convert;
 
+import io.rebundle.jobs.util.Sizes;
 import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
@@ -106,7 +107,7 @@ public final class ConvertJob {
     }
     sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
         source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
-        ProgressListener.human(plan.dataBytes()), numShards), true);
+        Sizes.human(plan.dataBytes()), numShards), true);
     String sourcePrefix = source.prefix();
     String staging = committer.stagingDirectory();
     List<ShardExecutor.Result> results;

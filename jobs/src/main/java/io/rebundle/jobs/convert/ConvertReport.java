@@ -1,8 +1,8 @@
 package io.rebundle.jobs.convert;
 
+import io.rebundle.jobs.util.Sizes;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.PlannedTensor;
-import io.rebundle.jobs.spark.ProgressListener;
 import io.rebundle.jobs.util.Json;
 import java.io.PrintWriter;
 import java.util.List;
@@ -16,7 +16,7 @@ public final class ConvertReport {
     out.printf("converted %s (%s) -> %s (%s)%n", r.sourcePrefix(), p.sourceFormat().id(),
         r.destination(), p.targetFormat().id());
     out.printf("  %d entries, %d tensors with data, %s in %d shard%s; %d renamed, %d dropped%n",
-        p.tensors().size(), p.dataTensors(), ProgressListener.human(p.dataBytes()), r.numShards(),
+        p.tensors().size(), p.dataTensors(), Sizes.human(p.dataBytes()), r.numShards(),
         r.numShards() == 1 ? "" : "s", p.renamed().size(), p.dropped().size());
     for (MigrationPlan.Dropped d : p.dropped()) {
       out.printf("  dropped %s: %s%n", d.key(), d.reason());
@@ -26,7 +26,7 @@ public final class ConvertReport {
     }
     double rate = r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0;
     out.printf("  plan %.2f s, copy and commit %.2f s (%s/s)%n", r.planSeconds(), r.copySeconds(),
-        ProgressListener.human((long) rate));
+        Sizes.human((long) rate));
   }
 
   public static void printPlan(PrintWriter out, ConvertJob.Result r) {

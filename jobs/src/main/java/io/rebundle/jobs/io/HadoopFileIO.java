@@ -128,10 +128,7 @@ public final class HadoopFileIO implements FileIO {
 
     @Override
     public void readFully(long position, byte[] buffer, int offset, int len) {
-      if (position < 0 || len < 0 || position > length - len) {
-        throw new CorruptCheckpointException(String.format(
-            "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)", location, len, position, length));
-      }
+      RangeReader.checkRange(location, position, len, length);
       try {
         in.readFully(position, buffer, offset, len);
       } catch (java.io.EOFException e) {

@@ -1,5 +1,6 @@
 package io.rebundle.jobs.spark;
 
+import io.rebundle.jobs.util.Sizes;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -94,8 +95,8 @@ public final class ProgressListener extends SparkListener {
     double rate = bytes / secs;
     String eta = rate > 0 && bytes < totalBytes ? String.format("%.0fs", (totalBytes - bytes) / rate) : "-";
     err.printf("\rconvert: %s of %s (%d%%), %d of %d tensors, %s/s, ETA %s, tasks %d/%d   ",
-        human(bytes), human(totalBytes), totalBytes == 0 ? 100 : bytes * 100 / totalBytes, tensors, totalTensors,
-        human((long) rate), eta, doneTasks, totalTasks);
+        Sizes.human(bytes), Sizes.human(totalBytes), totalBytes == 0 ? 100 : bytes * 100 / totalBytes, tensors, totalTensors,
+        Sizes.human((long) rate), eta, doneTasks, totalTasks);
     err.flush();
     printed = true;
   }
@@ -107,17 +108,4 @@ public final class ProgressListener extends SparkListener {
     }
   }
 
-  public static String human(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = bytes;
-    int u = -1;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format("%.1f %s", v, units[u]);
-  }
 }
