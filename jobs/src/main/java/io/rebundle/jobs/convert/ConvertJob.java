@@ -104,13 +104,19 @@ public final class ConvertJob {
       }
       sc.setJobDescription("rebundle commit " + o.destination());
       committer.commit(results, metadata, o.overwrite(), o.writeStateFile());
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // Exception, not RuntimeException: a failed task reaches us as Spark's checked SparkException,
+      // which Scala's collect() does not declare.
+      Exception failure = unwrap(e);
       try {
         committer.abort();
       } catch (RuntimeException cleanup) {
-        e.addSuppressed(cleanup);
+        failure.addSuppressed(cleanup);
       }
-      throw unwrap(e);
+      if (failure instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
     } finally {
       listener.finish();
       sc.sc().removeSparkListener(listener);
@@ -136,8 +142,11 @@ public final class ConvertJob {
     });
   }
 
-  /** Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one. */
-  static RuntimeException unwrap(RuntimeException e) {
+  /**
+   * Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one,
+   * else {@code e} itself.
+   */
+  static Exception unwrap(Exception e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof RebundleException r) {
         return r;
