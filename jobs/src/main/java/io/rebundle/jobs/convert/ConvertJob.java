@@ -19,8 +19,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import org.apache.spark.JobExecutionStatus;
+import org.apache.spark.SparkJobInfo;
+import org.apache.spark.SparkStageInfo;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.JavaSparkStatusTracker;
 import org.apache.spark.util.LongAccumulator;
 
 /**
@@ -33,6 +37,12 @@ public final class ConvertJob {
 
   /** Streaming buffer of each task. */
   static final int BUFFER_SIZE = 4 << 20;
+
+  /** How long a failed job waits for its other tasks to stop before it removes the staging files. */
+  static final long TASK_STOP_TIMEOUT_MILLIS = 60_000;
+
+  /** How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs asynchronously). */
+  static final long JOB_VISIBLE_GRACE_MILLIS = 2_000;
 
   /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
   public record Options(String source, String destination, MigrationSpec spec, int shards, long shardSize,
@@ -84,14 +94,17 @@ public final class ConvertJob {
     if (showProgress(sc)) {
       sc.sc().addSparkListener(listener);
     }
-    sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
+    String jobGroup = "rebundle-convert-" + runId;
+    sc.setJobGroup(jobGroup, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
         source.prefix(), o.destination(), o.spec().target().id(), plan.dataTensors(),
         ProgressListener.human(plan.dataBytes()), numShards), true);
     String sourcePrefix = source.prefix();
     String staging = committer.stagingDirectory();
     List<ShardExecutor.Result> results;
+    boolean submitted = false;
     try {
       io.mkdirs(staging);
+      submitted = true;
       results = new ArrayList<>(sc.parallelize(tasks, numShards)
           .map(task -> runTask(io, sourcePrefix, staging, task, bytes, tensors))
           .collect());
@@ -108,6 +121,10 @@ public final class ConvertJob {
       // Exception, not RuntimeException: a failed task reaches us as Spark's checked SparkException,
       // which Scala's collect() does not declare.
       Exception failure = unwrap(e);
+      if (!awaitTasksStopped(sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
+        err.println("rebundle: warning: tasks of the failed job were still running after "
+            + TASK_STOP_TIMEOUT_MILLIS / 1000 + " s; " + staging + " may be left behind");
+      }
       try {
         committer.abort();
       } catch (RuntimeException cleanup) {
@@ -124,6 +141,55 @@ public final class ConvertJob {
     }
     double copySeconds = (System.nanoTime() - t1) / 1e9;
     return new Result(o, source.prefix(), plan, numShards, loads, counts, planSeconds, copySeconds);
+  }
+
+  /**
+   * When a task fails, Spark fails the job at once and kills the other running tasks only
+   * afterwards; one still running could write into the staging directory after the cleanup (and on
+   * HDFS or an object store recreate it). Waits until no task of the job group is active, polling
+   * Spark's status tracker, which learns of jobs and tasks asynchronously: a group with no job yet
+   * counts as active for {@code graceMillis}. False if tasks still ran after {@code timeoutMillis}.
+   */
+  static boolean awaitTasksStopped(JavaSparkContext sc, String jobGroup, long graceMillis, long timeoutMillis) {
+    JavaSparkStatusTracker tracker = sc.statusTracker();
+    long start = System.nanoTime();
+    while (true) {
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      int[] jobs = tracker.getJobIdsForGroup(jobGroup);
+      boolean active = jobs.length == 0 ? elapsedMillis < graceMillis : anyTaskActive(tracker, jobs);
+      if (!active) {
+        return true;
+      }
+      if (elapsedMillis > timeoutMillis) {
+        return false;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+  }
+
+  private static boolean anyTaskActive(JavaSparkStatusTracker tracker, int[] jobIds) {
+    for (int jobId : jobIds) {
+      SparkJobInfo job = tracker.getJobInfo(jobId);
+      if (job == null) {
+        continue;
+      }
+      if (job.status() == JobExecutionStatus.RUNNING) {
+        // The tracker has not yet seen the job end, so its view of the tasks is not final either.
+        return true;
+      }
+      for (int stageId : job.stageIds()) {
+        SparkStageInfo stage = tracker.getStageInfo(stageId);
+        if (stage != null && stage.numActiveTasks() > 0) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean showProgress(JavaSparkContext sc) {

@@ -14,7 +14,10 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.io.OutputFile;
+import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
@@ -30,6 +33,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -122,6 +126,130 @@ class ConvertFailureIT {
         cut.entry().offset(), cut.entry().offset() + cut.entry().size(), dataFile(0), keep), ex.getMessage());
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
+  }
+
+  @Test
+  void taskStillRunningWhenAnotherFailsLeavesNothingBehind() throws Exception {
+    String example = TestCheckpoints.copyTf1Example(dir.resolve("example"));
+    Path data = Path.of(example + ".data-00000-of-00001");
+    for (long offset : new long[] {1, 5, 9}) {
+      TestCheckpoints.flipByte(data, offset);
+    }
+    SlowCreateFileIO.created.set(0);
+    FileIO slow = new SlowCreateFileIO("shard-00000", 500);
+    ConvertJob.Options o = new ConvertJob.Options(example, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
+        2, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
+
+    // Shard 1 (the variables) fails at once; shard 0 (the object graph) is still creating its file, and
+    // would recreate the staging directory (as HDFS and object stores do) after the cleanup.
+    assertThrows(CorruptCheckpointException.class,
+        () -> ConvertJob.run(SharedSpark.context(), slow, o, new PrintWriter(new StringWriter(), true)));
+
+    assertEquals(1, SlowCreateFileIO.created.get(), "the job returned before its slow task had ended");
+    assertEquals(List.of(), list(destination.getParent()));
+  }
+
+  /**
+   * Local storage with two habits of HDFS and object stores: {@code create} makes missing parent
+   * directories, and the create of a chosen file is slow and deaf to interrupts. Tasks run in this
+   * JVM ({@code local[2]}), so the static counter sees their calls.
+   */
+  static final class SlowCreateFileIO implements FileIO {
+    private static final long serialVersionUID = 1L;
+    static final AtomicInteger created = new AtomicInteger();
+
+    private final LocalFileIO local = new LocalFileIO();
+    private final String slowName;
+    private final long delayMillis;
+
+    SlowCreateFileIO(String slowName, long delayMillis) {
+      this.slowName = slowName;
+      this.delayMillis = delayMillis;
+    }
+
+    @Override
+    public InputFile newInputFile(String location) {
+      return local.newInputFile(location);
+    }
+
+    @Override
+    public OutputFile newOutputFile(String location) {
+      OutputFile target = local.newOutputFile(location);
+      return new OutputFile() {
+        @Override
+        public String location() {
+          return location;
+        }
+
+        @Override
+        public PositionOutputStream create() {
+          if (location.contains(slowName)) {
+            long end = System.nanoTime() + delayMillis * 1_000_000;
+            for (long left = delayMillis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
+              try {
+                Thread.sleep(left);
+              } catch (InterruptedException ignored) {
+                // Deaf to Spark's kill, as some storage clients are.
+              }
+            }
+            created.incrementAndGet();
+          }
+          local.mkdirs(local.parent(location));
+          return target.create();
+        }
+
+        @Override
+        public PositionOutputStream createOrOverwrite() {
+          local.mkdirs(local.parent(location));
+          return target.createOrOverwrite();
+        }
+      };
+    }
+
+    @Override
+    public boolean exists(String location) {
+      return local.exists(location);
+    }
+
+    @Override
+    public boolean isDirectory(String location) {
+      return local.isDirectory(location);
+    }
+
+    @Override
+    public List<String> list(String directory) {
+      return local.list(directory);
+    }
+
+    @Override
+    public void rename(String source, String target) {
+      local.rename(source, target);
+    }
+
+    @Override
+    public boolean delete(String location) {
+      return local.delete(location);
+    }
+
+    @Override
+    public void mkdirs(String directory) {
+      local.mkdirs(directory);
+    }
+
+    @Override
+    public String join(String directory, String name) {
+      return local.join(directory, name);
+    }
+
+    @Override
+    public String parent(String location) {
+      return local.parent(location);
+    }
+
+    @Override
+    public boolean isAbsolute(String location) {
+      return local.isAbsolute(location);
+    }
   }
 
   private List<IndexRecord> records() {
