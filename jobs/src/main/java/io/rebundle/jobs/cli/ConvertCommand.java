@@ -39,6 +39,21 @@ import picocli.CommandLine.Parameters;
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /**
+   * A context lent by the caller (in-process tests share one per JVM: Spark allows only one active
+   * context), or null to create one per run and stop it afterwards. A lent context is never stopped,
+   * and {@code --master}/{@code --conf} do not apply to it.
+   */
+  private final JavaSparkContext lentContext;
+
+  public ConvertCommand() {
+    this(null);
+  }
+
+  ConvertCommand(JavaSparkContext lentContext) {
+    this.lentContext = lentContext;
+  }
+
   @Option(names = "--to", paramLabel = "FORMAT",
       description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2). With --template: the template's format.")
   String to;
@@ -168,7 +183,8 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     List<ConvertJob.Result> results = new ArrayList<>();
     long start = System.nanoTime();
-    try (JavaSparkContext sc = SparkContexts.create("rebundle convert", master, sparkConf)) {
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
+    try {
       FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
       for (CheckpointFormat target : targets) {
         String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
@@ -187,6 +203,10 @@ public final class ConvertCommand implements Callable<Integer> {
         } else {
           ConvertReport.printSummary(out, r);
         }
+      }
+    } finally {
+      if (lentContext == null) {
+        sc.close();
       }
     }
     double total = (System.nanoTime() - start) / 1e9;

@@ -31,14 +31,19 @@ public final class Main implements Runnable {
 
   /** Runs the command line with the given streams and returns the exit code. */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = commandLine();
+    return run(args, out, err, CommandLine.defaultFactory());
+  }
+
+  /** As {@link #run(String[], PrintWriter, PrintWriter)}, with commands made by {@code factory}. */
+  static int run(String[] args, PrintWriter out, PrintWriter err, CommandLine.IFactory factory) {
+    CommandLine cl = commandLine(factory);
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);
   }
 
-  static CommandLine commandLine() {
-    CommandLine cl = new CommandLine(new Main());
+  static CommandLine commandLine(CommandLine.IFactory factory) {
+    CommandLine cl = new CommandLine(new Main(), factory);
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       int code = exitCodeFor(ex);

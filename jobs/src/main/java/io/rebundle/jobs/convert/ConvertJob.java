@@ -23,8 +23,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import org.apache.spark.JobExecutionStatus;
+import org.apache.spark.SparkJobInfo;
+import org.apache.spark.SparkStageInfo;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.JavaSparkStatusTracker;
 import org.apache.spark.util.LongAccumulator;
 
 /**
@@ -38,6 +42,12 @@ public final class ConvertJob {
   /** Streaming buffer of each task. */
   static final int BUFFER_SIZE = 4 << 20;
 
+  /** How long a failed job waits for its other tasks to stop before it removes the staging files. */
+  static final long TASK_STOP_TIMEOUT_MILLIS = 60_000;
+
+  /** How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs asynchronously). */
+  static final long JOB_VISIBLE_GRACE_MILLIS = 2_000;
+
   /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
   public record Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
       long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
@@ -45,6 +55,12 @@ public final class ConvertJob {
     public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
         long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {
       this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, null, null);
+    }
+
+    /** A conversion with no mapping rules and no template. */
+    public Options(String source, String destination, MigrationSpec spec, int shards, long shardSize,
+        boolean overwrite, boolean dryRun, boolean writeStateFile) {
+      this(source, destination, spec, MappingRules.none(), shards, shardSize, overwrite, dryRun, writeStateFile);
     }
   }
 
@@ -105,14 +121,17 @@ public final class ConvertJob {
     if (showProgress(sc)) {
       sc.sc().addSparkListener(listener);
     }
-    sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
+    String jobGroup = "rebundle-convert-" + runId;
+    sc.setJobGroup(jobGroup, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
         source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
         Sizes.human(plan.dataBytes()), numShards), true);
     String sourcePrefix = source.prefix();
     String staging = committer.stagingDirectory();
     List<ShardExecutor.Result> results;
+    boolean submitted = false;
     try {
       io.mkdirs(staging);
+      submitted = true;
       results = new ArrayList<>(sc.parallelize(tasks, numShards)
           .map(task -> runTask(io, sourcePrefix, staging, task, bytes, tensors))
           .collect());
@@ -125,13 +144,23 @@ public final class ConvertJob {
       }
       sc.setJobDescription("rebundle commit " + destination);
       committer.commit(results, metadata, o.overwrite(), o.writeStateFile());
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // Exception, not RuntimeException: a failed task reaches us as Spark's checked SparkException,
+      // which Scala's collect() does not declare.
+      Exception failure = unwrap(e);
+      if (!awaitTasksStopped(sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
+        err.println("rebundle: warning: tasks of the failed job were still running after "
+            + TASK_STOP_TIMEOUT_MILLIS / 1000 + " s; " + staging + " may be left behind");
+      }
       try {
         committer.abort();
       } catch (RuntimeException cleanup) {
-        e.addSuppressed(cleanup);
+        failure.addSuppressed(cleanup);
       }
-      throw unwrap(e);
+      if (failure instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
     } finally {
       listener.finish();
       sc.sc().removeSparkListener(listener);
@@ -153,6 +182,55 @@ public final class ConvertJob {
     return dst;
   }
 
+  /**
+   * When a task fails, Spark fails the job at once and kills the other running tasks only
+   * afterwards; one still running could write into the staging directory after the cleanup (and on
+   * HDFS or an object store recreate it). Waits until no task of the job group is active, polling
+   * Spark's status tracker, which learns of jobs and tasks asynchronously: a group with no job yet
+   * counts as active for {@code graceMillis}. False if tasks still ran after {@code timeoutMillis}.
+   */
+  static boolean awaitTasksStopped(JavaSparkContext sc, String jobGroup, long graceMillis, long timeoutMillis) {
+    JavaSparkStatusTracker tracker = sc.statusTracker();
+    long start = System.nanoTime();
+    while (true) {
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      int[] jobs = tracker.getJobIdsForGroup(jobGroup);
+      boolean active = jobs.length == 0 ? elapsedMillis < graceMillis : anyTaskActive(tracker, jobs);
+      if (!active) {
+        return true;
+      }
+      if (elapsedMillis > timeoutMillis) {
+        return false;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+  }
+
+  private static boolean anyTaskActive(JavaSparkStatusTracker tracker, int[] jobIds) {
+    for (int jobId : jobIds) {
+      SparkJobInfo job = tracker.getJobInfo(jobId);
+      if (job == null) {
+        continue;
+      }
+      if (job.status() == JobExecutionStatus.RUNNING) {
+        // The tracker has not yet seen the job end, so its view of the tasks is not final either.
+        return true;
+      }
+      for (int stageId : job.stageIds()) {
+        SparkStageInfo stage = tracker.getStageInfo(stageId);
+        if (stage != null && stage.numActiveTasks() > 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private static boolean showProgress(JavaSparkContext sc) {
     return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
   }
@@ -169,8 +247,11 @@ public final class ConvertJob {
     });
   }
 
-  /** Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one. */
-  static RuntimeException unwrap(RuntimeException e) {
+  /**
+   * Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one,
+   * else {@code e} itself.
+   */
+  static Exception unwrap(Exception e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof RebundleException r) {
         return r;

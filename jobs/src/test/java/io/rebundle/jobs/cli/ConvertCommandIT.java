@@ -1,0 +1,198 @@
+package io.rebundle.jobs.cli;
+
+import static io.rebundle.jobs.TestCheckpoints.crcOf;
+import static io.rebundle.jobs.TestCheckpoints.hex;
+import static io.rebundle.jobs.TestCheckpoints.list;
+import static io.rebundle.jobs.TestCheckpoints.readAll;
+import static io.rebundle.jobs.TestCheckpoints.scalar;
+import static io.rebundle.jobs.TestCheckpoints.snapshot;
+import static io.rebundle.jobs.TestCheckpoints.unmask;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.bundle.CheckpointState;
+import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.jobs.SharedSpark;
+import io.rebundle.jobs.TestCheckpoints;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code rebundle convert} in-process: exit codes, output, report, and what lands on disk. */
+class ConvertCommandIT {
+  private static final FileIO IO = new LocalFileIO();
+  private static final String VALUE = "/.ATTRIBUTES/VARIABLE_VALUE";
+
+  @TempDir Path dir;
+
+  @Test
+  void writesBothFormatsWithToTf1Tf2() {
+    String source = CliRunner.example("tf1-ckpt");
+    Path out = dir.resolve("out");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1,tf2", source, out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    List<String> lines = r.out().lines().toList();
+    assertEquals("converted " + source + " (tf1) -> " + out + "-tf1 (tf1)", lines.get(0));
+    assertEquals("  3 entries, 3 tensors with data, 12 B in 1 shard; 0 renamed, 0 dropped", lines.get(1));
+    assertEquals("converted " + source + " (tf1) -> " + out + "-tf2 (tf2)", lines.get(3));
+    assertTrue(lines.get(4).startsWith("  5 entries, 5 tensors with data, "), lines.get(4));
+    assertTrue(lines.get(4).endsWith(" in 1 shard; 3 renamed, 0 dropped"), lines.get(4));
+    assertEquals(List.of("checkpoint", "out-tf1.data-00000-of-00001", "out-tf1.index", "out-tf2.data-00000-of-00001",
+        "out-tf2.index"), list(dir));
+    assertEquals(Map.of("a", scalar(1), "b", scalar(2), "scoped/c", scalar(3)), readAll(IO, out + "-tf1"));
+    Map<String, ?> tf2 = readAll(IO, out + "-tf2");
+    assertEquals(List.of("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE, "vars/a" + VALUE, "vars/b" + VALUE,
+        "vars/scoped.Sc" + VALUE), List.copyOf(tf2.keySet()));
+    assertEquals(scalar(3), tf2.get("vars/scoped.Sc" + VALUE));
+    // Both conversions write the state file of the shared directory; the last one names its checkpoint.
+    assertEquals(CheckpointState.of("out-tf2"), CheckpointState.read(IO, dir.resolve("checkpoint").toString()));
+  }
+
+  @Test
+  void dryRunPrintsThePlanAndWritesNothing() throws Exception {
+    String source = CliRunner.example("tf2-ckpt");
+    Path out = dir.resolve("out");
+    Path report = dir.resolve("reports/plan.json");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1", "--dry-run", "--report", report.toString(),
+        source, out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals(String.join("\n",
+        "plan: " + source + "/ckpt-1 (tf2) -> " + out + " (tf1), 1 shard (dry run: nothing written)",
+        "  copy      variables/0/.ATTRIBUTES/VARIABLE_VALUE -> a  float32 [] -> float32 [], 4 bytes",
+        "  copy      variables/1/.ATTRIBUTES/VARIABLE_VALUE -> b  float32 [] -> float32 [], 4 bytes",
+        "  copy      variables/2/.ATTRIBUTES/VARIABLE_VALUE -> c  float32 [] -> float32 [], 4 bytes",
+        "  dropped  save_counter/.ATTRIBUTES/VARIABLE_VALUE: save_counter: TF2 bookkeeping, unknown to TF1",
+        "  dropped  _CHECKPOINTABLE_OBJECT_GRAPH: object graph: TF2 only",
+        "  shard 0: 3 tensors, 12 bytes", ""), r.out());
+    assertEquals(List.of("reports"), list(dir));
+    JsonNode conversion = new ObjectMapper().readTree(report.toFile()).get("conversions").get(0);
+    assertTrue(conversion.get("dry_run").asBoolean());
+  }
+
+  @Test
+  void refusesAnExistingDestinationWithExitFourAndReplacesItWithOverwrite() {
+    Path out = dir.resolve("out");
+    assertEquals(0, CliRunner.runWithSharedSpark("convert", "--to", "tf1", CliRunner.example("tf2-ckpt"),
+        out.toString()).exitCode());
+    Map<String, String> before = snapshot(dir);
+
+    CliRunner refused = CliRunner.runWithSharedSpark("convert", "--to", "tf1", CliRunner.example("tf1-ckpt"),
+        out.toString());
+
+    assertEquals(4, refused.exitCode(), refused.err());
+    assertTrue(refused.err().contains("already exists"), refused.err());
+    assertEquals("rebundle: Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once "
+        + "the new one is complete)\n", refused.err());
+    assertEquals(before, snapshot(dir));
+    assertEquals(Map.of("a", scalar(5), "b", scalar(6), "c", scalar(7)), readAll(IO, out.toString()));
+
+    CliRunner replaced = CliRunner.runWithSharedSpark("convert", "--to", "tf1", "--overwrite",
+        CliRunner.example("tf1-ckpt"), out.toString());
+
+    assertEquals(0, replaced.exitCode(), replaced.err());
+    assertEquals(Map.of("a", scalar(1), "b", scalar(2), "scoped/c", scalar(3)), readAll(IO, out.toString()));
+    assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), list(dir));
+  }
+
+  @Test
+  void writesAJsonReport() throws Exception {
+    Path out = dir.resolve("out");
+    Path report = dir.resolve("report.json");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1", "--report", report.toString(),
+        CliRunner.example("tf2-ckpt"), out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode json = new ObjectMapper().readTree(report.toFile());
+    assertEquals(1, json.get("conversions").size());
+    JsonNode c = json.get("conversions").get(0);
+    assertEquals(CliRunner.example("tf2-ckpt"), c.get("source").asText());
+    assertEquals(CliRunner.example("tf2-ckpt") + "/ckpt-1", c.get("source_prefix").asText());
+    assertEquals(out.toString(), c.get("destination").asText());
+    assertEquals("tf2", c.get("source_format").asText());
+    assertEquals("tf1", c.get("target_format").asText());
+    assertEquals(false, c.get("dry_run").asBoolean());
+    assertEquals(3, c.get("entries").asLong());
+    assertEquals(3, c.get("tensors").asLong());
+    assertEquals(12, c.get("bytes").asLong());
+    assertEquals(1, c.get("num_shards").asLong());
+    ObjectMapper m = new ObjectMapper();
+    assertEquals(m.readTree("[{\"shard\":0,\"tensors\":3,\"bytes\":12}]"), c.get("shards"));
+    assertEquals(m.readTree("[{\"from\":\"variables/0/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"a\"},"
+        + "{\"from\":\"variables/1/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"b\"},"
+        + "{\"from\":\"variables/2/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"c\"}]"), c.get("renamed"));
+    assertEquals(m.readTree("[{\"key\":\"save_counter/.ATTRIBUTES/VARIABLE_VALUE\","
+        + "\"reason\":\"save_counter: TF2 bookkeeping, unknown to TF1\"},"
+        + "{\"key\":\"_CHECKPOINTABLE_OBJECT_GRAPH\",\"reason\":\"object graph: TF2 only\"}]"), c.get("dropped"));
+    assertEquals(m.readTree("[]"), c.get("notes"));
+    assertTrue(c.get("copy_seconds").asDouble() > 0, c.toString());
+  }
+
+  @Test
+  void corruptSourceExitsThreeAndLeavesNothingBehind() throws Exception {
+    String source = TestCheckpoints.copyTf1Example(dir.resolve("src"));
+    BundleEntry b;
+    try (CheckpointReader reader = CheckpointReader.openPrefix(IO, source)) {
+      b = reader.entry("b");
+    }
+    Path data = Path.of(source + ".data-00000-of-00001");
+    byte[] bytes = Files.readAllBytes(data);
+    bytes[(int) b.offset() + 1] ^= 0x01;
+    Files.write(data, bytes);
+    Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
+    Files.createDirectories(dir.resolve("dst"));
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
+
+    assertEquals(3, r.exitCode(), r.err());
+    String computed = hex(crcOf(DType.FLOAT, 1, Arrays.copyOfRange(bytes, (int) b.offset(), (int) b.offset() + 4)));
+    assertEquals("rebundle: Checksum mismatch for tensor b in " + data + " (shard 0, offset 4, 4 bytes): stored "
+        + hex(unmask(b.crc32c())) + ", computed " + computed + "\n", r.err());
+    assertEquals(List.of(), list(dir.resolve("dst")));
+    assertEquals(sourceBefore, snapshot(dir.resolve("src")));
+  }
+
+  @Test
+  void missingSourceDataFileExitsFour() throws Exception {
+    String source = TestCheckpoints.copyTf1Example(dir.resolve("src"));
+    Files.delete(Path.of(source + ".data-00000-of-00001"));
+    Files.createDirectories(dir.resolve("dst"));
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
+
+    assertEquals(4, r.exitCode(), r.err());
+    assertEquals("rebundle: Cannot read tensor a: data file " + source + ".data-00000-of-00001 (shard 0 of 1) is "
+        + "missing\n", r.err());
+    assertEquals(List.of(), list(dir.resolve("dst")));
+  }
+
+  @Test
+  void createsAndStopsItsOwnSparkContextWhenNoneIsLent() {
+    SharedSpark.stop();
+    Path out = dir.resolve("out");
+
+    CliRunner r = CliRunner.run("convert", "--to", "tf2",
+        CliRunner.example("tf1-ckpt"), out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    // Spark refuses a second active context in a JVM: this succeeds only if the command stopped its own.
+    assertFalse(SharedSpark.context().sc().isStopped());
+    assertEquals(List.of("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE, "vars/a" + VALUE, "vars/b" + VALUE,
+        "vars/scoped.Sc" + VALUE), List.copyOf(readAll(IO, out.toString()).keySet()));
+  }
+}
