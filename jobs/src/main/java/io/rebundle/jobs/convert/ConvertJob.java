@@ -12,9 +12,11 @@ import io.rebundle.codec.plan.Planner;
 import io.rebundle.codec.plan.Scheduler;
 import io.rebundle.codec.plan.ShardExecutor;
 import io.rebundle.codec.plan.SourceIndex;
+import io.rebundle.jobs.io.HadoopFileIO;
 import io.rebundle.jobs.spark.ProgressListener;
 import java.io.PrintWriter;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -87,8 +89,9 @@ public final class ConvertJob {
     sc.setJobGroup("rebundle-convert-" + runId, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
         source.prefix(), o.destination(), o.spec().target().id(), plan.dataTensors(),
         ProgressListener.human(plan.dataBytes()), numShards), true);
-    String sourcePrefix = source.prefix();
-    String staging = committer.stagingDirectory();
+    // Executors of a cluster run in their own working directories: give them absolute locations.
+    String sourcePrefix = forExecutors(io, source.prefix());
+    String staging = forExecutors(io, committer.stagingDirectory());
     List<ShardExecutor.Result> results;
     try {
       io.mkdirs(staging);
@@ -104,7 +107,7 @@ public final class ConvertJob {
       }
       sc.setJobDescription("rebundle commit " + o.destination());
       committer.commit(results, metadata, o.overwrite(), o.writeStateFile());
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // also SparkException: checked, but thrown undeclared from Scala
       try {
         committer.abort();
       } catch (RuntimeException cleanup) {
@@ -136,8 +139,30 @@ public final class ConvertJob {
     });
   }
 
-  /** Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one. */
-  static RuntimeException unwrap(RuntimeException e) {
+  /**
+   * A location as every JVM of the job can resolve it: a relative location becomes absolute against
+   * this (the driver's) working directory, or is qualified against Hadoop's default file system.
+   */
+  static String forExecutors(FileIO io, String location) {
+    if (io.isAbsolute(location)) {
+      return location;
+    }
+    if (io instanceof HadoopFileIO hadoop) {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+      try {
+        return p.getFileSystem(hadoop.conf()).makeQualified(p).toString();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot resolve " + location + ": " + e.getMessage(), e);
+      }
+    }
+    return Path.of(location).toAbsolutePath().toString();
+  }
+
+  /**
+   * Spark wraps task failures (in a {@link org.apache.spark.SparkException}, which is checked); surface
+   * Rebundle's own exception (and its exit code) when there is one.
+   */
+  static RuntimeException unwrap(Exception e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof RebundleException r) {
         return r;
@@ -161,6 +186,6 @@ public final class ConvertJob {
         }
       }
     }
-    return e;
+    return e instanceof RuntimeException r ? r : new IllegalStateException(msg, e);
   }
 }
