@@ -1,25 +1,75 @@
 #!/usr/bin/env bash
 # Rebundle's single entry point.
 #   ./submit.sh COMMAND [OPTIONS] ...     e.g. ./submit.sh inspect conf/examples/tf1-ckpt
-# Builds the project on first use (and whenever a source is newer than the jar), then runs the
-# command line in this JVM ("embedded"). See README.md.
+#   ./submit.sh convert --to tf2 SRC DST --master spark://host:7077 --conf spark.executor.memory=4g
+# Builds the project on first use (and whenever a source is newer than the jar), then either runs
+# the command line in this JVM ("embedded", Spark local[*]) or hands a Spark command to spark-submit
+# with the thin application jar (jobs/target/rebundle-jobs-<version>-spark.jar). See README.md.
+#
+# Where a command runs:
+#   embedded      no --master, or --master local / local[N] / local[*] (local[N,F] too), and no
+#                 SPARK_HOME; or REBUNDLE_EMBEDDED=1; and always for the metadata-only commands
+#                 (inspect, verify, help, --help, --version), which never start Spark.
+#   spark-submit  any other command with a --master that is not local (spark://, yarn, k8s://, ...)
+#                 or with SPARK_HOME set. `--master URL` goes to spark-submit (and is taken out of
+#                 the command's arguments, so the master comes from spark-submit); every
+#                 `--conf KEY=VALUE` goes to spark-submit too (and stays in the command's arguments).
+#
+# Environment:
+#   SPARK_HOME          Spark 4.x installation used for hand-over: $SPARK_HOME/bin/spark-submit, or,
+#                       when SPARK_HOME holds only jars/ (stack-notes.md), `java <JVM flags> -cp
+#                       "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit`. Unset: spark-submit
+#                       from PATH, if any, for a non-local --master.
+#   REBUNDLE_EMBEDDED   1: always run embedded, even with SPARK_HOME or a cluster --master.
+#   REBUNDLE_JAVA_OPTS  extra JVM options for the embedded JVM and for the `java ... SparkSubmit` driver.
+#   REBUNDLE_NO_BUILD   1: never build; fail if the jars are missing or older than the sources (CI, tests).
+#   JAVA_HOME           the Java 17+ to run (default: java on PATH).
+#   SPARK_LOCAL_IP      embedded runs default it to 127.0.0.1 (loopback only); hand-over leaves it as
+#                       it is, since cluster executors must reach the driver.
+#   SPARK_SUBMIT_OPTS   JVM options of the spark-submit driver (client mode); submit.sh adds
+#                       Rebundle's quiet log4j2 configuration to it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-JAR_GLOB="$ROOT/jobs/target/rebundle-jobs-*.jar"
-CLASSPATH_FILE="$ROOT/jobs/target/runtime-classpath.txt"
+TARGET="$ROOT/jobs/target"
+CLASSPATH_FILE="$TARGET/runtime-classpath.txt"
+JVM_FLAGS_FILE="$TARGET/jvm-flags.txt"
+MAIN_CLASS=io.rebundle.jobs.cli.Main
 
 log() { printf 'submit.sh: %s\n' "$*" >&2; }
 
+# The normal jar (embedded runs), not the -spark one or any other classified jar.
+main_jar() {
+  local f
+  for f in "$TARGET"/rebundle-jobs-*.jar; do
+    case "$f" in
+      *-spark.jar | *-sources.jar | *-javadoc.jar | *-tests.jar) ;;
+      *) [[ -f "$f" ]] && { printf '%s\n' "$f"; return; } ;;
+    esac
+  done
+}
+
+spark_jar() {
+  local f
+  for f in "$TARGET"/rebundle-jobs-*-spark.jar; do
+    [[ -f "$f" ]] && { printf '%s\n' "$f"; return; }
+  done
+}
+
 needs_build() {
-  local jar
-  jar=$(ls $JAR_GLOB 2>/dev/null | head -n 1 || true)
-  [[ -z "$jar" || ! -f "$CLASSPATH_FILE" ]] && return 0
+  local jar spark
+  jar=$(main_jar)
+  spark=$(spark_jar)
+  [[ -z "$jar" || -z "$spark" || ! -f "$CLASSPATH_FILE" || ! -f "$JVM_FLAGS_FILE" ]] && return 0
   [[ -n "$(find "$ROOT/pom.xml" "$ROOT/codec/pom.xml" "$ROOT/jobs/pom.xml" "$ROOT/codec/src/main" \
-      "$ROOT/jobs/src/main" -newer "$jar" -type f -print -quit 2>/dev/null)" ]]
+      "$ROOT/jobs/src/main" "$ROOT/jobs/src/launcher" -newer "$jar" -type f -print -quit 2>/dev/null)" ]]
 }
 
 build() {
+  if [[ "${REBUNDLE_NO_BUILD:-0}" == 1 ]]; then
+    log "the jars in $TARGET are missing or older than the sources, and REBUNDLE_NO_BUILD=1; run: mvn -B -ntp -DskipTests package"
+    exit 70
+  fi
   command -v mvn >/dev/null || { log "Maven (mvn) is required to build Rebundle; install Maven 3.8+ and Java 17"; exit 2; }
   log "building Rebundle (first use or sources changed)..."
   if ! (cd "$ROOT" && mvn -q -B -ntp -DskipTests package >"$ROOT/jobs/target-build.log" 2>&1); then
@@ -30,15 +80,107 @@ build() {
   rm -f "$ROOT/jobs/target-build.log"
 }
 
+# local, local[4], local[*], local[4,2] (retries): Spark in this JVM, no cluster.
+is_local_master() {
+  [[ "$1" =~ ^local(\[([0-9]+|\*)(,[0-9]+)?\])?$ ]]
+}
+
+# Split the arguments: the command, --master (out), --conf (copied for spark-submit).
+COMMAND=""
+MASTER=""
+APP_ARGS=()
+SUBMIT_CONF=()
+args=("$@")
+i=0
+while ((i < ${#args[@]})); do
+  a="${args[i]}"
+  case "$a" in
+    --)
+      APP_ARGS+=("${args[@]:i}")
+      break
+      ;;
+    --master)
+      if ((i + 1 < ${#args[@]})); then
+        MASTER="${args[i + 1]}"
+        i=$((i + 2))
+        continue
+      fi
+      APP_ARGS+=("$a") # no value: let the command line report it
+      ;;
+    --master=*)
+      MASTER="${a#--master=}"
+      ;;
+    --conf)
+      APP_ARGS+=("$a")
+      if ((i + 1 < ${#args[@]})); then
+        SUBMIT_CONF+=(--conf "${args[i + 1]}")
+        APP_ARGS+=("${args[i + 1]}")
+        i=$((i + 2))
+        continue
+      fi
+      ;;
+    --conf=*)
+      APP_ARGS+=("$a")
+      SUBMIT_CONF+=(--conf "${a#--conf=}")
+      ;;
+    *)
+      [[ -z "$COMMAND" && "$a" != -* ]] && COMMAND="$a"
+      APP_ARGS+=("$a")
+      ;;
+  esac
+  i=$((i + 1))
+done
+
+hand_over() {
+  [[ "${REBUNDLE_EMBEDDED:-0}" == 1 ]] && return 1
+  case "$COMMAND" in
+    "" | inspect | verify | help) return 1 ;; # metadata only: never start Spark (design.md)
+  esac
+  [[ -n "${SPARK_HOME:-}" ]] && return 0
+  [[ -n "$MASTER" ]] && ! is_local_master "$MASTER"
+}
+
 if needs_build; then
   mkdir -p "$ROOT/jobs"
   build
 fi
-
-JAR=$(ls $JAR_GLOB | head -n 1)
-CP="$JAR:$(cat "$CLASSPATH_FILE")"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-# Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
-JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
-export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" io.rebundle.jobs.cli.Main "$@"
+
+if ! hand_over; then
+  # Embedded: the CLI and Spark local[*] in this JVM, from the resolved classpath; arguments as given.
+  CP="$(main_jar):$(cat "$CLASSPATH_FILE")"
+  # Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
+  JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
+  export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+  exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" "$MAIN_CLASS" "$@"
+fi
+
+# Hand-over to spark-submit with the thin jar (Spark, Hadoop and Scala come from the installation).
+SUBMIT=()
+if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
+  SUBMIT=("$SPARK_HOME/bin/spark-submit")
+elif [[ -n "${SPARK_HOME:-}" ]] && compgen -G "$SPARK_HOME/jars/*.jar" >/dev/null; then
+  # A SPARK_HOME with only jars/: what bin/spark-submit would run, with the same JVM flags.
+  read -r -a SPARK_JVM_FLAGS <"$JVM_FLAGS_FILE"
+  SUBMIT_CP="$SPARK_HOME/jars/*"
+  CONF_DIR="${SPARK_CONF_DIR:-$SPARK_HOME/conf}"
+  [[ -d "$CONF_DIR" ]] && SUBMIT_CP="$CONF_DIR:$SUBMIT_CP"
+  SUBMIT=("$JAVA" "${SPARK_JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties")
+  # shellcheck disable=SC2206 # options, split on purpose as in the embedded path
+  SUBMIT+=(${REBUNDLE_JAVA_OPTS:-} -cp "$SUBMIT_CP" org.apache.spark.deploy.SparkSubmit)
+elif [[ -n "${SPARK_HOME:-}" ]]; then
+  log "SPARK_HOME=$SPARK_HOME has neither bin/spark-submit nor jars/*.jar; point it at a Spark 4.x installation, or unset it (or set REBUNDLE_EMBEDDED=1) to run embedded"
+  exit 2
+elif command -v spark-submit >/dev/null; then
+  SUBMIT=(spark-submit)
+else
+  log "--master $MASTER needs spark-submit, and none was found: set SPARK_HOME to a Spark 4.x installation (or a directory with the Spark jars in jars/), put spark-submit on PATH, or set REBUNDLE_EMBEDDED=1 to run the driver in this JVM"
+  exit 2
+fi
+case " ${SPARK_SUBMIT_OPTS:-} " in
+  *log4j2.configurationFile*) ;;
+  *) export SPARK_SUBMIT_OPTS="-Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties${SPARK_SUBMIT_OPTS:+ $SPARK_SUBMIT_OPTS}" ;;
+esac
+MASTER_ARGS=()
+[[ -n "$MASTER" ]] && MASTER_ARGS=(--master "$MASTER")
+exec "${SUBMIT[@]}" "${MASTER_ARGS[@]}" "${SUBMIT_CONF[@]}" --class "$MAIN_CLASS" "$(spark_jar)" "${APP_ARGS[@]}"

@@ -16,9 +16,11 @@ import io.rebundle.codec.plan.ShardExecutor;
 import io.rebundle.codec.plan.SourceIndex;
 import io.rebundle.codec.plan.TemplatePlanner;
 import io.rebundle.codec.plan.TemplateSpec;
+import io.rebundle.jobs.io.HadoopFileIO;
 import io.rebundle.jobs.spark.ProgressListener;
 import java.io.PrintWriter;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -125,8 +127,9 @@ public final class ConvertJob {
     sc.setJobGroup(jobGroup, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
         source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
         Sizes.human(plan.dataBytes()), numShards), true);
-    String sourcePrefix = source.prefix();
-    String staging = committer.stagingDirectory();
+    // Executors of a cluster run in their own working directories: give them absolute locations.
+    String sourcePrefix = forExecutors(io, source.prefix());
+    String staging = forExecutors(io, committer.stagingDirectory());
     List<ShardExecutor.Result> results;
     boolean submitted = false;
     try {
@@ -248,6 +251,25 @@ public final class ConvertJob {
   }
 
   /**
+   * A location as every JVM of the job can resolve it: a relative location becomes absolute against
+   * this (the driver's) working directory, or is qualified against Hadoop's default file system.
+   */
+  static String forExecutors(FileIO io, String location) {
+    if (io.isAbsolute(location)) {
+      return location;
+    }
+    if (io instanceof HadoopFileIO hadoop) {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+      try {
+        return p.getFileSystem(hadoop.conf()).makeQualified(p).toString();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot resolve " + location + ": " + e.getMessage(), e);
+      }
+    }
+    return Path.of(location).toAbsolutePath().toString();
+  }
+
+  /**
    * Spark wraps task failures; surface Rebundle's own exception (and its exit code) when there is one,
    * else {@code e} itself.
    */
@@ -275,6 +297,6 @@ public final class ConvertJob {
         }
       }
     }
-    return e;
+    return e instanceof RuntimeException r ? r : new IllegalStateException(msg, e);
   }
 }
