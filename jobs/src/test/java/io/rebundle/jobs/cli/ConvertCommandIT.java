@@ -195,4 +195,25 @@ class ConvertCommandIT {
     assertEquals(List.of("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE, "vars/a" + VALUE, "vars/b" + VALUE,
         "vars/scoped.Sc" + VALUE), List.copyOf(readAll(IO, out.toString()).keySet()));
   }
+
+  /** Scenario "Estimator": the new model's checkpoint as template, the old one as source, into a model directory. */
+  @Test
+  void fillsATemplateIntoAModelDirectoryWithAStateFile() throws Exception {
+    Path modelDir = dir.resolve("model_dir");
+    java.nio.file.Files.createDirectories(modelDir);
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--template", CliRunner.example("tf2-ckpt"),
+        "--prev-name", "c=scoped/c", CliRunner.example("tf1-ckpt"), modelDir.toString() + "/");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("model_checkpoint_path: \"tf1-ckpt\"\nall_model_checkpoint_paths: \"tf1-ckpt\"\n",
+        java.nio.file.Files.readString(modelDir.resolve("checkpoint")));
+    try (io.rebundle.codec.bundle.CheckpointReader reader = io.rebundle.codec.bundle.CheckpointReader.open(
+        new io.rebundle.codec.io.LocalFileIO(), modelDir.toString())) {
+      assertEquals(java.util.List.of(3f), java.util.List.of(java.nio.ByteBuffer.wrap(
+          reader.read("variables/2/.ATTRIBUTES/VARIABLE_VALUE").data()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat()));
+    }
+    CliRunner unfilled = CliRunner.runWithSharedSpark("convert", "--template", CliRunner.example("tf2-ckpt"),
+        CliRunner.example("tf1-ckpt"), dir.resolve("x/out").toString());
+    assertEquals(3, unfilled.exitCode());
+    assertTrue(unfilled.err().contains("1 template variable(s) not filled"), unfilled.err());
+  }
 }
