@@ -88,19 +88,56 @@ public final class CheckpointWriter implements AutoCloseable {
    * entry under {@code key}.
    */
   public void addSlice(int shard, String key, TensorShape fullShape, TensorSlice slice, Tensor part) {
+    checkSlice(key, fullShape, slice, part.shape());
+    recordSlice(key, part.dtype(), fullShape, slice, shards.get(shard).add(part));
+  }
+
+  /**
+   * Streams a whole fixed-size tensor into {@code shard} under {@code key} (see
+   * {@link ShardWriter#append}).
+   */
+  public BundleEntry append(int shard, String key, DType dtype, TensorShape shape, StreamSource source) {
+    requireFixedSize(key, dtype);
+    BundleEntry e = shards.get(shard).append(dtype, shape, shape.numElements() * dtype.elementSize(), source);
+    addEntry(Bytes.utf8(key), e);
+    return e;
+  }
+
+  /** {@link #addSlice} for a fixed-size slice whose bytes are streamed from {@code source}. */
+  public BundleEntry appendSlice(int shard, String key, DType dtype, TensorShape fullShape, TensorSlice slice,
+      StreamSource source) {
+    requireFixedSize(key, dtype);
+    TensorShape partShape = slice.sliceShape(fullShape);
+    checkSlice(key, fullShape, slice, partShape);
+    BundleEntry e = shards.get(shard).append(dtype, partShape, partShape.numElements() * dtype.elementSize(), source);
+    recordSlice(key, dtype, fullShape, slice, e);
+    return e;
+  }
+
+  private static void requireFixedSize(String key, DType dtype) {
+    if (!dtype.isFixedSize()) {
+      throw new IllegalArgumentException("Invalid dtype for streamed tensor " + key + ": " + dtype.displayName()
+          + " has no fixed element size; use ShardWriter.append with its stored encoding");
+    }
+  }
+
+  private static void checkSlice(String key, TensorShape fullShape, TensorSlice slice, TensorShape partShape) {
     String problem = slice.problemWith(fullShape);
     if (problem != null) {
       throw new IllegalArgumentException("Invalid slice for " + key + ": " + problem);
     }
-    if (!slice.sliceShape(fullShape).equals(part.shape())) {
-      throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + part.shape()
+    if (!slice.sliceShape(fullShape).equals(partShape)) {
+      throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + partShape
           + ", slice " + slice + " of " + fullShape + " needs " + slice.sliceShape(fullShape));
     }
+  }
+
+  private void recordSlice(String key, DType dtype, TensorShape fullShape, TensorSlice slice, BundleEntry part) {
     BundleEntry full = slicedTensors.get(key);
     List<TensorSlice> slices = new ArrayList<>(full == null ? List.of() : full.slices());
     slices.add(slice);
-    slicedTensors.put(key, BundleEntry.sliced(part.dtype(), fullShape, slices));
-    addEntry(SliceKeys.encode(key, slice), shards.get(shard).add(part));
+    slicedTensors.put(key, BundleEntry.sliced(dtype, fullShape, slices));
+    addEntry(SliceKeys.encode(key, slice), part);
   }
 
   /** Closes the data files, renames them, then writes the index: the checkpoint is complete. */

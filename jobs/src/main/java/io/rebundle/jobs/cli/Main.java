@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 /** The {@code rebundle} command line. The only class that calls {@link System#exit}. */
 @Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
-    subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class,
+    subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class, SynthCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
         + "4 missing file or storage error, 70 internal error."})
