@@ -95,11 +95,11 @@ public final class SyntheticCheckpoint {
 
   /**
    * One stored piece of data: a whole tensor, one slice of a partitioned tensor ({@code slice} not
-   * null), or a literal (save_counter, object graph). {@code start} is the slice's first byte in its
-   * tensor's value stream.
+   * null), or a literal (save_counter, object graph). {@code variable} indexes the layout's
+   * variables (-1 for literals); {@code start} is the slice's first byte in its tensor's value stream.
    */
-  public record Part(byte[] key, String tensorKey, TensorSlice slice, TensorShape shape, long start, long bytes,
-      int shard, Tensor literal) {}
+  public record Part(byte[] key, String tensorKey, int variable, TensorSlice slice, TensorShape shape, long start,
+      long bytes, int shard, Tensor literal) {}
 
   /**
    * One variable: its TF1 name (the TF2 {@code full_name}), its index key, dtype, full shape, and the
@@ -237,7 +237,7 @@ public final class SyntheticCheckpoint {
           partitions);
       variables.add(v);
       if (partitions == 0) {
-        parts.add(new Part(Bytes.utf8(keys[i]), keys[i], null, shape, 0, v.bytes(), 0, null));
+        parts.add(new Part(Bytes.utf8(keys[i]), keys[i], i, null, shape, 0, v.bytes(), 0, null));
         continue;
       }
       long rowBytes = v.bytes() / rows;
@@ -250,7 +250,7 @@ public final class SyntheticCheckpoint {
           extents.add(TensorSlice.Extent.FULL);
         }
         TensorSlice slice = new TensorSlice(extents);
-        parts.add(new Part(SliceKeys.encode(keys[i], slice), keys[i], slice, slice.sliceShape(shape),
+        parts.add(new Part(SliceKeys.encode(keys[i], slice), keys[i], i, slice, slice.sliceShape(shape),
             start * rowBytes, length * rowBytes, 0, null));
         start += length;
       }
@@ -263,7 +263,7 @@ public final class SyntheticCheckpoint {
   }
 
   private static Part literal(String key, Tensor t, long bytes) {
-    return new Part(Bytes.utf8(key), key, null, t.shape(), 0, bytes, 0, t);
+    return new Part(Bytes.utf8(key), key, -1, null, t.shape(), 0, bytes, 0, t);
   }
 
   private static long numElements(long[] dims) {
@@ -333,8 +333,8 @@ public final class SyntheticCheckpoint {
     List<Part> out = new ArrayList<>(order.size());
     for (Part p : order) {
       long[] lightest = load.poll();
-      out.add(new Part(p.key(), p.tensorKey(), p.slice(), p.shape(), p.start(), p.bytes(), (int) lightest[1],
-          p.literal()));
+      out.add(new Part(p.key(), p.tensorKey(), p.variable(), p.slice(), p.shape(), p.start(), p.bytes(),
+          (int) lightest[1], p.literal()));
       lightest[0] += p.bytes();
       load.add(lightest);
     }
@@ -353,15 +353,13 @@ public final class SyntheticCheckpoint {
     if (!parent.isEmpty()) {
       io.mkdirs(parent);
     }
-    Map<String, Variable> byKey = new java.util.HashMap<>();
-    layout.variables().forEach(v -> byKey.put(v.key(), v));
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix, o.shards(), overwrite)) {
       for (Part p : layout.parts()) {
         if (p.literal() != null) {
           w.add(p.shard(), p.tensorKey(), p.literal());
           continue;
         }
-        Variable v = byKey.get(p.tensorKey());
+        Variable v = layout.variables().get(p.variable());
         SyntheticData data = SyntheticData.of(v.dtype(), v.dataSeed());
         if (p.slice() == null) {
           w.append(p.shard(), v.key(), v.dtype(), v.shape(), data.source(0));
