@@ -85,24 +85,66 @@ public final class CheckpointWriter implements AutoCloseable {
 
   /**
    * Adds one slice of a partitioned tensor: its data under the slice key, and the slice to the full
-   * entry under {@code key}.
+   * entry under {@code key}. Slices TensorFlow could not restore are refused (tensorbundle-format.md
+   * §5): dtypes it cannot assemble, slices that overlap or disagree on dtype or full shape. A slice
+   * covering the whole tensor is stored as a plain entry, as TensorFlow does (§5.1).
    */
   public void addSlice(int shard, String key, TensorShape fullShape, TensorSlice slice, Tensor part) {
+    if (checkSlice(key, part.dtype(), fullShape, slice, part.shape())) {
+      add(shard, key, part);
+      return;
+    }
+    recordSlice(key, part.dtype(), fullShape, slice, shards.get(shard).add(part));
+  }
+
+  /**
+   * Streams a whole fixed-size tensor into {@code shard} under {@code key} (see
+   * {@link ShardWriter#append}).
+   */
+  public BundleEntry append(int shard, String key, DType dtype, TensorShape shape, StreamSource source) {
+    requireFixedSize(key, dtype);
+    BundleEntry e = shards.get(shard).append(dtype, shape, shape.numElements() * dtype.elementSize(), source);
+    addEntry(Bytes.utf8(key), e);
+    return e;
+  }
+
+  /** {@link #addSlice} for a fixed-size slice whose bytes are streamed from {@code source}. */
+  public BundleEntry appendSlice(int shard, String key, DType dtype, TensorShape fullShape, TensorSlice slice,
+      StreamSource source) {
+    requireFixedSize(key, dtype);
+    TensorShape partShape = slice.sliceShape(fullShape);
+    if (checkSlice(key, dtype, fullShape, slice, partShape)) {
+      return append(shard, key, dtype, partShape, source);
+    }
+    BundleEntry e = shards.get(shard).append(dtype, partShape, partShape.numElements() * dtype.elementSize(), source);
+    recordSlice(key, dtype, fullShape, slice, e);
+    return e;
+  }
+
+  private static void requireFixedSize(String key, DType dtype) {
+    if (!dtype.isFixedSize()) {
+      throw new IllegalArgumentException("Invalid dtype for streamed tensor " + key + ": " + dtype.displayName()
+          + " has no fixed element size; use ShardWriter.append with its stored encoding");
+    }
+  }
+
+  /** Checks a slice before any byte is written; true if it covers the whole tensor (store it plain). */
+  private boolean checkSlice(String key, DType dtype, TensorShape fullShape, TensorSlice slice, TensorShape partShape) {
     String problem = slice.problemWith(fullShape);
     if (problem != null) {
       throw new IllegalArgumentException("Invalid slice for " + key + ": " + problem);
     }
-    if (!slice.sliceShape(fullShape).equals(part.shape())) {
-      throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + part.shape()
+    if (!slice.sliceShape(fullShape).equals(partShape)) {
+      throw new IllegalArgumentException("Invalid slice data for " + key + ": shape " + partShape
           + ", slice " + slice + " of " + fullShape + " needs " + slice.sliceShape(fullShape));
     }
-    if (!part.dtype().isSliceable()) {
+    if (!dtype.isSliceable()) {
       throw new IllegalArgumentException("Invalid slice for " + key + ": TensorFlow cannot restore sliced "
-          + part.dtype().displayName() + " tensors");
+          + dtype.displayName() + " tensors");
     }
     BundleEntry full = slicedTensors.get(key);
-    if (full != null && (full.dtypeCode() != part.dtype().code() || !full.shape().equals(fullShape))) {
-      throw new IllegalArgumentException("Invalid slice for " + key + ": " + part.dtype().displayName() + " "
+    if (full != null && (full.dtypeCode() != dtype.code() || !full.shape().equals(fullShape))) {
+      throw new IllegalArgumentException("Invalid slice for " + key + ": " + dtype.displayName() + " "
           + fullShape + " does not match earlier slices of " + full.dtypeName() + " " + full.shape());
     }
     if (full != null) {
@@ -112,15 +154,15 @@ public final class CheckpointWriter implements AutoCloseable {
         }
       }
     }
-    if (full == null && slice.coversAll(fullShape)) {
-      // TensorFlow stores a "slice" covering the whole tensor as a plain entry (§5.1).
-      add(shard, key, part);
-      return;
-    }
+    return full == null && slice.coversAll(fullShape);
+  }
+
+  private void recordSlice(String key, DType dtype, TensorShape fullShape, TensorSlice slice, BundleEntry part) {
+    BundleEntry full = slicedTensors.get(key);
     List<TensorSlice> slices = new ArrayList<>(full == null ? List.of() : full.slices());
     slices.add(slice);
-    slicedTensors.put(key, BundleEntry.sliced(part.dtype(), fullShape, slices));
-    addEntry(SliceKeys.encode(key, slice), shards.get(shard).add(part));
+    slicedTensors.put(key, BundleEntry.sliced(dtype, fullShape, slices));
+    addEntry(SliceKeys.encode(key, slice), part);
   }
 
   /** Closes the data files, renames them, then writes the index: the checkpoint is complete. */

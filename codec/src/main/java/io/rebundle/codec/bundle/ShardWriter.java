@@ -12,9 +12,13 @@ import java.util.List;
  * stream. Not thread-safe.
  */
 public final class ShardWriter implements AutoCloseable {
+  /** Chunk size of {@link #append}: big enough to amortize calls, small enough to stay in cache. */
+  public static final int STREAM_BUFFER_SIZE = 1 << 20;
+
   private final PositionOutputStream out;
   private final String location;
   private final int shardId;
+  private byte[] streamBuffer;
 
   public ShardWriter(PositionOutputStream out, String location, int shardId) {
     this.out = out;
@@ -67,6 +71,40 @@ public final class ShardWriter implements AutoCloseable {
       throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
     }
     return BundleEntry.of(dtype, shape, shardId, offset, bytes.length, maskedCrc);
+  }
+
+  /**
+   * Appends a tensor of {@code size} stored bytes produced by {@code source}, one reusable buffer
+   * ({@link #STREAM_BUFFER_SIZE}) at a time, computing the entry CRC as the bytes go by, so no
+   * tensor is ever held whole. Fixed-size dtypes must give exactly elements times element size;
+   * strings and variants must give their stored encoding (tensorbundle-format.md §4.4-4.5).
+   */
+  public BundleEntry append(DType dtype, TensorShape shape, long size, StreamSource source) {
+    if (size < 0) {
+      throw new IllegalArgumentException("Invalid tensor size: " + size);
+    }
+    if (dtype.isFixedSize() && size != shape.numElements() * dtype.elementSize()) {
+      throw new IllegalArgumentException("Invalid tensor data: " + size + " bytes for "
+          + dtype.displayName() + " " + shape + ", expected " + shape.numElements() * dtype.elementSize());
+    }
+    if (streamBuffer == null) {
+      streamBuffer = new byte[STREAM_BUFFER_SIZE];
+    }
+    TensorChecksum crc = TensorChecksum.of(dtype, shape.numElements(), false);
+    long offset = out.position();
+    long left = size;
+    try {
+      while (left > 0) {
+        int n = (int) Math.min(streamBuffer.length, left);
+        source.fill(streamBuffer, 0, n);
+        crc.update(streamBuffer, 0, n);
+        out.write(streamBuffer, 0, n);
+        left -= n;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+    }
+    return BundleEntry.of(dtype, shape, shardId, offset, size, Crc32c.mask(crc.value()));
   }
 
   /**

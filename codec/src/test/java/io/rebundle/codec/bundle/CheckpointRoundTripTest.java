@@ -235,6 +235,48 @@ class CheckpointRoundTripTest {
     }
   }
 
+  /** A source handing out {@code bytes} in whatever chunks the writer asks for. */
+  private static StreamSource sourceOf(byte[] bytes) {
+    int[] at = {0};
+    return (buffer, offset, length) -> {
+      System.arraycopy(bytes, at[0], buffer, offset, length);
+      at[0] += length;
+    };
+  }
+
+  @Test
+  void streamedTensorsAndSlicesMatchTheirInMemoryTwins() {
+    Random random = new Random(9);
+    // Larger than one stream buffer, so the CRC runs over several chunks.
+    Tensor big = random(DType.INT32, random, ShardWriter.STREAM_BUFFER_SIZE / 4 + 3, 1);
+    Tensor strings = strings(new long[] {2}, "ab".getBytes(StandardCharsets.UTF_8), new byte[3]);
+    StringTensors.Encoded enc = StringTensors.encode(strings.strings());
+    Tensor emb = random(DType.FLOAT, random, 4, 3);
+    try (CheckpointWriter w = CheckpointWriter.create(io, prefix(), 2, false)) {
+      BundleEntry e = w.append(0, "big", DType.INT32, big.shape(), sourceOf(big.data()));
+      assertEquals(Crc32c.mask(Crc32c.of(big.data())), e.crc32c());
+      BundleEntry s = w.shard(1).append(DType.STRING, strings.shape(), enc.bytes().length, sourceOf(enc.bytes()));
+      assertEquals(enc.maskedCrc(), s.crc32c());
+      w.addEntry("s".getBytes(StandardCharsets.UTF_8), s);
+      for (String slice : List.of("0,1:-", "1,3:-")) {
+        TensorSlice ts = TensorSlice.parse(slice);
+        w.appendSlice(1, "emb", DType.FLOAT, emb.shape(), ts, sourceOf(extract(emb, ts).data()));
+      }
+      IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+          () -> w.shard(0).append(DType.FLOAT, TensorShape.of(2), 7, sourceOf(new byte[7])));
+      assertEquals("Invalid tensor data: 7 bytes for float32 [2], expected 8", bad.getMessage());
+      assertThrows(IllegalArgumentException.class,
+          () -> w.append(0, "t", DType.STRING, TensorShape.SCALAR, sourceOf(new byte[5])));
+      w.finish();
+    }
+    try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
+      assertEquals(big, r.read("big"));
+      assertEquals(strings, r.read("s"));
+      assertEquals(emb, r.read("emb"));
+    }
+    assertTrue(CheckpointVerifier.verify(io, prefix(), null).ok());
+  }
+
   private void writeSliced(String key, Tensor full, List<TensorSlice> slices) {
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix(), 2, false)) {
       for (int i = 0; i < slices.size(); i++) {

@@ -120,8 +120,14 @@ public final class InspectCommand implements Callable<Integer> {
     int shapeWidth = Math.max(5, rows.stream().mapToInt(r -> r.entry().shape().toString().length()).max().orElse(5));
     String fmt = "%-" + keyWidth + "s  %-10s  %-" + shapeWidth + "s  %12s  %5s  %6s%n";
     out.printf(fmt, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
+    // Format each row into a private buffer: PrintWriter.printf pads one synchronized char write at
+    // a time, which dominated listing a million-entry index.
+    StringBuilder line = new StringBuilder();
+    java.util.Formatter formatter = new java.util.Formatter(line);
     for (Row r : rows) {
-      out.printf(fmt, r.key(), r.entry().dtypeName(), r.entry().shape(), r.bytes(), r.shard(), r.slices());
+      line.setLength(0);
+      formatter.format(fmt, r.key(), r.entry().dtypeName(), r.entry().shape(), r.bytes(), r.shard(), r.slices());
+      out.append(line);
       if (values) {
         out.println(indent(valueOf(reader, r)));
       }

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
     subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class, DiffCommand.class,
+        SynthCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
         + "4 missing file or storage error, 70 internal error."})
@@ -24,9 +25,13 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    PrintWriter out = new PrintWriter(System.out, true);
+    // stdout is not auto-flushed: a flush per printf is a write(2) per row, which made listing a
+    // million-entry index take seconds. Commands flush when done; stderr stays auto-flushed.
+    PrintWriter out = new PrintWriter(System.out, false);
     PrintWriter err = new PrintWriter(System.err, true);
-    System.exit(run(args, out, err));
+    int code = run(args, out, err);
+    out.flush();
+    System.exit(code);
   }
 
   /** Runs the command line with the given streams and returns the exit code. */

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Rebundle benchmark harness: one run, the same files, every tool. See README.md "Performance".
+#
+#   bench/run.sh                                   # 1, 4 and 8 GiB, 3 runs each
+#   BENCH_SIZES="256m 1g" BENCH_RUNS=1 bench/run.sh
+#
+# Settings (environment):
+#   BENCH_SIZES          checkpoint sizes (default "1g 4g 8g"; suffixes k, m, g)
+#   BENCH_RUNS           runs per measurement; the table shows the median (default 3)
+#   BENCH_DIR            scratch directory, wiped per size (default /tmp/rebundle-bench); results stay in it
+#   BENCH_TENSORS        variables per checkpoint (default 200); BENCH_SLICED of them partitioned (default 2)
+#   BENCH_DTYPES         dtypes of the synthetic checkpoints (default float32,bfloat16)
+#   BENCH_SHARDS         output shards of the multi-shard convert (default 4)
+#   BENCH_INDEX_TENSORS  entries of the index-only benchmark (default 1000000; 0 skips it)
+#   BENCH_HEAP           heap of every Rebundle JVM (default -Xmx512m, via REBUNDLE_JAVA_OPTS)
+#   BENCH_TF             auto (default) or off: TensorFlow restore+save through TensorFlow Java
+#   BENCH_MVN_FLAGS      extra Maven flags for the build, e.g. -o
+#
+# Cache policy: warm for every tool. Before each timed run the harness runs `sync` (so one step's
+# dirty pages are not written back on the next step's clock) and reads the input files once (so all
+# tools start from the page cache). No tool fsyncs its output; outputs are deleted before each run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SIZES="${BENCH_SIZES:-1g 4g 8g}"
+RUNS="${BENCH_RUNS:-3}"
+DIR="${BENCH_DIR:-/tmp/rebundle-bench}"
+TENSORS="${BENCH_TENSORS:-200}"
+SLICED="${BENCH_SLICED:-2}"
+DTYPES="${BENCH_DTYPES:-float32,bfloat16}"
+SHARDS="${BENCH_SHARDS:-4}"
+INDEX_TENSORS="${BENCH_INDEX_TENSORS:-1000000}"
+HEAP="${BENCH_HEAP:--Xmx512m}"
+TF="${BENCH_TF:-auto}"
+SUBMIT="$ROOT/submit.sh"
+export REBUNDLE_JAVA_OPTS="${REBUNDLE_JAVA_OPTS:-} $HEAP"
+export TF_CPP_MIN_LOG_LEVEL=2
+JAVACPP_CACHE="${JAVACPP_CACHE:-$HOME/.cache/rebundle-javacpp}"
+RESULTS="$DIR/results.tsv"
+LOG="$DIR/bench.log"
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+command -v /usr/bin/time >/dev/null || die "/usr/bin/time is missing: apt-get install time (Debian) to record peak RSS"
+
+to_bytes() {
+  local s="${1,,}" n m=1
+  n="${s%[kmgt]}"
+  case "$s" in *k) m=1024 ;; *m) m=$((1024 ** 2)) ;; *g) m=$((1024 ** 3)) ;; *t) m=$((1024 ** 4)) ;; esac
+  echo $((n * m))
+}
+
+files_of() { ls "$1".index "$1".data-* 2>/dev/null; }
+bytes_of() { cat $(files_of "$1") | wc -c; }
+warm() { sync; cat $(files_of "$1") >/dev/null; }
+
+# measure SIZE_LABEL ROW BYTES SETUP_FN -- CMD...   (SETUP_FN runs untimed before every run)
+measure() {
+  local size="$1" row="$2" bytes="$3" setup="$4"
+  shift 5
+  local r status out="$DIR/out.txt" err="$DIR/err.txt" tv="$DIR/time.txt" t0 t1 secs rss
+  for ((r = 1; r <= RUNS; r++)); do
+    "$setup"
+    t0=$(date +%s%N)
+    status=0
+    /usr/bin/time -v -o "$tv" "$@" >"$out" 2>"$err" || status=$?
+    t1=$(date +%s%N)
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
+    if ((status != 0)); then
+      # A failure is a result too (e.g. OutOfMemoryError under the heap cap): record it, go on.
+      log "FAILED (exit $status): $row: $(grep -m1 -E 'Error|Exception|rebundle:' "$err" || tail -1 "$err")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$row [FAILED exit $status]" "$r" "$bytes" "$secs" "$rss" >>"$RESULTS"
+      cp "$err" "$DIR/failed-$(date +%s%N).err"
+      continue
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$row" "$r" "$bytes" "$secs" "$rss" >>"$RESULTS"
+    printf '%s | %s | run %d: %s s, %s KiB peak RSS\n' "$size" "$row" "$r" "$secs" "$rss" >>"$LOG"
+    if [[ -n "${AFTER:-}" ]]; then "$AFTER" "$size" "$row" "$r" "$bytes" "$rss"; fi
+  done
+}
+
+# Extra rows from what the job itself reports (convert --report): its copy phase.
+convert_phase() {
+  local size="$1" row="$2" r="$3" bytes="$4" rss="$5" copy
+  copy=$(grep -o '"copy_seconds":[0-9.eE+-]*' "$DIR/report.json" | head -1 | cut -d: -f2)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$row (copy phase, as reported)" "$r" "$bytes" "$copy" "$rss" >>"$RESULTS"
+}
+tf_phase() {
+  local size="$1" row="$2" r="$3" bytes="$4" rss="$5" t
+  t=$(grep -o '"restore_save_seconds":[0-9.]*' "$DIR/out.txt" | cut -d: -f2)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$row (restore+save, in-process)" "$r" "$bytes" "$t" "$rss" >>"$RESULTS"
+}
+
+machine() {
+  echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit:   $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cpu:      $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "memory:   $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "disk:     $(df -h "$DIR" | awk 'NR == 2 { print $1 " (" $2 ", " $4 " free)" }'), $(findmnt -no FSTYPE,OPTIONS -T "$DIR" 2>/dev/null | cut -c1-60)"
+  echo "kernel:   $(uname -r); vm.dirty_ratio $(cat /proc/sys/vm/dirty_ratio 2>/dev/null || echo ?)"
+  echo "java:     $(java -version 2>&1 | head -1)"
+  echo "jvm heap: $HEAP (every Rebundle process)"
+  echo "settings: sizes [$SIZES], runs $RUNS, tensors $TENSORS ($SLICED sliced, $DTYPES), shards $SHARDS"
+  echo "cache:    warm (sync, then inputs read once, before every run); no tool fsyncs"
+}
+
+# ---------------------------------------------------------------------------------------------
+mkdir -p "$DIR"
+: >"$RESULTS"
+: >"$LOG"
+log "building (submit.sh jar and the bench module)..."
+(cd "$ROOT" && mvn -q -B -ntp ${BENCH_MVN_FLAGS:-} -Pbench -DskipTests package) >"$DIR/build.log" 2>&1 \
+  || { cat "$DIR/build.log" >&2; die "build failed"; }
+BENCH_CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/bench-classpath.txt")"
+TF_CMD=(java -Dorg.bytedeco.javacpp.cachedir="$JAVACPP_CACHE" -cp "$BENCH_CP" io.rebundle.bench.TfRestoreSave)
+machine | tee "$DIR/machine.txt" >&2
+
+if [[ "$TF" != off ]]; then
+  rm -rf "$DIR/probe"
+  if ! "${TF_CMD[@]}" "$ROOT/conf/examples/tf1-ckpt" "$DIR/probe/ckpt" >/dev/null 2>"$DIR/tf-probe.log"; then
+    log "TensorFlow Java does not run here (see $DIR/tf-probe.log): no TensorFlow rows"
+    TF=off
+  fi
+fi
+
+for SIZE in $SIZES; do
+  BYTES=$(to_bytes "$SIZE")
+  D="$DIR/$SIZE"
+  rm -rf "$D"
+  mkdir -p "$D"
+  need=$((BYTES * 4 / 1024))
+  avail=$(df -k --output=avail "$DIR" | tail -1)
+  ((avail > need)) || die "not enough disk under $DIR for $SIZE: need ~$((need / 1048576)) GiB (4x the size)"
+  SRC="$D/src/ckpt"
+
+  log "$SIZE: synth (tf1 source, $TENSORS tensors)"
+  clean_synth() { rm -rf "$D/src"; sync; }
+  measure "$SIZE" "synth --format tf1 (generate)" "$BYTES" clean_synth -- \
+    "$SUBMIT" synth "$SRC" --format tf1 --size "$SIZE" --tensors "$TENSORS" --sliced "$SLICED" \
+    --dtypes "$DTYPES" --seed 1 --no-state-file
+  DATA=$(bytes_of "$SRC")
+
+  log "$SIZE: baselines (cp -r, cat)"
+  prep_cp() { rm -rf "$D/cp"; warm "$SRC"; }
+  measure "$SIZE" "cp -r (baseline)" "$DATA" prep_cp -- cp -r "$D/src" "$D/cp"
+  rm -rf "$D/cp"
+  prep_read() { warm "$SRC"; }
+  measure "$SIZE" "cat > /dev/null (read baseline)" "$DATA" prep_read -- sh -c "cat $(files_of "$SRC" | tr '\n' ' ') >/dev/null"
+
+  if [[ "$TF" != off ]]; then
+    log "$SIZE: TensorFlow restore+save"
+    prep_tf() { rm -rf "$D/tf"; warm "$SRC"; }
+    AFTER=tf_phase measure "$SIZE" "tensorflow RestoreV2+SaveV2" "$DATA" prep_tf -- "${TF_CMD[@]}" "$SRC" "$D/tf/ckpt"
+    rm -rf "$D/tf"
+  fi
+
+  log "$SIZE: convert"
+  prep_tf2() { rm -rf "$D/tf2"; warm "$SRC"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2, 1 shard" "$DATA" prep_tf2 -- \
+    "$SUBMIT" convert "$SRC" "$D/tf2/ckpt" --to tf2 --shards 1 --no-state-file --report "$DIR/report.json"
+  prep_tf2n() { rm -rf "$D/tf2n"; warm "$SRC"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2, $SHARDS shards" "$DATA" prep_tf2n -- \
+    "$SUBMIT" convert "$SRC" "$D/tf2n/ckpt" --to tf2 --shards "$SHARDS" --no-state-file --report "$DIR/report.json"
+  rm -rf "$D/tf2n"
+  prep_back() { rm -rf "$D/back"; warm "$D/tf2/ckpt"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf1 (back), 1 shard" "$DATA" prep_back -- \
+    "$SUBMIT" convert "$D/tf2/ckpt" "$D/back/ckpt" --to tf1 --shards 1 --no-state-file --report "$DIR/report.json"
+  rm -rf "$D/back" "$D/tf2"
+
+  log "$SIZE: verify"
+  measure "$SIZE" "verify" "$DATA" prep_read -- "$SUBMIT" verify "$SRC"
+  rm -rf "$D"
+done
+
+if ((INDEX_TENSORS > 0)); then
+  log "index: synth with $INDEX_TENSORS tensors, then inspect"
+  I="$DIR/index/ckpt"
+  rm -rf "$DIR/index"
+  REBUNDLE_JAVA_OPTS="" "$SUBMIT" synth "$I" --format tf1 --size $((INDEX_TENSORS * 64)) --tensors "$INDEX_TENSORS" \
+    --seed 1 --no-state-file >/dev/null
+  IDX=$(wc -c <"$I.index")
+  warm_index() { sync; cat "$I.index" >/dev/null; }
+  measure index "inspect --json, $INDEX_TENSORS entries" "$IDX" warm_index -- "$SUBMIT" inspect --json "$I"
+  measure index "inspect (table), $INDEX_TENSORS entries" "$IDX" warm_index -- "$SUBMIT" inspect "$I"
+  rm -rf "$DIR/index"
+fi
+
+log "start-up: convert of the tiny conf/examples/tf1-ckpt"
+EX="$ROOT/conf/examples/tf1-ckpt"
+prep_start() { rm -rf "$DIR/startup"; warm "$EX"; }
+measure startup "convert --to tf2 (12-byte example, end to end)" 12 prep_start -- \
+  "$SUBMIT" convert "$EX" "$DIR/startup/ckpt" --to tf2 --no-state-file
+measure startup "inspect (example, end to end)" 12 prep_start -- "$SUBMIT" inspect "$EX"
+rm -rf "$DIR/startup" "$DIR/probe"
+
+# ---------------------------------------------------------------------------------------------
+# The table: per size, median time per row; GB/s = bytes / median (10^9 bytes); ratios to the
+# cp -r and TensorFlow medians of the same size; peak RSS = the largest of the runs.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+{
+  echo
+  machine
+  echo
+  printf '%-8s %-58s %10s %8s %8s %8s %10s\n' SIZE MEASUREMENT "TIME s" "GB/s" "x cp" "x TF" "PEAK RSS"
+  for size in $(cut -f1 "$RESULTS" | awk '!seen[$0]++'); do
+    cp_t=$(awk -F'\t' -v s="$size" '$1 == s && $2 == "cp -r (baseline)" { print $5 }' "$RESULTS" | median)
+    tf_t=$(awk -F'\t' -v s="$size" '$1 == s && $2 == "tensorflow RestoreV2+SaveV2" { print $5 }' "$RESULTS" | median)
+    awk -F'\t' -v s="$size" '$1 == s && !seen[$2]++ { print $2 }' "$RESULTS" | while IFS= read -r row; do
+      t=$(awk -F'\t' -v s="$size" -v r="$row" '$1 == s && $2 == r { print $5 }' "$RESULTS" | median)
+      b=$(awk -F'\t' -v s="$size" -v r="$row" '$1 == s && $2 == r { print $4; exit }' "$RESULTS")
+      rss=$(awk -F'\t' -v s="$size" -v r="$row" '$1 == s && $2 == r && $6 > m { m = $6 } END { print m + 0 }' "$RESULTS")
+      awk -v size="$size" -v row="$row" -v t="$t" -v b="$b" -v c="${cp_t:-}" -v f="${tf_t:-}" -v rss="$rss" 'BEGIN {
+        gbs = (t > 0 && b > 1000000) ? sprintf("%.2f", b / t / 1e9) : "-"
+        xc = (c != "" && c > 0 && size != "index" && size != "startup") ? sprintf("%.2f", t / c) : "-"
+        xf = (f != "" && f > 0 && size != "index" && size != "startup") ? sprintf("%.2f", t / f) : "-"
+        printf "%-8s %-58s %10.2f %8s %8s %8s %7.0f MiB\n", size, row, t, gbs, xc, xf, rss / 1024
+      }'
+    done
+  done
+  echo
+  echo "TIME: median of $RUNS run(s), wall clock, whole process unless the row says otherwise."
+  echo "x cp, x TF: that time over the cp -r / TensorFlow median of the same size (lower is better)."
+} | tee "$DIR/table.txt"
+log "results: $DIR/table.txt, raw runs: $RESULTS, per-run log: $LOG"

@@ -1,0 +1,112 @@
+package io.rebundle.jobs.cli;
+
+import io.rebundle.jobs.util.Sizes;
+import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.synth.SyntheticCheckpoint;
+import io.rebundle.jobs.util.Json;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code synth}: write a synthetic checkpoint of a chosen size and shape, for demos and benchmarks. */
+@Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Write a valid synthetic checkpoint of a chosen size, deterministically from a seed: a few huge "
+        + "embedding tables and many small dense layers, values streamed (memory does not grow with tensor sizes).",
+        "DST: the output prefix; its directory gets a 'checkpoint' state file."})
+public final class SynthCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "DST", description = "The output prefix.")
+  String destination;
+
+  @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "tf2",
+      description = "tf1 (name-based) or tf2 (object-based, Checkpoint(model=...)) (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--size", paramLabel = "BYTES", defaultValue = "64m",
+      description = "Total size of the data files (suffixes k, m, g, t; default: ${DEFAULT-VALUE}).")
+  String size;
+
+  @Option(names = "--tensors", paramLabel = "N", defaultValue = "100",
+      description = "Number of variables (default: ${DEFAULT-VALUE}).")
+  int tensors;
+
+  @Option(names = "--max-tensor", paramLabel = "BYTES", defaultValue = "2g",
+      description = "Largest tensor (default: ${DEFAULT-VALUE}).")
+  String maxTensor;
+
+  @Option(names = "--dtypes", paramLabel = "LIST", defaultValue = "float32", split = ",",
+      description = "dtypes drawn per tensor, e.g. float32,bfloat16 (fixed-size types; default: ${DEFAULT-VALUE}).")
+  List<String> dtypes = new ArrayList<>();
+
+  @Option(names = "--shards", paramLabel = "M", defaultValue = "1",
+      description = "Number of data files (default: ${DEFAULT-VALUE}).")
+  int shards;
+
+  @Option(names = "--sliced", paramLabel = "K", defaultValue = "0",
+      description = "Partition the K largest variables along dimension 0 into 2-8 slices (default: ${DEFAULT-VALUE}).")
+  int sliced;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+      description = "Seed: the same options and seed give the same bytes (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--overwrite", description = "Replace an existing checkpoint at DST.")
+  boolean overwrite;
+
+  @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
+  boolean noStateFile;
+
+  @Option(names = "--json", description = "Print one JSON object on stdout.")
+  boolean json;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    SyntheticCheckpoint.Options options;
+    try {
+      List<DType> types = new ArrayList<>();
+      for (String d : dtypes) {
+        types.add(DType.parse(d.trim()));
+      }
+      options = new SyntheticCheckpoint.Options(CheckpointFormat.parse(format), ConvertCommand.parseSize(size),
+          tensors, ConvertCommand.parseSize(maxTensor), types, shards, sliced, seed);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    FileIO io = StorageOptions.forLocation(destination);
+    SyntheticCheckpoint.Summary s = SyntheticCheckpoint.write(io, destination, options, overwrite, !noStateFile);
+    SyntheticCheckpoint.Layout l = s.layout();
+    long sliceCount = l.variables().stream().filter(v -> v.partitions() > 0).count();
+    double rate = s.seconds() > 0 ? l.dataBytes() / s.seconds() : 0;
+    if (json) {
+      Json j = new Json().beginObject().field("prefix", s.prefix()).field("format", options.format().id())
+          .field("num_shards", options.shards()).field("tensors", l.variables().size())
+          .field("sliced_tensors", sliceCount).field("entries", l.entries()).field("data_bytes", l.dataBytes())
+          .field("largest_tensor_bytes", l.largestTensorBytes()).field("seed", options.seed())
+          .field("seconds", s.seconds()).field("bytes_per_second", rate);
+      j.key("dtypes").beginObject();
+      for (Map.Entry<String, Integer> e : s.dtypeCounts().entrySet()) {
+        j.field(e.getKey(), e.getValue());
+      }
+      out.println(j.endObject().endObject());
+    } else {
+      out.printf("wrote %s (%s): %d tensors (%d sliced), %d entries, %s in %d shard%s%n", s.prefix(),
+          options.format().id(), l.variables().size(), sliceCount, l.entries(), Sizes.human(l.dataBytes()),
+          options.shards(), options.shards() == 1 ? "" : "s");
+      out.printf("  largest tensor %s; dtypes %s; seed %d%n", Sizes.human(l.largestTensorBytes()),
+          s.dtypeCounts(), options.seed());
+      out.printf("  %.2f s (%s/s)%n", s.seconds(), Sizes.human((long) rate));
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+}
