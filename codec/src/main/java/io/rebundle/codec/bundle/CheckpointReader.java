@@ -6,6 +6,7 @@ import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
+import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.table.TableReader;
 import io.rebundle.codec.util.Bytes;
@@ -280,6 +281,36 @@ public final class CheckpointReader implements AutoCloseable {
           + offsetInTensor + " of " + e.size());
     }
     dataReader(key, e).readFully(e.offset() + offsetInTensor, buffer, off, length);
+  }
+
+  /**
+   * {@link #copyRaw(String, BundleEntry, OutputStream, byte[])} through a direct buffer: bytes go from
+   * the data file into {@code buffer}, through the CRC, and out to {@code out}, with no heap copy
+   * where both ends are file channels.
+   */
+  public void copyRaw(String key, BundleEntry e, PositionOutputStream out, java.nio.ByteBuffer buffer) {
+    checkSize(key, e);
+    RangeReader r = dataReader(key, e);
+    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
+    long pos = e.offset();
+    long end = e.offset() + e.size();
+    try {
+      while (pos < end) {
+        int n = (int) Math.min(buffer.capacity(), end - pos);
+        buffer.clear().limit(n);
+        r.readFully(pos, buffer);
+        buffer.flip();
+        crc.update(buffer);
+        out.write(buffer);
+        pos += n;
+      }
+    } catch (IOException ex) {
+      throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
+    }
+    int computed = crc.value();
+    if (Crc32c.mask(computed) != e.crc32c()) {
+      throw crcMismatch(key, e, computed);
+    }
   }
 
   /** Reads every byte and checks its CRC32C, in bounded memory. */

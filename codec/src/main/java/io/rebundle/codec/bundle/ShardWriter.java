@@ -113,9 +113,16 @@ public final class ShardWriter implements AutoCloseable {
    */
   public BundleEntry copyFrom(CheckpointReader source, String key, BundleEntry entry, byte[] buffer) {
     long offset = out.position();
-    source.copyRaw(key, entry, out, buffer);
+    if (direct == null) {
+      // One direct buffer per shard writer, the size of the caller's: copies then move file to file
+      // without passing through the Java heap.
+      direct = java.nio.ByteBuffer.allocateDirect(buffer.length);
+    }
+    source.copyRaw(key, entry, out, direct);
     return entry.withLocation(shardId, offset);
   }
+
+  private java.nio.ByteBuffer direct;
 
   @Override
   public void close() {

@@ -23,6 +23,21 @@ public abstract sealed class TensorChecksum {
 
   public abstract void update(byte[] bytes, int offset, int length);
 
+  /** Feeds the remaining bytes of {@code bytes} (its position is left unchanged). */
+  public void update(java.nio.ByteBuffer bytes) {
+    java.nio.ByteBuffer view = bytes.duplicate();
+    if (this instanceof Raw) {
+      crc.update(view);
+      return;
+    }
+    byte[] chunk = new byte[Math.min(view.remaining(), 1 << 16)];
+    while (view.hasRemaining()) {
+      int n = Math.min(chunk.length, view.remaining());
+      view.get(chunk, 0, n);
+      update(chunk, 0, n);
+    }
+  }
+
   /** The unmasked CRC of everything fed so far. */
   public int value() {
     return (int) crc.getValue();

@@ -1,7 +1,6 @@
 package io.rebundle.codec.io;
 
 import io.rebundle.codec.CheckpointNotFoundException;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -199,6 +198,25 @@ public final class LocalFileIO implements FileIO {
     }
 
     @Override
+    public void readFully(long position, ByteBuffer dst) {
+      int len = dst.remaining();
+      RangeReader.checkRange(location, position, len, length);
+      long at = position;
+      try {
+        while (dst.hasRemaining()) {
+          int n = channel.read(dst, at);
+          if (n < 0) {
+            throw new io.rebundle.codec.CorruptCheckpointException(String.format(
+                "Cannot read %s: file ended at offset %d, expected %d more bytes", location, at, dst.remaining()));
+          }
+          at += n;
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
     public void close() {
       try {
         channel.close();
@@ -228,13 +246,102 @@ public final class LocalFileIO implements FileIO {
         }
         List<StandardOpenOption> all = new ArrayList<>(List.of(options));
         all.add(StandardOpenOption.WRITE);
-        OutputStream out = Files.newOutputStream(path, all.toArray(new StandardOpenOption[0]));
-        return new CountingStream(new BufferedOutputStream(out, WRITE_BUFFER));
+        return new ChannelOutputStream(FileChannel.open(path, all.toArray(new StandardOpenOption[0])), location);
       } catch (FileAlreadyExistsException e) {
         throw new UncheckedIOException("Cannot create " + location + ": it already exists", e);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot create " + location + ": " + e.getMessage(), e);
       }
+    }
+  }
+
+  /**
+   * Writes a file through its channel: small writes are gathered in a direct buffer; a direct
+   * {@link ByteBuffer} handed to {@link #write(ByteBuffer)} goes to the file without further copies.
+   */
+  private static final class ChannelOutputStream extends PositionOutputStream {
+    private final FileChannel channel;
+    private final String location;
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE_BUFFER);
+    private long position;
+
+    ChannelOutputStream(FileChannel channel, String location) {
+      this.channel = channel;
+      this.location = location;
+    }
+
+    @Override
+    public long position() {
+      return position;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      if (!buffer.hasRemaining()) {
+        drain();
+      }
+      buffer.put((byte) b);
+      position++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      int at = off;
+      int left = len;
+      while (left > 0) {
+        if (!buffer.hasRemaining()) {
+          drain();
+        }
+        int n = Math.min(left, buffer.remaining());
+        buffer.put(b, at, n);
+        at += n;
+        left -= n;
+      }
+      position += len;
+    }
+
+    @Override
+    public void write(ByteBuffer src) throws IOException {
+      int len = src.remaining();
+      if (len < buffer.remaining()) {
+        buffer.put(src);
+      } else {
+        drain();
+        while (src.hasRemaining()) {
+          channel.write(src);
+        }
+      }
+      position += len;
+    }
+
+    private void drain() throws IOException {
+      buffer.flip();
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+      buffer.clear();
+    }
+
+    @Override
+    public void flush() throws IOException {
+      drain();
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (!channel.isOpen()) {
+        return;
+      }
+      try {
+        drain();
+      } finally {
+        channel.close();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "ChannelOutputStream[" + location + "]";
     }
   }
 

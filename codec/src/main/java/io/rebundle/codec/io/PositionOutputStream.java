@@ -6,4 +6,17 @@ import java.io.OutputStream;
 public abstract class PositionOutputStream extends OutputStream {
   /** Bytes written so far. */
   public abstract long position();
+
+  /**
+   * Writes the remaining bytes of {@code src}, advancing its position. Channel-backed streams write a
+   * direct buffer straight to the file; this default copies through the heap.
+   */
+  public void write(java.nio.ByteBuffer src) throws java.io.IOException {
+    byte[] chunk = new byte[Math.min(src.remaining(), 1 << 16)];
+    while (src.hasRemaining()) {
+      int n = Math.min(chunk.length, src.remaining());
+      src.get(chunk, 0, n);
+      write(chunk, 0, n);
+    }
+  }
 }

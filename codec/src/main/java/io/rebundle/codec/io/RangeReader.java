@@ -15,6 +15,22 @@ public interface RangeReader extends Closeable {
   /** Reads exactly {@code length} bytes at {@code position} into {@code buffer[offset..]}. */
   void readFully(long position, byte[] buffer, int offset, int length);
 
+  /**
+   * Reads exactly {@code dst.remaining()} bytes at {@code position} into {@code dst}, advancing its
+   * position. Implementations over file channels read straight into a direct buffer, without the
+   * heap copies of the {@code byte[]} form.
+   */
+  default void readFully(long position, java.nio.ByteBuffer dst) {
+    byte[] chunk = new byte[Math.min(dst.remaining(), 1 << 20)];
+    long at = position;
+    while (dst.hasRemaining()) {
+      int n = Math.min(chunk.length, dst.remaining());
+      readFully(at, chunk, 0, n);
+      dst.put(chunk, 0, n);
+      at += n;
+    }
+  }
+
   default byte[] readFully(long position, int length) {
     byte[] bytes = new byte[length];
     readFully(position, bytes, 0, length);
