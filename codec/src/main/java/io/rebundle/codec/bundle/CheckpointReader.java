@@ -34,6 +34,8 @@ public final class CheckpointReader implements AutoCloseable {
   public static final int BUFFER_SIZE = 1 << 20;
   /** Largest tensor {@link #read} will hold in memory; bigger ones must be streamed. */
   public static final long MAX_IN_MEMORY = Integer.MAX_VALUE - 64;
+  /** Tensors at least this big are copied by the kernel where the storage allows it. */
+  static final long KERNEL_COPY_THRESHOLD = 1 << 20;
 
   private final FileIO io;
   private final String prefix;
@@ -294,6 +296,10 @@ public final class CheckpointReader implements AutoCloseable {
     TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
     long pos = e.offset();
     long end = e.offset() + e.size();
+    // Where the storage can copy inside the kernel, do that, then check the CRC with a read of the
+    // source range (served by the page cache the copy just filled): fewer memory copies than a
+    // user-space loop. The output is not committed unless the check passes.
+    boolean copied = e.size() >= KERNEL_COPY_THRESHOLD && r.transferTo(pos, e.size(), out);
     try {
       while (pos < end) {
         int n = (int) Math.min(buffer.capacity(), end - pos);
@@ -301,7 +307,9 @@ public final class CheckpointReader implements AutoCloseable {
         r.readFully(pos, buffer);
         buffer.flip();
         crc.update(buffer);
-        out.write(buffer);
+        if (!copied) {
+          out.write(buffer);
+        }
         pos += n;
       }
     } catch (IOException ex) {

@@ -198,6 +198,21 @@ public final class LocalFileIO implements FileIO {
     }
 
     @Override
+    public boolean transferTo(long position, long count, PositionOutputStream out) {
+      if (!(out instanceof ChannelOutputStream target)) {
+        return false;
+      }
+      RangeReader.checkRange(location, position, count, length);
+      try {
+        target.transferFrom(channel, position, count);
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot copy " + count + " bytes of " + location + " at offset " + position
+            + " to " + target + ": " + e.getMessage(), e);
+      }
+      return true;
+    }
+
+    @Override
     public void readFully(long position, ByteBuffer dst) {
       int len = dst.remaining();
       RangeReader.checkRange(location, position, len, length);
@@ -312,6 +327,20 @@ public final class LocalFileIO implements FileIO {
         }
       }
       position += len;
+    }
+
+    /** Appends {@code count} bytes of {@code source} at {@code from}, copied by the kernel. */
+    void transferFrom(FileChannel source, long from, long count) throws IOException {
+      drain();
+      long done = 0;
+      while (done < count) {
+        long n = source.transferTo(from + done, count - done, channel);
+        if (n <= 0) {
+          throw new IOException("transfer stopped after " + done + " of " + count + " bytes");
+        }
+        done += n;
+      }
+      position += count;
     }
 
     private void drain() throws IOException {

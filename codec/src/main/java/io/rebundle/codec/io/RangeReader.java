@@ -31,6 +31,15 @@ public interface RangeReader extends Closeable {
     }
   }
 
+  /**
+   * Copies {@code count} bytes at {@code position} to the end of {@code out} inside the kernel
+   * (sendfile / copy_file_range) when both ends allow it, and returns true; returns false, having
+   * written nothing, when they do not. Callers verify checksums separately.
+   */
+  default boolean transferTo(long position, long count, PositionOutputStream out) {
+    return false;
+  }
+
   default byte[] readFully(long position, int length) {
     byte[] bytes = new byte[length];
     readFully(position, bytes, 0, length);
@@ -44,7 +53,7 @@ public interface RangeReader extends Closeable {
    * Fails with a corruption naming the file unless {@code [position, position + length)} lies inside
    * a file of {@code fileLength} bytes. For implementations, before they read.
    */
-  static void checkRange(String location, long position, int length, long fileLength) {
+  static void checkRange(String location, long position, long length, long fileLength) {
     if (position < 0 || length < 0 || position > fileLength - length) {
       throw new io.rebundle.codec.CorruptCheckpointException(String.format(
           "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)", location, length, position, fileLength));
