@@ -1,0 +1,71 @@
+package io.rebundle.codec.bundle;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.io.PositionOutputStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Large copies go through the kernel; the source CRC is still checked, and damage still found. */
+class KernelCopyTest {
+  private final LocalFileIO io = new LocalFileIO();
+  @TempDir Path dir;
+  private String prefix;
+  private byte[] data;
+
+  @BeforeEach
+  void write() {
+    prefix = dir.resolve("src").toString();
+    data = new byte[3 << 20];
+    new Random(5).nextBytes(data);
+    try (CheckpointWriter w = CheckpointWriter.create(io, prefix)) {
+      w.add("small", Tensor.of(DType.INT8, TensorShape.of(7), new byte[7]));
+      w.add("big", Tensor.of(DType.UINT8, TensorShape.of(data.length), data));
+      w.finish();
+    }
+  }
+
+  private void copy(String target) throws Exception {
+    try (CheckpointReader r = CheckpointReader.open(io, prefix);
+        PositionOutputStream out = io.newOutputFile(target).create()) {
+      out.write(new byte[] {1, 2, 3});
+      r.copyRaw("big", r.entry("big"), out, ByteBuffer.allocateDirect(1 << 20));
+      assertEquals(3 + data.length, out.position());
+    }
+  }
+
+  @Test
+  void copiesLargeTensorsExactlyAfterBufferedBytes() throws Exception {
+    Path target = dir.resolve("out.bin");
+    copy(target.toString());
+    byte[] written = Files.readAllBytes(target);
+    assertEquals(3 + data.length, written.length);
+    assertArrayEquals(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(written, 3));
+    assertArrayEquals(data, java.util.Arrays.copyOfRange(written, 3, written.length));
+  }
+
+  @Test
+  void stillFindsAFlippedByteInAKernelCopiedTensor() throws Exception {
+    try (RandomAccessFile f = new RandomAccessFile(Naming.dataFile(prefix, 0, 1), "rw")) {
+      f.seek(7 + (2 << 20));
+      int b = f.read();
+      f.seek(7 + (2 << 20));
+      f.write(b ^ 0x10);
+    }
+    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+        () -> copy(dir.resolve("out.bin").toString()));
+    assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor big in " + Naming.dataFile(prefix, 0, 1)
+        + " (shard 0, offset 7, 3145728 bytes)"), e.getMessage());
+  }
+}
