@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -57,8 +58,7 @@ public final class InspectCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     try (CheckpointReader reader = CheckpointReader.open(StorageOptions.forLocation(path), path)) {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
-      List<Row> rows = rows(reader);
-      boolean tf2 = rows.stream().anyMatch(r -> r.key().equals(Naming.OBJECT_GRAPH_KEY));
+      boolean tf2 = reader.isObjectBased();
       ObjectGraph graph = null;
       String graphError = null;
       if (tf2 && (tree || json)) {
@@ -70,9 +70,10 @@ public final class InspectCommand implements Callable<Integer> {
         }
       }
       if (json) {
-        out.println(json(reader, rows, tf2, graph, graphError));
+        json(out, reader, tf2, graph, graphError);
+        out.println();
       } else {
-        printTable(out, reader, rows, tf2);
+        printTable(out, reader, tf2);
         if (tree && graph != null) {
           out.println();
           ObjectGraphTree.print(out, graph);
@@ -86,10 +87,15 @@ public final class InspectCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  static List<Row> rows(CheckpointReader reader) {
+  /**
+   * Streams one row per tensor, in index order, to {@code sink}: the index is read block by block and
+   * rows are never collected, so a million entries need no more memory than one. Slice entries sort
+   * before every tensor name (their keys start with 0x00), so their sizes are summed before their
+   * tensor's row is made.
+   */
+  static void forEachRow(CheckpointReader reader, Consumer<Row> sink) {
     Map<String, long[]> sliceBytes = new HashMap<>();
     Map<String, TreeSet<Integer>> sliceShards = new HashMap<>();
-    List<Row> rows = new ArrayList<>();
     for (IndexRecord r : reader.records()) {
       if (r.isSliceEntry()) {
         String name = SliceKeys.decode(r.key()).name();
@@ -102,36 +108,68 @@ public final class InspectCommand implements Callable<Integer> {
       if (e.isSliced()) {
         long[] b = sliceBytes.getOrDefault(key, new long[1]);
         TreeSet<Integer> shards = sliceShards.getOrDefault(key, new TreeSet<>());
-        rows.add(new Row(key, e, b[0], shards.isEmpty() ? 0 : shards.first(), e.slices().size()));
+        sink.accept(new Row(key, e, b[0], shards.isEmpty() ? 0 : shards.first(), e.slices().size()));
       } else {
-        rows.add(new Row(key, e, e.size(), e.shardId(), 0));
+        sink.accept(new Row(key, e, e.size(), e.shardId(), 0));
       }
     }
-    return rows;
   }
 
-  private void printTable(PrintWriter out, CheckpointReader reader, List<Row> rows, boolean tf2) {
-    long total = rows.stream().mapToLong(Row::bytes).sum();
-    out.printf("prefix: %s%n", reader.prefix());
-    out.printf("format: %s, %d shard%s, %d tensors, %d bytes%n",
-        tf2 ? "tf2 (object-based)" : "tf1 (name-based)", reader.header().numShards(),
-        reader.header().numShards() == 1 ? "" : "s", rows.size(), total);
-    int keyWidth = Math.max(3, rows.stream().mapToInt(r -> r.key().length()).max().orElse(3));
-    int shapeWidth = Math.max(5, rows.stream().mapToInt(r -> r.entry().shape().toString().length()).max().orElse(5));
-    String fmt = "%-" + keyWidth + "s  %-10s  %-" + shapeWidth + "s  %12s  %5s  %6s%n";
-    out.printf(fmt, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
-    // Format each row into a private buffer: PrintWriter.printf pads one synchronized char write at
-    // a time, which dominated listing a million-entry index.
-    StringBuilder line = new StringBuilder();
-    java.util.Formatter formatter = new java.util.Formatter(line);
-    for (Row r : rows) {
+  /** Two passes over the index: the first sizes the columns and totals, the second prints. */
+  private void printTable(PrintWriter out, CheckpointReader reader, boolean tf2) {
+    long[] totals = new long[4]; // rows, bytes, key width, shape width
+    totals[2] = 3;
+    totals[3] = 5;
+    forEachRow(reader, r -> {
+      totals[0]++;
+      totals[1] += r.bytes();
+      totals[2] = Math.max(totals[2], r.key().length());
+      totals[3] = Math.max(totals[3], r.entry().shape().toString().length());
+    });
+    out.print("prefix: " + reader.prefix() + "\n");
+    out.print("format: " + (tf2 ? "tf2 (object-based)" : "tf1 (name-based)") + ", " + reader.header().numShards()
+        + " shard" + (reader.header().numShards() == 1 ? "" : "s") + ", " + totals[0] + " tensors, " + totals[1]
+        + " bytes\n");
+    int keyWidth = (int) totals[2];
+    int shapeWidth = (int) totals[3];
+    StringBuilder line = new StringBuilder(256);
+    row(line, keyWidth, shapeWidth, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
+    out.print(line);
+    forEachRow(reader, r -> {
       line.setLength(0);
-      formatter.format(fmt, r.key(), r.entry().dtypeName(), r.entry().shape(), r.bytes(), r.shard(), r.slices());
-      out.append(line);
+      row(line, keyWidth, shapeWidth, r.key(), r.entry().dtypeName(), r.entry().shape().toString(),
+          Long.toString(r.bytes()), Integer.toString(r.shard()), Integer.toString(r.slices()));
+      out.print(line);
       if (values) {
         out.println(indent(valueOf(reader, r)));
       }
+    });
+  }
+
+  /** One table line; the same layout as {@code %-Ks  %-10s  %-Ss  %12s  %5s  %6s}, without Formatter's cost. */
+  private static void row(StringBuilder sb, int keyWidth, int shapeWidth, String key, String dtype, String shape,
+      String bytes, String shard, String slices) {
+    left(sb, key, keyWidth).append("  ");
+    left(sb, dtype, 10).append("  ");
+    left(sb, shape, shapeWidth).append("  ");
+    right(sb, bytes, 12).append("  ");
+    right(sb, shard, 5).append("  ");
+    right(sb, slices, 6).append('\n');
+  }
+
+  private static StringBuilder left(StringBuilder sb, String s, int width) {
+    sb.append(s);
+    for (int i = s.length(); i < width; i++) {
+      sb.append(' ');
     }
+    return sb;
+  }
+
+  private static StringBuilder right(StringBuilder sb, String s, int width) {
+    for (int i = s.length(); i < width; i++) {
+      sb.append(' ');
+    }
+    return sb.append(s);
   }
 
   private String valueOf(CheckpointReader reader, Row r) {
@@ -150,13 +188,13 @@ public final class InspectCommand implements Callable<Integer> {
     return "    " + s.replace("\n", "\n    ");
   }
 
-  private String json(CheckpointReader reader, List<Row> rows, boolean tf2, ObjectGraph graph, String graphError) {
-    Json j = new Json().beginObject()
+  private void json(PrintWriter out, CheckpointReader reader, boolean tf2, ObjectGraph graph, String graphError) {
+    Json j = new Json(out).beginObject()
         .field("prefix", reader.prefix())
         .field("format", tf2 ? "tf2" : "tf1")
         .field("num_shards", reader.header().numShards());
     j.key("tensors").beginArray();
-    for (Row r : rows) {
+    forEachRow(reader, r -> {
       j.beginObject().field("key", r.key()).field("dtype", r.entry().dtypeName());
       j.key("shape").beginArray();
       for (long d : r.entry().shape().dims()) {
@@ -168,7 +206,7 @@ public final class InspectCommand implements Callable<Integer> {
         j.field("value", valueOf(reader, r));
       }
       j.endObject();
-    }
+    });
     j.endArray();
     if (tf2) {
       j.key("object_graph");
@@ -179,6 +217,7 @@ public final class InspectCommand implements Callable<Integer> {
         ObjectGraphTree.json(j, graph);
       }
     }
-    return j.endObject().toString();
+    j.endObject();
   }
+
 }

@@ -44,7 +44,16 @@ public final class Main implements Runnable {
     CommandLine cl = commandLine(factory);
     cl.setOut(out);
     cl.setErr(err);
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      // Errors bypass picocli's handlers; still exit with the documented code and a way out.
+      out.flush();
+      err.println("rebundle: internal error: out of memory (" + e.getMessage() + "); give the JVM more heap, "
+          + "e.g. REBUNDLE_JAVA_OPTS=-Xmx4g");
+      err.flush();
+      return ExitCodes.INTERNAL;
+    }
   }
 
   static CommandLine commandLine(CommandLine.IFactory factory) {

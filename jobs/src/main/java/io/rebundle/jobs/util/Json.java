@@ -8,40 +8,81 @@ import java.util.Deque;
  * and values are written in call order; commas are placed automatically. Not thread-safe.
  */
 public final class Json {
+  private final Appendable sink;
   private final StringBuilder out = new StringBuilder();
+  private final boolean streaming;
   private final Deque<Boolean> first = new ArrayDeque<>();
   private boolean afterKey;
 
+  /** Builds the document in memory; {@link #toString()} returns it. */
+  public Json() {
+    this.sink = null;
+    this.streaming = false;
+  }
+
+  /** Streams the document to {@code out} as it is written (for documents of any size). */
+  public Json(Appendable out) {
+    this.sink = out;
+    this.streaming = true;
+  }
+
+  private void append(char c) {
+    out.append(c);
+  }
+
+  private void append(CharSequence s) {
+    out.append(s);
+    if (streaming && out.length() >= 1 << 16) {
+      flush();
+    }
+  }
+
+  /** Hands what is buffered to the sink of a streaming writer. */
+  public Json flush() {
+    if (streaming && out.length() > 0) {
+      try {
+        sink.append(out);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      out.setLength(0);
+    }
+    return this;
+  }
+
   public Json beginObject() {
     value();
-    out.append('{');
+    append('{');
     first.push(true);
     return this;
   }
 
   public Json endObject() {
     first.pop();
-    out.append('}');
+    append('}');
+    if (first.isEmpty()) {
+      flush();
+    }
     return this;
   }
 
   public Json beginArray() {
     value();
-    out.append('[');
+    append('[');
     first.push(true);
     return this;
   }
 
   public Json endArray() {
     first.pop();
-    out.append(']');
+    append(']');
     return this;
   }
 
   public Json key(String name) {
     comma();
     string(name);
-    out.append(':');
+    append(':');
     afterKey = true;
     return this;
   }
@@ -49,7 +90,7 @@ public final class Json {
   public Json value(String s) {
     value();
     if (s == null) {
-      out.append("null");
+      append("null");
     } else {
       string(s);
     }
@@ -58,23 +99,23 @@ public final class Json {
 
   public Json value(long v) {
     value();
-    out.append(v);
+    append(Long.toString(v));
     return this;
   }
 
   public Json value(double v) {
     value();
     if (Double.isNaN(v) || Double.isInfinite(v)) {
-      out.append("null");
+      append("null");
     } else {
-      out.append(v);
+      append(Double.toString(v));
     }
     return this;
   }
 
   public Json value(boolean v) {
     value();
-    out.append(v);
+    append(Boolean.toString(v));
     return this;
   }
 
@@ -108,35 +149,39 @@ public final class Json {
         first.pop();
         first.push(false);
       } else {
-        out.append(',');
+        append(',');
       }
     }
   }
 
   private void string(String s) {
-    out.append('"');
+    append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
+        case '"' -> append("\\\"");
+        case '\\' -> append("\\\\");
+        case '\n' -> append("\\n");
+        case '\r' -> append("\\r");
+        case '\t' -> append("\\t");
         default -> {
           if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
+            append(String.format("\\u%04x", (int) c));
           } else {
-            out.append(c);
+            append(c);
           }
         }
       }
     }
-    out.append('"');
+    append('"');
   }
 
+  /** The document, for a writer made with {@link #Json()}. */
   @Override
   public String toString() {
+    if (streaming) {
+      throw new IllegalStateException("Json streamed to an Appendable has no string form");
+    }
     return out.toString();
   }
 }
