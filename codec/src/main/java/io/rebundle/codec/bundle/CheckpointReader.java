@@ -299,7 +299,7 @@ public final class CheckpointReader implements AutoCloseable {
     // Where the storage can copy inside the kernel, do that, then check the CRC with a read of the
     // source range (served by the page cache the copy just filled): fewer memory copies than a
     // user-space loop. The output is not committed unless the check passes.
-    boolean copied = e.size() >= KERNEL_COPY_THRESHOLD && r.transferTo(pos, e.size(), out);
+    boolean copied = out == null || (e.size() >= KERNEL_COPY_THRESHOLD && r.transferTo(pos, e.size(), out));
     try {
       while (pos < end) {
         int n = (int) Math.min(buffer.capacity(), end - pos);
@@ -319,6 +319,11 @@ public final class CheckpointReader implements AutoCloseable {
     if (Crc32c.mask(computed) != e.crc32c()) {
       throw crcMismatch(key, e, computed);
     }
+  }
+
+  /** Reads every byte of a non-sliced entry through a direct buffer and checks its CRC32C. */
+  public void verifyData(String key, BundleEntry e, java.nio.ByteBuffer buffer) {
+    copyRaw(key, e, (PositionOutputStream) null, buffer);
   }
 
   /** Reads every byte and checks its CRC32C, in bounded memory. */
