@@ -39,6 +39,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -54,6 +57,7 @@ import org.junit.jupiter.api.Timeout;
  * carries its own relocated protobuf. Runs in failsafe (it needs the jar built at {@code package}).
  * Every process it starts is killed in {@link #stopCluster()}, by the handles recorded here.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StandaloneClusterIT {
   private static final int TENSORS = 8;
   private static final int TENSOR_BYTES = 40 << 20;
@@ -120,7 +124,40 @@ class StandaloneClusterIT {
     }
   }
 
+  /**
+   * With both workers alive, the eight equal shard tasks split evenly between them (Scale section of
+   * the README): each worker runs four, and the output equals an embedded run's.
+   */
   @Test
+  @Order(1)
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void splitsTheWorkEvenlyBetweenTwoWorkers() throws Exception {
+    long t0 = System.nanoTime();
+    Process cluster = submit("balanced", Map.of("SPARK_HOME", sparkHome.toString()),
+        "convert", "--to", "tf2", "--shards", String.valueOf(TENSORS), "src/ckpt", "balanced/ckpt",
+        "--master", "spark://127.0.0.1:" + masterPort,
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.executor.memory=512m",
+        "--conf", "spark.executor.extraJavaOptions=" + FAST_START,
+        "--conf", "spark.cores.max=2",
+        "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
+        "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s");
+    assertTrue(cluster.waitFor(120, TimeUnit.SECONDS), "cluster run did not finish");
+    assertEquals(0, cluster.exitValue(), () -> "cluster run failed:\n" + read(logs.resolve("balanced.err")));
+    Set<String> ran0 = tasksRun(workerDirs[0]);
+    Set<String> ran1 = tasksRun(workerDirs[1]);
+    log("balanced run took %.1f s: worker-1 ran %d tasks %s, worker-2 ran %d tasks %s (%d MiB each)",
+        seconds(t0), ran0.size(), ran0, ran1.size(), ran1, TENSOR_BYTES >> 20);
+    assertEquals(TENSORS, ran0.size() + ran1.size(), "one task per shard, none retried");
+    assertTrue(Math.abs(ran0.size() - ran1.size()) <= 2, "uneven split: " + ran0 + " vs " + ran1);
+    try (Stream<Path> s = Files.walk(work)) {
+      s.filter(p -> p.getFileName().toString().equals("stderr")).forEach(earlierLogs::add);
+    }
+    deleteRecursively(work.resolve("balanced"));
+  }
+
+  @Test
+  @Order(2)
   @Timeout(value = 180, unit = TimeUnit.SECONDS)
   void convertsOnTwoWorkersSurvivesKilledWorkerAndMatchesEmbeddedRun() throws Exception {
     // Relative SRC and DST, resolved against the driver's working directory (not the executors').
@@ -245,10 +282,13 @@ class StandaloneClusterIT {
   }
 
   /** "task.attempt" of every task a worker's executors logged as running (executor stderr, INFO). */
+  /** Executor logs of earlier applications, left out when counting the tasks of the current one. */
+  private static final Set<Path> earlierLogs = new java.util.HashSet<>();
+
   private static Set<String> tasksRun(Path workerDir) {
     Set<String> tasks = new TreeSet<>();
     try (Stream<Path> s = Files.walk(workerDir)) {
-      for (Path log : s.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
+      for (Path log : s.filter(p -> p.getFileName().toString().equals("stderr") && !earlierLogs.contains(p)).toList()) {
         Matcher m = RUNNING_TASK.matcher(read(log));
         while (m.find()) {
           tasks.add(m.group(1) + "." + m.group(2));
