@@ -80,7 +80,10 @@ build() {
   rm -f "$ROOT/jobs/target-build.log"
   # maven-jar-plugin keeps an up-to-date jar's old mtime; without this a change that leaves the
   # classes alone (a pom edit) would make every later call rebuild.
-  touch $JAR_GLOB
+  local jar
+  for jar in "$(main_jar)" "$(spark_jar)"; do
+    [[ -n "$jar" ]] && touch "$jar"
+  done
 }
 
 # local, local[4], local[*], local[4,2] (retries): Spark in this JVM, no cluster.

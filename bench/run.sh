@@ -164,6 +164,14 @@ for SIZE in $SIZES; do
   AFTER=convert_phase measure "$SIZE" "convert --to tf2, $SHARDS shards" "$DATA" prep_tf2n -- \
     "$SUBMIT" convert "$SRC" "$D/tf2n/ckpt" --to tf2 --shards "$SHARDS" --no-state-file --report "$DIR/report.json"
   rm -rf "$D/tf2n"
+  prep_link() { rm -rf "$D/link"; warm "$SRC"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2 --link" "$DATA" prep_link -- \
+    "$SUBMIT" convert "$SRC" "$D/link/ckpt" --to tf2 --link --no-state-file --report "$DIR/report.json"
+  rm -rf "$D/link"
+  prep_whole() { rm -rf "$D/whole"; warm "$SRC"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2, whole-file copy" "$DATA" prep_whole -- \
+    "$SUBMIT" convert "$SRC" "$D/whole/ckpt" --to tf2 --reuse-files copy --no-state-file --report "$DIR/report.json"
+  rm -rf "$D/whole"
   prep_back() { rm -rf "$D/back"; warm "$D/tf2/ckpt"; }
   AFTER=convert_phase measure "$SIZE" "convert --to tf1 (back), 1 shard" "$DATA" prep_back -- \
     "$SUBMIT" convert "$D/tf2/ckpt" "$D/back/ckpt" --to tf1 --shards 1 --no-state-file --report "$DIR/report.json"

@@ -43,4 +43,43 @@ public interface FileIO extends Serializable {
 
   /** Whether a location is absolute in this storage's syntax. */
   boolean isAbsolute(String location);
+
+  /**
+   * Copies the whole file {@code source} to {@code target}, which must not exist, and returns the
+   * bytes copied. No checksums are checked: callers that need them read the file. This default
+   * streams the bytes through this JVM in 4 MiB positioned reads; implementations override it with
+   * what their storage does faster (a kernel copy on a local disk). On failure a partial target is
+   * deleted.
+   */
+  default long copy(String source, String target) {
+    byte[] buffer = new byte[4 << 20];
+    try (RangeReader in = newInputFile(source).open()) {
+      PositionOutputStream out = newOutputFile(target).create();
+      boolean done = false;
+      long at = 0;
+      try {
+        try (out) {
+          long length = in.length();
+          while (at < length) {
+            int n = (int) Math.min(buffer.length, length - at);
+            in.readFully(at, buffer, 0, n);
+            out.write(buffer, 0, n);
+            at += n;
+          }
+        }
+        done = true;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+      } finally {
+        if (!done) {
+          try {
+            delete(target);
+          } catch (RuntimeException ignored) {
+            // The failure being propagated matters more than a partial copy left in a staging directory.
+          }
+        }
+      }
+      return at;
+    }
+  }
 }

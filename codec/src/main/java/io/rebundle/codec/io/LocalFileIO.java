@@ -1,6 +1,7 @@
 package io.rebundle.codec.io;
 
 import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.LinkNotPossibleException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -16,8 +17,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** {@link FileIO} on the local file system. Locations are plain paths or {@code file:} URIs. */
-public final class LocalFileIO implements FileIO {
+/**
+ * {@link FileIO} on the local file system. Locations are plain paths or {@code file:} URIs. Whole
+ * files are copied in the kernel and can be hard-linked ({@link SupportsHardLinks}).
+ */
+public final class LocalFileIO implements FileIO, SupportsHardLinks {
   private static final long serialVersionUID = 1L;
   private static final int WRITE_BUFFER = 1 << 20;
 
@@ -122,6 +126,68 @@ public final class LocalFileIO implements FileIO {
   @Override
   public boolean isAbsolute(String location) {
     return location.startsWith("/") || location.startsWith("file:");
+  }
+
+  /**
+   * {@link Files#copy}: on Linux the JDK copies file to file inside the kernel (sendfile, or
+   * copy_file_range in newer JDKs, which Btrfs and XFS can turn into a shared-extent clone), so no
+   * byte crosses into this JVM.
+   */
+  @Override
+  public long copy(String source, String target) {
+    Path to = path(target);
+    try {
+      // The JDK removes a partial target itself when the copy fails.
+      Files.copy(path(source), to);
+      return Files.size(to);
+    } catch (NoSuchFileException e) {
+      throw new CheckpointNotFoundException("File not found: " + e.getFile());
+    } catch (FileAlreadyExistsException e) {
+      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void link(String source, String target) {
+    Path to = path(target);
+    Path existing;
+    try {
+      // Link the file itself, not a symbolic link to it: a link to a relative symlink would point
+      // somewhere else from the target's directory.
+      existing = path(source).toRealPath();
+    } catch (NoSuchFileException e) {
+      throw new CheckpointNotFoundException("File not found: " + source);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot resolve " + source + ": " + e.getMessage(), e);
+    }
+    try {
+      Files.createLink(to, existing);
+    } catch (FileAlreadyExistsException e) {
+      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": target exists", e);
+    } catch (NoSuchFileException e) {
+      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": " + e.getFile()
+          + " does not exist", e);
+    } catch (java.nio.file.FileSystemException e) {
+      // Errno is not exposed: EXDEV (different file systems), EPERM (a file system without hard links,
+      // or protected_hardlinks), EMLINK (too many links) all arrive here. Name the likely cause.
+      String reason = differentFileSystems(existing, to.toAbsolutePath().getParent())
+          ? "they are on different file systems" : e.getReason() == null ? e.toString() : e.getReason();
+      throw new LinkNotPossibleException("Cannot hard-link " + source + " as " + target + ": "
+          + reason + " (a hard link needs source and destination on one local file system; copy the files instead)",
+          e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean differentFileSystems(Path a, Path directory) {
+    try {
+      return directory != null && !Files.getFileStore(a).equals(Files.getFileStore(directory));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private record LocalInputFile(String location) implements InputFile {

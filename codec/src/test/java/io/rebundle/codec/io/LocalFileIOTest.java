@@ -174,4 +174,104 @@ class LocalFileIOTest {
     }
     assertArrayEquals(new byte[] {2, 3, 5}, sink.toByteArray());
   }
+
+  @Test
+  void copiesWholeFilesAndRefusesToReplaceAnExistingTarget() throws IOException {
+    byte[] bytes = new byte[5 << 20];
+    new java.util.Random(3).nextBytes(bytes);
+    Files.write(dir.resolve("a"), bytes);
+    Files.write(dir.resolve("taken"), new byte[] {9});
+
+    assertEquals(bytes.length, io.copy(path("a"), path("b")));
+    assertArrayEquals(bytes, Files.readAllBytes(dir.resolve("b")));
+
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.copy(path("a"), path("taken")));
+    assertEquals("Cannot copy " + path("a") + " to " + path("taken") + ": target exists", e.getMessage());
+    assertArrayEquals(new byte[] {9}, Files.readAllBytes(dir.resolve("taken")));
+    assertThrows(CheckpointNotFoundException.class, () -> io.copy(path("missing"), path("c")));
+    assertFalse(Files.exists(dir.resolve("c")));
+  }
+
+  @Test
+  void theStreamingDefaultCopyMatchesAndLeavesAnExistingTargetAlone() throws IOException {
+    FileIO streaming = new FileIO() {
+      @Override
+      public InputFile newInputFile(String location) {
+        return io.newInputFile(location);
+      }
+
+      @Override
+      public OutputFile newOutputFile(String location) {
+        return io.newOutputFile(location);
+      }
+
+      @Override
+      public boolean exists(String location) {
+        return io.exists(location);
+      }
+
+      @Override
+      public boolean isDirectory(String location) {
+        return io.isDirectory(location);
+      }
+
+      @Override
+      public List<String> list(String directory) {
+        return io.list(directory);
+      }
+
+      @Override
+      public void rename(String source, String target) {
+        io.rename(source, target);
+      }
+
+      @Override
+      public boolean delete(String location) {
+        return io.delete(location);
+      }
+
+      @Override
+      public void mkdirs(String directory) {
+        io.mkdirs(directory);
+      }
+
+      @Override
+      public String join(String directory, String name) {
+        return io.join(directory, name);
+      }
+
+      @Override
+      public String parent(String location) {
+        return io.parent(location);
+      }
+
+      @Override
+      public boolean isAbsolute(String location) {
+        return io.isAbsolute(location);
+      }
+    };
+    byte[] bytes = new byte[(9 << 20) + 7];
+    new java.util.Random(4).nextBytes(bytes);
+    Files.write(dir.resolve("a"), bytes);
+    Files.write(dir.resolve("taken"), new byte[] {9});
+
+    assertEquals(bytes.length, streaming.copy(path("a"), path("b")));
+    assertArrayEquals(bytes, Files.readAllBytes(dir.resolve("b")));
+    assertThrows(UncheckedIOException.class, () -> streaming.copy(path("a"), path("taken")));
+    assertArrayEquals(new byte[] {9}, Files.readAllBytes(dir.resolve("taken")));
+  }
+
+  @Test
+  void hardLinksShareTheFileAndRefuseAnExistingTarget() throws IOException {
+    Files.write(dir.resolve("a"), new byte[] {1, 2, 3});
+    Files.write(dir.resolve("taken"), new byte[] {9});
+
+    io.link(path("a"), path("b"));
+
+    assertEquals(Files.getAttribute(dir.resolve("a"), "unix:ino"), Files.getAttribute(dir.resolve("b"), "unix:ino"));
+    assertEquals(2, Files.getAttribute(dir.resolve("a"), "unix:nlink"));
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.link(path("a"), path("taken")));
+    assertEquals("Cannot link " + path("taken") + " to " + path("a") + ": target exists", e.getMessage());
+    assertThrows(CheckpointNotFoundException.class, () -> io.link(path("missing"), path("c")));
+  }
 }

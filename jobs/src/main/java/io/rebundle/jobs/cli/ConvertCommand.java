@@ -2,6 +2,7 @@ package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.FileReuse;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
 import io.rebundle.codec.plan.TemplateSpec;
@@ -93,7 +94,8 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "warm_start's var_name_to_prev_var_name: variable NEW takes SRC's OLD (repeatable).")
   List<String> prevNames = new ArrayList<>();
 
-  @Option(names = "--shards", paramLabel = "N", description = "Number of output data files.")
+  @Option(names = "--shards", paramLabel = "N",
+      description = "Number of output data files (with reused source files: of the new ones).")
   Integer shards;
 
   @Option(names = "--shard-size", paramLabel = "BYTES",
@@ -109,6 +111,27 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Option(names = "--merge-slices", description = "Write partitioned variables as full tensors.")
   boolean mergeSlices;
+
+  @Option(names = "--reuse-files", paramLabel = "auto|copy|link|never",
+      description = {"Where the plan keeps a source data file's bytes unchanged (keys renamed only), reuse the whole "
+          + "file instead of streaming its tensors: copy: a whole-file copy (in the kernel on a local disk); link: a "
+          + "hard link (local disk, SRC and DST on one file system); never: stream every tensor, checking each CRC; "
+          + "auto (default): copy when the plan is rename-only, no --shards/--shard-size is given and at least 64 MiB "
+          + "qualify. Reused files keep SRC's layout; other tensors (save_counter, object graph, transformed) go to "
+          + "new shards, which --shards/--shard-size then size. Reused bytes are not CRC-checked unless "
+          + "--verify-copies."})
+  String reuseFiles;
+
+  @Option(names = "--link",
+      description = {"Shorthand for --reuse-files link: an 8 GiB rename costs what its index costs. A hard link is a "
+          + "second name of the same file: editing an output data file in place would change SRC's too. TensorFlow "
+          + "never edits data files in place (it writes new ones), and deleting either name leaves the other intact."})
+  boolean link;
+
+  @Option(names = "--verify-copies",
+      description = "With reused files: read each reused file's tensors and check every CRC32C, as streaming "
+          + "does.")
+  boolean verifyCopies;
 
   @Option(names = "--overwrite", description = "Replace an existing DST, once the new checkpoint is complete.")
   boolean overwrite;
@@ -152,6 +175,7 @@ public final class ConvertCommand implements Callable<Integer> {
       throw new UsageException("Invalid --shards: " + shards + " (must be at least 1)");
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
+    FileReuse.Policy reuse = reusePolicy();
     Map<String, String> sparkConf = parseConf(conf);
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
@@ -195,7 +219,7 @@ public final class ConvertCommand implements Callable<Integer> {
           throw new UsageException(e.getMessage());
         }
         ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec);
+            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse);
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
         if (dryRun) {
@@ -227,6 +251,28 @@ public final class ConvertCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
     }
+  }
+
+  private FileReuse.Policy reusePolicy() {
+    FileReuse.Mode mode;
+    try {
+      mode = reuseFiles == null ? FileReuse.Mode.AUTO : FileReuse.Mode.parse(reuseFiles);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("Invalid --reuse-files: " + reuseFiles + " (expected auto, copy, link or never)");
+    }
+    if (link) {
+      if (reuseFiles != null && mode != FileReuse.Mode.LINK) {
+        throw new UsageException("Invalid options: --link is --reuse-files link; --reuse-files " + reuseFiles
+            + " asks for something else");
+      }
+      mode = FileReuse.Mode.LINK;
+    }
+    if (verifyCopies && mode == FileReuse.Mode.NEVER) {
+      throw new UsageException("Invalid options: --verify-copies checks reused files, and --reuse-files never reuses "
+          + "none (streaming checks every CRC anyway)");
+    }
+    FileReuse.Policy policy = FileReuse.Policy.of(mode);
+    return verifyCopies ? policy.withVerification() : policy;
   }
 
   static List<CheckpointFormat> parseTargets(String to) {

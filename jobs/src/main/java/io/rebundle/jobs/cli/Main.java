@@ -88,6 +88,7 @@ public final class Main implements Runnable {
       return ExitCodes.STORAGE;
     }
     if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException
+        || ex instanceof io.rebundle.codec.LinkNotPossibleException
         || ex instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException) {
       return ExitCodes.USAGE;
     }

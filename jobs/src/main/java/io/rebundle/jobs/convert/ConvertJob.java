@@ -5,17 +5,19 @@ import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.SupportsHardLinks;
 import io.rebundle.codec.plan.Committer;
+import io.rebundle.codec.plan.FileReuse;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.codec.plan.Planner;
-import io.rebundle.codec.plan.Scheduler;
 import io.rebundle.codec.plan.ShardExecutor;
 import io.rebundle.codec.plan.SourceIndex;
 import io.rebundle.codec.plan.TemplatePlanner;
 import io.rebundle.codec.plan.TemplateSpec;
+import io.rebundle.codec.plan.WholeFileExecutor;
 import io.rebundle.jobs.io.HadoopFileIO;
 import io.rebundle.jobs.spark.ProgressListener;
 import java.io.PrintWriter;
@@ -34,9 +36,11 @@ import org.apache.spark.api.java.JavaSparkStatusTracker;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Converts one checkpoint: open the source index on the driver, plan, schedule tensors onto output
- * shards, copy the bytes in one Spark task per output shard, then commit (data files renamed into
- * place, index last, state file). Any failure removes the staging files and leaves no index.
+ * Converts one checkpoint: open the source index on the driver, plan, decide which source data files
+ * are reused whole ({@link FileReuse}), schedule the other tensors onto new shards, then make every
+ * output data file in the staging directory (hard links on the driver; one Spark task per copied
+ * file and per new shard) and commit (data files renamed into place, index last, state file). Any
+ * failure removes the staging files and leaves no index.
  */
 public final class ConvertJob {
   private ConvertJob() {}
@@ -44,16 +48,41 @@ public final class ConvertJob {
   /** Streaming buffer of each task. */
   static final int BUFFER_SIZE = 4 << 20;
 
+  /**
+   * Once source files are reused, new shards holding at most this many bytes in all (save_counter
+   * and the object graph of a rename, typically a few KiB) are written by the driver itself: a Spark
+   * job costs ~0.5 s before its first task runs, which would be most of a linked migration's time.
+   */
+  static final long DRIVER_WRITES_MAX_BYTES = 16L << 20;
+
   /** How long a failed job waits for its other tasks to stop before it removes the staging files. */
   static final long TASK_STOP_TIMEOUT_MILLIS = 60_000;
 
   /** How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs asynchronously). */
   static final long JOB_VISIBLE_GRACE_MILLIS = 2_000;
 
-  /** What to convert and how. {@code shards} 0 means "from {@code shardSize}". */
+  /**
+   * What to convert and how. {@code shards} 0 means "from {@code shardSize}"; with reused files both
+   * apply to the new shards only, and either one given (a shard size other than the default) keeps
+   * {@link FileReuse.Mode#AUTO} from reusing files. {@code reuse}: which source data files are reused
+   * whole and how (default {@link FileReuse.Mode#AUTO}, no CRC read pass).
+   */
   public record Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
       long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
-      TemplateSpec templateSpec) {
+      TemplateSpec templateSpec, FileReuse.Policy reuse) {
+    public Options {
+      if (reuse == null) {
+        reuse = FileReuse.Policy.of(FileReuse.Mode.AUTO);
+      }
+    }
+
+    public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
+        long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
+        TemplateSpec templateSpec) {
+      this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, template,
+          templateSpec, null);
+    }
+
     public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
         long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {
       this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, null, null);
@@ -64,18 +93,45 @@ public final class ConvertJob {
         boolean overwrite, boolean dryRun, boolean writeStateFile) {
       this(source, destination, spec, MappingRules.none(), shards, shardSize, overwrite, dryRun, writeStateFile);
     }
-  }
 
-  /** What happened. Times in seconds; {@code copySeconds} covers the Spark stage and the commit. */
-  public record Result(Options options, String sourcePrefix, String destination, MigrationPlan plan, int numShards,
-      long[] shardBytes, long[] shardTensors, double planSeconds, double copySeconds) {
-    public long bytes() {
-      return plan.dataBytes();
+    /** These options with file reuse {@code policy}. */
+    public Options withReuse(FileReuse.Policy policy) {
+      return new Options(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile,
+          template, templateSpec, policy);
     }
   }
 
-  /** One task's input: its shard number and the tensors it writes. */
-  record ShardTask(int shard, List<PlannedTensor> tensors) implements Serializable {}
+  /**
+   * What happened. Times in seconds; {@code copySeconds} covers links, the Spark stage and the commit.
+   * {@code layout}: the reused source files and the new shards.
+   */
+  public record Result(Options options, String sourcePrefix, String destination, MigrationPlan plan, int numShards,
+      long[] shardBytes, long[] shardTensors, double planSeconds, double copySeconds, FileReuse.Layout layout) {
+    public long bytes() {
+      return plan.dataBytes();
+    }
+
+    /**
+     * Whether every output tensor's bytes had their CRC32C checked on the way: always for streamed
+     * tensors, for reused files only with {@code --verify-copies}.
+     */
+    public boolean verified() {
+      return layout.reused().isEmpty() || options.reuse().verifyCopies();
+    }
+  }
+
+  /** One task's input: an output data file to make. */
+  sealed interface Task extends Serializable permits ShardTask, FileTask {}
+
+  /** A new shard: its number and the tensors it writes. */
+  record ShardTask(int shard, List<PlannedTensor> tensors) implements Task {}
+
+  /**
+   * A reused source data file: copied whole by the task ({@code policy.mode()} {@link FileReuse.Mode#COPY},
+   * {@code linked} null), or hard-linked by the driver at {@code linked} and only CRC-checked by the
+   * task ({@code --link --verify-copies}: the read pass runs in parallel, the links stay on the driver).
+   */
+  record FileTask(FileReuse.ReusedFile file, FileReuse.Policy policy, String linked) implements Task {}
 
   public static Result run(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
     long t0 = System.nanoTime();
@@ -96,14 +152,16 @@ public final class ConvertJob {
       plan = Planner.plan(source, o.spec(), o.rules());
     }
     String destination = destinationPrefix(io, o.destination(), source.prefix());
-    int numShards = o.shards() > 0 ? o.shards()
-        : Scheduler.shardCount(plan.dataBytes(), o.shardSize(), plan.dataTensors());
-    List<List<PlannedTensor>> assignment = Scheduler.assign(plan.tensors(), numShards);
-    long[] loads = Scheduler.loads(assignment);
-    long[] counts = assignment.stream().mapToLong(List::size).toArray();
+    if (o.reuse().mode() == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
+      throw WholeFileExecutor.notLinkable(io, destination);
+    }
+    FileReuse.Layout layout = FileReuse.layout(io, plan, source, o.reuse().mode(), o.shards(), o.shardSize());
+    int numShards = layout.numShards();
+    long[] loads = layout.loads();
+    long[] counts = layout.counts();
     double planSeconds = (System.nanoTime() - t0) / 1e9;
     if (o.dryRun()) {
-      return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, 0);
+      return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, 0, layout);
     }
     String runId = UUID.randomUUID().toString().substring(0, 8);
     Committer committer = new Committer(io, destination, runId);
@@ -113,31 +171,67 @@ public final class ConvertJob {
           new java.io.IOException("exists"));
     }
     long t1 = System.nanoTime();
-    List<ShardTask> tasks = new ArrayList<>();
-    for (int i = 0; i < numShards; i++) {
-      tasks.add(new ShardTask(i, assignment.get(i)));
-    }
-    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
-    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
-    ProgressListener listener = new ProgressListener(err, plan.dataBytes(), plan.dataTensors(), numShards, bytes, tensors);
-    if (showProgress(sc)) {
-      sc.sc().addSparkListener(listener);
-    }
-    String jobGroup = "rebundle-convert-" + runId;
-    sc.setJobGroup(jobGroup, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards",
-        source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
-        Sizes.human(plan.dataBytes()), numShards), true);
     // Executors of a cluster run in their own working directories: give them absolute locations.
     String sourcePrefix = forExecutors(io, source.prefix());
     String staging = forExecutors(io, committer.stagingDirectory());
-    List<ShardExecutor.Result> results;
+    FileReuse.Policy how = new FileReuse.Policy(layout.mode(), o.reuse().verifyCopies());
+    List<Task> tasks = new ArrayList<>();
+    if (layout.mode() == FileReuse.Mode.COPY || how.verifyCopies()) {
+      // Whole files first: they are the big tasks, and the new shards fill the gaps after them.
+      layout.reused().forEach(f -> tasks.add(new FileTask(f, how,
+          layout.mode() == FileReuse.Mode.LINK ? linkLocation(io, staging, f) : null)));
+    }
+    for (int i = 0; i < layout.newShards().size(); i++) {
+      tasks.add(new ShardTask(layout.firstNewShard() + i, layout.newShards().get(i)));
+    }
+    long taskBytes = 0;
+    long taskTensors = 0;
+    for (Task t : tasks) {
+      List<PlannedTensor> written = t instanceof ShardTask st ? st.tensors() : ((FileTask) t).file().tensors();
+      taskBytes += written.stream().mapToLong(PlannedTensor::size).sum();
+      taskTensors += written.size();
+    }
+    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
+    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
+    ProgressListener listener = new ProgressListener(err, taskBytes, taskTensors, tasks.size(), bytes, tensors);
+    if (showProgress(sc) && !tasks.isEmpty()) {
+      sc.sc().addSparkListener(listener);
+    }
+    String jobGroup = "rebundle-convert-" + runId;
+    String reused = layout.reused().isEmpty() ? "" : String.format(" (%d source data files %s, %s)",
+        layout.reused().size(), layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole",
+        Sizes.human(layout.reusedBytes()));
+    sc.setJobGroup(jobGroup, String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards%s",
+        source.prefix(), destination, plan.targetFormat().id(), plan.dataTensors(),
+        Sizes.human(plan.dataBytes()), numShards, reused), true);
+    List<ShardExecutor.Result> results = new ArrayList<>();
     boolean submitted = false;
     try {
       io.mkdirs(staging);
-      submitted = true;
-      results = new ArrayList<>(sc.parallelize(tasks, numShards)
-          .map(task -> runTask(io, sourcePrefix, staging, task, bytes, tensors))
-          .collect());
+      if (layout.mode() == FileReuse.Mode.LINK) {
+        // A link is one metadata call: the driver makes them all, before any task starts, so a link that
+        // cannot be made (another file system) fails the job before a byte is copied.
+        // With --verify-copies the CRC read pass runs in the tasks, which return these files' results.
+        for (FileReuse.ReusedFile f : layout.reused()) {
+          ShardExecutor.Result linked = WholeFileExecutor.run(io, sourcePrefix, f, linkLocation(io, staging, f),
+              FileReuse.Policy.of(FileReuse.Mode.LINK), new byte[0]);
+          if (!how.verifyCopies()) {
+            results.add(linked);
+          }
+        }
+      }
+      boolean onDriver = !layout.reused().isEmpty() && taskBytes <= DRIVER_WRITES_MAX_BYTES
+          && tasks.stream().allMatch(t -> t instanceof ShardTask);
+      if (onDriver) {
+        for (Task t : tasks) {
+          results.add(runTask(io, sourcePrefix, staging, t, bytes, tensors));
+        }
+      } else if (!tasks.isEmpty()) {
+        submitted = true;
+        results.addAll(sc.parallelize(tasks, tasks.size())
+            .map(task -> runTask(io, sourcePrefix, staging, task, bytes, tensors))
+            .collect());
+      }
       results.sort(Comparator.comparingInt(ShardExecutor.Result::shard));
       List<IndexRecord> metadata = new ArrayList<>();
       for (PlannedTensor t : plan.tensors()) {
@@ -170,7 +264,8 @@ public final class ConvertJob {
       sc.clearJobGroup();
     }
     double copySeconds = (System.nanoTime() - t1) / 1e9;
-    return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, copySeconds);
+    return new Result(o, source.prefix(), destination, plan, numShards, loads, counts, planSeconds, copySeconds,
+        layout);
   }
 
   /**
@@ -238,16 +333,40 @@ public final class ConvertJob {
     return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
   }
 
-  /** Executor side: write this task's shard to an attempt-specific file in the staging directory. */
-  static ShardExecutor.Result runTask(FileIO io, String sourcePrefix, String staging, ShardTask task,
+  /**
+   * Executor side: make this task's output data file at an attempt-specific location in the staging
+   * directory (a new shard written tensor by tensor, or a source data file copied whole).
+   */
+  static ShardExecutor.Result runTask(FileIO io, String sourcePrefix, String staging, Task task,
       LongAccumulator bytes, LongAccumulator tensors) {
     TaskContext ctx = TaskContext.get();
     String attempt = ctx == null ? "local" : ctx.stageAttemptNumber() + "-" + ctx.taskAttemptId();
-    String file = io.join(staging, String.format("shard-%05d-attempt-%s", task.shard(), attempt));
-    return ShardExecutor.run(io, sourcePrefix, task.tensors(), file, task.shard(), BUFFER_SIZE, n -> {
+    if (task instanceof FileTask ft) {
+      FileReuse.ReusedFile f = ft.file();
+      byte[] buffer = ft.policy().verifyCopies() ? new byte[BUFFER_SIZE] : new byte[0];
+      ShardExecutor.Result r;
+      if (ft.linked() != null) {
+        WholeFileExecutor.verify(io, sourcePrefix, f, buffer);
+        r = new ShardExecutor.Result(f.targetShard(), ft.linked(), f.entries(), f.bytes());
+      } else {
+        String file = io.join(staging, String.format("shard-%05d-attempt-%s", f.targetShard(), attempt));
+        r = WholeFileExecutor.run(io, sourcePrefix, f, file, ft.policy(), buffer);
+      }
+      bytes.add(f.bytes());
+      tensors.add(f.tensors().size());
+      return r;
+    }
+    ShardTask st = (ShardTask) task;
+    String file = io.join(staging, String.format("shard-%05d-attempt-%s", st.shard(), attempt));
+    return ShardExecutor.run(io, sourcePrefix, st.tensors(), file, st.shard(), BUFFER_SIZE, n -> {
       bytes.add(n);
       tensors.add(1);
     });
+  }
+
+  /** Where the driver hard-links reused file {@code f} in the staging directory. */
+  private static String linkLocation(FileIO io, String staging, FileReuse.ReusedFile f) {
+    return io.join(staging, String.format("shard-%05d-attempt-link", f.targetShard()));
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.rebundle.jobs.convert;
 
 import io.rebundle.jobs.util.Sizes;
+import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.plan.FileReuse;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.jobs.util.Json;
@@ -24,6 +26,17 @@ public final class ConvertReport {
     for (String n : p.notes()) {
       out.printf("  note: %s%n", n);
     }
+    FileReuse.Layout layout = r.layout();
+    if (!layout.reused().isEmpty()) {
+      out.printf("  %d source data file%s (%s) %s, keeping their layout; %d new shard%s%n", layout.reused().size(),
+          layout.reused().size() == 1 ? "" : "s", Sizes.human(layout.reusedBytes()),
+          layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole", layout.newShards().size(),
+          layout.newShards().size() == 1 ? "" : "s");
+      if (!r.verified()) {
+        out.printf("  note: the reused files' CRC32Cs were not checked; run `rebundle verify %s` to check every "
+            + "byte (or convert with --verify-copies)%n", r.destination());
+      }
+    }
     double rate = r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0;
     out.printf("  plan %.2f s, copy and commit %.2f s (%s/s)%n", r.planSeconds(), r.copySeconds(),
         Sizes.human((long) rate));
@@ -46,8 +59,17 @@ public final class ConvertReport {
     for (String n : p.notes()) {
       out.printf("  note: %s%n", n);
     }
+    FileReuse.Layout layout = r.layout();
+    out.printf("  file reuse (%s): %s%n", r.options().reuse().mode().id(), layout.reason());
+    for (FileReuse.Rejected x : layout.rejected()) {
+      out.printf("  not reused: source shard %d: %s%n", x.sourceShard(), x.reason());
+    }
     for (int i = 0; i < r.numShards(); i++) {
-      out.printf("  shard %d: %d tensors, %d bytes%n", i, r.shardTensors()[i], r.shardBytes()[i]);
+      String from = i < layout.reused().size() ? String.format(" (%s of %s, %s)",
+          layout.mode() == FileReuse.Mode.LINK ? "a hard link" : "a copy",
+          layout.reused().get(i).sourceFile(r.sourcePrefix()),
+          r.options().reuse().verifyCopies() ? "CRC-checked" : "not CRC-checked") : "";
+      out.printf("  shard %d: %d tensors, %d bytes%s%n", i, r.shardTensors()[i], r.shardBytes()[i], from);
     }
   }
 
@@ -70,6 +92,28 @@ public final class ConvertReport {
           .field("plan_seconds", r.planSeconds())
           .field("copy_seconds", r.copySeconds())
           .field("bytes_per_second", r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0.0);
+      FileReuse.Layout layout = r.layout();
+      j.key("reuse").beginObject()
+          .field("requested", r.options().reuse().mode().id())
+          .field("mode", layout.mode().id())
+          .field("reason", layout.reason())
+          .endObject();
+      j.field("verified", r.verified());
+      j.key("reused_files").beginArray();
+      for (FileReuse.ReusedFile f : layout.reused()) {
+        j.beginObject()
+            .field("source", f.sourceFile(r.sourcePrefix()))
+            .field("target", Naming.dataFile(r.destination(), f.targetShard(), r.numShards()))
+            .field("mode", layout.mode().id())
+            .field("bytes", f.bytes())
+            .field("tensors", f.tensors().size())
+            .endObject();
+      }
+      j.endArray().key("not_reused").beginArray();
+      for (FileReuse.Rejected x : layout.rejected()) {
+        j.beginObject().field("source_shard", x.sourceShard()).field("reason", x.reason()).endObject();
+      }
+      j.endArray();
       j.key("shards").beginArray();
       for (int i = 0; i < r.numShards(); i++) {
         j.beginObject().field("shard", i).field("tensors", r.shardTensors()[i]).field("bytes", r.shardBytes()[i]).endObject();

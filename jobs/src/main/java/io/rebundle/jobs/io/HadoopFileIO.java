@@ -277,6 +277,48 @@ public final class HadoopFileIO implements FileIO {
     return location.contains("://") || !p.contains("://") ? p : new Path(parent.toUri().getPath()).toString();
   }
 
+  /**
+   * Hadoop's FileSystem API has no server-side copy: HDFS, GCS and S3A all stream the bytes through
+   * the calling JVM here (S3A's CopyObject is reachable only through {@code rename}, which would move
+   * the source; HDFS's {@code concat} consumes its sources). So this is FileUtil.copy's generic path,
+   * one sequential read and one write with a large buffer, run in a Spark task per file so the
+   * copies run in parallel on the executors.
+   */
+  @Override
+  public long copy(String source, String target) {
+    Path s = new Path(source);
+    Path t = new Path(target);
+    FileSystem srcFs = fs(s);
+    FileSystem dstFs = fs(t);
+    boolean created = false;
+    boolean done = false;
+    try (FSDataInputStream in = srcFs.open(s)) {
+      try (org.apache.hadoop.fs.FSDataOutputStream out = dstFs.create(t, false, COPY_BUFFER)) {
+        created = true;
+        org.apache.hadoop.io.IOUtils.copyBytes(in, out, COPY_BUFFER, false);
+      }
+      done = true;
+      return dstFs.getFileStatus(t).getLen();
+    } catch (FileNotFoundException e) {
+      throw new CheckpointNotFoundException("File not found: " + source);
+    } catch (FileAlreadyExistsException e) {
+      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+    } finally {
+      if (created && !done) {
+        try {
+          dstFs.delete(t, false);
+        } catch (IOException ignored) {
+          // The failure being propagated matters more than a partial copy left in a staging directory.
+        }
+      }
+    }
+  }
+
+  /** Buffer of whole-file copies. */
+  private static final int COPY_BUFFER = 4 << 20;
+
   @Override
   public boolean isAbsolute(String location) {
     return new Path(location).isAbsolute() || location.contains("://");

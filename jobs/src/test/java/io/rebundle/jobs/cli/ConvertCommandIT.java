@@ -78,6 +78,9 @@ class ConvertCommandIT {
         "  copy      variables/2/.ATTRIBUTES/VARIABLE_VALUE -> c  float32 [] -> float32 [], 4 bytes",
         "  dropped  save_counter/.ATTRIBUTES/VARIABLE_VALUE: save_counter: TF2 bookkeeping, unknown to TF1",
         "  dropped  _CHECKPOINTABLE_OBJECT_GRAPH: object graph: TF2 only",
+        "  file reuse (auto): no source data file can be reused whole",
+        "  not reused: source shard 0: it holds save_counter/.ATTRIBUTES/VARIABLE_VALUE, which is not in the output "
+            + "(save_counter: TF2 bookkeeping, unknown to TF1)",
         "  shard 0: 3 tensors, 12 bytes", ""), r.out());
     assertEquals(List.of("reports"), list(dir));
     JsonNode conversion = new ObjectMapper().readTree(report.toFile()).get("conversions").get(0);
@@ -215,5 +218,113 @@ class ConvertCommandIT {
         CliRunner.example("tf1-ckpt"), dir.resolve("x/out").toString());
     assertEquals(3, unfilled.exitCode());
     assertTrue(unfilled.err().contains("1 template variable(s) not filled"), unfilled.err());
+  }
+
+  @Test
+  void linkHardLinksTheSourceFilesAndReportsThem() throws Exception {
+    String source = dir.resolve("src/model").toString();
+    TestCheckpoints.generate(source, 2, 17);
+    Path out = dir.resolve("out/ckpt-1");
+    Path report = dir.resolve("report.json");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--link", "--report", report.toString(),
+        source, out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    List<String> lines = r.out().lines().toList();
+    assertTrue(lines.contains("  2 source data files (" + io.rebundle.jobs.util.Sizes.human(
+        Files.size(Path.of(source + ".data-00000-of-00002")) + Files.size(Path.of(source + ".data-00001-of-00002")))
+        + ") hard-linked, keeping their layout; 1 new shard"), r.out());
+    assertTrue(lines.contains("  note: the reused files' CRC32Cs were not checked; run `rebundle verify " + out
+        + "` to check every byte (or convert with --verify-copies)"), r.out());
+    for (int s = 0; s < 2; s++) {
+      assertEquals(Files.getAttribute(Path.of(source + String.format(".data-%05d-of-00002", s)), "unix:ino"),
+          Files.getAttribute(Path.of(out + String.format(".data-%05d-of-00003", s)), "unix:ino"));
+    }
+    JsonNode c = new ObjectMapper().readTree(report.toFile()).get("conversions").get(0);
+    assertEquals("link", c.get("reuse").get("requested").asText());
+    assertEquals("link", c.get("reuse").get("mode").asText());
+    assertFalse(c.get("verified").asBoolean());
+    assertEquals(2, c.get("reused_files").size());
+    JsonNode f = c.get("reused_files").get(1);
+    assertEquals(source + ".data-00001-of-00002", f.get("source").asText());
+    assertEquals(out + ".data-00001-of-00003", f.get("target").asText());
+    assertEquals("link", f.get("mode").asText());
+    assertEquals(Files.size(Path.of(source + ".data-00001-of-00002")), f.get("bytes").asLong());
+    assertEquals(0, c.get("not_reused").size());
+    assertEquals(0, CliRunner.run("verify", out.toString()).exitCode());
+  }
+
+  @Test
+  void verifyCopiesChecksReusedFilesAndSaysSo() throws Exception {
+    String source = dir.resolve("src/model").toString();
+    TestCheckpoints.generate(source, 2, 18);
+    Path report = dir.resolve("report.json");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1", "--reuse-files", "copy", "--verify-copies",
+        "--report", report.toString(), source, dir.resolve("out/model").toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().contains(" copied whole, keeping their layout; 0 new shards"), r.out());
+    assertFalse(r.out().contains("were not checked"), r.out());
+    JsonNode c = new ObjectMapper().readTree(report.toFile()).get("conversions").get(0);
+    assertTrue(c.get("verified").asBoolean());
+    assertEquals("copy", c.get("reused_files").get(0).get("mode").asText());
+  }
+
+  @Test
+  void contradictoryOrUnknownReuseOptionsAreUsageErrors() {
+    String source = CliRunner.example("tf1-ckpt");
+    String out = dir.resolve("out").toString();
+
+    CliRunner both = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--link", "--reuse-files", "copy", source,
+        out);
+    CliRunner unknown = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--reuse-files", "symlink", source, out);
+    CliRunner pointless = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--reuse-files", "never",
+        "--verify-copies", source, out);
+
+    assertEquals(2, both.exitCode());
+    assertEquals("rebundle: Invalid options: --link is --reuse-files link; --reuse-files copy asks for something "
+        + "else\n", both.err());
+    assertEquals(2, unknown.exitCode());
+    assertEquals("rebundle: Invalid --reuse-files: symlink (expected auto, copy, link or never)\n", unknown.err());
+    assertEquals(2, pointless.exitCode());
+    assertEquals(List.of(), list(dir));
+  }
+
+  @Test
+  void linkAcrossFileSystemsExitsTwoNamingTheFile() throws Exception {
+    Path shm = Path.of("/dev/shm");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+        && !Files.getFileStore(shm).equals(Files.getFileStore(dir)), "no second file system at /dev/shm");
+    Path src = Files.createTempDirectory(shm, "rebundle-cli-link");
+    try {
+      String source = TestCheckpoints.copyTf1Example(src);
+      Files.createDirectories(dir.resolve("dst"));
+
+      CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--link", source,
+          dir.resolve("dst/out").toString());
+
+      assertEquals(2, r.exitCode(), r.err());
+      assertTrue(r.err().startsWith("rebundle: Cannot hard-link " + source + ".data-00000-of-00001 as "), r.err());
+      assertTrue(r.err().contains(": they are on different file systems"), r.err());
+      assertEquals(List.of(), list(dir.resolve("dst")));
+    } finally {
+      for (String name : list(src)) {
+        Files.delete(src.resolve(name));
+      }
+      Files.delete(src);
+    }
+  }
+
+  @Test
+  void helpExplainsWhatAHardLinkShares() {
+    CliRunner r = CliRunner.run("convert", "--help");
+
+    assertEquals(0, r.exitCode());
+    String help = r.out().replaceAll("\\s+", " ");
+    assertTrue(help.contains("--reuse-files=auto|copy|link|never"), help);
+    assertTrue(help.contains("editing an output data file in place would change SRC's too"), help);
+    assertTrue(help.contains("--verify-copies"), help);
   }
 }

@@ -8,6 +8,7 @@ import static io.rebundle.jobs.TestCheckpoints.snapshot;
 import static io.rebundle.jobs.TestCheckpoints.storedEntries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,9 +23,11 @@ import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.FileReuse;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.synth.SyntheticCheckpoint;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import java.io.PrintWriter;
@@ -250,5 +253,189 @@ class ConvertJobIT {
 
     assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), list(out.getParent()));
     assertEquals(Map.of("a", scalar(1), "b", scalar(2), "scoped/c", scalar(3)), readAll(IO, out.toString()));
+  }
+
+  private ConvertJob.Result convert(String source, String destination, CheckpointFormat target, int shards,
+      FileReuse.Policy reuse) {
+    ConvertJob.Options o = new ConvertJob.Options(source, destination, MigrationSpec.to(target), shards,
+        Scheduler.DEFAULT_SHARD_SIZE, false, false, true).withReuse(reuse);
+    return ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(err, true));
+  }
+
+  private static Object inode(String file) {
+    try {
+      return Files.getAttribute(Path.of(file), "unix:ino");
+    } catch (java.io.IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String data(String prefix, int shard, int shards) {
+    return io.rebundle.codec.bundle.Naming.dataFile(prefix, shard, shards);
+  }
+
+  /** TF2 key of a TF1 name under the default root. */
+  private static String tf2(String name) {
+    return "vars/" + io.rebundle.codec.graph.KeyEscaping.escape(name) + VALUE;
+  }
+
+  @Test
+  void linkKeepsEverySourceShardAsAHardLinkAndAddsOneShardForTheGeneratedTensors() {
+    String source = dir.resolve("src/model.ckpt-9").toString();
+    Map<String, Tensor> tensors = TestCheckpoints.generate(source, 3, 21);
+    Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
+    Path out = dir.resolve("tf2/ckpt-1");
+
+    ConvertJob.Result r = convert(source, out.toString(), CheckpointFormat.TF2, 0,
+        FileReuse.Policy.of(FileReuse.Mode.LINK));
+
+    assertEquals(FileReuse.Mode.LINK, r.layout().mode());
+    assertEquals(4, r.numShards());
+    assertFalse(r.verified());
+    assertEquals(List.of("checkpoint", "ckpt-1.data-00000-of-00004", "ckpt-1.data-00001-of-00004",
+        "ckpt-1.data-00002-of-00004", "ckpt-1.data-00003-of-00004", "ckpt-1.index"), list(out.getParent()));
+    for (int s = 0; s < 3; s++) {
+      assertEquals(inode(data(source, s, 3)), inode(data(out.toString(), s, 4)), "shard " + s);
+    }
+    assertTrue(CheckpointVerifier.verify(IO, out.toString(), null).ok());
+    Map<String, Tensor> values = readAll(IO, out.toString());
+    tensors.forEach((k, v) -> assertEquals(v, values.get(tf2(k)), k));
+    assertEquals(int64Scalar(1), values.get("save_counter" + VALUE));
+    // Entries of linked files keep offset, size and CRC and point at the shard that holds their bytes.
+    try (CheckpointReader in = CheckpointReader.openPrefix(IO, source);
+        CheckpointReader o = CheckpointReader.openPrefix(IO, out.toString())) {
+      in.records().forEach(rec -> assertEquals(rec.entry(), o.entry(tf2(rec.name())), rec.name()));
+      assertEquals(3, o.entry("save_counter" + VALUE).shardId());
+      assertEquals(3, o.entry("_CHECKPOINTABLE_OBJECT_GRAPH").shardId());
+    }
+    assertEquals(sourceBefore, snapshot(dir.resolve("src")));
+    assertEquals("", err.toString());
+  }
+
+  @Test
+  void copyReusesWholeFilesWithoutLinkingThemAndVerifyCopiesChecksThem() throws Exception {
+    String source = dir.resolve("src/model").toString();
+    Map<String, Tensor> tensors = TestCheckpoints.generateSliced(source);
+    for (FileReuse.Policy policy : List.of(FileReuse.Policy.of(FileReuse.Mode.COPY),
+        FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification())) {
+      String out = dir.resolve((policy.verifyCopies() ? "checked" : "copied") + "/out").toString();
+
+      ConvertJob.Result r = convert(source, out, CheckpointFormat.TF1, 0, policy);
+
+      assertEquals(FileReuse.Mode.COPY, r.layout().mode());
+      assertEquals(policy.verifyCopies(), r.verified());
+      assertEquals(2, r.numShards());
+      assertEquals(List.of(), r.layout().newShards());
+      for (int s = 0; s < 2; s++) {
+        assertNotEquals(inode(data(source, s, 2)), inode(data(out, s, 2)));
+        assertEquals(-1, Files.mismatch(Path.of(data(source, s, 2)), Path.of(data(out, s, 2))));
+      }
+      assertTrue(CheckpointVerifier.verify(IO, out, null).ok());
+      assertEquals(tensors, readAll(IO, out));
+      assertEquals(storedEntries(IO, source), storedEntries(IO, out));
+    }
+  }
+
+  @Test
+  void neverWritesTodaysLayout() throws Exception {
+    String source = dir.resolve("src/model").toString();
+    TestCheckpoints.generate(source, 3, 5);
+    String never = dir.resolve("never/out").toString();
+    String streamed = dir.resolve("streamed/out").toString();
+
+    ConvertJob.Result r = convert(source, never, CheckpointFormat.TF2, 0, FileReuse.Policy.never());
+    convert(source, streamed, MigrationSpec.to(CheckpointFormat.TF2), 0, false);
+
+    assertEquals(FileReuse.Mode.NEVER, r.layout().mode());
+    assertEquals("file reuse is off: every tensor is streamed", r.layout().reason());
+    assertTrue(r.verified());
+    assertEquals(1, r.numShards());
+    assertEquals(list(dir.resolve("streamed")), list(dir.resolve("never")));
+    for (String name : list(dir.resolve("never"))) {
+      assertEquals(-1, Files.mismatch(dir.resolve("never").resolve(name), dir.resolve("streamed").resolve(name)), name);
+    }
+  }
+
+  @Test
+  void tf2BackToTf1WithLinkStreamsOnlyNothingAndRestoresTheOriginalFiles() {
+    String source = dir.resolve("src/model").toString();
+    TestCheckpoints.generate(source, 3, 8);
+    String tf2 = dir.resolve("tf2/ckpt-1").toString();
+    String back = dir.resolve("back/model").toString();
+    convert(source, tf2, CheckpointFormat.TF2, 0, FileReuse.Policy.of(FileReuse.Mode.LINK));
+
+    ConvertJob.Result r = convert(tf2, back, CheckpointFormat.TF1, 0, FileReuse.Policy.of(FileReuse.Mode.LINK));
+
+    // The file holding save_counter and the object graph is the one not reused; the others lead back to the source.
+    assertEquals(List.of(new FileReuse.Rejected(3, "it holds _CHECKPOINTABLE_OBJECT_GRAPH, which is not in the output "
+        + "(object graph: TF2 only)")), r.layout().rejected());
+    assertEquals(3, r.numShards());
+    for (int s = 0; s < 3; s++) {
+      assertEquals(inode(data(source, s, 3)), inode(data(back, s, 3)), "shard " + s);
+    }
+    assertEquals(storedEntries(IO, source), storedEntries(IO, back));
+    assertTrue(CheckpointVerifier.verify(IO, back, null).ok());
+  }
+
+  @Test
+  void autoCopiesWholeFilesOfALargeRenameOnlyPlanUnlessAShardLayoutIsAsked() {
+    String source = dir.resolve("src/model").toString();
+    SyntheticCheckpoint.write(IO, source, new SyntheticCheckpoint.Options(CheckpointFormat.TF1,
+        FileReuse.AUTO_MIN_BYTES, 20, 16L << 20, List.of(io.rebundle.codec.bundle.DType.FLOAT), 2, 1, 3), false, false);
+
+    ConvertJob.Result auto = convert(source, dir.resolve("auto/out").toString(), CheckpointFormat.TF2);
+    ConvertJob.Result asked = convert(source, dir.resolve("asked/out").toString(),
+        MigrationSpec.to(CheckpointFormat.TF2), 2, false);
+
+    assertEquals(FileReuse.Mode.COPY, auto.layout().mode());
+    assertEquals("rename-only plan; 2 of 2 source data files copied whole", auto.layout().reason());
+    assertEquals(3, auto.numShards());
+    assertEquals(FileReuse.Mode.NEVER, asked.layout().mode());
+    assertEquals("a shard layout was asked for (--shards/--shard-size)", asked.layout().reason());
+    assertEquals(2, asked.numShards());
+    assertTrue(CheckpointVerifier.verify(IO, dir.resolve("auto/out").toString(), null).ok());
+    assertEquals(storedEntries(IO, dir.resolve("asked/out").toString()),
+        storedEntries(IO, dir.resolve("auto/out").toString()));
+  }
+
+  @Test
+  void aCorruptReusedFileFailsTheJobWithVerifyCopiesAndLeavesNothing() {
+    String source = dir.resolve("src/model").toString();
+    TestCheckpoints.generate(source, 2, 13);
+    BundleEntry e;
+    try (CheckpointReader r = CheckpointReader.openPrefix(IO, source)) {
+      e = r.entry("layer_03/kernel");
+    }
+    TestCheckpoints.flipByte(Path.of(data(source, e.shardId(), 2)), e.offset() + 3);
+    Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
+    for (FileReuse.Mode mode : List.of(FileReuse.Mode.COPY, FileReuse.Mode.LINK)) {
+      Path out = dir.resolve(mode.id() + "/out");
+
+      io.rebundle.codec.CorruptCheckpointException ex = assertThrows(io.rebundle.codec.CorruptCheckpointException.class,
+          () -> convert(source, out.toString(), CheckpointFormat.TF2, 0, FileReuse.Policy.of(mode).withVerification()),
+          mode.id());
+
+      assertTrue(ex.getMessage().startsWith("Checksum mismatch for tensor layer_03/kernel in "
+          + data(source, e.shardId(), 2)), ex.getMessage());
+      assertEquals(List.of(), list(out.getParent()), mode.id());
+    }
+    assertEquals(sourceBefore, snapshot(dir.resolve("src")));
+  }
+
+  @Test
+  void linkWithVerifyCopiesChecksTheLinkedFilesInTasks() {
+    String source = dir.resolve("src/model").toString();
+    Map<String, Tensor> tensors = TestCheckpoints.generate(source, 3, 14);
+    String out = dir.resolve("out/model").toString();
+
+    ConvertJob.Result r = convert(source, out, CheckpointFormat.TF1, 0,
+        FileReuse.Policy.of(FileReuse.Mode.LINK).withVerification());
+
+    assertTrue(r.verified());
+    assertEquals(3, r.numShards());
+    for (int s = 0; s < 3; s++) {
+      assertEquals(inode(data(source, s, 3)), inode(data(out, s, 3)));
+    }
+    assertEquals(tensors, readAll(IO, out));
   }
 }

@@ -3,10 +3,12 @@ package io.rebundle.jobs.convert;
 import static io.rebundle.jobs.TestCheckpoints.readAll;
 import static io.rebundle.jobs.TestCheckpoints.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.LinkNotPossibleException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointState;
@@ -14,6 +16,7 @@ import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.FileReuse;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.Scheduler;
 import io.rebundle.jobs.SharedSpark;
@@ -189,5 +192,44 @@ class HdfsConvertIT {
       in.readFully(0, b);
     }
     return b;
+  }
+
+  @Test
+  void copiesWholeDataFilesWithinHdfs() throws IOException {
+    Map<String, Tensor> tensors = TestCheckpoints.generate(local.resolve("model").toString(), 3, 6);
+    for (String name : TestCheckpoints.list(local)) {
+      upload(local.resolve(name), base + "/src/" + name);
+    }
+    String out = base + "/dst/out";
+    ConvertJob.Options o = new ConvertJob.Options(base + "/src/model", out, MigrationSpec.to(CheckpointFormat.TF1), 0,
+        Scheduler.DEFAULT_SHARD_SIZE, false, false, true)
+        .withReuse(FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification());
+
+    ConvertJob.Result r = ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
+
+    assertEquals(FileReuse.Mode.COPY, r.layout().mode());
+    assertEquals(List.of("checkpoint", "out.data-00000-of-00003", "out.data-00001-of-00003", "out.data-00002-of-00003",
+        "out.index"), names(base + "/dst"));
+    for (int i = 0; i < 3; i++) {
+      String suffix = String.format(".data-%05d-of-00003", i);
+      assertTrue(Arrays.equals(read(base + "/src/model" + suffix), read(out + suffix)), suffix);
+    }
+    assertEquals(tensors, readAll(io, out));
+    assertTrue(CheckpointVerifier.verify(io, out, null).ok());
+  }
+
+  @Test
+  void linkOnHdfsIsRefusedBeforeAnythingIsWritten() throws IOException {
+    upload(TestCheckpoints.example("tf2-ckpt"), base + "/tf2-ckpt");
+    ConvertJob.Options o = new ConvertJob.Options(base + "/tf2-ckpt", base + "/dst/out",
+        MigrationSpec.to(CheckpointFormat.TF1), 0, Scheduler.DEFAULT_SHARD_SIZE, false, false, true)
+        .withReuse(FileReuse.Policy.of(FileReuse.Mode.LINK));
+
+    LinkNotPossibleException e = assertThrows(LinkNotPossibleException.class,
+        () -> ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true)));
+
+    assertEquals("Cannot hard-link " + base + "/dst/out: hard links need a local disk, and this storage (HadoopFileIO) "
+        + "has none; copy the files instead", e.getMessage());
+    assertFalse(fs.exists(new org.apache.hadoop.fs.Path(base + "/dst")));
   }
 }
