@@ -118,8 +118,8 @@ public final class ConvertCommand implements Callable<Integer> {
           + "hard link (local disk, SRC and DST on one file system); never: stream every tensor, checking each CRC; "
           + "auto (default): copy when the plan is rename-only, no --shards/--shard-size is given and at least 64 MiB "
           + "qualify. Reused files keep SRC's layout; other tensors (save_counter, object graph, transformed) go to "
-          + "new shards, which --shards/--shard-size then size. Reused bytes are not CRC-checked unless "
-          + "--verify-copies."})
+          + "new shards, which --shards/--shard-size then size. With auto, reused files are still CRC-checked "
+          + "(read once more from SRC); with copy and link they are not, unless --verify-copies."})
   String reuseFiles;
 
   @Option(names = "--link",
@@ -272,7 +272,9 @@ public final class ConvertCommand implements Callable<Integer> {
           + "none (streaming checks every CRC anyway)");
     }
     FileReuse.Policy policy = FileReuse.Policy.of(mode);
-    return verifyCopies ? policy.withVerification() : policy;
+    // The default never trades the CRC check of every source byte for speed; asking for copy or
+    // link explicitly does (README "Fast paths").
+    return verifyCopies || mode == FileReuse.Mode.AUTO ? policy.withVerification() : policy;
   }
 
   static List<CheckpointFormat> parseTargets(String to) {

@@ -327,4 +327,31 @@ class ConvertCommandIT {
     assertTrue(help.contains("editing an output data file in place would change SRC's too"), help);
     assertTrue(help.contains("--verify-copies"), help);
   }
+
+  /** The default reuses big source files whole but never skips a CRC check; asking for copy does. */
+  @Test
+  void defaultFileReuseStillFindsDamageAndExplicitCopyDoesNot() throws Exception {
+    String source = dir.resolve("big/ckpt").toString();
+    byte[] data = new byte[65 << 20];
+    new java.util.Random(3).nextBytes(data);
+    try (io.rebundle.codec.bundle.CheckpointWriter w = io.rebundle.codec.bundle.CheckpointWriter.create(
+        new io.rebundle.codec.io.LocalFileIO(), source)) {
+      w.add("emb", io.rebundle.codec.bundle.Tensor.of(io.rebundle.codec.bundle.DType.UINT8,
+          io.rebundle.codec.bundle.TensorShape.of(data.length), data));
+      w.finish();
+    }
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(source + ".data-00000-of-00001", "rw")) {
+      f.seek(12345);
+      int b = f.read();
+      f.seek(12345);
+      f.write(b ^ 1);
+    }
+    CliRunner auto = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("a/out").toString());
+    assertEquals(3, auto.exitCode(), auto.out());
+    assertTrue(auto.err().contains("Checksum mismatch for tensor emb"), auto.err());
+    CliRunner copy = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--reuse-files", "copy", source,
+        dir.resolve("c/out").toString());
+    assertEquals(0, copy.exitCode(), copy.err());
+    assertTrue(copy.out().contains("verify"), copy.out());
+  }
 }
