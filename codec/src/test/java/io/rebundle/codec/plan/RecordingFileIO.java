@@ -1,6 +1,6 @@
 package io.rebundle.codec.plan;
 
-import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.ForwardingFileIO;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.OutputFile;
@@ -16,23 +16,20 @@ import java.util.Set;
  * {@code delete}, {@code mkdirs}) with locations relative to {@code base}, and knows which output
  * streams are still open.
  */
-final class RecordingFileIO implements FileIO {
-  private final LocalFileIO local = new LocalFileIO();
+final class RecordingFileIO extends ForwardingFileIO {
+  private static final long serialVersionUID = 1L;
+  private final transient LocalFileIO local = new LocalFileIO();
   private final String base;
   final List<String> log = new ArrayList<>();
   final Set<String> openStreams = new LinkedHashSet<>();
 
   RecordingFileIO(String base) {
+    super(new LocalFileIO());
     this.base = base.endsWith("/") ? base : base + "/";
   }
 
   private String rel(String location) {
     return location.startsWith(base) ? location.substring(base.length()) : location;
-  }
-
-  @Override
-  public InputFile newInputFile(String location) {
-    return local.newInputFile(location);
   }
 
   @Override
@@ -90,20 +87,7 @@ final class RecordingFileIO implements FileIO {
     };
   }
 
-  @Override
-  public boolean exists(String location) {
-    return local.exists(location);
-  }
 
-  @Override
-  public boolean isDirectory(String location) {
-    return local.isDirectory(location);
-  }
-
-  @Override
-  public List<String> list(String directory) {
-    return local.list(directory);
-  }
 
   @Override
   public void rename(String source, String target) {
@@ -126,18 +110,5 @@ final class RecordingFileIO implements FileIO {
     log.add("mkdirs " + rel(directory));
   }
 
-  @Override
-  public String join(String directory, String name) {
-    return local.join(directory, name);
-  }
 
-  @Override
-  public String parent(String location) {
-    return local.parent(location);
-  }
-
-  @Override
-  public boolean isAbsolute(String location) {
-    return local.isAbsolute(location);
-  }
 }

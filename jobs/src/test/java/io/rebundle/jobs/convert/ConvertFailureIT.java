@@ -14,6 +14,7 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.ForwardingFileIO;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.OutputFile;
@@ -154,7 +155,7 @@ class ConvertFailureIT {
    * directories, and the create of a chosen file is slow and deaf to interrupts. Tasks run in this
    * JVM ({@code local[2]}), so the static counter sees their calls.
    */
-  static final class SlowCreateFileIO implements FileIO {
+  static final class SlowCreateFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
     static final AtomicInteger created = new AtomicInteger();
 
@@ -163,13 +164,9 @@ class ConvertFailureIT {
     private final long delayMillis;
 
     SlowCreateFileIO(String slowName, long delayMillis) {
+      super(new LocalFileIO());
       this.slowName = slowName;
       this.delayMillis = delayMillis;
-    }
-
-    @Override
-    public InputFile newInputFile(String location) {
-      return local.newInputFile(location);
     }
 
     @Override
@@ -206,50 +203,13 @@ class ConvertFailureIT {
       };
     }
 
-    @Override
-    public boolean exists(String location) {
-      return local.exists(location);
-    }
 
-    @Override
-    public boolean isDirectory(String location) {
-      return local.isDirectory(location);
-    }
 
-    @Override
-    public List<String> list(String directory) {
-      return local.list(directory);
-    }
 
-    @Override
-    public void rename(String source, String target) {
-      local.rename(source, target);
-    }
 
-    @Override
-    public boolean delete(String location) {
-      return local.delete(location);
-    }
 
-    @Override
-    public void mkdirs(String directory) {
-      local.mkdirs(directory);
-    }
 
-    @Override
-    public String join(String directory, String name) {
-      return local.join(directory, name);
-    }
 
-    @Override
-    public String parent(String location) {
-      return local.parent(location);
-    }
-
-    @Override
-    public boolean isAbsolute(String location) {
-      return local.isAbsolute(location);
-    }
   }
 
   private List<IndexRecord> records() {
