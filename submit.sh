@@ -158,7 +158,7 @@ if ! hand_over; then
   # Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
   JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-  exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" "$MAIN_CLASS" "$@"
+  exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -Drebundle.spark.defaults="$ROOT/conf/spark-defaults.conf" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" "$MAIN_CLASS" "$@"
 fi
 
 # Hand-over to spark-submit with the thin jar (Spark, Hadoop and Scala come from the installation).

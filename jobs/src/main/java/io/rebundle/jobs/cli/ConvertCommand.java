@@ -35,7 +35,8 @@ import picocli.CommandLine.Parameters;
     description = {"Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
         + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
         "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
-            + "DST: the output prefix; its directory gets a 'checkpoint' state file.",
+            + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
+            + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
         "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -22,6 +22,8 @@ public final class SparkContexts {
       sc.setMaster(master == null ? "local[*]" : master);
     }
     if (!underSparkSubmit()) {
+      // conf/spark-defaults.conf (passed by submit.sh) first, then the built-in embedded defaults.
+      defaultsFile().forEach(sc::setIfMissing);
       sc.setIfMissing("spark.ui.enabled", "false");
       sc.setIfMissing("spark.ui.showConsoleProgress", "false");
       sc.setIfMissing("spark.driver.host", "127.0.0.1");
@@ -31,5 +33,35 @@ public final class SparkContexts {
     }
     conf.forEach(sc::set);
     return new JavaSparkContext(sc);
+  }
+
+  /** System property naming a Spark properties file for embedded runs. */
+  public static final String DEFAULTS_PROPERTY = "rebundle.spark.defaults";
+
+  /**
+   * Settings of the file named by {@value #DEFAULTS_PROPERTY}, in spark-defaults.conf syntax
+   * ({@code key value} or {@code key=value} per line, {@code #} comments); empty if unset or absent.
+   */
+  static Map<String, String> defaultsFile() {
+    String file = System.getProperty(DEFAULTS_PROPERTY);
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    if (file == null || !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(file))) {
+      return out;
+    }
+    try {
+      for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(file))) {
+        String t = line.strip();
+        if (t.isEmpty() || t.startsWith("#")) {
+          continue;
+        }
+        String[] kv = t.split("[\\s=]+", 2);
+        if (kv.length == 2) {
+          out.put(kv[0], kv[1].strip());
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("Cannot read Spark defaults " + file + ": " + e.getMessage(), e);
+    }
+    return out;
   }
 }
