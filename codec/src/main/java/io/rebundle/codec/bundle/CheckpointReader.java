@@ -293,13 +293,62 @@ public final class CheckpointReader implements AutoCloseable {
   public void copyRaw(String key, BundleEntry e, PositionOutputStream out, java.nio.ByteBuffer buffer) {
     checkSize(key, e);
     RangeReader r = dataReader(key, e);
+    if (out != null && e.size() >= KERNEL_COPY_THRESHOLD && r.canTransferTo(out)) {
+      copyInKernel(key, e, r, out, buffer);
+      return;
+    }
+    int computed = checksum(key, e, r, out, buffer);
+    if (Crc32c.mask(computed) != e.crc32c()) {
+      throw crcMismatch(key, e, computed);
+    }
+  }
+
+  /**
+   * The kernel copies the tensor file to file (no byte enters the JVM) while a second thread reads
+   * the same range through {@code buffer} for its CRC: on two cores the two overlap. The output is
+   * not committed unless the check passes, so a mismatch found after the copy loses nothing.
+   */
+  private void copyInKernel(String key, BundleEntry e, RangeReader r, PositionOutputStream out,
+      java.nio.ByteBuffer buffer) {
+    java.util.concurrent.CompletableFuture<Integer> check = new java.util.concurrent.CompletableFuture<>();
+    Thread checker = new Thread(() -> {
+      try {
+        check.complete(checksum(key, e, r, null, buffer));
+      } catch (Throwable t) {
+        check.completeExceptionally(t);
+      }
+    }, "rebundle-crc");
+    checker.setDaemon(true);
+    checker.start();
+    try {
+      r.transferTo(e.offset(), e.size(), out);
+    } finally {
+      // The checker uses the caller's buffer: never return while it may still be reading into it.
+      try {
+        checker.join();
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    int computed;
+    try {
+      computed = check.join();
+    } catch (java.util.concurrent.CompletionException ce) {
+      if (ce.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw ce;
+    }
+    if (Crc32c.mask(computed) != e.crc32c()) {
+      throw crcMismatch(key, e, computed);
+    }
+  }
+
+  /** Streams the entry's bytes through {@code buffer} and the CRC, writing them to {@code out} if given. */
+  private int checksum(String key, BundleEntry e, RangeReader r, PositionOutputStream out, java.nio.ByteBuffer buffer) {
     TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
     long pos = e.offset();
     long end = e.offset() + e.size();
-    // Where the storage can copy inside the kernel, do that, then check the CRC with a read of the
-    // source range (served by the page cache the copy just filled): fewer memory copies than a
-    // user-space loop. The output is not committed unless the check passes.
-    boolean copied = out == null || (e.size() >= KERNEL_COPY_THRESHOLD && r.transferTo(pos, e.size(), out));
     try {
       while (pos < end) {
         int n = (int) Math.min(buffer.capacity(), end - pos);
@@ -307,7 +356,7 @@ public final class CheckpointReader implements AutoCloseable {
         r.readFully(pos, buffer);
         buffer.flip();
         crc.update(buffer);
-        if (!copied) {
+        if (out != null) {
           out.write(buffer);
         }
         pos += n;
@@ -315,11 +364,9 @@ public final class CheckpointReader implements AutoCloseable {
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
     }
-    int computed = crc.value();
-    if (Crc32c.mask(computed) != e.crc32c()) {
-      throw crcMismatch(key, e, computed);
-    }
+    return crc.value();
   }
+
 
   /** Reads every byte of a non-sliced entry through a direct buffer and checks its CRC32C. */
   public void verifyData(String key, BundleEntry e, java.nio.ByteBuffer buffer) {

@@ -264,6 +264,11 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
     }
 
     @Override
+    public boolean canTransferTo(PositionOutputStream out) {
+      return out instanceof ChannelOutputStream;
+    }
+
+    @Override
     public boolean transferTo(long position, long count, PositionOutputStream out) {
       if (!(out instanceof ChannelOutputStream target)) {
         return false;

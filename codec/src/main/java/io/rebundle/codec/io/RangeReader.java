@@ -40,6 +40,11 @@ public interface RangeReader extends Closeable {
     return false;
   }
 
+  /** Whether {@link #transferTo} would copy to {@code out} in the kernel. */
+  default boolean canTransferTo(PositionOutputStream out) {
+    return false;
+  }
+
   default byte[] readFully(long position, int length) {
     byte[] bytes = new byte[length];
     readFully(position, bytes, 0, length);
