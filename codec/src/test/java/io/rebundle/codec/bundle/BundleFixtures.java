@@ -10,10 +10,10 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 /** Tensors and file helpers shared by the checkpoint tests. */
-final class BundleFixtures {
+public final class BundleFixtures {
   private BundleFixtures() {}
 
-  static Tensor random(DType dtype, Random random, long... dims) {
+  public static Tensor random(DType dtype, Random random, long... dims) {
     TensorShape shape = TensorShape.of(dims);
     byte[] data = new byte[(int) (shape.numElements() * dtype.elementSize())];
     random.nextBytes(data);
@@ -41,7 +41,7 @@ final class BundleFixtures {
    * The dense row-major block a slice selects, element by element (deliberately not the row-copy
    * algorithm of {@link SliceAssembler}).
    */
-  static Tensor extract(Tensor full, TensorSlice slice) {
+  public static Tensor extract(Tensor full, TensorSlice slice) {
     TensorShape shape = full.shape();
     TensorShape part = slice.sliceShape(shape);
     int elem = full.dtype().elementSize();

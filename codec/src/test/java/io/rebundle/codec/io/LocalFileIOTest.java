@@ -194,62 +194,8 @@ class LocalFileIOTest {
 
   @Test
   void theStreamingDefaultCopyMatchesAndLeavesAnExistingTargetAlone() throws IOException {
-    FileIO streaming = new FileIO() {
-      @Override
-      public InputFile newInputFile(String location) {
-        return io.newInputFile(location);
-      }
-
-      @Override
-      public OutputFile newOutputFile(String location) {
-        return io.newOutputFile(location);
-      }
-
-      @Override
-      public boolean exists(String location) {
-        return io.exists(location);
-      }
-
-      @Override
-      public boolean isDirectory(String location) {
-        return io.isDirectory(location);
-      }
-
-      @Override
-      public List<String> list(String directory) {
-        return io.list(directory);
-      }
-
-      @Override
-      public void rename(String source, String target) {
-        io.rename(source, target);
-      }
-
-      @Override
-      public boolean delete(String location) {
-        return io.delete(location);
-      }
-
-      @Override
-      public void mkdirs(String directory) {
-        io.mkdirs(directory);
-      }
-
-      @Override
-      public String join(String directory, String name) {
-        return io.join(directory, name);
-      }
-
-      @Override
-      public String parent(String location) {
-        return io.parent(location);
-      }
-
-      @Override
-      public boolean isAbsolute(String location) {
-        return io.isAbsolute(location);
-      }
-    };
+    // ForwardingFileIO does not forward copy: this one uses FileIO's streaming default.
+    FileIO streaming = new ForwardingFileIO(io) {};
     byte[] bytes = new byte[(9 << 20) + 7];
     new java.util.Random(4).nextBytes(bytes);
     Files.write(dir.resolve("a"), bytes);

@@ -1,5 +1,7 @@
 package io.rebundle.codec.plan;
 
+import static io.rebundle.codec.bundle.BundleFixtures.extract;
+import static io.rebundle.codec.bundle.BundleFixtures.random;
 import static io.rebundle.codec.util.TestBytes.concat;
 import static io.rebundle.codec.util.TestBytes.spaced;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -50,35 +52,9 @@ class ShardExecutorTest {
     return dir.resolve("out/shard-00001").toString();
   }
 
-  private static Tensor random(DType dtype, Random random, long... dims) {
-    TensorShape shape = TensorShape.of(dims);
-    byte[] data = new byte[(int) (shape.numElements() * dtype.elementSize())];
-    random.nextBytes(data);
-    return Tensor.of(dtype, shape, data);
-  }
 
-  /** The dense row-major block of {@code full} a slice selects, element by element. */
-  private static Tensor extract(Tensor full, TensorSlice slice) {
-    TensorShape shape = full.shape();
-    TensorShape part = slice.sliceShape(shape);
-    int elem = full.dtype().elementSize();
-    byte[] out = new byte[(int) part.numElements() * elem];
-    int rank = shape.rank();
-    long[] index = new long[rank];
-    for (long n = 0; n < part.numElements(); n++) {
-      long rem = n;
-      for (int d = rank - 1; d >= 0; d--) {
-        index[d] = rem % part.dim(d);
-        rem /= part.dim(d);
-      }
-      long src = 0;
-      for (int d = 0; d < rank; d++) {
-        src = src * shape.dim(d) + slice.start(d) + index[d];
-      }
-      System.arraycopy(full.data(), (int) src * elem, out, (int) n * elem, elem);
-    }
-    return Tensor.of(full.dtype(), part, out);
-  }
+
+
 
   private static TensorSlice slice(long... startLength) {
     List<TensorSlice.Extent> e = new ArrayList<>();
