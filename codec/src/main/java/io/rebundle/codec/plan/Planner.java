@@ -265,87 +265,40 @@ public final class Planner {
     tensors.add(PlannedTensor.literal(Bytes.utf8(key), dtype, TensorShape.SCALAR, bytes, crc));
   }
 
+  /** TF1 names of a TF2 checkpoint's tensors ({@link VariableNames}), with drops and notes reported. */
   private Map<String, String> tf2ToTf1Names() {
-    ObjectGraph graph = source.graph();
-    String[] paths = graph.objectPaths();
-    Map<Integer, ObjectGraph.SlotVariable> slotOf = new HashMap<>();
-    for (ObjectGraph.Node n : graph.nodes()) {
-      for (ObjectGraph.SlotVariable s : n.slotVariables()) {
-        slotOf.put(s.slotVariableNodeId(), s);
-      }
-    }
-    int saveCounterNode = -1;
-    for (ObjectGraph.Child c : graph.node(0).children()) {
-      if (c.name().equals(SAVE_COUNTER)) {
-        saveCounterNode = c.nodeId();
-      }
-    }
-    // Full names of plain variables, and how often each occurs.
-    Map<String, Integer> fullNameCount = new HashMap<>();
-    for (ObjectGraph.Node n : graph.nodes()) {
-      if (slotOf.containsKey(n.id()) || n.id() == saveCounterNode) {
-        continue;
-      }
-      for (ObjectGraph.Attribute a : n.attributes()) {
-        if (a.name().equals(KeyEscaping.VARIABLE_VALUE) && !a.fullName().isEmpty()) {
-          fullNameCount.merge(a.fullName(), 1, Integer::sum);
-        }
-      }
-    }
+    VariableNames v = VariableNames.of(source, false);
     Map<String, String> names = new LinkedHashMap<>();
-    Map<Integer, String> variableName = new HashMap<>();
-    List<String> fallbacks = new ArrayList<>();
-    // Plain variables and other attributes first, so slots can name themselves after their variable.
-    for (ObjectGraph.Node n : graph.nodes()) {
-      if (slotOf.containsKey(n.id())) {
+    // Node order, plain variables and other attributes before slots, as the report lists them.
+    for (Map.Entry<String, String> e : v.byKey().entrySet()) {
+      String key = e.getKey();
+      if (v.unreferenced().contains(key)) {
         continue;
       }
-      for (ObjectGraph.Attribute a : n.attributes()) {
-        String key = a.checkpointKey();
-        if (n.id() == saveCounterNode) {
-          names.put(key, null);
-          dropped.add(new MigrationPlan.Dropped(key, "save_counter: TF2 bookkeeping, unknown to TF1"));
-          continue;
-        }
-        String path = unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
-        String name;
-        if (a.name().equals(KeyEscaping.VARIABLE_VALUE)) {
-          if (!a.fullName().isEmpty() && fullNameCount.get(a.fullName()) == 1) {
-            name = a.fullName();
-          } else {
-            name = path;
-            fallbacks.add(key + " -> " + name + (a.fullName().isEmpty() ? " (no full_name)"
-                : " (full_name '" + a.fullName() + "' is shared by " + fullNameCount.get(a.fullName()) + " variables)"));
-          }
-          variableName.put(n.id(), name);
-        } else {
-          name = path + "/" + KeyEscaping.unescape(a.name());
-          notes.add("Attribute " + key + " is not a variable value; kept under its object path " + name);
-        }
-        names.put(key, name);
-      }
-    }
-    for (ObjectGraph.Node n : graph.nodes()) {
-      ObjectGraph.SlotVariable slot = slotOf.get(n.id());
+      VariableNames.Slot slot = v.slots().get(key);
       if (slot == null) {
-        continue;
-      }
-      for (ObjectGraph.Attribute a : n.attributes()) {
-        String key = a.checkpointKey();
-        String owner = variableName.get(slot.originalVariableNodeId());
-        if (spec.keepOptimizer() && owner != null) {
-          names.put(key, owner + "/" + slot.slotName());
-        } else {
-          names.put(key, null);
-          dropped.add(new MigrationPlan.Dropped(key, "optimizer slot '" + slot.slotName() + "' of "
-              + (owner == null ? "node " + slot.originalVariableNodeId() : owner)
-              + (spec.keepOptimizer() ? ": its variable has no TF1 name" : " (use --keep-optimizer to keep it)")));
+        if (v.attributes().contains(key)) {
+          notes.add("Attribute " + key + " is not a variable value; kept under its object path " + e.getValue());
         }
+        names.put(key, e.getValue());
+      } else if (spec.keepOptimizer() && slot.owner() != null) {
+        names.put(key, slot.owner() + "/" + slot.slotName());
+      } else {
+        names.put(key, null);
+        dropped.add(new MigrationPlan.Dropped(key, "optimizer slot '" + slot.slotName() + "' of "
+            + (slot.owner() == null ? "node " + slot.ownerNode() : slot.owner())
+            + (spec.keepOptimizer() ? ": its variable has no TF1 name" : " (use --keep-optimizer to keep it)")));
       }
     }
-    if (!fallbacks.isEmpty()) {
-      notes.add(fallbacks.size() + " variable(s) had no usable full_name and were named by object path: "
-          + String.join("; ", fallbacks));
+    if (v.saveCounterKey() != null) {
+      names.put(v.saveCounterKey(), null);
+      dropped.add(0, new MigrationPlan.Dropped(v.saveCounterKey(), "save_counter: TF2 bookkeeping, unknown to TF1"));
+    }
+    if (!v.fallbacks().isEmpty()) {
+      List<String> described = new ArrayList<>();
+      v.fallbacks().forEach((key, why) -> described.add(key + " -> " + v.byKey().get(key) + " (" + why + ")"));
+      notes.add(described.size() + " variable(s) had no usable full_name and were named by object path: "
+          + String.join("; ", described));
     }
     for (IndexRecord r : fullRecords()) {
       String key = r.name();
@@ -359,6 +312,7 @@ public final class Planner {
     }
     return names;
   }
+
 
   /** {@code vars/scoped.Sc} becomes {@code vars/scoped/c}. */
   static String unescapePath(String path) {

@@ -6,6 +6,8 @@ import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraph;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.Map;
 
 /**
@@ -15,11 +17,24 @@ import java.util.Map;
  * TF1 optimizer slot suffixes are normalised to Keras slot names ({@code Adam}→{@code m},
  * {@code Adam_1}→{@code v}, {@code Momentum}→{@code momentum}) so slots match across formats.
  */
-public record VariableNames(Map<String, String> byKey, String saveCounterKey, boolean objectBased) {
+public record VariableNames(Map<String, String> byKey, String saveCounterKey, boolean objectBased,
+    Map<String, String> fallbacks, Map<String, Slot> slots, Set<String> attributes, Set<String> unreferenced) {
+
+  /**
+   * An optimizer slot: its slot name and the TF1 name of the variable it belongs to (null when that
+   * variable has none); the slot's own name is {@code owner/slot}, or its object path without owner.
+   */
+  public record Slot(String slotName, String owner, int ownerNode) {}
 
   /** Keras (OptimizerV2) slot names for TF1 slot suffixes (tensorbundle-format.md §6.1, §6.2). */
   static final Map<String, String> TF1_TO_KERAS_SLOT = Map.of("Adam", "m", "Adam_1", "v", "Momentum", "momentum");
 
+  /**
+   * Names every tensor of {@code index}. For TF2: {@code fallbacks} holds the variables named by
+   * object path and why, {@code slots} the optimizer slots, {@code attributes} the tensors that are
+   * not variable values (named {@code <path>/<attribute>}), {@code unreferenced} the keys the object
+   * graph does not mention (named by themselves). {@code save_counter} and the graph are not named.
+   */
   public static VariableNames of(SourceIndex index, boolean byPath) {
     Map<String, String> names = new LinkedHashMap<>();
     if (index.graph() == null) {
@@ -28,43 +43,61 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
           names.put(r.name(), normalizeTf1Slot(r.name()));
         }
       }
-      return new VariableNames(names, null, false);
+      return new VariableNames(names, null, false, Map.of(), Map.of(), Set.of(), Set.of());
     }
     ObjectGraph graph = index.graph();
     String[] paths = graph.objectPaths();
     Map<Integer, ObjectGraph.SlotVariable> slotOf = new HashMap<>();
     graph.nodes().forEach(n -> n.slotVariables().forEach(s -> slotOf.put(s.slotVariableNodeId(), s)));
+    int saveCounterNode = -1;
+    for (ObjectGraph.Child c : graph.node(0).children()) {
+      if (c.name().equals(Planner.SAVE_COUNTER)) {
+        saveCounterNode = c.nodeId();
+      }
+    }
+    // Full names of plain variables (not slots, not save_counter), and how often each occurs.
     Map<String, Integer> fullNameCount = new HashMap<>();
     for (ObjectGraph.Node n : graph.nodes()) {
+      if (slotOf.containsKey(n.id()) || n.id() == saveCounterNode) {
+        continue;
+      }
       for (ObjectGraph.Attribute a : n.attributes()) {
-        if (!slotOf.containsKey(n.id()) && !a.fullName().isEmpty()) {
+        if (a.name().equals(KeyEscaping.VARIABLE_VALUE) && !a.fullName().isEmpty()) {
           fullNameCount.merge(a.fullName(), 1, Integer::sum);
         }
       }
     }
     String saveCounter = null;
+    Map<String, String> fallbacks = new LinkedHashMap<>();
+    Map<String, Slot> slots = new LinkedHashMap<>();
+    Set<String> attributes = new LinkedHashSet<>();
+    Set<String> unreferenced = new LinkedHashSet<>();
     Map<Integer, String> variableName = new HashMap<>();
     for (ObjectGraph.Node n : graph.nodes()) {
       if (slotOf.containsKey(n.id())) {
         continue;
       }
       for (ObjectGraph.Attribute a : n.attributes()) {
-        String path = Planner.unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(a.checkpointKey()) : paths[n.id()]);
-        if (path.equals(Planner.SAVE_COUNTER)) {
+        if (n.id() == saveCounterNode) {
           saveCounter = a.checkpointKey();
           continue;
         }
-        boolean value = a.name().equals(KeyEscaping.VARIABLE_VALUE);
+        String path = Planner.unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(a.checkpointKey()) : paths[n.id()]);
         String name;
-        if (!value) {
+        if (!a.name().equals(KeyEscaping.VARIABLE_VALUE)) {
           name = path + "/" + KeyEscaping.unescape(a.name());
+          attributes.add(a.checkpointKey());
         } else if (byPath || a.fullName().isEmpty() || fullNameCount.get(a.fullName()) > 1) {
           name = path;
+          if (!byPath) {
+            fallbacks.put(a.checkpointKey(), a.fullName().isEmpty() ? "no full_name"
+                : "full_name '" + a.fullName() + "' is shared by " + fullNameCount.get(a.fullName()) + " variables");
+          }
         } else {
           name = a.fullName();
         }
         names.put(a.checkpointKey(), name);
-        if (value) {
+        if (a.name().equals(KeyEscaping.VARIABLE_VALUE)) {
           variableName.put(n.id(), name);
         }
       }
@@ -76,6 +109,7 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
       }
       String owner = variableName.get(s.originalVariableNodeId());
       for (ObjectGraph.Attribute a : n.attributes()) {
+        slots.put(a.checkpointKey(), new Slot(s.slotName(), owner, s.originalVariableNodeId()));
         names.put(a.checkpointKey(), owner == null
             ? Planner.unescapePath(paths[n.id()] == null ? a.checkpointKey() : paths[n.id()])
             : owner + "/" + s.slotName());
@@ -85,9 +119,10 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
       if (!r.isSliceEntry() && !names.containsKey(r.name()) && !r.name().equals(Naming.OBJECT_GRAPH_KEY)
           && !r.name().equals(saveCounter)) {
         names.put(r.name(), r.name());
+        unreferenced.add(r.name());
       }
     }
-    return new VariableNames(names, saveCounter, true);
+    return new VariableNames(names, saveCounter, true, fallbacks, slots, attributes, unreferenced);
   }
 
   static String normalizeTf1Slot(String name) {
