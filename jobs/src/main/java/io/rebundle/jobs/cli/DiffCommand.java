@@ -9,7 +9,6 @@ import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -53,28 +52,18 @@ public final class DiffCommand implements Callable<Integer> {
     long limit = ConvertCommand.parseSize(threshold);
     FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
     CheckpointDiff.KeyDiff keys;
+    List<CheckpointDiff.ValueDiff> different;
     String prefixA;
     String prefixB;
     try (CheckpointReader ra = CheckpointReader.open(io, a); CheckpointReader rb = CheckpointReader.open(io, b)) {
       keys = CheckpointDiff.compareKeys(ra, rb, rules);
       prefixA = ra.prefix();
       prefixB = rb.prefix();
+      long bytes = keys.toCompare().stream().mapToLong(p -> p.a().size()).sum();
+      different = bytes > limit || master != null ? null : CheckpointDiff.compareAll(ra, rb, keys.toCompare().iterator());
     }
-    long bytes = keys.toCompare().stream().mapToLong(p -> p.a().size()).sum();
-    List<CheckpointDiff.ValueDiff> different;
-    if (bytes > limit || master != null) {
-      different = distributed(io, prefixA, prefixB, keys.toCompare());
-    } else {
-      different = new ArrayList<>();
-      try (CheckpointReader ra = CheckpointReader.openPrefix(io, prefixA);
-          CheckpointReader rb = CheckpointReader.openPrefix(io, prefixB)) {
-        for (CheckpointDiff.Pair p : keys.toCompare()) {
-          CheckpointDiff.ValueDiff d = CheckpointDiff.compareValues(ra, rb, p, 1 << 20);
-          if (d != null) {
-            different.add(d);
-          }
-        }
-      }
+    if (different == null) {
+      different = distributed(prefixA, prefixB, keys.toCompare());
     }
     CheckpointDiff.Result r = new CheckpointDiff.Result(keys, different);
     if (json) {
@@ -86,24 +75,17 @@ public final class DiffCommand implements Callable<Integer> {
     return r.same() ? ExitCodes.OK : ExitCodes.FINDINGS;
   }
 
-  private List<CheckpointDiff.ValueDiff> distributed(FileIO io, String prefixA, String prefixB,
+  private List<CheckpointDiff.ValueDiff> distributed(String prefixA, String prefixB,
       List<CheckpointDiff.Pair> pairs) {
     try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, Map.of())) {
       FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription("rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));
       return sc.parallelize(pairs, parts).mapPartitions(it -> {
-        List<CheckpointDiff.ValueDiff> found = new ArrayList<>();
         try (CheckpointReader ra = CheckpointReader.openPrefix(dio, prefixA);
             CheckpointReader rb = CheckpointReader.openPrefix(dio, prefixB)) {
-          while (it.hasNext()) {
-            CheckpointDiff.ValueDiff d = CheckpointDiff.compareValues(ra, rb, it.next(), 1 << 20);
-            if (d != null) {
-              found.add(d);
-            }
-          }
+          return CheckpointDiff.compareAll(ra, rb, it).iterator();
         }
-        return found.iterator();
       }).collect();
     }
   }
