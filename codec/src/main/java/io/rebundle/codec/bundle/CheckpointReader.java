@@ -250,28 +250,12 @@ public final class CheckpointReader implements AutoCloseable {
    */
   public void copyRaw(String key, BundleEntry e, OutputStream out, byte[] buffer) {
     checkSize(key, e);
-    RangeReader r = dataReader(key, e);
-    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
-    long pos = e.offset();
-    long end = e.offset() + e.size();
-    try {
-      while (pos < end) {
-        int n = (int) Math.min(buffer.length, end - pos);
-        r.readFully(pos, buffer, 0, n);
-        crc.update(buffer, 0, n);
-        if (out != null) {
-          out.write(buffer, 0, n);
-        }
-        pos += n;
-      }
-    } catch (IOException ex) {
-      throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
-    }
-    int computed = crc.value();
+    int computed = checksum(key, e, dataReader(key, e), out, java.nio.ByteBuffer.wrap(buffer));
     if (Crc32c.mask(computed) != e.crc32c()) {
       throw crcMismatch(key, e, computed);
     }
   }
+
 
   /**
    * Reads {@code length} bytes at {@code offsetInTensor} of a non-sliced entry's stored bytes,
@@ -345,7 +329,7 @@ public final class CheckpointReader implements AutoCloseable {
   }
 
   /** Streams the entry's bytes through {@code buffer} and the CRC, writing them to {@code out} if given. */
-  private int checksum(String key, BundleEntry e, RangeReader r, PositionOutputStream out, java.nio.ByteBuffer buffer) {
+  private int checksum(String key, BundleEntry e, RangeReader r, OutputStream out, java.nio.ByteBuffer buffer) {
     TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
     long pos = e.offset();
     long end = e.offset() + e.size();
@@ -356,8 +340,11 @@ public final class CheckpointReader implements AutoCloseable {
         r.readFully(pos, buffer);
         buffer.flip();
         crc.update(buffer);
-        if (out != null) {
-          out.write(buffer);
+        if (out instanceof PositionOutputStream po) {
+          po.write(buffer);
+        } else if (out != null) {
+          // Plain streams only come with the heap buffer of copyRaw(..., byte[]).
+          out.write(buffer.array(), buffer.arrayOffset(), n);
         }
         pos += n;
       }

@@ -21,6 +21,12 @@ public interface RangeReader extends Closeable {
    * heap copies of the {@code byte[]} form.
    */
   default void readFully(long position, java.nio.ByteBuffer dst) {
+    if (dst.hasArray()) {
+      int n = dst.remaining();
+      readFully(position, dst.array(), dst.arrayOffset() + dst.position(), n);
+      dst.position(dst.position() + n);
+      return;
+    }
     byte[] chunk = new byte[Math.min(dst.remaining(), 1 << 20)];
     long at = position;
     while (dst.hasRemaining()) {
