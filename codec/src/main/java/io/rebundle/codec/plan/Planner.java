@@ -423,19 +423,26 @@ public final class Planner {
     return null;
   }
 
-  /** The stored slices of a full entry, in its list order; a missing one is corruption. */
   private List<PlannedTensor.SlicePart> orderedParts(String name, BundleEntry full, List<PlannedTensor.SlicePart> found) {
+    return orderedParts(source.prefix(), name, full, found);
+  }
+
+  /** The stored slices of a full entry, in its list order; a missing one is corruption. */
+  static List<PlannedTensor.SlicePart> orderedParts(String prefix, String name, BundleEntry full,
+      List<PlannedTensor.SlicePart> found) {
     List<PlannedTensor.SlicePart> ordered = new ArrayList<>();
     for (TensorSlice s : full.slices()) {
-      PlannedTensor.SlicePart match = found.stream().filter(p -> p.slice().equals(s)).findFirst().orElse(null);
+      PlannedTensor.SlicePart match = found == null ? null
+          : found.stream().filter(p -> p.slice().equals(s)).findFirst().orElse(null);
       if (match == null) {
-        throw new io.rebundle.codec.CorruptCheckpointException("Cannot plan migration of " + source.prefix()
+        throw new io.rebundle.codec.CorruptCheckpointException("Cannot plan migration of " + prefix
             + ": sliced tensor " + name + " lists slice " + s + " but its slice entry is missing from the index");
       }
       ordered.add(match);
     }
     return ordered;
   }
+
 
   static String utf8(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);

@@ -182,7 +182,7 @@ public final class TemplatePlanner {
           tensors.add(PlannedTensor.copy(SliceKeys.encode(t.name(), p.slice()), p.sourceKey(), p.entry()));
         }
       } else if (!te.isSliced()) {
-        tensors.add(PlannedTensor.merge(target, sourceKey, s, ordered(srcKey, s, srcParts)));
+        tensors.add(PlannedTensor.merge(target, sourceKey, s, Planner.orderedParts(source.prefix(), srcKey, s, srcParts)));
       } else {
         throw new MigrationException("Cannot fill template variable " + t.name() + " (" + name + ") from " + srcKey
             + ": the template slices it differently (" + te.slices() + " vs " + s.slices() + "); re-slicing is not supported");
@@ -203,16 +203,6 @@ public final class TemplatePlanner {
       }
     }
     throw mismatch(t.name(), name, te, srcKey, s);
-  }
-
-  private static List<PlannedTensor.SlicePart> ordered(String name, BundleEntry full, List<PlannedTensor.SlicePart> parts) {
-    List<PlannedTensor.SlicePart> out = new ArrayList<>();
-    for (var slice : full.slices()) {
-      out.add(parts.stream().filter(p -> p.slice().equals(slice)).findFirst().orElseThrow(() ->
-          new io.rebundle.codec.CorruptCheckpointException("Sliced tensor " + name + " lists slice " + slice
-              + " but its slice entry is missing")));
-    }
-    return out;
   }
 
   private static MigrationException mismatch(String key, String name, BundleEntry te, String srcKey, BundleEntry s) {
