@@ -51,6 +51,17 @@ public final class DiffCommand implements Callable<Integer> {
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
     FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
+    if (SafetensorsCommands.isSafetensors(io, a) || SafetensorsCommands.isSafetensors(io, b)) {
+      String[] locations = new String[2];
+      CheckpointDiff.Result r = SafetensorsCommands.diff(io, a, b, rules, locations);
+      if (json) {
+        out.println(json(locations[0], locations[1], r));
+      } else {
+        print(out, locations[0], locations[1], r);
+      }
+      out.flush();
+      return r.same() ? ExitCodes.OK : ExitCodes.FINDINGS;
+    }
     CheckpointDiff.KeyDiff keys;
     List<CheckpointDiff.ValueDiff> different;
     String prefixA;
