@@ -52,6 +52,9 @@ public final class DiffCommand implements Callable<Integer> {
     if (preset.listed(out)) {
       return ExitCodes.OK;
     }
+    if (a == null || b == null) {
+      throw new UsageException("Missing checkpoints: diff compares two, A and B");
+    }
     MappingRules rules = preset.rules(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
     FileIO io = StorageOptions.forLocations(new Configuration(), a, b);

@@ -10,10 +10,13 @@ import picocli.CommandLine.Option;
 /**
  * The {@code --preset NAME} option, as a picocli mixin for every command that takes {@code --map}:
  * a bundled mapping file instead of one of the user's ({@link MappingFile#preset}). {@code --preset
- * list} prints the presets; a command calls {@link #listed} first and returns when it is true.
+ * list} prints the presets; a command calls {@link #listed} first and returns when it is true. The
+ * option is marked {@code help}, so picocli does not demand the command's other arguments with it:
+ * commands check their own required arguments after {@link #listed}.
  */
 public final class PresetOption {
-  @Option(names = "--preset", paramLabel = "NAME",
+  // help = true: '--preset list' is answered without the command's required arguments.
+  @Option(names = "--preset", paramLabel = "NAME", help = true,
       description = "Bundled mapping file instead of --map (e.g. hf-bert); '--preset list' shows them.")
   String preset;
 
