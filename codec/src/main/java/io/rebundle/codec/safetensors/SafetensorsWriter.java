@@ -39,7 +39,9 @@ public final class SafetensorsWriter implements AutoCloseable {
     this.staging = target + PARTIAL_SUFFIX;
     this.header = header;
     if (io.exists(target)) {
-      throw new IllegalArgumentException("Cannot write " + target + ": it already exists");
+      // A storage condition, not a caller bug: the command line maps it to exit code 4.
+      throw new UncheckedIOException("Cannot write " + target + ": it already exists",
+          new java.nio.file.FileAlreadyExistsException(target));
     }
     byte[] head = header.encode();
     this.dataStart = head.length;

@@ -156,6 +156,11 @@ class SafetensorsWriterTest {
     }
     assertFalse(Files.exists(target));
     assertFalse(Files.exists(Path.of(target + SafetensorsWriter.PARTIAL_SUFFIX)));
+    Files.write(target, new byte[] {1});
+    java.io.UncheckedIOException exists = assertThrows(java.io.UncheckedIOException.class,
+        () -> SafetensorsWriter.create(io, target.toString(), h));
+    assertEquals("Cannot write " + target + ": it already exists", exists.getMessage());
+    assertArrayEquals(new byte[] {1}, Files.readAllBytes(target));
   }
 
   @Test
