@@ -21,7 +21,7 @@ import io.rebundle.codec.io.OutputFile;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import java.io.PrintWriter;
