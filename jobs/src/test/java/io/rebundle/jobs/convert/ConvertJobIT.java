@@ -1,5 +1,6 @@
 package io.rebundle.jobs.convert;
 
+import io.rebundle.codec.DestinationExistsException;
 import static io.rebundle.jobs.TestCheckpoints.int64Scalar;
 import static io.rebundle.jobs.TestCheckpoints.list;
 import static io.rebundle.jobs.TestCheckpoints.readAll;
@@ -232,7 +233,7 @@ class ConvertJobIT {
     convert(TestCheckpoints.example("tf2-ckpt").toString(), out.toString(), CheckpointFormat.TF1);
     Map<String, String> before = snapshot(dir);
 
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
         () -> convert(TestCheckpoints.example("tf1-ckpt").toString(), out.toString(), CheckpointFormat.TF1));
 
     assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once the new "
