@@ -189,7 +189,7 @@ class PreparedMigrationTest {
   void warmStartWithoutATemplateKeepsMatchingVariablesAndDropsTheGlobalStep() {
     MigrationRequest warm = new MigrationRequest(source, out(), MigrationSpec.to(CheckpointFormat.TF1), null, 1,
         Scheduler.DEFAULT_SHARD_SIZE, false, true, null, null, null,
-        new WarmStart(Pattern.compile("w|bias"), Map.of("bias", "b")));
+        new WarmStart(Pattern.compile("w|b"), Map.of("bias", "b")));
     PreparedMigration m = PreparedMigration.preview(io, warm, x -> { });
     assertEquals(List.of("bias", "w"), m.plan().tensors().stream().map(t -> t.targetName()).sorted().toList());
   }
