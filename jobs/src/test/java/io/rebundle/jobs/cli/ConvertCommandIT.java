@@ -97,7 +97,7 @@ class ConvertCommandIT {
     CliRunner refused = CliRunner.runWithSharedSpark("convert", "--to", "tf1", CliRunner.example("tf1-ckpt"),
         out.toString());
 
-    assertEquals(4, refused.exitCode(), refused.err());
+    assertEquals(2, refused.exitCode(), refused.err());
     assertTrue(refused.err().contains("already exists"), refused.err());
     assertEquals("rebundle: Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once "
         + "the new one is complete)\n", refused.err());
@@ -171,16 +171,16 @@ class ConvertCommandIT {
   }
 
   @Test
-  void missingSourceDataFileExitsFour() throws Exception {
+  void missingSourceDataFileExitsThreeBeforeAnyTask() throws Exception {
     String source = TestCheckpoints.copyTf1Example(dir.resolve("src"));
     Files.delete(Path.of(source + ".data-00000-of-00001"));
     Files.createDirectories(dir.resolve("dst"));
 
     CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
 
-    assertEquals(4, r.exitCode(), r.err());
-    assertEquals("rebundle: Cannot read tensor a: data file " + source + ".data-00000-of-00001 (shard 0 of 1) is "
-        + "missing\n", r.err());
+    assertEquals(3, r.exitCode(), r.err());
+    assertEquals("rebundle: Cannot plan tensor a: data file " + source + ".data-00000-of-00001 does not exist (the "
+        + "checkpoint is incomplete; copy all of its .data-* files)\n", r.err());
     assertEquals(List.of(), list(dir.resolve("dst")));
   }
 

@@ -7,8 +7,8 @@ import static io.rebundle.jobs.TestCheckpoints.snapshot;
 import static io.rebundle.jobs.TestCheckpoints.unmask;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
@@ -21,7 +21,7 @@ import io.rebundle.codec.io.OutputFile;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import java.io.PrintWriter;
@@ -31,10 +31,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,9 +65,62 @@ class ConvertFailureIT {
   }
 
   private ConvertJob.Result convert(int shards) {
+    return convert(IO, shards);
+  }
+
+  private ConvertJob.Result convert(FileIO io, int shards) {
     ConvertJob.Options o = new ConvertJob.Options(source, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
         shards, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
-    return ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(new StringWriter(), true));
+    return ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
+  }
+
+  /**
+   * Local storage counting every open of a data file: a plan refused on the driver opens none, so no
+   * task (and no Spark job, which would have to read them) ran.
+   */
+  static final class DataReadCountingFileIO extends ForwardingFileIO {
+    private static final long serialVersionUID = 1L;
+    static final AtomicInteger dataOpens = new AtomicInteger();
+
+    DataReadCountingFileIO() {
+      super(new LocalFileIO());
+    }
+
+    @Override
+    public InputFile newInputFile(String location) {
+      InputFile f = super.newInputFile(location);
+      return new InputFile() {
+        @Override
+        public String location() {
+          return f.location();
+        }
+
+        @Override
+        public long length() {
+          return f.length();
+        }
+
+        @Override
+        public boolean exists() {
+          return f.exists();
+        }
+
+        @Override
+        public io.rebundle.codec.io.RangeReader open() {
+          if (location.contains(".data-")) {
+            dataOpens.incrementAndGet();
+          }
+          return f.open();
+        }
+      };
+    }
+  }
+
+  /** The name in a "Cannot plan tensor NAME: ..." message. */
+  private static String plannedKey(String message) {
+    Matcher m = Pattern.compile("^Cannot plan tensor (.+?): ").matcher(message);
+    assertTrue(m.find(), message);
+    return m.group(1);
   }
 
   private static BundleEntry entry(String prefix, String key) {
@@ -96,35 +154,44 @@ class ConvertFailureIT {
   }
 
   @Test
-  void missingSourceShardFailsTheJobAndLeavesNothingBehind() throws Exception {
+  void missingSourceShardFailsThePlanBeforeAnyDataIsRead() throws Exception {
     Files.delete(Path.of(dataFile(1)));
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
-    // One output shard: its task copies in source order, so the first tensor of source shard 1 fails.
-    String first = firstInShard(1);
+    DataReadCountingFileIO.dataOpens.set(0);
 
-    CheckpointNotFoundException ex = assertThrows(CheckpointNotFoundException.class, () -> convert(1));
+    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
+        () -> convert(new DataReadCountingFileIO(), 1));
 
-    assertEquals("Cannot read tensor " + first + ": data file " + dataFile(1) + " (shard 1 of 2) is missing",
-        ex.getMessage());
+    String key = plannedKey(ex.getMessage());
+    assertEquals(1, records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow().entry().shardId());
+    assertEquals("Cannot plan tensor " + key + ": data file " + dataFile(1) + " does not exist (the checkpoint is "
+        + "incomplete; copy all of its .data-* files)", ex.getMessage());
+    assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
 
   @Test
-  void truncatedSourceShardFailsTheJobAndLeavesNothingBehind() throws Exception {
+  void truncatedSourceShardFailsThePlanBeforeAnyDataIsRead() throws Exception {
     long keep = Files.size(Path.of(dataFile(0))) / 2;
     try (FileChannel ch = FileChannel.open(Path.of(dataFile(0)), StandardOpenOption.WRITE)) {
       ch.truncate(keep);
     }
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
-    IndexRecord cut = records().stream().filter(r -> r.entry().shardId() == 0)
-        .filter(r -> r.entry().offset() + r.entry().size() > keep)
-        .min(Comparator.comparingLong(r -> r.entry().offset())).orElseThrow();
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class, () -> convert(1));
+    DataReadCountingFileIO.dataOpens.set(0);
 
-    assertEquals(String.format("Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)", cut.name(),
-        cut.entry().offset(), cut.entry().offset() + cut.entry().size(), dataFile(0), keep), ex.getMessage());
+    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
+        () -> convert(new DataReadCountingFileIO(), 1));
+
+    String key = plannedKey(ex.getMessage());
+    IndexRecord past = records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow();
+    assertEquals(0, past.entry().shardId());
+    assertTrue(past.entry().offset() + past.entry().size() > keep, key + " lies inside the file");
+    assertEquals(String.format("Cannot plan tensor %s: its %d bytes at offset %d of %s lie past the end of the file "
+        + "(%d bytes; the file is truncated or the index is corrupt)", key, past.entry().size(), past.entry().offset(),
+        dataFile(0), keep), ex.getMessage());
+    assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
@@ -132,19 +199,29 @@ class ConvertFailureIT {
   @Test
   void taskStillRunningWhenAnotherFailsLeavesNothingBehind() throws Exception {
     String example = TestCheckpoints.copyTf1Example(dir.resolve("example"));
-    Path data = Path.of(example + ".data-00000-of-00001");
-    for (long offset : new long[] {1, 5, 9}) {
-      TestCheckpoints.flipByte(data, offset);
-    }
     SlowCreateFileIO.created.set(0);
-    FileIO slow = new SlowCreateFileIO("shard-00000", 500);
+    SlowCreateFileIO.jobEnded = new CountDownLatch(1);
+    JavaSparkContext sc = SharedSpark.context();
+    SparkListener jobEnd = new SparkListener() {
+      @Override
+      public void onJobEnd(SparkListenerJobEnd end) {
+        SlowCreateFileIO.jobEnded.countDown();
+      }
+    };
+    sc.sc().addSparkListener(jobEnd);
+    FileIO slow = new SlowCreateFileIO("shard-00000", "shard-00001");
     ConvertJob.Options o = new ConvertJob.Options(example, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
         2, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
 
-    // Shard 1 (the variables) fails at once; shard 0 (the object graph) is still creating its file, and
-    // would recreate the staging directory (as HDFS and object stores do) after the cleanup.
-    assertThrows(CorruptCheckpointException.class,
-        () -> ConvertJob.run(SharedSpark.context(), slow, o, new PrintWriter(new StringWriter(), true)));
+    // Shard 1 fails at once (storage refuses its file); shard 0 creates its file only once the job has
+    // failed, and would recreate the staging directory (as HDFS and object stores do) after the cleanup.
+    try {
+      java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+          () -> ConvertJob.run(sc, slow, o, new PrintWriter(new StringWriter(), true)));
+      assertTrue(e.getMessage().startsWith("Cannot create "), e.getMessage());
+    } finally {
+      sc.sc().removeSparkListener(jobEnd);
+    }
 
     assertEquals(1, SlowCreateFileIO.created.get(), "the job returned before its slow task had ended");
     assertEquals(List.of(), list(destination.getParent()));
@@ -152,21 +229,23 @@ class ConvertFailureIT {
 
   /**
    * Local storage with two habits of HDFS and object stores: {@code create} makes missing parent
-   * directories, and the create of a chosen file is slow and deaf to interrupts. Tasks run in this
-   * JVM ({@code local[2]}), so the static counter sees their calls.
+   * directories, and the create of a chosen file is slow (here: it waits until the job has failed)
+   * and deaf to interrupts. Creating the file named {@code failName} fails as storage would. Tasks run
+   * in this JVM ({@code local[2]}), so the static latch and counter are shared with the driver.
    */
   static final class SlowCreateFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
     static final AtomicInteger created = new AtomicInteger();
+    static volatile CountDownLatch jobEnded = new CountDownLatch(1);
 
     private final LocalFileIO local = new LocalFileIO();
     private final String slowName;
-    private final long delayMillis;
+    private final String failName;
 
-    SlowCreateFileIO(String slowName, long delayMillis) {
+    SlowCreateFileIO(String slowName, String failName) {
       super(new LocalFileIO());
       this.slowName = slowName;
-      this.delayMillis = delayMillis;
+      this.failName = failName;
     }
 
     @Override
@@ -180,11 +259,17 @@ class ConvertFailureIT {
 
         @Override
         public PositionOutputStream create() {
+          if (location.contains(failName)) {
+            throw new java.io.UncheckedIOException("Cannot create " + location + ": storage refused it",
+                new java.io.IOException("refused"));
+          }
           if (location.contains(slowName)) {
-            long end = System.nanoTime() + delayMillis * 1_000_000;
-            for (long left = delayMillis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
+            boolean waited = false;
+            while (!waited) {
               try {
-                Thread.sleep(left);
+                // Bounded, so a broken test fails on its assertions instead of hanging.
+                jobEnded.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                waited = true;
               } catch (InterruptedException ignored) {
                 // Deaf to Spark's kill, as some storage clients are.
               }
@@ -202,26 +287,11 @@ class ConvertFailureIT {
         }
       };
     }
-
-
-
-
-
-
-
-
   }
 
   private List<IndexRecord> records() {
     try (CheckpointReader r = CheckpointReader.openPrefix(IO, source)) {
       return StreamSupport.stream(r.records().spliterator(), false).toList();
     }
-  }
-
-  private String firstInShard(int shard) {
-    // The scheduler orders a task's tensors by source offset, larger first where offsets tie (an empty tensor).
-    return records().stream().filter(r -> r.entry().shardId() == shard)
-        .min(Comparator.<IndexRecord>comparingLong(r -> r.entry().offset())
-            .thenComparing(r -> -r.entry().size())).orElseThrow().name();
   }
 }
