@@ -45,6 +45,7 @@ public final class ShardExecutor {
     // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
     try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
         CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
+      main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = t.sourcePrefix() == null ? main
             : others.computeIfAbsent(t.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
@@ -82,6 +83,22 @@ public final class ShardExecutor {
       }
     }
     return new Result(shard, outputLocation, entries, written);
+  }
+
+  /** The source entries the main source's tensors read, in the order they read them. */
+  private static List<BundleEntry> sourceEntries(List<PlannedTensor> tensors) {
+    List<BundleEntry> out = new ArrayList<>();
+    for (PlannedTensor t : tensors) {
+      if (t.sourcePrefix() != null) {
+        continue;
+      }
+      switch (t.kind()) {
+        case COPY, TRANSFORM -> out.add(t.sourceEntry());
+        case MERGE_SLICES -> t.parts().forEach(p -> out.add(p.entry()));
+        default -> { }
+      }
+    }
+    return out;
   }
 
   private static BundleEntry writeLiteral(PositionOutputStream out, PlannedTensor t, int shard) {

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,6 +26,8 @@ import picocli.CommandLine.Parameters;
         "Exit 0 when identical, 1 when they differ. Big comparisons run as a Spark job."})
 public final class DiffCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
 
   @Parameters(index = "0", paramLabel = "A") String a;
 
@@ -50,7 +51,7 @@ public final class DiffCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
-    FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
+    FileIO io = storage.forLocations(a, b);
     CheckpointDiff.KeyDiff keys;
     List<CheckpointDiff.ValueDiff> different;
     String prefixA;
@@ -77,7 +78,7 @@ public final class DiffCommand implements Callable<Integer> {
 
   private List<CheckpointDiff.ValueDiff> distributed(String prefixA, String prefixB,
       List<CheckpointDiff.Pair> pairs) {
-    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, Map.of())) {
+    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, storage.sparkSettings())) {
       FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription("rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));

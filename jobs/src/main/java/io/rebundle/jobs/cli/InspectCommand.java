@@ -29,6 +29,8 @@ import picocli.CommandLine.Parameters;
 public final class InspectCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
+
   @Parameters(paramLabel = "PATH",
       description = "A checkpoint prefix, a model directory with a 'checkpoint' file, or a SavedModel directory.")
   String path;
@@ -56,7 +58,7 @@ public final class InspectCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try (CheckpointReader reader = CheckpointReader.open(StorageOptions.forLocation(path), path)) {
+    try (CheckpointReader reader = CheckpointReader.open(storage.forLocations(path), path)) {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       boolean tf2 = reader.isObjectBased();
       ObjectGraph graph = null;

@@ -19,6 +19,8 @@ import picocli.CommandLine.Parameters;
 public final class VerifyCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
+
   @Parameters(paramLabel = "PATH",
       description = "A checkpoint prefix, a model directory with a 'checkpoint' file, or a SavedModel directory.")
   String path;
@@ -30,7 +32,7 @@ public final class VerifyCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    FileIO io = StorageOptions.forLocation(path);
+    FileIO io = storage.forLocations(path);
     CheckpointLocator.Resolved resolved = CheckpointLocator.resolve(io, path);
     resolved.warnings().forEach(w -> err.println("rebundle: warning: " + w));
     Progress progress = new Progress(err, "verify");
