@@ -81,6 +81,21 @@ public final class StorageOptions {
     return c;
   }
 
+  /**
+   * {@code base} (a Spark context's Hadoop configuration) with every {@code spark.hadoop.*} of
+   * {@code settings} applied on a copy: what Spark does for a context it creates, also for one that
+   * already runs (embedded tests, a lent context).
+   */
+  static Configuration withHadoopSettings(Configuration base, Map<String, String> settings) {
+    Configuration c = new Configuration(base);
+    settings.forEach((k, v) -> {
+      if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
+        c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
+      }
+    });
+    return c;
+  }
+
   /** One storage for all of {@code locations}, configured by this command's options. */
   public FileIO forLocations(String... locations) {
     for (String l : locations) {
