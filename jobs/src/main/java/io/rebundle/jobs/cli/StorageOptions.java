@@ -98,9 +98,10 @@ public final class StorageOptions {
 
   /** One storage for all of {@code locations}, configured by this command's options. */
   public FileIO forLocations(String... locations) {
+    Map<String, String> settings = settings(); // checked even when no location needs Hadoop
     for (String l : locations) {
       if (!isLocal(l)) {
-        return new HadoopFileIO(hadoopConfiguration());
+        return new HadoopFileIO(hadoopConfiguration(settings, System.getenv()));
       }
     }
     return new LocalFileIO();

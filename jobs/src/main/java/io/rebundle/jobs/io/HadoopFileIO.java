@@ -67,10 +67,15 @@ public final class HadoopFileIO implements FileIO {
     return (int) w;
   }
 
-  /** The file system of {@code p}; a missing connector or login becomes one clear storage error. */
+  /**
+   * The file system of {@code p}; a missing connector or login becomes one clear storage error.
+   * Local files go to the raw local file system: Hadoop's checksummed one would add a {@code .crc}
+   * file beside every output, which TensorFlow and other tools do not expect.
+   */
   FileSystem fs(Path p, String location) {
     try {
-      return p.getFileSystem(conf);
+      FileSystem fs = p.getFileSystem(conf);
+      return fs instanceof org.apache.hadoop.fs.LocalFileSystem local ? local.getRawFileSystem() : fs;
     } catch (IOException | RuntimeException | LinkageError e) {
       throw HadoopErrors.translate("access", location, e);
     }
