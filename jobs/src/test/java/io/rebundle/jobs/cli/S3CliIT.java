@@ -94,10 +94,50 @@ class S3CliIT {
   }
 
   @Test
-  void verifiesARemoteCheckpoint() {
+  void verifiesARemoteCheckpointReadingEachByteOnce() throws Exception {
+    Map<String, Long> before = s3aCounters();
     CliRunner r = cli("verify", s3.url("src/ckpt"));
     assertEquals(0, r.exitCode(), r.err() + r.out());
     assertTrue(r.out().startsWith(s3.url("src/ckpt") + ": OK"), r.out());
+    long size = files(Path.of(localSource).getParent()).values().stream().mapToLong(b -> b.length).sum();
+    long read = delta(before, s3aCounters(), "stream_read_bytes");
+    long gets = delta(before, s3aCounters(), "action_http_get_request");
+    System.out.printf("verify on S3: %d GET requests, %d bytes read of a %d-byte checkpoint%n", gets, read, size);
+    assertTrue(read <= size * 1.05, read + " bytes read of " + size);
+  }
+
+  @Test
+  void inspectRequestsDoNotGrowWithTensors() throws Exception {
+    for (int n : new int[] {10, 3000}) {
+      Path dir = work.resolve("synth" + n);
+      CliRunner w = CliRunner.run("synth", dir.resolve("ckpt").toString(), "--size", "1m", "--tensors",
+          String.valueOf(n), "--no-state-file");
+      assertEquals(0, w.exitCode(), w.err());
+      s3.upload(dir, "synth" + n);
+    }
+    long[] requests = new long[2];
+    int i = 0;
+    for (int n : new int[] {10, 3000}) {
+      Map<String, Long> before = s3aCounters();
+      CliRunner r = cli("inspect", "--json", s3.url("synth" + n + "/ckpt"));
+      assertEquals(0, r.exitCode(), r.err());
+      Map<String, Long> after = s3aCounters();
+      long gets = delta(before, after, "action_http_get_request");
+      requests[i++] = gets + delta(before, after, "action_http_head_request") + delta(before, after, "object_list_request");
+      System.out.printf("inspect of %d tensors on S3: %d GETs, %d requests in all%n", n, gets, requests[i - 1]);
+      assertTrue(gets <= 2, gets + " GET requests");
+    }
+    assertEquals(requests[0], requests[1], "requests of inspect for 10 vs 3000 tensors");
+  }
+
+  /** S3A's own request and byte counters (IOStatistics) of the cached file system the CLI used. */
+  private static Map<String, Long> s3aCounters() throws Exception {
+    org.apache.hadoop.fs.FileSystem fs = new org.apache.hadoop.fs.Path(s3.url("")).getFileSystem(s3.hadoopConf());
+    return new TreeMap<>(org.apache.hadoop.fs.statistics.IOStatisticsSupport.retrieveIOStatistics(fs).counters());
+  }
+
+  private static long delta(Map<String, Long> before, Map<String, Long> after, String key) {
+    return after.getOrDefault(key, 0L) - before.getOrDefault(key, 0L);
   }
 
   @Test
