@@ -57,6 +57,7 @@ public final class HadoopErrors {
       String lower = text.toLowerCase(Locale.ROOT);
       if (t instanceof java.nio.file.AccessDeniedException || lower.contains("no aws credentials")
           || lower.contains("unable to load credentials") || lower.contains("application default credentials")
+          || lower.contains("computeenginecredentials") || lower.contains("cannot find the metadata server")
           || lower.contains("invalidaccesskeyid") || lower.contains("signaturedoesnotmatch")
           || t.getClass().getSimpleName().contains("Credential")) {
         return new StorageSetupException(location, "access denied or no credentials (" + firstLine(t) + ")",
