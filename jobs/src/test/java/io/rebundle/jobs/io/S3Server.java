@@ -23,7 +23,13 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * AWS SDK, not S3A) for uploading sources and downloading results.
  */
 public final class S3Server implements AutoCloseable {
-  public static final String BUCKET = "rebundle-test";
+  private static final java.util.concurrent.atomic.AtomicInteger SERVERS = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * A bucket name of its own per server: Hadoop caches file systems by scheme and bucket (not by
+   * configuration), so a second server in the same JVM must not share a bucket name with the first.
+   */
+  private final String bucket = "rebundle-test-" + SERVERS.incrementAndGet();
 
   private final S3Proxy proxy;
   private final S3Client client;
@@ -52,7 +58,11 @@ public final class S3Server implements AutoCloseable {
         .forcePathStyle(true)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
         .build();
-    client.createBucket(b -> b.bucket(BUCKET));
+    client.createBucket(b -> b.bucket(bucket));
+  }
+
+  public String bucket() {
+    return bucket;
   }
 
   public String endpoint() {
@@ -78,14 +88,14 @@ public final class S3Server implements AutoCloseable {
   }
 
   public String url(String key) {
-    return "s3a://" + BUCKET + "/" + key;
+    return "s3a://" + bucket + "/" + key;
   }
 
   /** Uploads every file of {@code dir} under {@code prefix/}. */
   public void upload(Path dir, String prefix) throws Exception {
     try (var files = Files.list(dir)) {
       for (Path f : files.filter(Files::isRegularFile).toList()) {
-        client.putObject(b -> b.bucket(BUCKET).key(prefix + "/" + f.getFileName()), RequestBody.fromFile(f));
+        client.putObject(b -> b.bucket(bucket).key(prefix + "/" + f.getFileName()), RequestBody.fromFile(f));
       }
     }
   }
@@ -93,7 +103,7 @@ public final class S3Server implements AutoCloseable {
   /** The keys under {@code prefix}, sorted. */
   public List<String> keys(String prefix) {
     List<String> keys = new ArrayList<>();
-    for (S3Object o : client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents()) {
+    for (S3Object o : client.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
       keys.add(o.key());
     }
     keys.sort(null);
@@ -101,7 +111,7 @@ public final class S3Server implements AutoCloseable {
   }
 
   public byte[] download(String key) {
-    return client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
+    return client.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
   }
 
   @Override
