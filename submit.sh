@@ -26,6 +26,10 @@
 #   JAVA_HOME           the Java 17+ to run (default: java on PATH).
 #   SPARK_LOCAL_IP      embedded runs default it to 127.0.0.1 (loopback only); hand-over leaves it as
 #                       it is, since cluster executors must reach the driver.
+#   HADOOP_CONF_DIR     a directory with core-site.xml / hdfs-site.xml: read by every command (embedded
+#                       runs put it on the classpath); --conf spark.hadoop.KEY=VALUE overrides it.
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS
+#                       credentials for s3a:// and gs://, found by the connectors' standard chains.
 #   SPARK_SUBMIT_OPTS   JVM options of the spark-submit driver (client mode); submit.sh adds
 #                       Rebundle's quiet log4j2 configuration to it.
 set -euo pipefail
@@ -155,6 +159,10 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 if ! hand_over; then
   # Embedded: the CLI and Spark local[*] in this JVM, from the resolved classpath; arguments as given.
   CP="$(main_jar):$(cat "$CLASSPATH_FILE")"
+  # Cloud storage (README "Cloud storage"): the gs:// (hadoop-gcp) and s3a:// (hadoop-aws + modular
+  # AWS SDK v2) connectors are on the resolved classpath already. Like spark-submit, put
+  # HADOOP_CONF_DIR (core-site.xml, hdfs-site.xml) first so Spark's Hadoop configuration sees it too.
+  [[ -n "${HADOOP_CONF_DIR:-}" && -d "$HADOOP_CONF_DIR" ]] && CP="$HADOOP_CONF_DIR:$CP"
   # Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
   JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"

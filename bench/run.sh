@@ -15,6 +15,8 @@
 #   BENCH_HEAP           heap of every Rebundle JVM (default -Xmx512m, via REBUNDLE_JAVA_OPTS)
 #   BENCH_TF             auto (default) or off: TensorFlow restore+save through TensorFlow Java
 #   BENCH_MVN_FLAGS      extra Maven flags for the build, e.g. -o
+#   BENCH_S3             on (default) or off: the object-store rows (loopback S3 server, convert s3a->s3a
+#                        vs the AWS SDK's CopyObject; request and byte counts in the log)
 #
 # Cache policy: warm for every tool. Before each timed run the harness runs `sync` (so one step's
 # dirty pages are not written back on the next step's clock) and reads the input files once (so all
@@ -179,6 +181,27 @@ for SIZE in $SIZES; do
 
   log "$SIZE: verify"
   measure "$SIZE" "verify" "$DATA" prep_read -- "$SUBMIT" verify "$SRC"
+
+  if [[ "${BENCH_S3:-on}" != off ]]; then
+    # Object store: a loopback S3 server (s3proxy) in one JVM; convert s3a->s3a through the CLI vs
+    # the AWS SDK's server-side CopyObject of the same objects, in the same run (S3CopyBench).
+    log "$SIZE: object store (loopback S3): convert s3a->s3a vs AWS SDK CopyObject"
+    read -r -a S3_JVM_FLAGS <"$ROOT/jobs/target/jvm-flags.txt"
+    S3_CP="$ROOT/jobs/target/test-classes:$ROOT/jobs/target/classes:$(cat "$ROOT/jobs/target/test-classpath.txt")"
+    for ((r = 1; r <= RUNS; r++)); do
+      if ! AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1 SPARK_LOCAL_IP=127.0.0.1 \
+          java "${S3_JVM_FLAGS[@]}" $HEAP -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
+          -cp "$S3_CP" io.rebundle.jobs.io.S3CopyBench "$SRC" >"$D/s3.tsv" 2>"$D/s3.err"; then
+        log "FAILED: object-store rows: $(grep -m1 -E 'rebundle:|Exception' "$D/s3.err" || tail -1 "$D/s3.err")"
+        break
+      fi
+      while IFS=$'\t' read -r row secs detail; do
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$SIZE" "$row" "$r" "$DATA" "$secs" 0 >>"$RESULTS"
+        printf '%s | %s | run %d: %s s; %s\n' "$SIZE" "$row" "$r" "$secs" "$detail" >>"$LOG"
+        log "$row: $secs s; $detail"
+      done <"$D/s3.tsv"
+    done
+  fi
   rm -rf "$D"
 done
 

@@ -1,6 +1,7 @@
 package io.rebundle.jobs;
 
 import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.BundleFixtures;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointWriter;
 import io.rebundle.codec.bundle.DType;
@@ -86,18 +87,11 @@ public final class TestCheckpoints {
 
   /** float32 values 0, 1, 2, ... in row-major order, so a misplaced element is easy to spot. */
   public static Tensor iota(long... dims) {
-    int n = (int) TensorShape.of(dims).numElements();
-    float[] v = new float[n];
-    for (int i = 0; i < n; i++) {
-      v[i] = i;
-    }
-    return floats(dims, v);
+    return BundleFixtures.iota(dims);
   }
 
   private static Tensor random(DType dtype, Random random, long... dims) {
-    byte[] data = new byte[(int) (TensorShape.of(dims).numElements() * dtype.elementSize())];
-    random.nextBytes(data);
-    return Tensor.of(dtype, TensorShape.of(dims), data);
+    return BundleFixtures.random(dtype, random, dims);
   }
 
   /**
@@ -157,25 +151,7 @@ public final class TestCheckpoints {
 
   /** The dense row-major block a slice selects, element by element. */
   static Tensor extract(Tensor full, TensorSlice slice) {
-    TensorShape shape = full.shape();
-    TensorShape part = slice.sliceShape(shape);
-    int elem = full.dtype().elementSize();
-    byte[] out = new byte[(int) part.numElements() * elem];
-    int rank = shape.rank();
-    long[] index = new long[rank];
-    for (long n = 0; n < part.numElements(); n++) {
-      long rem = n;
-      for (int d = rank - 1; d >= 0; d--) {
-        index[d] = rem % part.dim(d);
-        rem /= part.dim(d);
-      }
-      long src = 0;
-      for (int d = 0; d < rank; d++) {
-        src = src * shape.dim(d) + slice.start(d) + index[d];
-      }
-      System.arraycopy(full.data(), (int) src * elem, out, (int) n * elem, elem);
-    }
-    return Tensor.of(full.dtype(), part, out);
+    return BundleFixtures.extract(full, slice);
   }
 
   private static byte[] bytes(String s) {
@@ -246,17 +222,7 @@ public final class TestCheckpoints {
 
   /** Sorted names in a directory; empty if it does not exist. */
   public static List<String> list(Path dir) {
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.list(dir)) {
-      List<String> names = new ArrayList<>();
-      s.forEach(p -> names.add(p.getFileName().toString()));
-      names.sort(null);
-      return names;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return BundleFixtures.list(dir);
   }
 
   /** Every file under {@code dir} by relative path, with its size and SHA-256: compares contents before and after. */
@@ -282,12 +248,6 @@ public final class TestCheckpoints {
   }
 
   public static void flipByte(Path file, long offset) {
-    try {
-      byte[] b = Files.readAllBytes(file);
-      b[(int) offset] ^= 0x01;
-      Files.write(file, b);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    BundleFixtures.flipByte(file, offset);
   }
 }

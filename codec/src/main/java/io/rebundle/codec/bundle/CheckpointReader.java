@@ -207,6 +207,36 @@ public final class CheckpointReader implements AutoCloseable {
     return r;
   }
 
+  /**
+   * Announces the entries about to be read, in reading order: on storage where every read is a
+   * request, the data files' readers then fetch neighbouring tensors in a few large ranged reads
+   * ({@link io.rebundle.codec.io.CoalescingRangeReader}). Opens the data files it names; entries
+   * that are sliced, or out of their file's range, are left for the reads to report.
+   */
+  public void willRead(List<BundleEntry> entries) {
+    Map<Integer, List<io.rebundle.codec.io.ByteRange>> byShard = new HashMap<>();
+    for (BundleEntry e : entries) {
+      if (!e.isSliced() && e.size() > 0 && e.shardId() >= 0 && e.shardId() < header.numShards()) {
+        byShard.computeIfAbsent(e.shardId(), k -> new ArrayList<>()).add(new io.rebundle.codec.io.ByteRange(e.offset(), e.size()));
+      }
+    }
+    for (Map.Entry<Integer, List<io.rebundle.codec.io.ByteRange>> s : byShard.entrySet()) {
+      RangeReader r = dataReaders.get(s.getKey());
+      if (r == null) {
+        InputFile f = io.newInputFile(dataFile(s.getKey()));
+        if (!f.exists()) {
+          continue;
+        }
+        r = f.open();
+        dataReaders.put(s.getKey(), r);
+      }
+      if (r instanceof io.rebundle.codec.io.CoalescingRangeReader c) {
+        long length = r.length();
+        c.expect(s.getValue().stream().filter(b -> b.end() <= length).toList());
+      }
+    }
+  }
+
   /** Checks the entry's size against its dtype and shape (TensorFlow's own size check). */
   public void checkSize(String key, BundleEntry e) {
     if (e.isSliced()) {

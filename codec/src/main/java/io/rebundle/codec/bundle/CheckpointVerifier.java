@@ -270,6 +270,47 @@ public final class CheckpointVerifier {
     }
   }
 
+  /** Whether each read of the data files is a request (object stores, HDFS): then read them in file order. */
+  private boolean numShardsReadAsRequests(BundleHeader header) {
+    return header.numShards() > 0 && io.readsAreRequests(Naming.dataFile(prefix, 0, header.numShards()));
+  }
+
+  /**
+   * For storage where every read is a request: whole shards dealt to threads (largest first), each
+   * thread reading its shards in offset order, so coalesced reads fetch each byte once.
+   */
+  private static List<List<Integer>> groupsInFileOrder(List<IndexRecord> records, int threads) {
+    Map<Integer, List<Integer>> byShard = new java.util.TreeMap<>();
+    Map<Integer, Long> shardBytes = new HashMap<>();
+    for (int i = 0; i < records.size(); i++) {
+      BundleEntry e = records.get(i).entry();
+      if (!e.isSliced()) {
+        byShard.computeIfAbsent(e.shardId(), k -> new ArrayList<>()).add(i);
+        shardBytes.merge(e.shardId(), e.size(), Long::sum);
+      }
+    }
+    List<Integer> shards = new ArrayList<>(byShard.keySet());
+    shards.sort((a, b) -> Long.compare(shardBytes.get(b), shardBytes.get(a)));
+    List<List<Integer>> groups = new ArrayList<>();
+    long[] load = new long[threads];
+    for (int t = 0; t < threads; t++) {
+      groups.add(new ArrayList<>());
+    }
+    for (int shard : shards) {
+      int t = 0;
+      for (int k = 1; k < threads; k++) {
+        if (load[k] < load[t]) {
+          t = k;
+        }
+      }
+      List<Integer> inShard = byShard.get(shard);
+      inShard.sort((a, b) -> Long.compare(records.get(a).entry().offset(), records.get(b).entry().offset()));
+      groups.get(t).addAll(inShard);
+      load[t] += shardBytes.get(shard);
+    }
+    return groups;
+  }
+
   private long checkData(BundleHeader header, List<IndexRecord> records) {
     // Tensors are checked in parallel (one reader and one direct buffer per thread, tensors dealt
     // largest first to the least loaded thread); findings are reported in index order all the same.
@@ -296,6 +337,9 @@ public final class CheckpointVerifier {
       groups.get(t).add(i);
       load[t] += records.get(i).entry().size();
     }
+    if (numShardsReadAsRequests(header)) {
+      groups = groupsInFileOrder(records, threads);
+    }
     String[] problems = new String[records.size()];
     java.util.concurrent.atomic.AtomicLong checked = new java.util.concurrent.atomic.AtomicLong();
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
@@ -309,6 +353,7 @@ public final class CheckpointVerifier {
         futures.add(pool.submit(() -> {
           java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(4 * CheckpointReader.BUFFER_SIZE);
           try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
+            reader.willRead(group.stream().map(i -> records.get(i).entry()).toList());
             for (int i : group) {
               IndexRecord rec = records.get(i);
               try {

@@ -40,6 +40,7 @@ public final class ShardExecutor {
     // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
     try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
         CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
+      main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = main;
         if (t instanceof PlannedTensor.FromSource f && f.sourcePrefix() != null) {
@@ -71,6 +72,20 @@ public final class ShardExecutor {
       }
     }
     return new StagedShard(shard, outputLocation, entries, written);
+  }
+
+  /** The main source's entries these tensors read, in the order they read them (for coalesced reads). */
+  private static List<BundleEntry> sourceEntries(List<PlannedTensor> tensors) {
+    List<BundleEntry> out = new ArrayList<>();
+    for (PlannedTensor t : tensors) {
+      if (t instanceof PlannedTensor.MergedSlices m && m.sourcePrefix() == null) {
+        m.parts().forEach(p -> out.add(p.entry()));
+      } else if ((t instanceof PlannedTensor.Copy || t instanceof PlannedTensor.Transformed)
+          && ((PlannedTensor.FromSource) t).sourcePrefix() == null) {
+        out.add(((PlannedTensor.FromSource) t).sourceEntry());
+      }
+    }
+    return out;
   }
 
   /** Bytes of {@code t} already reported in chunks while it was written. */

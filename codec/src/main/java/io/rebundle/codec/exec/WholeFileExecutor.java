@@ -134,6 +134,7 @@ public final class WholeFileExecutor {
   /** Reads every tensor of {@code file} from the source and checks its CRC32C, as streaming does. */
   public static void verify(FileIO io, String sourcePrefix, FileReuse.ReusedFile file, byte[] buffer) {
     try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix)) {
+      reader.willRead(file.tensors().stream().map(PlannedTensor.Copy::sourceEntry).toList());
       for (PlannedTensor.Copy t : file.tensors()) {
         reader.verifyData(t.sourceName(), t.sourceEntry(), buffer);
       }

@@ -8,6 +8,16 @@ public abstract class PositionOutputStream extends OutputStream {
   public abstract long position();
 
   /**
+   * Gives up on this file: closes the stream so that nothing it wrote becomes visible, where the
+   * storage allows it, and returns true; returns false when it cannot (then the caller closes and
+   * deletes the file). An object-store upload is aborted here: a plain {@link #close()} would
+   * publish the partial object. Never throws for a stream that is already closed.
+   */
+  public boolean abort() {
+    return false;
+  }
+
+  /**
    * Writes the remaining bytes of {@code src}, advancing its position. Channel-backed streams write a
    * direct buffer straight to the file; this default copies through the heap.
    */

@@ -38,6 +38,24 @@ public interface RangeReader extends Closeable {
   }
 
   /**
+   * Reads several ranges, {@code ranges.get(i)} into {@code dsts[i]} (each buffer's remaining bytes
+   * must equal its range's length), as one batch: storage with a vectored read (Hadoop's
+   * {@code readVectored}) fetches them in parallel requests; this default reads them one by one.
+   * Throws if any range cannot be read in full.
+   */
+  default void readRanges(java.util.List<ByteRange> ranges, java.nio.ByteBuffer[] dsts) {
+    if (ranges.size() != dsts.length) {
+      throw new IllegalArgumentException("Cannot read " + ranges.size() + " ranges into " + dsts.length + " buffers");
+    }
+    for (int i = 0; i < dsts.length; i++) {
+      if (dsts[i].remaining() != ranges.get(i).length()) {
+        throw new IllegalArgumentException("Cannot read " + ranges.get(i) + " into a buffer of " + dsts[i].remaining());
+      }
+      readFully(ranges.get(i).offset(), dsts[i]);
+    }
+  }
+
+  /**
    * Copies {@code count} bytes at {@code position} to the end of {@code out} inside the kernel
    * (sendfile / copy_file_range) when both ends allow it, and returns true; returns false, having
    * written nothing, when they do not. Callers verify checksums separately.

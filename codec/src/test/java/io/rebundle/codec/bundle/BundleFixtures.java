@@ -21,7 +21,7 @@ public final class BundleFixtures {
   }
 
   /** float32 values 0, 1, 2, ... so a misplaced element is easy to spot. */
-  static Tensor iota(long... dims) {
+  public static Tensor iota(long... dims) {
     TensorShape shape = TensorShape.of(dims);
     byte[] data = new byte[(int) shape.numElements() * 4];
     for (int i = 0; i < shape.numElements(); i++) {
@@ -63,7 +63,11 @@ public final class BundleFixtures {
     return Tensor.of(full.dtype(), part, out);
   }
 
-  static List<String> list(Path dir) {
+  /** Sorted names in a directory; empty if it does not exist. */
+  public static List<String> list(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
     try (Stream<Path> s = Files.list(dir)) {
       List<String> names = new ArrayList<>();
       s.forEach(p -> names.add(p.getFileName().toString()));
@@ -74,7 +78,7 @@ public final class BundleFixtures {
     }
   }
 
-  static void flipByte(Path file, long offset) {
+  public static void flipByte(Path file, long offset) {
     try {
       byte[] b = Files.readAllBytes(file);
       b[(int) offset] ^= 0x01;

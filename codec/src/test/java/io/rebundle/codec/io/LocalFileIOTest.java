@@ -167,7 +167,7 @@ class LocalFileIOTest {
   @Test
   void countsBytesWritten() throws IOException {
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
-    try (LocalFileIO.CountingStream out = new LocalFileIO.CountingStream(sink)) {
+    try (CountingOutputStream out = new CountingOutputStream(sink)) {
       out.write(new byte[] {1, 2, 3, 4}, 1, 2);
       out.write(5);
       assertEquals(3, out.position());

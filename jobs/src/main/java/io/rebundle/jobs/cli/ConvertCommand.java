@@ -204,7 +204,8 @@ public final class ConvertCommand implements Callable<Integer> {
     long start = System.nanoTime();
     JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
     try {
-      FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
+      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+          source, destination);
       for (CheckpointFormat target : targets) {
         String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
         MigrationSpec migration;

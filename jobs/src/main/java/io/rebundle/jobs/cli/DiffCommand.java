@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,6 +25,8 @@ import picocli.CommandLine.Parameters;
         "Exit 0 when identical, 1 when they differ. Big comparisons run as a Spark job."})
 public final class DiffCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
 
   @Parameters(index = "0", paramLabel = "A") String a;
 
@@ -57,7 +58,7 @@ public final class DiffCommand implements Callable<Integer> {
     }
     MappingRules rules = preset.rules(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
-    FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
+    FileIO io = storage.forLocations(a, b);
     if (SafetensorsCommands.isSafetensors(io, a) || SafetensorsCommands.isSafetensors(io, b)) {
       String[] locations = new String[2];
       CheckpointDiff.Result r = SafetensorsCommands.diff(io, a, b, rules, locations);
@@ -95,7 +96,7 @@ public final class DiffCommand implements Callable<Integer> {
 
   private List<CheckpointDiff.ValueDiff> distributed(String prefixA, String prefixB,
       List<CheckpointDiff.Pair> pairs) {
-    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, Map.of())) {
+    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, storage.sparkSettings())) {
       FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription("rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));

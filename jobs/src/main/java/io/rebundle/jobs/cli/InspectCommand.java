@@ -8,6 +8,7 @@ import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.graph.ObjectGraph;
+import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -28,6 +29,8 @@ import picocli.CommandLine.Parameters;
         "Reads only the index (values and the TF2 object graph need the data files)."})
 public final class InspectCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
 
   @Parameters(paramLabel = "PATH",
       description = "A checkpoint prefix, a model directory with a 'checkpoint' file, a SavedModel directory, "
@@ -57,10 +60,11 @@ public final class InspectCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (SafetensorsCommands.isSafetensors(StorageOptions.forLocation(path), path)) {
-      return SafetensorsCommands.inspect(out, err, StorageOptions.forLocation(path), path, json, values, maxElements);
+    FileIO io = storage.forLocations(path);
+    if (SafetensorsCommands.isSafetensors(io, path)) {
+      return SafetensorsCommands.inspect(out, err, io, path, json, values, maxElements);
     }
-    try (CheckpointReader reader = CheckpointReader.open(StorageOptions.forLocation(path), path)) {
+    try (CheckpointReader reader = CheckpointReader.open(io, path)) {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       boolean tf2 = reader.isObjectBased();
       ObjectGraph graph = null;

@@ -2,26 +2,116 @@ package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.io.Location;
 import io.rebundle.jobs.io.HadoopFileIO;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Option;
 
 /**
- * Picks the storage for locations: local paths use {@link LocalFileIO} (positioned reads on file
- * channels); any URI with a scheme other than {@code file:} goes through Hadoop's FileSystem.
+ * The storage options every command shares (a picocli mixin: {@code @Mixin StorageOptions storage})
+ * and the choice of storage for locations: local paths use {@link LocalFileIO} (positioned reads on
+ * file channels); any URI with a scheme other than {@code file:} goes through Hadoop's FileSystem,
+ * configured the way Spark configures it:
+ * <ol>
+ *   <li>{@code core-default.xml} and {@code core-site.xml} from the classpath;</li>
+ *   <li>{@code core-site.xml} and {@code hdfs-site.xml} of {@code $HADOOP_CONF_DIR};</li>
+ *   <li>every {@code --conf spark.hadoop.KEY=VALUE}, as {@code KEY=VALUE}.</li>
+ * </ol>
+ * Credentials come from the connectors' standard chains (AWS environment, profile and instance
+ * role; Google application default credentials); nothing here reads them.
  */
-final class StorageOptions {
-  private StorageOptions() {}
+public final class StorageOptions {
+  /** Spark's prefix for Hadoop settings. */
+  static final String HADOOP_PREFIX = "spark.hadoop.";
+
+  @Option(names = "--conf", paramLabel = "KEY=VALUE",
+      description = "A setting, repeatable: spark.hadoop.KEY=VALUE sets the Hadoop setting KEY "
+          + "(e.g. spark.hadoop.fs.s3a.endpoint=http://host:9000); other spark.* keys go to Spark.")
+  List<String> conf = new ArrayList<>();
+
+  /** Every --conf, in order (later ones win), keys as given. */
+  public Map<String, String> settings() {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String c : conf) {
+      int eq = c.indexOf('=');
+      if (eq <= 0) {
+        throw new UsageException("Invalid --conf: " + c + " (expected KEY=VALUE)");
+      }
+      String key = c.substring(0, eq).strip();
+      if (!key.startsWith("spark.")) {
+        throw new UsageException("Invalid --conf: " + key + " is not a Spark setting; Hadoop settings are given as "
+            + HADOOP_PREFIX + key + "=VALUE");
+      }
+      m.put(key, c.substring(eq + 1));
+    }
+    return m;
+  }
+
+  /** The settings for a Spark context: all of them (Spark itself hands spark.hadoop.* to Hadoop). */
+  public Map<String, String> sparkSettings() {
+    return settings();
+  }
+
+  /** The Hadoop configuration of a command that runs without Spark. */
+  public Configuration hadoopConfiguration() {
+    return hadoopConfiguration(settings(), System.getenv());
+  }
+
+  static Configuration hadoopConfiguration(Map<String, String> settings, Map<String, String> env) {
+    Configuration c = new Configuration();
+    String dir = env.get("HADOOP_CONF_DIR");
+    if (dir != null && !dir.isBlank()) {
+      for (String name : List.of("core-site.xml", "hdfs-site.xml")) {
+        java.nio.file.Path file = java.nio.file.Path.of(dir, name);
+        if (Files.isRegularFile(file)) {
+          c.addResource(new org.apache.hadoop.fs.Path(file.toUri()));
+        }
+      }
+    }
+    settings.forEach((k, v) -> {
+      if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
+        c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
+      }
+    });
+    return c;
+  }
+
+  /**
+   * {@code base} (a Spark context's Hadoop configuration) with every {@code spark.hadoop.*} of
+   * {@code settings} applied on a copy: what Spark does for a context it creates, also for one that
+   * already runs (embedded tests, a lent context).
+   */
+  static Configuration withHadoopSettings(Configuration base, Map<String, String> settings) {
+    Configuration c = new Configuration(base);
+    settings.forEach((k, v) -> {
+      if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
+        c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
+      }
+    });
+    return c;
+  }
+
+  /** One storage for all of {@code locations}, configured by this command's options. */
+  public FileIO forLocations(String... locations) {
+    Map<String, String> settings = settings(); // checked even when no location needs Hadoop
+    for (String l : locations) {
+      if (!isLocal(l)) {
+        return new HadoopFileIO(hadoopConfiguration(settings, System.getenv()));
+      }
+    }
+    return new LocalFileIO();
+  }
 
   static boolean isLocal(String location) {
-    int colon = location.indexOf("://");
-    return colon < 0 || location.startsWith("file:");
+    return Location.isLocal(location);
   }
 
-  static FileIO forLocation(String location) {
-    return isLocal(location) ? new LocalFileIO() : new HadoopFileIO(new Configuration());
-  }
-
-  /** One storage for all locations; Hadoop's if any of them needs it. */
+  /** One storage for all locations; Hadoop's, with {@code hadoopConf}, if any of them needs it. */
   static FileIO forLocations(Configuration hadoopConf, String... locations) {
     for (String l : locations) {
       if (!isLocal(l)) {

@@ -59,6 +59,8 @@ public final class SynthCommand implements Callable<Integer> {
       description = "Seed: the same options and seed give the same bytes (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
+
   @Option(names = "--overwrite", description = "Replace an existing checkpoint at DST.")
   boolean overwrite;
 
@@ -82,7 +84,7 @@ public final class SynthCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    FileIO io = StorageOptions.forLocation(destination);
+    FileIO io = storage.forLocations(destination);
     SyntheticCheckpoint.Summary s = SyntheticCheckpoint.write(io, destination, options, overwrite, !noStateFile);
     SyntheticCheckpoint.Layout l = s.layout();
     long sliceCount = l.variables().stream().filter(v -> v.partitions() > 0).count();

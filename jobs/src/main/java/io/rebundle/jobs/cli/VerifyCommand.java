@@ -19,6 +19,8 @@ import picocli.CommandLine.Parameters;
 public final class VerifyCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
+
   @Parameters(paramLabel = "PATH",
       description = "A checkpoint prefix, a model directory with a 'checkpoint' file, a SavedModel directory, "
           + "a .safetensors file or a directory of safetensors shards (no checksums exist there: "
@@ -32,7 +34,7 @@ public final class VerifyCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    FileIO io = StorageOptions.forLocation(path);
+    FileIO io = storage.forLocations(path);
     if (SafetensorsCommands.isSafetensors(io, path)) {
       return SafetensorsCommands.verify(out, err, io, path, json);
     }

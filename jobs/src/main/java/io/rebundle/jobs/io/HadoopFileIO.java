@@ -1,13 +1,10 @@
 package io.rebundle.jobs.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
-import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.io.CoalescingRangeReader;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
-import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.io.Location;
 import io.rebundle.codec.io.OutputFile;
-import io.rebundle.codec.io.PositionOutputStream;
-import io.rebundle.codec.io.RangeReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -15,20 +12,31 @@ import java.io.ObjectOutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.MultipartUploader;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.util.functional.FutureIO;
 
 /**
  * {@link FileIO} over any Hadoop FileSystem on the classpath: {@code hdfs://}, {@code gs://},
  * {@code s3a://}, {@code file://}. Serializable: the Hadoop {@link Configuration} travels with it to
- * executors. Positioned reads use {@link FSDataInputStream#readFully(long, byte[], int, int)}.
+ * executors. Reads are ranged and coalesced ({@link HadoopInputFile}); errors are translated in
+ * one place ({@link HadoopErrors}).
  */
 public final class HadoopFileIO implements FileIO {
   private static final long serialVersionUID = 1L;
+  /** Hadoop setting for the size of one coalesced read, in bytes (default 8 MiB). */
+  public static final String READ_WINDOW_KEY = "rebundle.read.window";
+  /** Schemes whose rename is one atomic metadata operation. */
+  private static final Set<String> ATOMIC_RENAME = Set.of("hdfs", "viewfs", "file", "o3fs", "ofs");
+  /** Buffer of whole-file copies. */
+  private static final int COPY_BUFFER = 4 << 20;
 
   private transient Configuration conf;
 
@@ -51,154 +59,59 @@ public final class HadoopFileIO implements FileIO {
     conf.readFields(in);
   }
 
-  private FileSystem fs(Path p) {
-    try {
-      return p.getFileSystem(conf);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot access file system of " + p + ": " + e.getMessage(), e);
+  int readWindow() {
+    long w = conf.getLongBytes(READ_WINDOW_KEY, CoalescingRangeReader.DEFAULT_WINDOW);
+    if (w < 64 << 10 || w > 1 << 30) {
+      throw new IllegalArgumentException("Invalid " + READ_WINDOW_KEY + ": " + w + " (expected 64k..1g)");
     }
+    return (int) w;
+  }
+
+  /**
+   * The file system of {@code p}; a missing connector or login becomes one clear storage error.
+   * Local files go to the raw local file system: Hadoop's checksummed one would add a {@code .crc}
+   * file beside every output, which TensorFlow and other tools do not expect.
+   */
+  FileSystem fs(Path p, String location) {
+    try {
+      FileSystem fs = p.getFileSystem(conf);
+      return fs instanceof org.apache.hadoop.fs.LocalFileSystem local ? local.getRawFileSystem() : fs;
+    } catch (IOException | RuntimeException | LinkageError e) {
+      throw HadoopErrors.translate("access", location, e);
+    }
+  }
+
+  private FileSystem fs(String location) {
+    return fs(new Path(location), location);
   }
 
   @Override
   public InputFile newInputFile(String location) {
-    Path p = new Path(location);
-    return new InputFile() {
-      @Override
-      public String location() {
-        return location;
-      }
-
-      @Override
-      public long length() {
-        try {
-          return fs(p).getFileStatus(p).getLen();
-        } catch (FileNotFoundException e) {
-          throw new CheckpointNotFoundException("File not found: " + location);
-        } catch (IOException e) {
-          throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
-        }
-      }
-
-      @Override
-      public boolean exists() {
-        try {
-          return fs(p).getFileStatus(p).isFile();
-        } catch (FileNotFoundException e) {
-          return false;
-        } catch (IOException e) {
-          throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
-        }
-      }
-
-      @Override
-      public RangeReader open() {
-        try {
-          FileSystem fs = fs(p);
-          long len = fs.getFileStatus(p).getLen();
-          return new HadoopReader(location, fs.open(p), len);
-        } catch (FileNotFoundException e) {
-          throw new CheckpointNotFoundException("File not found: " + location);
-        } catch (IOException e) {
-          throw new UncheckedIOException("Cannot open " + location + ": " + e.getMessage(), e);
-        }
-      }
-    };
-  }
-
-  private static final class HadoopReader implements RangeReader {
-    private final String location;
-    private final FSDataInputStream in;
-    private final long length;
-
-    HadoopReader(String location, FSDataInputStream in, long length) {
-      this.location = location;
-      this.in = in;
-      this.length = length;
-    }
-
-    @Override
-    public String location() {
-      return location;
-    }
-
-    @Override
-    public long length() {
-      return length;
-    }
-
-    @Override
-    public void readFully(long position, byte[] buffer, int offset, int len) {
-      RangeReader.checkRange(location, position, len, length);
-      try {
-        in.readFully(position, buffer, offset, len);
-      } catch (java.io.EOFException e) {
-        throw new CorruptCheckpointException(String.format(
-            "Cannot read %s: file ended before offset %d", location, position + len));
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
-      }
-    }
-
-    @Override
-    public void close() {
-      try {
-        in.close();
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot close " + location + ": " + e.getMessage(), e);
-      }
-    }
+    return new HadoopInputFile(this, location);
   }
 
   @Override
   public OutputFile newOutputFile(String location) {
-    Path p = new Path(location);
-    return new OutputFile() {
-      @Override
-      public String location() {
-        return location;
-      }
-
-      @Override
-      public PositionOutputStream create() {
-        return open(false);
-      }
-
-      @Override
-      public PositionOutputStream createOrOverwrite() {
-        return open(true);
-      }
-
-      private PositionOutputStream open(boolean overwrite) {
-        try {
-          return new LocalFileIO.CountingStream(fs(p).create(p, overwrite));
-        } catch (FileAlreadyExistsException e) {
-          throw new UncheckedIOException("Cannot create " + location + ": it already exists", e);
-        } catch (IOException e) {
-          throw new UncheckedIOException("Cannot create " + location + ": " + e.getMessage(), e);
-        }
-      }
-    };
+    return new HadoopOutputFile(this, location);
   }
 
   @Override
   public boolean exists(String location) {
-    Path p = new Path(location);
     try {
-      return fs(p).exists(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
+      return fs(location).exists(new Path(location));
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("stat", location, e);
     }
   }
 
   @Override
   public boolean isDirectory(String location) {
-    Path p = new Path(location);
     try {
-      return fs(p).getFileStatus(p).isDirectory();
+      return fs(location).getFileStatus(new Path(location)).isDirectory();
     } catch (FileNotFoundException e) {
       return false;
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("stat", location, e);
     }
   }
 
@@ -207,14 +120,18 @@ public final class HadoopFileIO implements FileIO {
     Path p = new Path(directory);
     List<String> names = new ArrayList<>();
     try {
-      if (!fs(p).exists(p) || !fs(p).getFileStatus(p).isDirectory()) {
-        return names;
-      }
-      for (FileStatus s : fs(p).listStatus(p)) {
+      FileSystem fs = fs(directory);
+      for (FileStatus s : fs.listStatus(p)) {
         names.add(s.getPath().getName());
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot list " + directory + ": " + e.getMessage(), e);
+    } catch (FileNotFoundException e) {
+      return names;
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("list", directory, e);
+    }
+    // listStatus of a file lists the file itself: a file is not a directory with entries.
+    if (names.size() == 1 && !isDirectory(directory)) {
+      return new ArrayList<>();
     }
     names.sort(null);
     return names;
@@ -225,102 +142,107 @@ public final class HadoopFileIO implements FileIO {
     Path s = new Path(source);
     Path t = new Path(target);
     try {
-      FileSystem fs = fs(s);
+      FileSystem fs = fs(source);
       if (fs.exists(t)) {
         throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": target exists",
-            new IOException("exists"));
+            new FileAlreadyExistsException(target));
       }
       if (!fs.rename(s, t)) {
-        throw new UncheckedIOException("Cannot rename " + source + " to " + target, new IOException("rename failed"));
+        throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": the file system refused",
+            new IOException("rename failed"));
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("rename " + source + " to", target, e);
     }
   }
 
   @Override
   public boolean delete(String location) {
-    Path p = new Path(location);
     try {
-      return fs(p).delete(p, false);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot delete " + location + ": " + e.getMessage(), e);
+      return fs(location).delete(new Path(location), false);
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("delete", location, e);
     }
   }
 
   @Override
   public void mkdirs(String directory) {
-    Path p = new Path(directory);
     try {
-      fs(p).mkdirs(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot create directory " + directory + ": " + e.getMessage(), e);
+      fs(directory).mkdirs(new Path(directory));
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("create directory", directory, e);
     }
   }
 
+  /** HDFS (and local, Ozone, viewfs) rename atomically; object stores copy then delete. */
   @Override
-  public String join(String directory, String name) {
-    if (directory.isEmpty()) {
-      return name;
+  public boolean renameIsAtomic(String location) {
+    String scheme = Location.scheme(location);
+    if (scheme.isEmpty()) {
+      scheme = Location.scheme(FileSystem.getDefaultUri(conf).toString());
     }
-    return directory.endsWith("/") ? directory + name : directory + "/" + name;
+    return ATOMIC_RENAME.contains(scheme);
   }
 
   @Override
-  public String parent(String location) {
-    Path parent = new Path(location).getParent();
-    if (parent == null) {
-      return "";
+  public boolean readsAreRequests(String location) {
+    return !Location.scheme(location).equals("file");
+  }
+
+  /**
+   * Hadoop's multipart-upload API ({@code FileSystem.createMultipartUploader}): on S3A it lists
+   * and aborts the uploads under the path. File systems without pending uploads have nothing to
+   * abort: 0.
+   */
+  @Override
+  public int abortPendingUploads(String directory) {
+    Path p = new Path(directory);
+    FileSystem fs = fs(directory);
+    try (MultipartUploader uploader = fs.createMultipartUploader(p).build()) {
+      Integer n = FutureIO.awaitFuture(uploader.abortUploadsUnderPath(p));
+      return n == null || n < 0 ? 0 : n;
+    } catch (UnsupportedOperationException e) {
+      return 0;
+    } catch (IOException | RuntimeException e) {
+      if (e.getCause() instanceof UnsupportedOperationException) {
+        return 0;
+      }
+      throw HadoopErrors.translate("abort uploads under", directory, e);
     }
-    // Keep the caller's syntax: a location without a scheme gets a parent without one.
-    String p = parent.toString();
-    return location.contains("://") || !p.contains("://") ? p : new Path(parent.toUri().getPath()).toString();
   }
 
   /**
    * Hadoop's FileSystem API has no server-side copy: HDFS, GCS and S3A all stream the bytes through
    * the calling JVM here (S3A's CopyObject is reachable only through {@code rename}, which would move
-   * the source; HDFS's {@code concat} consumes its sources). So this is FileUtil.copy's generic path,
-   * one sequential read and one write with a large buffer, run in a Spark task per file so the
-   * copies run in parallel on the executors.
+   * the source; HDFS's {@code concat} consumes its sources). So this is one sequential whole-file read
+   * (read-ahead on) and one write with a large buffer, run in a Spark task per file so the copies
+   * run in parallel on the executors. A failed copy aborts its upload, so no partial object appears.
    */
   @Override
   public long copy(String source, String target) {
     Path s = new Path(source);
     Path t = new Path(target);
-    FileSystem srcFs = fs(s);
-    FileSystem dstFs = fs(t);
-    boolean created = false;
+    FileSystem srcFs = fs(source);
+    FileSystem dstFs = fs(target);
+    FSDataOutputStream out = null;
     boolean done = false;
-    try (FSDataInputStream in = srcFs.open(s)) {
-      try (org.apache.hadoop.fs.FSDataOutputStream out = dstFs.create(t, false, COPY_BUFFER)) {
-        created = true;
-        org.apache.hadoop.io.IOUtils.copyBytes(in, out, COPY_BUFFER, false);
-      }
+    try (FSDataInputStream in = FutureIO.awaitFuture(srcFs.openFile(s)
+        .opt("fs.option.openfile.read.policy", "whole-file, sequential").build())) {
+      out = dstFs.create(t, false, COPY_BUFFER);
+      org.apache.hadoop.io.IOUtils.copyBytes(in, out, COPY_BUFFER, false);
+      out.close();
       done = true;
       return dstFs.getFileStatus(t).getLen();
-    } catch (FileNotFoundException e) {
-      throw new CheckpointNotFoundException("File not found: " + source);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+    } catch (FileNotFoundException e) {
+      throw HadoopErrors.translate("copy", source, e);
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("copy " + source + " to", target, e);
     } finally {
-      if (created && !done) {
-        try {
-          dstFs.delete(t, false);
-        } catch (IOException ignored) {
-          // The failure being propagated matters more than a partial copy left in a staging directory.
-        }
+      if (out != null && !done) {
+        discard(new HadoopOutputStream(out), target);
       }
     }
-  }
-
-  /** Buffer of whole-file copies. */
-  private static final int COPY_BUFFER = 4 << 20;
-
-  @Override
-  public boolean isAbsolute(String location) {
-    return new Path(location).isAbsolute() || location.contains("://");
   }
 }
