@@ -11,12 +11,9 @@ import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -143,8 +140,13 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
   boolean noStateFile;
 
-  @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+  @Option(names = "--report", paramLabel = "LOCATION",
+      description = "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
+          + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
   String report;
+
+  @Option(names = "--json", description = "Print the JSON report on stdout (the human summary goes to stderr).")
+  boolean json;
 
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
   String master;
@@ -154,8 +156,45 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Instant started = Instant.now();
+    List<ConvertJob.Result> results = new ArrayList<>();
+    try {
+      int code = convert(results);
+      report(new ConvertReport.Outcome("convert", started, Instant.now(), results, null));
+      return code;
+    } catch (RuntimeException | Error e) {
+      if (report != null || json) {
+        int code = Main.exitCodeFor(e);
+        ConvertReport.Failure failure = new ConvertReport.Failure(code, ConvertReport.errorCode(code),
+            e.getMessage() == null ? e.toString() : e.getMessage());
+        try {
+          report(new ConvertReport.Outcome("convert", started, Instant.now(), results, failure));
+        } catch (RuntimeException reportFailure) {
+          e.addSuppressed(reportFailure);
+          spec.commandLine().getErr().println("rebundle: warning: " + reportFailure.getMessage());
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The report, where --report and --json ask for it. */
+  private void report(ConvertReport.Outcome outcome) {
     PrintWriter out = spec.commandLine().getOut();
+    if (report != null) {
+      ConvertReport.write(StorageOptions.forLocation(report.equals("-") ? "." : report), report, outcome, out);
+    }
+    if (json && !"-".equals(report)) {
+      ConvertReport.write(out, outcome);
+      out.println();
+    }
+    out.flush();
+  }
+
+  private int convert(List<ConvertJob.Result> results) {
+    // With the report on stdout, stdout holds only JSON; the human summary moves to stderr.
     PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = json || "-".equals(report) ? err : spec.commandLine().getOut();
     if (to == null && template == null) {
       throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
@@ -178,6 +217,9 @@ public final class ConvertCommand implements Callable<Integer> {
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
     Map<String, String> sparkConf = parseConf(conf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
@@ -206,8 +248,6 @@ public final class ConvertCommand implements Callable<Integer> {
           rules.strict(), rules.transforms(), MappingRules.Switch.DROP, rules.optimizerSlots())
           .plus(pairs, warm == null ? List.of() : List.of(java.util.regex.Pattern.compile("(?:" + warmStart + ").*")));
     }
-    List<ConvertJob.Result> results = new ArrayList<>();
-    long start = System.nanoTime();
     JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
     try {
       FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
@@ -234,24 +274,8 @@ public final class ConvertCommand implements Callable<Integer> {
         sc.close();
       }
     }
-    double total = (System.nanoTime() - start) / 1e9;
-    if (report != null) {
-      writeReport(ConvertReport.json(results, total));
-    }
     out.flush();
     return ExitCodes.OK;
-  }
-
-  private void writeReport(String json) {
-    try {
-      Path p = Path.of(report);
-      if (p.toAbsolutePath().getParent() != null) {
-        Files.createDirectories(p.toAbsolutePath().getParent());
-      }
-      Files.writeString(p, json + "\n", StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
-    }
   }
 
   private FileReuse.Policy reusePolicy() {

@@ -67,7 +67,7 @@ public final class DiffCommand implements Callable<Integer> {
     }
     CheckpointDiff.Result r = new CheckpointDiff.Result(keys, different);
     if (json) {
-      out.println(json(prefixA, prefixB, r));
+      json(out, prefixA, prefixB, r);
     } else {
       print(out, prefixA, prefixB, r);
     }
@@ -120,27 +120,51 @@ public final class DiffCommand implements Callable<Integer> {
     return Double.isNaN(v) ? "-" : String.format("%.6g", v);
   }
 
-  private static String json(String a, String b, CheckpointDiff.Result r) {
-    Json j = new Json().beginObject().field("a", a).field("b", b).field("identical", r.same())
-        .field("equal", r.equalTensors());
-    j.key("only_in_a").beginArray();
-    r.keys().onlyInA().forEach(j::value);
-    j.endArray().key("only_in_b").beginArray();
-    r.keys().onlyInB().forEach(j::value);
-    j.endArray().key("mismatches").beginArray();
-    for (CheckpointDiff.Mismatch m : r.keys().mismatches()) {
-      j.beginObject().field("key", m.key()).field("key_in_b", m.keyInB()).field("a_dtype", m.dtypeA())
-          .field("a_shape", m.shapeA()).field("b_dtype", m.dtypeB()).field("b_shape", m.shapeB()).endObject();
-    }
-    j.endArray().key("different").beginArray();
-    for (CheckpointDiff.ValueDiff d : r.different()) {
-      j.beginObject().field("key", d.key()).field("dtype", d.dtype()).field("elements", d.elements())
-          .field("differing", d.differing());
-      if (!Double.isNaN(d.maxAbs())) {
-        j.field("max_abs_diff", d.maxAbs()).field("max_rel_diff", d.maxRel());
+  private static void json(PrintWriter out, String a, String b, CheckpointDiff.Result r) {
+    Json.write(out, g -> {
+      g.writeStartObject();
+      g.writeStringField("a", a);
+      g.writeStringField("b", b);
+      g.writeBooleanField("identical", r.same());
+      g.writeNumberField("equal", r.equalTensors());
+      g.writeArrayFieldStart("only_in_a");
+      for (String k : r.keys().onlyInA()) {
+        g.writeString(k);
       }
-      j.endObject();
-    }
-    return j.endArray().endObject().toString();
+      g.writeEndArray();
+      g.writeArrayFieldStart("only_in_b");
+      for (String k : r.keys().onlyInB()) {
+        g.writeString(k);
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("mismatches");
+      for (CheckpointDiff.Mismatch m : r.keys().mismatches()) {
+        g.writeStartObject();
+        g.writeStringField("key", m.key());
+        g.writeStringField("key_in_b", m.keyInB());
+        g.writeStringField("a_dtype", m.dtypeA());
+        g.writeStringField("a_shape", m.shapeA());
+        g.writeStringField("b_dtype", m.dtypeB());
+        g.writeStringField("b_shape", m.shapeB());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("different");
+      for (CheckpointDiff.ValueDiff d : r.different()) {
+        g.writeStartObject();
+        g.writeStringField("key", d.key());
+        g.writeStringField("dtype", d.dtype());
+        g.writeNumberField("elements", d.elements());
+        g.writeNumberField("differing", d.differing());
+        if (!Double.isNaN(d.maxAbs())) {
+          Json.number(g, "max_abs_diff", d.maxAbs());
+          Json.number(g, "max_rel_diff", d.maxRel());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    });
+    out.println();
   }
 }

@@ -9,7 +9,10 @@ import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.jobs.util.Json;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -189,35 +192,47 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   private void json(PrintWriter out, CheckpointReader reader, boolean tf2, ObjectGraph graph, String graphError) {
-    Json j = new Json(out).beginObject()
-        .field("prefix", reader.prefix())
-        .field("format", tf2 ? "tf2" : "tf1")
-        .field("num_shards", reader.header().numShards());
-    j.key("tensors").beginArray();
-    forEachRow(reader, r -> {
-      j.beginObject().field("key", r.key()).field("dtype", r.entry().dtypeName());
-      j.key("shape").beginArray();
-      for (long d : r.entry().shape().dims()) {
-        j.value(d);
+    Json.write(out, g -> {
+      g.writeStartObject();
+      g.writeStringField("prefix", reader.prefix());
+      g.writeStringField("format", tf2 ? "tf2" : "tf1");
+      g.writeNumberField("num_shards", reader.header().numShards());
+      g.writeArrayFieldStart("tensors");
+      forEachRow(reader, r -> writeRow(g, reader, r));
+      g.writeEndArray();
+      if (tf2) {
+        if (graph == null) {
+          g.writeNullField("object_graph");
+          Json.string(g, "object_graph_error", graphError);
+        } else {
+          g.writeFieldName("object_graph");
+          ObjectGraphTree.json(g, graph);
+        }
       }
-      j.endArray();
-      j.field("bytes", r.bytes()).field("shard", r.shard()).field("slices", r.slices());
-      if (values) {
-        j.field("value", valueOf(reader, r));
-      }
-      j.endObject();
+      g.writeEndObject();
     });
-    j.endArray();
-    if (tf2) {
-      j.key("object_graph");
-      if (graph == null) {
-        j.value((String) null);
-        j.field("object_graph_error", graphError);
-      } else {
-        ObjectGraphTree.json(j, graph);
-      }
-    }
-    j.endObject();
   }
 
+  /** One tensor as a JSON object (an element of "tensors", or a line of --jsonl). */
+  private void writeRow(JsonGenerator g, CheckpointReader reader, Row r) {
+    try {
+      g.writeStartObject();
+      g.writeStringField("key", r.key());
+      g.writeStringField("dtype", r.entry().dtypeName());
+      g.writeArrayFieldStart("shape");
+      for (long d : r.entry().shape().dims()) {
+        g.writeNumber(d);
+      }
+      g.writeEndArray();
+      g.writeNumberField("bytes", r.bytes());
+      g.writeNumberField("shard", r.shard());
+      g.writeNumberField("slices", r.slices());
+      if (values) {
+        g.writeStringField("value", valueOf(reader, r));
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
+    }
+  }
 }

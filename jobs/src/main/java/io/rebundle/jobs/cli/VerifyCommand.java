@@ -1,6 +1,9 @@
 package io.rebundle.jobs.cli;
 
+import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.CheckpointLocator;
+import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
@@ -32,20 +35,39 @@ public final class VerifyCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     FileIO io = StorageOptions.forLocation(path);
     CheckpointLocator.Resolved resolved = CheckpointLocator.resolve(io, path);
-    resolved.warnings().forEach(w -> err.println("rebundle: warning: " + w));
-    Progress progress = new Progress(err, "verify");
-    CheckpointVerifier.Summary s = CheckpointVerifier.verify(io, resolved.prefix(), progress::bytes);
-    progress.done();
+    boolean quiet = Main.quiet(spec);
+    if (!quiet) {
+      resolved.warnings().forEach(w -> err.println("rebundle: warning: " + w));
+    }
+    Progress progress = Progress.create(err, "verify", dataBytes(io, resolved.prefix()), quiet);
+    CheckpointVerifier.Summary s;
+    try {
+      s = CheckpointVerifier.verify(io, resolved.prefix(), progress::update);
+    } finally {
+      progress.finish();
+    }
     if (json) {
-      Json j = new Json().beginObject().field("prefix", s.prefix()).field("ok", s.ok())
-          .field("num_shards", s.numShards()).field("tensors", s.tensors()).field("entries", s.entries())
-          .field("data_bytes", s.dataBytes());
-      j.key("findings").beginArray();
-      for (CheckpointVerifier.Finding f : s.findings()) {
-        j.beginObject().field("file", f.file()).field("offset", f.offset()).field("key", f.key())
-            .field("message", f.message()).endObject();
-      }
-      out.println(j.endArray().endObject());
+      Json.write(out, g -> {
+        g.writeStartObject();
+        g.writeStringField("prefix", s.prefix());
+        g.writeBooleanField("ok", s.ok());
+        g.writeNumberField("num_shards", s.numShards());
+        g.writeNumberField("tensors", s.tensors());
+        g.writeNumberField("entries", s.entries());
+        g.writeNumberField("data_bytes", s.dataBytes());
+        g.writeArrayFieldStart("findings");
+        for (CheckpointVerifier.Finding f : s.findings()) {
+          g.writeStartObject();
+          g.writeStringField("file", f.file());
+          g.writeNumberField("offset", f.offset());
+          Json.string(g, "key", f.key());
+          g.writeStringField("message", f.message());
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+      });
+      out.println();
     } else {
       for (CheckpointVerifier.Finding f : s.findings()) {
         out.println("PROBLEM " + f);
@@ -57,5 +79,23 @@ public final class VerifyCommand implements Callable<Integer> {
     }
     out.flush();
     return s.ok() ? ExitCodes.OK : ExitCodes.FINDINGS;
+  }
+
+  /**
+   * The data bytes the index describes, the total for the progress display; 0 (no percentage) when the
+   * index cannot be read, which the verifier then reports as a finding.
+   */
+  static long dataBytes(FileIO io, String prefix) {
+    try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
+      long total = 0;
+      for (IndexRecord r : reader.records()) {
+        if (!r.entry().isSliced()) {
+          total += r.entry().size();
+        }
+      }
+      return total;
+    } catch (RebundleException | java.io.UncheckedIOException e) {
+      return 0;
+    }
   }
 }

@@ -329,8 +329,9 @@ public final class ConvertJob {
     return false;
   }
 
+  /** Progress on a terminal and, as log lines, everywhere else; {@code -q} sets rebundle.progress=false. */
   private static boolean showProgress(JavaSparkContext sc) {
-    return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
+    return sc.getConf().getBoolean("rebundle.progress", true);
   }
 
   /**
