@@ -34,7 +34,11 @@ import picocli.CommandLine.Parameters;
         "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
             + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
             + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
-        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
+        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."},
+    footer = {"", "Examples:", "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
+        "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
+        "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
+        "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"})
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -60,7 +64,9 @@ public final class ConvertCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
+  @Parameters(index = "1", paramLabel = "DST",
+      description = "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
+          + "checkpoint under SRC's name and a 'checkpoint' state file.")
   String destination;
 
   @Option(names = "--map", paramLabel = "FILE",

@@ -24,13 +24,22 @@ import picocli.CommandLine.Parameters;
     description = {"Compare two checkpoints: keys only in A or only in B (A's keys taken through --map), dtype/shape "
         + "mismatches, and value differences (equal CRC and size count as equal; otherwise max absolute and "
         + "relative difference for floating types, count of differing elements for all).",
-        "Exit 0 when identical, 1 when they differ. Big comparisons run as a Spark job."})
+        "Exit 0 when identical, 1 when they differ. Big comparisons run as a Spark job."},
+    footer = {"", "Examples:", "  rebundle diff run7/model.ckpt-1000 run7-retrained/model.ckpt-1000",
+        "  rebundle diff --as-converted tf1/model.ckpt-1000 tf2/ckpt-1        (check a conversion)",
+        "  rebundle diff --map conf/mappings/bert-layers.yaml --atol 1e-6 old/ckpt new/ckpt",
+        "  rebundle diff --json --master yarn hdfs://nn/a hdfs://nn/b > diff.json"})
 public final class DiffCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "A") String a;
+  @Parameters(index = "0", paramLabel = "A",
+      description = "The first checkpoint (with --as-converted: the source of a conversion): a prefix, a model "
+          + "directory or a SavedModel directory.")
+  String a;
 
-  @Parameters(index = "1", paramLabel = "B") String b;
+  @Parameters(index = "1", paramLabel = "B",
+      description = "The second checkpoint (with --as-converted: the conversion's output).")
+  String b;
 
   @Option(names = "--map", paramLabel = "FILE", description = "Mapping file applied to A's keys before comparing.")
   Path mapFile;

@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Write a valid synthetic checkpoint of a chosen size, deterministically from a seed: a few huge "
         + "embedding tables and many small dense layers, values streamed (memory does not grow with tensor sizes).",
-        "DST: the output prefix; its directory gets a 'checkpoint' state file."})
+        "DST: the output prefix; its directory gets a 'checkpoint' state file."},
+    footer = {"", "Examples:", "  rebundle synth --size 4g /tmp/synth/ckpt-1",
+        "  rebundle synth --format tf1 --size 512m --shards 4 --seed 7 hdfs://nn/bench/model.ckpt-1"})
 public final class SynthCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -16,11 +16,25 @@ import picocli.CommandLine.Parameters;
 
 /** {@code verify}: every byte of a checkpoint, every checksum, every shard. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
+    footer = {"", "Examples:", "  rebundle verify /models/bert/model.ckpt-1000",
+        "  rebundle verify hdfs://nn/models/run7          (a model directory: its latest checkpoint)",
+        "  rebundle verify --json gs://bucket/ckpt/ckpt-12 > verify.json"},
     description = {"Check every block of the index and every tensor of every shard; report all problems.",
         "Stricter than TensorFlow: also checks bytes TensorFlow never reads (metaindex, footer padding, "
             + "data-file bytes no entry covers).", "Exit 0 when clean, 1 when problems were found."})
 public final class VerifyCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** The storage for a location; tests substitute a decorator (slow, failing). */
+  private final java.util.function.Function<String, FileIO> storage;
+
+  public VerifyCommand() {
+    this(StorageOptions::forLocation);
+  }
+
+  VerifyCommand(java.util.function.Function<String, FileIO> storage) {
+    this.storage = storage;
+  }
 
   @Parameters(paramLabel = "PATH",
       description = "A checkpoint prefix, a model directory with a 'checkpoint' file, or a SavedModel directory.")
@@ -33,7 +47,7 @@ public final class VerifyCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    FileIO io = StorageOptions.forLocation(path);
+    FileIO io = storage.apply(path);
     CheckpointLocator.Resolved resolved = CheckpointLocator.resolve(io, path);
     boolean quiet = Main.quiet(spec);
     if (!quiet) {

@@ -93,7 +93,7 @@ public final class ConvertReport {
    * checkpoint with Adam slots drops thousands of keys; the summary stays a few lines and the report
    * has them all.
    */
-  static void printDropped(PrintWriter out, List<MigrationPlan.Dropped> dropped) {
+  public static void printDropped(PrintWriter out, List<MigrationPlan.Dropped> dropped) {
     if (dropped.isEmpty()) {
       return;
     }

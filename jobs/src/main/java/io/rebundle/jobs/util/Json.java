@@ -16,9 +16,11 @@ import java.io.Writer;
 public final class Json {
   private Json() {}
 
-  private static final JsonFactory FACTORY = JsonFactory.builder()
+  private static final JsonFactory FACTORY = new com.fasterxml.jackson.core.JsonFactoryBuilder()
       // The caller owns the writer (often stdout): closing the generator must not close it.
       .disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET)
+      // JSON Lines: callers end each root value with a newline themselves; no extra space between them.
+      .rootValueSeparator("")
       .build();
 
   /** What writes one document. */
