@@ -44,6 +44,26 @@ public final class DiffCommand implements Callable<Integer> {
   @Option(names = "--map", paramLabel = "FILE", description = "Mapping file applied to A's keys before comparing.")
   Path mapFile;
 
+  @Option(names = "--as-converted",
+      description = {"Check a conversion of A into B: A's keys (after --map, if convert had one) are renamed as "
+          + "convert names them, read back from the object graph(s) (a TF2 side pairs each variable's full_name "
+          + "with its key); the keys a conversion adds or drops by design (object graph, save_counter, a TF2 "
+          + "source's optimizer slots) are expected on one side only; casts are compared after casting."})
+  boolean asConverted;
+
+  @Option(names = "--rtol", paramLabel = "R", defaultValue = "0",
+      description = "Relative tolerance: floating values a, b are equal when |a - b| <= atol + rtol * |b| "
+          + "(numpy.allclose; default: ${DEFAULT-VALUE}).")
+  double rtol;
+
+  @Option(names = "--atol", paramLabel = "A", defaultValue = "0",
+      description = "Absolute tolerance (default: ${DEFAULT-VALUE}; both 0: bit-exact).")
+  double atol;
+
+  @Option(names = "--top", paramLabel = "N", defaultValue = "10",
+      description = "Show the N tensors with the largest differences (default: ${DEFAULT-VALUE}; --json lists all).")
+  int top;
+
   @Option(names = "--json", description = "Print one JSON object on stdout.")
   boolean json;
 
@@ -54,52 +74,83 @@ public final class DiffCommand implements Callable<Integer> {
   @Option(names = "--master", paramLabel = "URL", description = "Spark master for the distributed comparison.")
   String master;
 
+  @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
+  List<String> conf = new java.util.ArrayList<>();
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
+    Map<String, String> sparkConf = ConvertCommand.parseConf(conf);
+    if (top < 1) {
+      throw new UsageException("Invalid --top: " + top + " (must be at least 1)");
+    }
+    CheckpointDiff.Tolerance tolerance;
+    try {
+      tolerance = new CheckpointDiff.Tolerance(rtol, atol);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
     CheckpointDiff.KeyDiff keys;
     List<CheckpointDiff.ValueDiff> different;
     String prefixA;
     String prefixB;
     try (CheckpointReader ra = CheckpointReader.open(io, a); CheckpointReader rb = CheckpointReader.open(io, b)) {
-      keys = CheckpointDiff.compareKeys(ra, rb, rules);
+      if (!Main.quiet(spec)) {
+        ra.warnings().forEach(w -> spec.commandLine().getErr().println("rebundle: warning: " + w));
+        rb.warnings().forEach(w -> spec.commandLine().getErr().println("rebundle: warning: " + w));
+      }
+      CheckpointDiff.Options options = asConverted ? CheckpointDiff.asConverted(ra, rb, rules)
+          : CheckpointDiff.Options.of(rules);
+      keys = CheckpointDiff.compareKeys(ra, rb, options);
       prefixA = ra.prefix();
       prefixB = rb.prefix();
       long bytes = keys.toCompare().stream().mapToLong(p -> p.a().size()).sum();
-      different = bytes > limit || master != null ? null : CheckpointDiff.compareAll(ra, rb, keys.toCompare().iterator());
+      different = bytes > limit || master != null ? null
+          : CheckpointDiff.compareAll(ra, rb, keys.toCompare().iterator(), tolerance);
     }
     if (different == null) {
-      different = distributed(prefixA, prefixB, keys.toCompare());
+      different = distributed(prefixA, prefixB, keys.toCompare(), tolerance, sparkConf);
     }
     CheckpointDiff.Result r = new CheckpointDiff.Result(keys, different);
     if (json) {
-      json(out, prefixA, prefixB, r);
+      json(out, prefixA, prefixB, r, tolerance);
     } else {
-      print(out, prefixA, prefixB, r);
+      print(out, prefixA, prefixB, r, top, tolerance);
     }
     out.flush();
     return r.same() ? ExitCodes.OK : ExitCodes.FINDINGS;
   }
 
   private List<CheckpointDiff.ValueDiff> distributed(String prefixA, String prefixB,
-      List<CheckpointDiff.Pair> pairs) {
-    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, Map.of())) {
+      List<CheckpointDiff.Pair> pairs, CheckpointDiff.Tolerance tolerance, Map<String, String> sparkConf) {
+    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, sparkConf)) {
       FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription("rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));
       return sc.parallelize(pairs, parts).mapPartitions(it -> {
         try (CheckpointReader ra = CheckpointReader.openPrefix(dio, prefixA);
             CheckpointReader rb = CheckpointReader.openPrefix(dio, prefixB)) {
-          return CheckpointDiff.compareAll(ra, rb, it).iterator();
+          return CheckpointDiff.compareAll(ra, rb, it, tolerance).iterator();
         }
       }).collect();
     }
   }
 
-  private static void print(PrintWriter out, String a, String b, CheckpointDiff.Result r) {
+  /** Largest first: by max absolute difference, then by differing elements (non-floating types). */
+  static List<CheckpointDiff.ValueDiff> largestFirst(List<CheckpointDiff.ValueDiff> different) {
+    List<CheckpointDiff.ValueDiff> sorted = new java.util.ArrayList<>(different);
+    sorted.sort(java.util.Comparator
+        .comparingDouble((CheckpointDiff.ValueDiff d) -> Double.isNaN(d.maxAbs()) ? -1 : d.maxAbs()).reversed()
+        .thenComparing(java.util.Comparator.comparingLong(CheckpointDiff.ValueDiff::differing).reversed())
+        .thenComparing(CheckpointDiff.ValueDiff::key));
+    return sorted;
+  }
+
+  private static void print(PrintWriter out, String a, String b, CheckpointDiff.Result r, int top,
+      CheckpointDiff.Tolerance tol) {
     out.printf("A: %s%nB: %s%n", a, b);
     CheckpointDiff.KeyDiff k = r.keys();
     if (!k.onlyInA().isEmpty()) {
@@ -113,29 +164,49 @@ public final class DiffCommand implements Callable<Integer> {
           m.key().equals(m.keyInB()) ? "" : " (B: " + m.keyInB() + ")");
     }
     if (!r.different().isEmpty()) {
-      int w = Math.max(3, r.different().stream().mapToInt(d -> d.key().length()).max().orElse(3));
+      List<CheckpointDiff.ValueDiff> shown = largestFirst(r.different());
+      shown = shown.subList(0, Math.min(top, shown.size()));
+      int w = Math.max(3, shown.stream().mapToInt(d -> d.key().length()).max().orElse(3));
       String fmt = "%-" + w + "s  %-9s  %10s  %10s  %12s  %12s%n";
+      if (r.different().size() > shown.size()) {
+        out.printf("largest differences (%d of %d; --top N or --json for more):%n", shown.size(),
+            r.different().size());
+      }
       out.printf(fmt, "KEY", "DTYPE", "ELEMENTS", "DIFFERING", "MAX_ABS", "MAX_REL");
-      for (CheckpointDiff.ValueDiff d : r.different()) {
+      for (CheckpointDiff.ValueDiff d : shown) {
         out.printf(fmt, d.key(), d.dtype(), d.elements(), d.differing(), num(d.maxAbs()), num(d.maxRel()));
       }
     }
-    out.printf("%s: %d equal tensors, %d with different values, %d mismatched, %d only in A, %d only in B%n",
-        r.same() ? "identical" : "different", r.equalTensors(), r.different().size(), k.mismatches().size(),
-        k.onlyInA().size(), k.onlyInB().size());
+    boolean tolerant = tol.rtol() > 0 || tol.atol() > 0;
+    out.printf("%s: %d equal tensors%s, %d with different values, %d mismatched, %d only in A, %d only in B%s%n",
+        r.same() ? (tolerant ? "equal within tolerance" : "identical") : "different", r.equalTensors(),
+        tolerant ? " (rtol " + plain(tol.rtol()) + ", atol " + plain(tol.atol()) + ")" : "",
+        r.different().size(), k.mismatches().size(), k.onlyInA().size(), k.onlyInB().size(),
+        k.expectedOnlyInA() + k.expectedOnlyInB() == 0 ? "" : String.format(
+            " (expected from the conversion: %d only in A, %d only in B)", k.expectedOnlyInA(), k.expectedOnlyInB()));
+  }
+
+  /** 0.05, 1E-6, 0: as given, without padding. */
+  private static String plain(double v) {
+    return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toString();
   }
 
   private static String num(double v) {
     return Double.isNaN(v) ? "-" : String.format("%.6g", v);
   }
 
-  private static void json(PrintWriter out, String a, String b, CheckpointDiff.Result r) {
+  private static void json(PrintWriter out, String a, String b, CheckpointDiff.Result r,
+      CheckpointDiff.Tolerance tol) {
     Json.write(out, g -> {
       g.writeStartObject();
       g.writeStringField("a", a);
       g.writeStringField("b", b);
       g.writeBooleanField("identical", r.same());
       g.writeNumberField("equal", r.equalTensors());
+      g.writeNumberField("rtol", tol.rtol());
+      g.writeNumberField("atol", tol.atol());
+      g.writeNumberField("expected_only_in_a", r.keys().expectedOnlyInA());
+      g.writeNumberField("expected_only_in_b", r.keys().expectedOnlyInB());
       g.writeArrayFieldStart("only_in_a");
       for (String k : r.keys().onlyInA()) {
         g.writeString(k);
@@ -159,7 +230,7 @@ public final class DiffCommand implements Callable<Integer> {
       }
       g.writeEndArray();
       g.writeArrayFieldStart("different");
-      for (CheckpointDiff.ValueDiff d : r.different()) {
+      for (CheckpointDiff.ValueDiff d : largestFirst(r.different())) {
         g.writeStartObject();
         g.writeStringField("key", d.key());
         g.writeStringField("dtype", d.dtype());
