@@ -254,7 +254,8 @@ public final class ConvertCommand implements Callable<Integer> {
           rules.strict(), rules.transforms(), MappingRules.Switch.DROP, rules.optimizerSlots())
           .plus(pairs, warm == null ? List.of() : List.of(java.util.regex.Pattern.compile("(?:" + warmStart + ").*")));
     }
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
     try {
       FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
       for (CheckpointFormat target : targets) {

@@ -126,7 +126,8 @@ public final class DiffCommand implements Callable<Integer> {
 
   private List<CheckpointDiff.ValueDiff> distributed(String prefixA, String prefixB,
       List<CheckpointDiff.Pair> pairs, CheckpointDiff.Tolerance tolerance, Map<String, String> sparkConf) {
-    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, sparkConf)) {
+    try (JavaSparkContext sc = SparkContexts.create("rebundle diff", master, sparkConf,
+        spec.commandLine().getErr())) {
       FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription("rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));

@@ -84,7 +84,8 @@ public final class Main implements Runnable {
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       int code = exitCodeFor(ex);
-      err.println("rebundle: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      err.println("rebundle: " + (ClusterFailure.isApplicationRemoved(ex) ? ClusterFailure.message(ex)
+          : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
       if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
         ex.printStackTrace(err);
       }
@@ -134,6 +135,9 @@ public final class Main implements Runnable {
 
   /** Maps an exception to the exit code the README documents. */
   static int exitCodeFor(Throwable ex) {
+    if (ClusterFailure.isApplicationRemoved(ex)) {
+      return ExitCodes.STORAGE;
+    }
     if (ex instanceof CorruptCheckpointException || ex instanceof UnsupportedCheckpointException) {
       return ExitCodes.BAD_INPUT;
     }

@@ -116,4 +116,18 @@ class CommandLineConventionsTest {
     assertEquals(missing.err().lines().findFirst().get(), verbose.err().lines().findFirst().get());
     assertTrue(verbose.err().contains("\tat io.rebundle."), verbose.err());
   }
+
+  @Test
+  void aClusterThatRemovesTheApplicationExitsFourWithOneLine() {
+    // What Spark's scheduler throws at a job whose context the cluster stopped.
+    Exception ex = new org.apache.spark.SparkException("Job 3 cancelled because SparkContext was shut down\n"
+        + "\tat org.apache.spark.scheduler.DAGScheduler...");
+    Exception wrapped = new RuntimeException("convert failed", ex);
+    assertEquals(ExitCodes.STORAGE, Main.exitCodeFor(wrapped));
+    assertEquals("Cannot finish: the cluster removed the application (convert failed); see the cluster's and the "
+        + "workers' logs", ClusterFailure.message(wrapped));
+    assertEquals(ExitCodes.STORAGE, Main.exitCodeFor(new IllegalStateException(
+        "Cannot call methods on a stopped SparkContext.")));
+    assertEquals(ExitCodes.INTERNAL, Main.exitCodeFor(new IllegalStateException("something else")));
+  }
 }
