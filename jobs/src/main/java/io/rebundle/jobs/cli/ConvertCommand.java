@@ -12,12 +12,9 @@ import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -38,7 +35,11 @@ import picocli.CommandLine.Parameters;
         "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
             + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
             + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
-        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
+        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."},
+    footer = {"", "Examples:", "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
+        "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
+        "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
+        "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"})
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -64,7 +65,9 @@ public final class ConvertCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
+  @Parameters(index = "1", paramLabel = "DST",
+      description = "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
+          + "checkpoint under SRC's name and a 'checkpoint' state file.")
   String destination;
 
   @Option(names = "--map", paramLabel = "FILE",
@@ -144,8 +147,13 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
   boolean noStateFile;
 
-  @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+  @Option(names = "--report", paramLabel = "LOCATION",
+      description = "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
+          + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
   String report;
+
+  @Option(names = "--json", description = "Print the JSON report on stdout (the human summary goes to stderr).")
+  boolean json;
 
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
   String master;
@@ -155,8 +163,45 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Instant started = Instant.now();
+    List<ConvertJob.Result> results = new ArrayList<>();
+    try {
+      int code = convert(results);
+      report(new ConvertReport.Outcome("convert", started, Instant.now(), results, null));
+      return code;
+    } catch (RuntimeException | Error e) {
+      if (report != null || json) {
+        int code = Main.exitCodeFor(e);
+        ConvertReport.Failure failure = new ConvertReport.Failure(code, ConvertReport.errorCode(code),
+            e.getMessage() == null ? e.toString() : e.getMessage());
+        try {
+          report(new ConvertReport.Outcome("convert", started, Instant.now(), results, failure));
+        } catch (RuntimeException reportFailure) {
+          e.addSuppressed(reportFailure);
+          spec.commandLine().getErr().println("rebundle: warning: " + reportFailure.getMessage());
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The report, where --report and --json ask for it. */
+  private void report(ConvertReport.Outcome outcome) {
     PrintWriter out = spec.commandLine().getOut();
+    if (report != null) {
+      ConvertReport.write(StorageOptions.forLocations(StorageOptions.withHadoopSettings(new org.apache.hadoop.conf.Configuration(), parseConf(conf)), report.equals("-") ? "." : report), report, outcome, out);
+    }
+    if (json && !"-".equals(report)) {
+      ConvertReport.write(out, outcome);
+      out.println();
+    }
+    out.flush();
+  }
+
+  private int convert(List<ConvertJob.Result> results) {
+    // With the report on stdout, stdout holds only JSON; the human summary moves to stderr.
     PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = json || "-".equals(report) ? err : spec.commandLine().getOut();
     if (to == null && template == null) {
       throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
@@ -179,6 +224,9 @@ public final class ConvertCommand implements Callable<Integer> {
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
     Map<String, String> sparkConf = parseConf(conf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
@@ -200,9 +248,8 @@ public final class ConvertCommand implements Callable<Integer> {
     WarmStart warmStarting = new WarmStart(warm, previous);
     TemplateSpec templateSpec = template == null ? null
         : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
-    List<ConvertJob.Result> results = new ArrayList<>();
-    long start = System.nanoTime();
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
     try {
       FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
           source, destination);
@@ -229,24 +276,8 @@ public final class ConvertCommand implements Callable<Integer> {
         sc.close();
       }
     }
-    double total = (System.nanoTime() - start) / 1e9;
-    if (report != null) {
-      writeReport(ConvertReport.json(results, total));
-    }
     out.flush();
     return ExitCodes.OK;
-  }
-
-  private void writeReport(String json) {
-    try {
-      Path p = Path.of(report);
-      if (p.toAbsolutePath().getParent() != null) {
-        Files.createDirectories(p.toAbsolutePath().getParent());
-      }
-      Files.writeString(p, json + "\n", StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
-    }
   }
 
   private FileReuse.Policy reusePolicy() {

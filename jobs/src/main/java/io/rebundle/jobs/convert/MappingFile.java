@@ -132,6 +132,13 @@ public final class MappingFile {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
       root = new Yaml(options).compose(r);
+    } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
+      // A syntax error: file:line:col of the problem, and SnakeYAML's description without its snippet.
+      org.yaml.snakeyaml.error.Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+      String what = (e.getContext() == null ? "" : e.getContext() + ", ")
+          + (e.getProblem() == null ? "invalid YAML" : e.getProblem());
+      String where = m == null ? file : String.format("%s:%d:%d", file, m.getLine() + 1, m.getColumn() + 1);
+      throw new InvalidMappingException("Invalid mapping file " + where + ": " + what.replace('\n', ' '));
     } catch (YAMLException | IOException e) {
       throw new InvalidMappingException("Invalid mapping file " + file + ": " + e.getMessage().replace('\n', ' '));
     }
