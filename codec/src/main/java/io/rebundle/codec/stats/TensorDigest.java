@@ -53,7 +53,7 @@ public final class TensorDigest {
    * A whole tensor: statistics (null for dtypes without, or when not asked for), the unmasked
    * CRC-32C of its stored bytes, and its fingerprint (16 bytes).
    */
-  public record Result(TensorStats stats, int crc32c, byte[] fingerprint) {
+  public record Result(TensorStats stats, int crc32c, byte[] fingerprint) implements java.io.Serializable {
     public String fingerprintHex() {
       return hex(fingerprint);
     }
