@@ -263,7 +263,7 @@ public final class AuditJob {
           for (long x : a) {
             l.add(x);
           }
-          r[6] = l;
+          r[6] = scala.jdk.javaapi.CollectionConverters.asScala(l).toSeq();
         }
         return RowFactory.create(r);
       }

@@ -4,10 +4,10 @@ import io.rebundle.jobs.SharedSpark;
 import org.apache.spark.sql.SparkSession;
 
 /** A SparkSession on the tests' shared Spark context, with the counting file system registered. */
-final class AuditSpark {
+public final class AuditSpark {
   private AuditSpark() {}
 
-  static SparkSession session() {
+  public static SparkSession session() {
     var jsc = SharedSpark.context();
     jsc.hadoopConfiguration().set("fs.countfs.impl", CountingFileSystem.class.getName());
     jsc.hadoopConfiguration().setBoolean("fs.countfs.impl.disable.cache", true);
