@@ -1,5 +1,6 @@
 package io.rebundle.jobs.audit;
 
+import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.stats.TensorDigest;
 import io.rebundle.jobs.discover.CheckpointDiscovery;
@@ -185,7 +186,8 @@ public final class AuditJob {
       }
       String fp = r.isNullAt(10) ? null : r.getString(10);
       keyPrints.computeIfAbsent(cp, k -> new ArrayList<>()).add(new String[] {key, fp});
-      if (fp != null && bytes >= DUPLICATE_TENSOR_MIN_BYTES) {
+      if (fp != null && bytes >= DUPLICATE_TENSOR_MIN_BYTES
+          && !key.equals(Naming.OBJECT_GRAPH_KEY)) {
         byFingerprint.computeIfAbsent(fp, k -> new ArrayList<>()).add(new String[] {cp, key, Long.toString(bytes)});
       }
     }

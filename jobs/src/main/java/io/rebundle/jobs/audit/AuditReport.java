@@ -164,14 +164,25 @@ public final class AuditReport {
     } else {
       h.append("<p>").append(dups.size()).append(" duplicate checkpoint").append(dups.size() == 1 ? "" : "s")
           .append(", ").append(dupTensors).append(" further duplicate tensor").append(dupTensors == 1 ? "" : "s")
-          .append(" of at least ").append(AuditJob.DUPLICATE_TENSOR_MIN_BYTES).append(" bytes.</p><table>")
-          .append("<tr><th>checkpoint</th><th>duplicate of</th></tr>");
-      for (Finding f : dups) {
-        String of = f.message().substring(f.message().lastIndexOf(' ') + 1);
-        h.append("<tr><td>").append(esc(shortName(f.checkpoint()))).append("</td><td>").append(esc(shortName(of)))
-            .append("</td></tr>");
+          .append(" of at least ").append(AuditJob.DUPLICATE_TENSOR_MIN_BYTES).append(" bytes.</p>");
+      if (!dups.isEmpty()) {
+        h.append("<table><tr><th>checkpoint</th><th>duplicate of</th></tr>");
+        for (Finding f : dups) {
+          String of = f.message().substring(f.message().lastIndexOf(' ') + 1);
+          h.append("<tr><td>").append(esc(shortName(f.checkpoint()))).append("</td><td>").append(esc(shortName(of)))
+              .append("</td></tr>");
+        }
+        h.append("</table>");
       }
-      h.append("</table>");
+      Map<String, Long> dupCounts = new TreeMap<>();
+      for (Finding f : r.findings()) {
+        if (f.kind().equals("duplicate_tensor")) {
+          dupCounts.merge(shortName(f.checkpoint()), 1L, Long::sum);
+        }
+      }
+      if (!dupCounts.isEmpty()) {
+        h.append("<p>Duplicate tensors per checkpoint:</p>").append(bars(dupCounts, false));
+      }
     }
     h.append("</section>");
 
