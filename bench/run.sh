@@ -12,6 +12,7 @@
 #   BENCH_DTYPES         dtypes of the synthetic checkpoints (default float32,bfloat16)
 #   BENCH_SHARDS         output shards of the multi-shard convert (default 4)
 #   BENCH_INDEX_TENSORS  entries of the index-only benchmark (default 1000000; 0 skips it)
+#   BENCH_AUDIT_CHECKPOINTS  small checkpoints of the index-only audit (default 10000; 0 skips it)
 #   BENCH_HEAP           heap of every Rebundle JVM (default -Xmx512m, via REBUNDLE_JAVA_OPTS)
 #   BENCH_TF             auto (default) or off: TensorFlow restore+save through TensorFlow Java
 #   BENCH_MVN_FLAGS      extra Maven flags for the build, e.g. -o
@@ -32,6 +33,7 @@ SLICED="${BENCH_SLICED:-2}"
 DTYPES="${BENCH_DTYPES:-float32,bfloat16}"
 SHARDS="${BENCH_SHARDS:-4}"
 INDEX_TENSORS="${BENCH_INDEX_TENSORS:-1000000}"
+AUDIT_CHECKPOINTS="${BENCH_AUDIT_CHECKPOINTS:-10000}"
 HEAP="${BENCH_HEAP:--Xmx512m}"
 TF="${BENCH_TF:-auto}"
 SUBMIT="$ROOT/submit.sh"
@@ -181,6 +183,11 @@ for SIZE in $SIZES; do
 
   log "$SIZE: verify"
   measure "$SIZE" "verify" "$DATA" prep_read -- "$SUBMIT" verify "$SRC"
+  log "$SIZE: audit (statistics, CRC, fingerprint of every tensor)"
+  prep_audit() { rm -rf "$D/audit"; warm "$SRC"; }
+  measure "$SIZE" "audit (stats + CRC + fingerprint, Parquet out)" "$DATA" prep_audit -- \
+    "$SUBMIT" audit "$(dirname "$SRC")" --out "$D/audit" --fail-on error
+  rm -rf "$D/audit"
 
   if [[ "${BENCH_S3:-on}" != off ]]; then
     # Object store: a loopback S3 server (s3proxy) in one JVM; convert s3a->s3a through the CLI vs
@@ -216,6 +223,27 @@ if ((INDEX_TENSORS > 0)); then
   measure index "inspect --json, $INDEX_TENSORS entries" "$IDX" warm_index -- "$SUBMIT" inspect --json "$I"
   measure index "inspect (table), $INDEX_TENSORS entries" "$IDX" warm_index -- "$SUBMIT" inspect "$I"
   rm -rf "$DIR/index"
+fi
+
+if ((AUDIT_CHECKPOINTS > 0)); then
+  log "audit: $AUDIT_CHECKPOINTS small checkpoints, index only (--no-stats)"
+  A="$DIR/many"
+  rm -rf "$A"
+  REBUNDLE_JAVA_OPTS="" "$SUBMIT" synth "$A/seed/ckpt" --format tf2 --size 65536 --tensors 20 --seed 1 \
+    --no-state-file >/dev/null
+  for ((i = 0; i < AUDIT_CHECKPOINTS; i++)); do
+    d="$A/lake/team$((i % 100))/model$i"
+    mkdir -p "$d"
+    cp "$A/seed/ckpt.index" "$d/ckpt-1.index"
+    cp "$A/seed/ckpt.data-00000-of-00001" "$d/ckpt-1.data-00000-of-00001"
+  done
+  IDXS=$(cat "$A"/lake/*/*/ckpt-1.index | wc -c)
+  warm_many() { rm -rf "$A/out"; sync; cat "$A"/lake/*/*/ckpt-1.index >/dev/null; }
+  measure many "audit --no-stats, $AUDIT_CHECKPOINTS checkpoints (index bytes)" "$IDXS" warm_many -- \
+    "$SUBMIT" audit "$A/lake" --out "$A/out" --no-stats
+  measure many "find (listing baseline), $AUDIT_CHECKPOINTS checkpoints" "$IDXS" warm_many -- \
+    sh -c "find '$A/lake' -name '*.index' | wc -l >/dev/null"
+  rm -rf "$A"
 fi
 
 log "start-up: convert of the tiny conf/examples/tf1-ckpt"
