@@ -1,9 +1,11 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.commit.Committer;
+import io.rebundle.codec.commit.StagedShard;
+import io.rebundle.codec.commit.StagingArea;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.util.Bytes;
-import java.io.UncheckedIOException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,18 +13,17 @@ import java.util.Map;
 
 /**
  * Writes a whole checkpoint from one process: {@link ShardWriter}s for the data files and an
- * {@link IndexWriter}, chained. Everything goes to temporary names first; {@link #finish()} renames
- * the data files, then writes the index last, so a crash never leaves an index pointing at missing
- * bytes. {@link #close()} without {@code finish()} removes the temporary files. Not thread-safe.
+ * {@link IndexWriter}, chained. The data files are written into a {@link StagingArea};
+ * {@link #finish()} publishes them with the {@link Committer}, the commit protocol of migrations
+ * (data files renamed first, the index last), so a crash never leaves an index pointing at missing
+ * bytes. {@link #close()} without {@code finish()} removes the staging area. Not thread-safe.
  */
 public final class CheckpointWriter implements AutoCloseable {
-  private static final SecureRandom RANDOM = new SecureRandom();
-
   private final FileIO io;
   private final String prefix;
   private final boolean overwrite;
   private final List<ShardWriter> shards = new ArrayList<>();
-  private final List<String> tempNames = new ArrayList<>();
+  private final Committer committer;
   private final List<IndexRecord> records = new ArrayList<>();
   private final Map<String, BundleEntry> slicedTensors = new LinkedHashMap<>();
   private boolean finished;
@@ -34,14 +35,19 @@ public final class CheckpointWriter implements AutoCloseable {
     this.io = io;
     this.prefix = prefix;
     this.overwrite = overwrite;
-    if (!overwrite && io.exists(Naming.indexFile(prefix))) {
-      throw new UncheckedIOException("Cannot write checkpoint " + prefix + ": "
-          + Naming.indexFile(prefix) + " already exists", new java.io.IOException("exists"));
+    if (!overwrite && Committer.destinationExists(io, prefix)) {
+      throw Errors.destinationExists(prefix);
     }
-    for (int i = 0; i < numShards; i++) {
-      String temp = tempName(Naming.dataFile(prefix, i, numShards));
-      tempNames.add(temp);
-      shards.add(new ShardWriter(io.newOutputFile(temp).create(), temp, i));
+    this.committer = new Committer(io, StagingArea.of(io, prefix, StagingArea.newRunId()));
+    committer.staging().create(io);
+    try {
+      for (int i = 0; i < numShards; i++) {
+        String staged = committer.attemptFile(i, "writer");
+        shards.add(new ShardWriter(io.newOutputFile(staged).create(), staged, i));
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
     }
   }
 
@@ -51,11 +57,6 @@ public final class CheckpointWriter implements AutoCloseable {
 
   public static CheckpointWriter create(FileIO io, String prefix, int numShards, boolean overwrite) {
     return new CheckpointWriter(io, prefix, numShards, overwrite);
-  }
-
-  /** A fresh temporary name beside {@code target}, as TensorFlow's {@code .tempstate<N>} files. */
-  public static String tempName(String target) {
-    return target + ".tempstate" + Long.toUnsignedString(RANDOM.nextLong());
   }
 
   public String prefix() {
@@ -170,22 +171,25 @@ public final class CheckpointWriter implements AutoCloseable {
     for (ShardWriter s : shards) {
       s.close();
     }
-    List<IndexRecord> all = new ArrayList<>(records);
-    slicedTensors.forEach((k, e) -> all.add(new IndexRecord(Bytes.utf8(k), e)));
-    String indexTemp = tempName(Naming.indexFile(prefix));
-    tempNames.add(indexTemp);
-    IndexWriter.write(io.newOutputFile(indexTemp), BundleHeader.of(shards.size()), all);
-    if (overwrite) {
-      io.delete(Naming.indexFile(prefix));
-    }
-    for (int i = 0; i < shards.size(); i++) {
-      String target = Naming.dataFile(prefix, i, shards.size());
-      if (overwrite) {
-        io.delete(target);
+    List<List<IndexRecord>> byShard = new ArrayList<>();
+    shards.forEach(s -> byShard.add(new ArrayList<>()));
+    List<IndexRecord> metadata = new ArrayList<>();
+    for (IndexRecord r : records) {
+      if (r.entry().isSliced()) {
+        metadata.add(r);
+      } else if (r.entry().shardId() < 0 || r.entry().shardId() >= shards.size()) {
+        throw new IllegalArgumentException("Invalid entry " + r.name() + ": shard " + r.entry().shardId() + " of "
+            + shards.size());
+      } else {
+        byShard.get(r.entry().shardId()).add(r);
       }
-      io.rename(tempNames.get(i), target);
     }
-    io.rename(indexTemp, Naming.indexFile(prefix));
+    List<StagedShard> staged = new ArrayList<>();
+    for (int i = 0; i < shards.size(); i++) {
+      staged.add(new StagedShard(i, shards.get(i).location(), byShard.get(i), shards.get(i).position()));
+    }
+    slicedTensors.forEach((k, e) -> metadata.add(new IndexRecord(Bytes.utf8(k), e)));
+    committer.commit(staged, metadata, overwrite, false);
     finished = true;
   }
 
@@ -201,8 +205,6 @@ public final class CheckpointWriter implements AutoCloseable {
         // Aborting: the temporary file is deleted next either way.
       }
     }
-    for (String t : tempNames) {
-      io.delete(t);
-    }
+    committer.abort();
   }
 }

@@ -8,8 +8,9 @@ import java.util.List;
 
 /**
  * Appends tensors to one data file and returns their entries (offset, size, CRC), as TensorFlow's
- * BundleWriter does: no header, no padding, tensors back to back in the order added. Owns the
- * stream. Not thread-safe.
+ * BundleWriter does: no header, no padding, tensors back to back in the order added. The one place
+ * where entries of written tensors are built: fresh tensors, copies, literals, merged and
+ * transformed tensors. Owns the stream. Not thread-safe.
  */
 public final class ShardWriter implements AutoCloseable {
   /** Chunk size of {@link #append}: big enough to amortize calls, small enough to stay in cache. */
@@ -113,16 +114,92 @@ public final class ShardWriter implements AutoCloseable {
    */
   public BundleEntry copyFrom(CheckpointReader source, String key, BundleEntry entry, byte[] buffer) {
     long offset = out.position();
-    if (direct == null) {
-      // One direct buffer per shard writer, the size of the caller's: copies then move file to file
-      // without passing through the Java heap.
-      direct = java.nio.ByteBuffer.allocateDirect(buffer.length);
-    }
-    source.copyRaw(key, entry, out, direct);
+    source.copyRaw(key, entry, out, directBuffer(buffer.length));
     return entry.withLocation(shardId, offset);
   }
 
+  /**
+   * Copies a stored tensor's bytes unchanged (CRC verified, and kept) under a new dtype code and shape
+   * that describe the same bytes: a reshape.
+   */
+  public BundleEntry copyAs(CheckpointReader source, String key, BundleEntry entry, int dtypeCode, TensorShape shape,
+      byte[] buffer) {
+    long offset = out.position();
+    source.copyRaw(key, entry, out, directBuffer(buffer.length));
+    return new BundleEntry(dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
+  }
+
+  /** Appends bytes whose masked CRC32C the caller already knows (a planner literal). */
+  public BundleEntry addStored(int dtypeCode, TensorShape shape, byte[] bytes, int maskedCrc) {
+    long offset = out.position();
+    try {
+      out.write(bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+    }
+    return new BundleEntry(dtypeCode, shape, shardId, offset, bytes.length, maskedCrc, List.of());
+  }
+
+  /** Writes a tensor's bytes to the stream it is given (a merge of slices, a transform). */
+  @FunctionalInterface
+  public interface BytesProducer {
+    void writeTo(java.io.OutputStream out) throws IOException;
+  }
+
+  /**
+   * Appends the bytes {@code producer} writes, computing their CRC32C as they pass; they must be
+   * exactly {@code size} bytes, or {@code mismatch} (given the byte count written) is thrown. The
+   * entry is {@code dtypeCode} {@code shape} at its new location.
+   */
+  public BundleEntry appendProduced(int dtypeCode, TensorShape shape, long size, BytesProducer producer,
+      java.util.function.LongFunction<RuntimeException> mismatch) {
+    long offset = out.position();
+    CrcCounter counted = new CrcCounter(out);
+    try {
+      producer.writeTo(counted);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+    }
+    long written = out.position() - offset;
+    if (written != size) {
+      throw mismatch.apply(written);
+    }
+    return new BundleEntry(dtypeCode, shape, shardId, offset, size, Crc32c.mask((int) counted.crc.getValue()),
+        List.of());
+  }
+
+  private java.nio.ByteBuffer directBuffer(int size) {
+    if (direct == null) {
+      // One direct buffer per shard writer, the size of the caller's: copies then move file to file
+      // without passing through the Java heap.
+      direct = java.nio.ByteBuffer.allocateDirect(size);
+    }
+    return direct;
+  }
+
   private java.nio.ByteBuffer direct;
+
+  /** Passes bytes through, counting their CRC32C. */
+  private static final class CrcCounter extends java.io.OutputStream {
+    private final java.io.OutputStream out;
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+
+    CrcCounter(java.io.OutputStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      crc.update(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      crc.update(b, off, len);
+    }
+  }
 
   @Override
   public void close() {

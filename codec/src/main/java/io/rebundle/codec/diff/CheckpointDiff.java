@@ -8,7 +8,7 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.NameMapper;
-import io.rebundle.codec.plan.Transforms;
+import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.util.Crc32c;
 import java.io.Serializable;
 import java.nio.ByteBuffer;

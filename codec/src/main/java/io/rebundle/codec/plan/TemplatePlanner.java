@@ -195,7 +195,7 @@ public final class TemplatePlanner {
     }
     for (MappingRules.Transform tr : rules.transforms()) {
       if (tr.match().matcher(name).matches()) {
-        PlannedTensor p = PlannedTensor.transform(target, sourceKey, s, tr);
+        PlannedTensor.Transformed p = PlannedTensor.transform(target, sourceKey, s, tr);
         if (p.dtype().code() == te.dtypeCode() && p.shape().equals(te.shape())) {
           tensors.add(p);
           return;

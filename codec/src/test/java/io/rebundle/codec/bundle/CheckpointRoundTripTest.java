@@ -1,5 +1,6 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.DestinationExistsException;
 import static io.rebundle.codec.bundle.BundleFixtures.extract;
 import static io.rebundle.codec.bundle.BundleFixtures.iota;
 import static io.rebundle.codec.bundle.BundleFixtures.list;
@@ -404,8 +405,10 @@ class CheckpointRoundTripTest {
   @Test
   void refusesToReplaceAnExistingCheckpointUnlessAskedTo() {
     write(Map.of("w", iota(3)));
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> CheckpointWriter.create(io, prefix()));
-    assertEquals("Cannot write checkpoint " + prefix() + ": " + prefix() + ".index already exists", e.getMessage());
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
+        () -> CheckpointWriter.create(io, prefix()));
+    assertEquals("Cannot write checkpoint " + prefix() + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
+    assertEquals(prefix(), e.prefix());
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix(), 1, true)) {
       w.add("w", iota(5));
       w.finish();

@@ -17,7 +17,7 @@ import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.LocalMigration;
+import io.rebundle.codec.migrate.LocalMigration;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.util.Bytes;

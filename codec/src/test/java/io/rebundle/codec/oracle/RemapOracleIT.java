@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.LocalMigration;
+import io.rebundle.codec.migrate.LocalMigration;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.MigrationSpec;
 import java.nio.ByteBuffer;

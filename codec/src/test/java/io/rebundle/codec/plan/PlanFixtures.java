@@ -23,25 +23,25 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** Checkpoints and source indexes shared by the planner tests. */
-final class PlanFixtures {
+public final class PlanFixtures {
   private PlanFixtures() {}
 
-  static final String VALUE = "/.ATTRIBUTES/VARIABLE_VALUE";
+  public static final String VALUE = "/.ATTRIBUTES/VARIABLE_VALUE";
 
-  static byte[] float32(float v) {
+  public static byte[] float32(float v) {
     return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(v).array();
   }
 
-  static byte[] int64(long v) {
+  public static byte[] int64(long v) {
     return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
   }
 
-  static Tensor scalar(float v) {
+  public static Tensor scalar(float v) {
     return Tensor.of(DType.FLOAT, TensorShape.SCALAR, float32(v));
   }
 
   /** The migration guide's {@code tf1-ckpt}: float32 scalars a=1, b=2, scoped/c=3. */
-  static void writeGuideTf1(FileIO io, String prefix) {
+  public static void writeGuideTf1(FileIO io, String prefix) {
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix)) {
       w.add("a", scalar(1));
       w.add("b", scalar(2));
@@ -50,7 +50,7 @@ final class PlanFixtures {
     }
   }
 
-  static SourceIndex read(FileIO io, String prefix) {
+  public static SourceIndex read(FileIO io, String prefix) {
     try (CheckpointReader r = CheckpointReader.open(io, prefix)) {
       return SourceIndex.read(r);
     }
@@ -60,7 +60,7 @@ final class PlanFixtures {
    * A TF2 source index without files: one float32 scalar per attribute of {@code graph} (at
    * increasing offsets of shard 0), the {@code extraKeys}, and the object graph itself, in key order.
    */
-  static SourceIndex tf2Index(String prefix, ObjectGraph graph, String... extraKeys) {
+  public static SourceIndex tf2Index(String prefix, ObjectGraph graph, String... extraKeys) {
     Set<String> keys = new TreeSet<>(Bytes.KEY_ORDER);
     for (ObjectGraph.Node n : graph.nodes()) {
       n.attributes().forEach(a -> keys.add(a.checkpointKey()));
@@ -77,7 +77,7 @@ final class PlanFixtures {
   }
 
   /** A TF1 source index without files: float32 scalars under {@code names}. */
-  static SourceIndex tf1Index(String prefix, String... names) {
+  public static SourceIndex tf1Index(String prefix, String... names) {
     Set<String> keys = new TreeSet<>(Bytes.KEY_ORDER);
     keys.addAll(List.of(names));
     List<IndexRecord> records = new ArrayList<>();
@@ -90,7 +90,7 @@ final class PlanFixtures {
   }
 
   /** The source index a TF1-to-TF2 plan would write: its target keys, and its object graph. */
-  static SourceIndex outputOf(MigrationPlan plan, String prefix) {
+  public static SourceIndex outputOf(MigrationPlan plan, String prefix) {
     List<IndexRecord> records = new ArrayList<>();
     long offset = 0;
     for (PlannedTensor t : plan.tensors()) {
@@ -103,21 +103,21 @@ final class PlanFixtures {
   }
 
   /** The planned tensor written under {@code target}, or null. */
-  static PlannedTensor tensor(MigrationPlan plan, String target) {
+  public static PlannedTensor tensor(MigrationPlan plan, String target) {
     return plan.tensors().stream().filter(t -> Arrays.equals(t.targetKey(), Bytes.utf8(target))).findFirst()
         .orElse(null);
   }
 
-  static List<String> targetNames(MigrationPlan plan) {
+  public static List<String> targetNames(MigrationPlan plan) {
     return plan.tensors().stream().map(t -> new String(t.targetKey(), java.nio.charset.StandardCharsets.UTF_8))
         .toList();
   }
 
   /** The serialized object graph inside a planned DT_STRING scalar (§4.4: length, length CRC, bytes). */
-  static byte[] graphBytes(PlannedTensor literal) {
+  public static byte[] graphBytes(PlannedTensor literal) {
     assertEquals(PlannedTensor.Kind.LITERAL, literal.kind());
-    assertEquals(DType.STRING, literal.dtype());
-    byte[] b = literal.literal();
+    assertEquals(DType.STRING, ((PlannedTensor.Literal) literal).dtype());
+    byte[] b = ((PlannedTensor.Literal) literal).bytes();
     Varints.Cursor c = new Varints.Cursor(b, 0, b.length);
     int len = (int) c.varint64();
     int start = c.position() + 4;
@@ -125,7 +125,7 @@ final class PlanFixtures {
     return Arrays.copyOfRange(b, start, start + len);
   }
 
-  static ObjectGraph graphOf(PlannedTensor literal) {
+  public static ObjectGraph graphOf(PlannedTensor literal) {
     return ObjectGraph.parse(graphBytes(literal), "plan");
   }
 
@@ -133,14 +133,14 @@ final class PlanFixtures {
    * Checks the plan accounts for every source key exactly once: as the source of an output entry
    * (slice parts of merges included) or as a dropped key.
    */
-  static void assertEverySourceKeyAccountedFor(SourceIndex source, MigrationPlan plan) {
+  public static void assertEverySourceKeyAccountedFor(SourceIndex source, MigrationPlan plan) {
     List<String> accounted = new ArrayList<>();
     for (PlannedTensor t : plan.tensors()) {
-      if (t.kind() == PlannedTensor.Kind.MERGE_SLICES) {
-        accounted.add(Bytes.printable(t.sourceKey()));
-        t.parts().forEach(p -> accounted.add(Bytes.printable(p.sourceKey())));
-      } else if (t.sourceKey() != null) {
-        accounted.add(Bytes.printable(t.sourceKey()));
+      if (t instanceof PlannedTensor.MergedSlices m) {
+        accounted.add(Bytes.printable(m.sourceKey()));
+        m.parts().forEach(p -> accounted.add(Bytes.printable(p.sourceKey())));
+      } else if (t instanceof PlannedTensor.FromSource f) {
+        accounted.add(Bytes.printable(f.sourceKey()));
       }
     }
     plan.dropped().forEach(d -> accounted.add(printableName(d.key())));

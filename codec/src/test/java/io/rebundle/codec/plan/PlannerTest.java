@@ -106,12 +106,12 @@ class PlannerTest {
 
   @Test
   void writesSaveCounterAsInt64ScalarOne() {
-    PlannedTensor counter = tensor(planGuideTf1("vars"), "save_counter" + VALUE);
+    PlannedTensor.Literal counter = (PlannedTensor.Literal) tensor(planGuideTf1("vars"), "save_counter" + VALUE);
     assertEquals(PlannedTensor.Kind.LITERAL, counter.kind());
     assertEquals(DType.INT64, counter.dtype());
     assertEquals(TensorShape.SCALAR, counter.shape());
-    assertEquals("01 00 00 00 00 00 00 00", spaced(counter.literal()));
-    assertEquals(Crc32c.mask(Crc32c.of(int64(1))), counter.literalCrc());
+    assertEquals("01 00 00 00 00 00 00 00", spaced(counter.bytes()));
+    assertEquals(Crc32c.mask(Crc32c.of(int64(1))), counter.maskedCrc());
     assertEquals(8, counter.size());
     assertEquals("(generated)", counter.sourceName());
   }
@@ -139,7 +139,7 @@ class PlannerTest {
 
   @Test
   void objectGraphBytesAreWhatTheBuilderMakesForTheSortedDict() {
-    PlannedTensor literal = tensor(planGuideTf1("vars"), Naming.OBJECT_GRAPH_KEY);
+    PlannedTensor.Literal literal = (PlannedTensor.Literal) tensor(planGuideTf1("vars"), Naming.OBJECT_GRAPH_KEY);
     // Independently: Checkpoint(vars={'a': a, 'b': b, 'scoped/c': c}) after its first save, current TF.
     ObjectGraphBuilder b = new ObjectGraphBuilder();
     ObjectGraphBuilder.TrackedObject vars = b.root().child("vars");
@@ -153,8 +153,8 @@ class PlannerTest {
     assertEquals(348, expected.length);
     assertEquals(spaced(expected), spaced(graphBytes(literal)));
     StringTensors.Encoded framed = StringTensors.encode(List.of(expected));
-    assertArrayEquals(framed.bytes(), literal.literal());
-    assertEquals(framed.maskedCrc(), literal.literalCrc());
+    assertArrayEquals(framed.bytes(), literal.bytes());
+    assertEquals(framed.maskedCrc(), literal.maskedCrc());
     assertEquals(TensorShape.SCALAR, literal.shape());
   }
 
@@ -452,7 +452,7 @@ class PlannerTest {
     assertEquals(List.of(), plan.renamed());
     assertEquals(List.of(), plan.dropped());
     for (int i = 0; i < 3; i++) {
-      PlannedTensor t = plan.tensors().get(i);
+      PlannedTensor.Copy t = (PlannedTensor.Copy) plan.tensors().get(i);
       assertEquals(PlannedTensor.Kind.COPY, t.kind());
       assertArrayEquals(source.records().get(i).key(), t.sourceKey());
       assertEquals(source.records().get(i).entry(), t.sourceEntry());
@@ -496,15 +496,15 @@ class PlannerTest {
     assertEquals(6, t.size());
     assertEquals(PlannedTensor.Kind.SLICED, t.get(0).kind());
     assertEquals(emb, t.get(0).targetName());
-    assertEquals(List.of(BOTTOM, TOP), t.get(0).slices());
+    assertEquals(List.of(BOTTOM, TOP), ((PlannedTensor.SlicedEntry) t.get(0)).sourceEntry().slices());
     assertEquals(0, t.get(0).size());
     assertEquals(BundleEntry.sliced(DType.FLOAT, EMB, List.of(BOTTOM, TOP)), t.get(0).toEntry(0, 0, 0));
     assertEquals(PlannedTensor.Kind.COPY, t.get(1).kind());
     assertArrayEquals(SliceKeys.encode(emb, BOTTOM), t.get(1).targetKey());
-    assertArrayEquals(SliceKeys.encode("emb", BOTTOM), t.get(1).sourceKey());
-    assertEquals(16, t.get(1).sourceEntry().offset());
+    assertArrayEquals(SliceKeys.encode("emb", BOTTOM), ((PlannedTensor.Copy) t.get(1)).sourceKey());
+    assertEquals(16, ((PlannedTensor.Copy) t.get(1)).sourceEntry().offset());
     assertArrayEquals(SliceKeys.encode(emb, TOP), t.get(2).targetKey());
-    assertArrayEquals(SliceKeys.encode("emb", TOP), t.get(2).sourceKey());
+    assertArrayEquals(SliceKeys.encode("emb", TOP), ((PlannedTensor.Copy) t.get(2)).sourceKey());
     assertEquals("vars/w" + VALUE, t.get(3).targetName());
     assertEquals(List.of(new MigrationPlan.Renamed("emb", emb), new MigrationPlan.Renamed("w", "vars/w" + VALUE)),
         plan.renamed());
@@ -520,11 +520,11 @@ class PlannerTest {
   void mergesSlicesWhenAsked() {
     SourceIndex source = slicedTf1();
     MigrationPlan plan = Planner.plan(source, new MigrationSpec(CheckpointFormat.TF2, "vars", false, true));
-    PlannedTensor merged = plan.tensors().get(0);
+    PlannedTensor.MergedSlices merged = (PlannedTensor.MergedSlices) plan.tensors().get(0);
     assertEquals(PlannedTensor.Kind.MERGE_SLICES, merged.kind());
     assertEquals("vars/emb" + VALUE, merged.targetName());
     assertEquals(EMB, merged.shape());
-    assertEquals(List.of(), merged.slices());
+    assertEquals(List.of(), merged.toEntry(0, 0, 0).slices());
     assertEquals(32, merged.size());
     assertEquals(List.of(BOTTOM, TOP), merged.parts().stream().map(PlannedTensor.SlicePart::slice).toList());
     assertEquals(List.of("vars/emb" + VALUE, "vars/w" + VALUE, "save_counter" + VALUE, "_CHECKPOINTABLE_OBJECT_GRAPH"),

@@ -16,14 +16,14 @@ import java.util.Set;
  * {@code delete}, {@code mkdirs}) with locations relative to {@code base}, and knows which output
  * streams are still open.
  */
-final class RecordingFileIO extends ForwardingFileIO {
+public final class RecordingFileIO extends ForwardingFileIO {
   private static final long serialVersionUID = 1L;
   private final transient LocalFileIO local = new LocalFileIO();
   private final String base;
-  final List<String> log = new ArrayList<>();
-  final Set<String> openStreams = new LinkedHashSet<>();
+  public final List<String> log = new ArrayList<>();
+  public final Set<String> openStreams = new LinkedHashSet<>();
 
-  RecordingFileIO(String base) {
+  public RecordingFileIO(String base) {
     super(new LocalFileIO());
     this.base = base.endsWith("/") ? base : base + "/";
   }

@@ -1,5 +1,6 @@
 package io.rebundle.codec.plan;
 
+import io.rebundle.codec.migrate.LocalMigration;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

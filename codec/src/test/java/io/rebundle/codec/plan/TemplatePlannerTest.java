@@ -1,5 +1,6 @@
 package io.rebundle.codec.plan;
 
+import io.rebundle.codec.migrate.LocalMigrationTestSupport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -187,10 +188,10 @@ class TemplatePlannerTest {
     MigrationPlan plan = plan(ts);
     PlannedTensor bias1 = plan.tensors().stream()
         .filter(t -> t.targetName().equals("layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE")).findFirst().orElseThrow();
-    assertEquals(keras, bias1.sourcePrefix(), "dense_1/bias does not match ^dense/: the template's value stays");
+    assertEquals(keras, ((PlannedTensor.FromSource) bias1).sourcePrefix(), "dense_1/bias does not match ^dense/: the template's value stays");
     PlannedTensor kernel0 = plan.tensors().stream()
         .filter(t -> t.targetName().equals("layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE")).findFirst().orElseThrow();
-    assertEquals(null, kernel0.sourcePrefix());
+    assertEquals(null, ((PlannedTensor.FromSource) kernel0).sourcePrefix());
     assertEquals("dense/kernel", kernel0.sourceName());
   }
 }

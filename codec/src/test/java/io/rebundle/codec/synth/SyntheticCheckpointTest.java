@@ -1,5 +1,6 @@
 package io.rebundle.codec.synth;
 
+import io.rebundle.codec.DestinationExistsException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -215,7 +216,9 @@ class SyntheticCheckpointTest {
   void refusesToReplaceAnExistingCheckpointUnlessAsked() {
     SyntheticCheckpoint.Options o = options(CheckpointFormat.TF1, MIB, 3, 1, 0, 0);
     String prefix = write("x", o);
-    assertThrows(UncheckedIOException.class, () -> SyntheticCheckpoint.write(io, prefix, o, false, false));
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
+        () -> SyntheticCheckpoint.write(io, prefix, o, false, false));
+    assertEquals("Cannot write checkpoint " + prefix + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
     SyntheticCheckpoint.write(io, prefix, o, true, false);
     assertTrue(CheckpointVerifier.verify(io, prefix, null).ok());
   }

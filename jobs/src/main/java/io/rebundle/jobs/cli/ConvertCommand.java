@@ -1,10 +1,11 @@
 package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.migrate.WarmStart;
 import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.FileReuse;
+import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.jobs.convert.ConvertJob;
@@ -195,17 +196,10 @@ public final class ConvertCommand implements Callable<Integer> {
         throw new UsageException("Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
       }
     }
-    TemplateSpec templateSpec = null;
-    if (template != null) {
-      templateSpec = new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, warm, previous);
-    } else if (warm != null || !previous.isEmpty()) {
-      // Without a template, warm-starting is a filter and a rename of the source.
-      List<MappingRules.Assignment> pairs = new ArrayList<>();
-      previous.forEach((now, old) -> pairs.add(new MappingRules.Assignment(old, now)));
-      rules = new MappingRules(rules.assignmentMap(), rules.rename(), rules.include(), rules.exclude(), rules.drop(),
-          rules.strict(), rules.transforms(), MappingRules.Switch.DROP, rules.optimizerSlots())
-          .plus(pairs, warm == null ? List.of() : List.of(java.util.regex.Pattern.compile("(?:" + warmStart + ").*")));
-    }
+    // What a warm start means (with or without a template) is the core's business (WarmStart).
+    WarmStart warmStarting = new WarmStart(warm, previous);
+    TemplateSpec templateSpec = template == null ? null
+        : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
     List<ConvertJob.Result> results = new ArrayList<>();
     long start = System.nanoTime();
     JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
@@ -220,7 +214,7 @@ public final class ConvertCommand implements Callable<Integer> {
           throw new UsageException(e.getMessage());
         }
         ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse);
+            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting);
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
         if (dryRun) {
@@ -272,10 +266,10 @@ public final class ConvertCommand implements Callable<Integer> {
       throw new UsageException("Invalid options: --verify-copies checks reused files, and --reuse-files never reuses "
           + "none (streaming checks every CRC anyway)");
     }
+    // The core verifies whatever auto reuses (MigrationRequest.effectiveReuse): the default never trades
+    // the CRC check of every source byte for speed; asking for copy or link explicitly does.
     FileReuse.Policy policy = FileReuse.Policy.of(mode);
-    // The default never trades the CRC check of every source byte for speed; asking for copy or
-    // link explicitly does (README "Fast paths").
-    return verifyCopies || mode == FileReuse.Mode.AUTO ? policy.withVerification() : policy;
+    return verifyCopies ? policy.withVerification() : policy;
   }
 
   static List<CheckpointFormat> parseTargets(String to) {

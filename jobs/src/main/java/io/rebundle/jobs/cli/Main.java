@@ -89,6 +89,7 @@ public final class Main implements Runnable {
     }
     if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException
         || ex instanceof io.rebundle.codec.LinkNotPossibleException
+        || ex instanceof io.rebundle.codec.DestinationExistsException
         || ex instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException) {
       return ExitCodes.USAGE;
     }

@@ -1,8 +1,9 @@
 package io.rebundle.jobs.convert;
 
+import io.rebundle.codec.layout.OutputLayout;
 import io.rebundle.jobs.util.Sizes;
 import io.rebundle.codec.bundle.Naming;
-import io.rebundle.codec.plan.FileReuse;
+import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.jobs.util.Json;
@@ -26,7 +27,7 @@ public final class ConvertReport {
     for (String n : p.notes()) {
       out.printf("  note: %s%n", n);
     }
-    FileReuse.Layout layout = r.layout();
+    OutputLayout layout = r.layout();
     if (!layout.reused().isEmpty()) {
       out.printf("  %d source data file%s (%s) %s, keeping their layout; %d new shard%s%n", layout.reused().size(),
           layout.reused().size() == 1 ? "" : "s", Sizes.human(layout.reusedBytes()),
@@ -48,10 +49,11 @@ public final class ConvertReport {
         p.sourceFormat().id(), r.destination(), p.targetFormat().id(), r.numShards(),
         r.numShards() == 1 ? "" : "s");
     for (PlannedTensor t : p.tensors()) {
-      String before = t.sourceEntry() == null ? "" : t.sourceEntry().dtypeName() + " " + t.sourceEntry().shape() + " -> ";
+      String before = t instanceof PlannedTensor.FromSource f
+          ? f.sourceEntry().dtypeName() + " " + f.sourceEntry().shape() + " -> " : "";
       out.printf("  %-9s %s -> %s  %s%s %s, %d bytes%s%n", t.kind().name().toLowerCase(java.util.Locale.ROOT),
-          t.sourceName(), t.targetName(), before, t.dtype() == null ? "?" : t.dtype().displayName(), t.shape(), t.size(),
-          t.transform() == null ? "" : " (" + t.transform().describe() + ")");
+          t.sourceName(), t.targetName(), before, t.dtypeName(), t.shape(), t.size(),
+          t instanceof PlannedTensor.Transformed x ? " (" + x.transform().describe() + ")" : "");
     }
     for (MigrationPlan.Dropped d : p.dropped()) {
       out.printf("  dropped  %s: %s%n", d.key(), d.reason());
@@ -59,7 +61,7 @@ public final class ConvertReport {
     for (String n : p.notes()) {
       out.printf("  note: %s%n", n);
     }
-    FileReuse.Layout layout = r.layout();
+    OutputLayout layout = r.layout();
     out.printf("  file reuse (%s): %s%n", r.options().reuse().mode().id(), layout.reason());
     for (FileReuse.Rejected x : layout.rejected()) {
       out.printf("  not reused: source shard %d: %s%n", x.sourceShard(), x.reason());
@@ -68,7 +70,7 @@ public final class ConvertReport {
       String from = i < layout.reused().size() ? String.format(" (%s of %s, %s)",
           layout.mode() == FileReuse.Mode.LINK ? "a hard link" : "a copy",
           layout.reused().get(i).sourceFile(r.sourcePrefix()),
-          r.options().reuse().verifyCopies() ? "CRC-checked" : "not CRC-checked") : "";
+          r.verified() ? "CRC-checked" : "not CRC-checked") : "";
       out.printf("  shard %d: %d tensors, %d bytes%s%n", i, r.shardTensors()[i], r.shardBytes()[i], from);
     }
   }
@@ -92,7 +94,7 @@ public final class ConvertReport {
           .field("plan_seconds", r.planSeconds())
           .field("copy_seconds", r.copySeconds())
           .field("bytes_per_second", r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0.0);
-      FileReuse.Layout layout = r.layout();
+      OutputLayout layout = r.layout();
       j.key("reuse").beginObject()
           .field("requested", r.options().reuse().mode().id())
           .field("mode", layout.mode().id())

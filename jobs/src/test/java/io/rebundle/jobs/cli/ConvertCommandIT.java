@@ -97,7 +97,7 @@ class ConvertCommandIT {
     CliRunner refused = CliRunner.runWithSharedSpark("convert", "--to", "tf1", CliRunner.example("tf1-ckpt"),
         out.toString());
 
-    assertEquals(4, refused.exitCode(), refused.err());
+    assertEquals(2, refused.exitCode(), refused.err());
     assertTrue(refused.err().contains("already exists"), refused.err());
     assertEquals("rebundle: Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once "
         + "the new one is complete)\n", refused.err());

@@ -7,8 +7,8 @@ import static io.rebundle.jobs.TestCheckpoints.snapshot;
 import static io.rebundle.jobs.TestCheckpoints.unmask;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
@@ -21,7 +21,7 @@ import io.rebundle.codec.io.OutputFile;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import java.io.PrintWriter;
@@ -31,10 +31,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,9 +61,62 @@ class ConvertFailureIT {
   }
 
   private ConvertJob.Result convert(int shards) {
+    return convert(IO, shards);
+  }
+
+  private ConvertJob.Result convert(FileIO io, int shards) {
     ConvertJob.Options o = new ConvertJob.Options(source, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
         shards, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
-    return ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(new StringWriter(), true));
+    return ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
+  }
+
+  /**
+   * Local storage counting every open of a data file: a plan refused on the driver opens none, so no
+   * task (and no Spark job, which would have to read them) ran.
+   */
+  static final class DataReadCountingFileIO extends ForwardingFileIO {
+    private static final long serialVersionUID = 1L;
+    static final AtomicInteger dataOpens = new AtomicInteger();
+
+    DataReadCountingFileIO() {
+      super(new LocalFileIO());
+    }
+
+    @Override
+    public InputFile newInputFile(String location) {
+      InputFile f = super.newInputFile(location);
+      return new InputFile() {
+        @Override
+        public String location() {
+          return f.location();
+        }
+
+        @Override
+        public long length() {
+          return f.length();
+        }
+
+        @Override
+        public boolean exists() {
+          return f.exists();
+        }
+
+        @Override
+        public io.rebundle.codec.io.RangeReader open() {
+          if (location.contains(".data-")) {
+            dataOpens.incrementAndGet();
+          }
+          return f.open();
+        }
+      };
+    }
+  }
+
+  /** The name in a "Cannot plan tensor NAME: ..." message. */
+  private static String plannedKey(String message) {
+    Matcher m = Pattern.compile("^Cannot plan tensor (.+?): ").matcher(message);
+    assertTrue(m.find(), message);
+    return m.group(1);
   }
 
   private static BundleEntry entry(String prefix, String key) {
@@ -96,35 +150,44 @@ class ConvertFailureIT {
   }
 
   @Test
-  void missingSourceShardFailsTheJobAndLeavesNothingBehind() throws Exception {
+  void missingSourceShardFailsThePlanBeforeAnyDataIsRead() throws Exception {
     Files.delete(Path.of(dataFile(1)));
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
-    // One output shard: its task copies in source order, so the first tensor of source shard 1 fails.
-    String first = firstInShard(1);
+    DataReadCountingFileIO.dataOpens.set(0);
 
-    CheckpointNotFoundException ex = assertThrows(CheckpointNotFoundException.class, () -> convert(1));
+    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
+        () -> convert(new DataReadCountingFileIO(), 1));
 
-    assertEquals("Cannot read tensor " + first + ": data file " + dataFile(1) + " (shard 1 of 2) is missing",
-        ex.getMessage());
+    String key = plannedKey(ex.getMessage());
+    assertEquals(1, records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow().entry().shardId());
+    assertEquals("Cannot plan tensor " + key + ": data file " + dataFile(1) + " does not exist (the checkpoint is "
+        + "incomplete; copy all of its .data-* files)", ex.getMessage());
+    assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
 
   @Test
-  void truncatedSourceShardFailsTheJobAndLeavesNothingBehind() throws Exception {
+  void truncatedSourceShardFailsThePlanBeforeAnyDataIsRead() throws Exception {
     long keep = Files.size(Path.of(dataFile(0))) / 2;
     try (FileChannel ch = FileChannel.open(Path.of(dataFile(0)), StandardOpenOption.WRITE)) {
       ch.truncate(keep);
     }
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
-    IndexRecord cut = records().stream().filter(r -> r.entry().shardId() == 0)
-        .filter(r -> r.entry().offset() + r.entry().size() > keep)
-        .min(Comparator.comparingLong(r -> r.entry().offset())).orElseThrow();
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class, () -> convert(1));
+    DataReadCountingFileIO.dataOpens.set(0);
 
-    assertEquals(String.format("Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)", cut.name(),
-        cut.entry().offset(), cut.entry().offset() + cut.entry().size(), dataFile(0), keep), ex.getMessage());
+    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
+        () -> convert(new DataReadCountingFileIO(), 1));
+
+    String key = plannedKey(ex.getMessage());
+    IndexRecord past = records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow();
+    assertEquals(0, past.entry().shardId());
+    assertTrue(past.entry().offset() + past.entry().size() > keep, key + " lies inside the file");
+    assertEquals(String.format("Cannot plan tensor %s: its %d bytes at offset %d of %s lie past the end of the file "
+        + "(%d bytes; the file is truncated or the index is corrupt)", key, past.entry().size(), past.entry().offset(),
+        dataFile(0), keep), ex.getMessage());
+    assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
@@ -216,12 +279,5 @@ class ConvertFailureIT {
     try (CheckpointReader r = CheckpointReader.openPrefix(IO, source)) {
       return StreamSupport.stream(r.records().spliterator(), false).toList();
     }
-  }
-
-  private String firstInShard(int shard) {
-    // The scheduler orders a task's tensors by source offset, larger first where offsets tie (an empty tensor).
-    return records().stream().filter(r -> r.entry().shardId() == shard)
-        .min(Comparator.<IndexRecord>comparingLong(r -> r.entry().offset())
-            .thenComparing(r -> -r.entry().size())).orElseThrow().name();
   }
 }

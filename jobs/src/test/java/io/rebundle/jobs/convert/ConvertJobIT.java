@@ -1,5 +1,6 @@
 package io.rebundle.jobs.convert;
 
+import io.rebundle.codec.DestinationExistsException;
 import static io.rebundle.jobs.TestCheckpoints.int64Scalar;
 import static io.rebundle.jobs.TestCheckpoints.list;
 import static io.rebundle.jobs.TestCheckpoints.readAll;
@@ -23,10 +24,10 @@ import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.FileReuse;
+import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.Scheduler;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.synth.SyntheticCheckpoint;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
@@ -232,7 +233,7 @@ class ConvertJobIT {
     convert(TestCheckpoints.example("tf2-ckpt").toString(), out.toString(), CheckpointFormat.TF1);
     Map<String, String> before = snapshot(dir);
 
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
         () -> convert(TestCheckpoints.example("tf1-ckpt").toString(), out.toString(), CheckpointFormat.TF1));
 
     assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once the new "

@@ -1,5 +1,13 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.migrate;
 
+import io.rebundle.codec.DestinationExistsException;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.RecordingFileIO;
+import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.migrate.LocalMigrationReuseTest;
 import static io.rebundle.codec.plan.PlanFixtures.VALUE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -283,9 +291,9 @@ class LocalMigrationReuseTest {
     convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK));
     Map<String, String> before = snapshot(dir);
 
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
         () -> convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK)));
-    assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite)", e.getMessage());
+    assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
     assertEquals(before, snapshot(dir));
 
     LocalMigration.run(io, src, out, MigrationSpec.to(CheckpointFormat.TF2), MappingRules.none(), 0, true,

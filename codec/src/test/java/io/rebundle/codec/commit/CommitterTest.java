@@ -1,5 +1,10 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.commit;
 
+import io.rebundle.codec.DestinationExistsException;
+import io.rebundle.codec.plan.RecordingFileIO;
+import io.rebundle.codec.commit.Committer;
+import io.rebundle.codec.commit.CommitterTest;
+import io.rebundle.codec.exec.ShardExecutor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,7 +63,7 @@ class CommitterTest {
    * Two attempt files as tasks leave them: shard 0 holds a, shard 1 holds b then the one slice of s.
    * A failed attempt of shard 0 lies beside them.
    */
-  private List<ShardExecutor.Result> stage(Committer c) throws IOException {
+  private List<StagedShard> stage(Committer c) throws IOException {
     Files.createDirectories(Path.of(c.stagingDirectory()));
     String f0 = c.attemptFile(0, "a");
     String f1 = c.attemptFile(1, "b");
@@ -66,8 +71,8 @@ class CommitterTest {
     Files.write(Path.of(f1), concat(B, S));
     Files.write(Path.of(c.attemptFile(0, "failed")), new byte[] {0});
     return List.of(
-        new ShardExecutor.Result(0, f0, List.of(new IndexRecord(Bytes.utf8("a"), entry(A, 0, 0))), 3),
-        new ShardExecutor.Result(1, f1, List.of(new IndexRecord(Bytes.utf8("b"), entry(B, 1, 0)),
+        new StagedShard(0, f0, List.of(new IndexRecord(Bytes.utf8("a"), entry(A, 0, 0))), 3),
+        new StagedShard(1, f1, List.of(new IndexRecord(Bytes.utf8("b"), entry(B, 1, 0)),
             new IndexRecord(SliceKeys.encode("s", ALL), entry(S, 1, 2))), 6));
   }
 
@@ -95,7 +100,7 @@ class CommitterTest {
   void renamesDataFilesThenWritesTheIndexLastThenTheStateFile() throws IOException {
     RecordingFileIO io = new RecordingFileIO(dir.toString());
     Committer c = new Committer(io, prefix(), "run1");
-    List<ShardExecutor.Result> results = stage(c);
+    List<StagedShard> results = stage(c);
     c.commit(results, metadata(), false, true);
     List<String> log = io.log.stream().map(l -> l.replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*")).toList();
     assertEquals(List.of(
@@ -153,9 +158,10 @@ class CommitterTest {
     LocalFileIO io = new LocalFileIO();
     Committer c = new Committer(io, prefix(), "run1");
     assertTrue(c.destinationExists());
-    List<ShardExecutor.Result> results = stage(c);
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> c.commit(results, metadata(), false, true));
-    assertEquals("Cannot write checkpoint " + prefix() + ": it already exists (use --overwrite)", e.getMessage());
+    List<StagedShard> results = stage(c);
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
+        () -> c.commit(results, metadata(), false, true));
+    assertEquals("Cannot write checkpoint " + prefix() + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
     assertArrayEquals(oldIndex, Files.readAllBytes(dir.resolve("ckpt.index")));
     assertEquals(List.of(STAGING, "ckpt.data-00000-of-00001", "ckpt.index"), list(dir));
     c.abort();
@@ -202,7 +208,7 @@ class CommitterTest {
   @Test
   void rejectsResultsOutOfShardOrder() throws IOException {
     Committer c = new Committer(new LocalFileIO(), prefix(), "run1");
-    List<ShardExecutor.Result> results = stage(c);
+    List<StagedShard> results = stage(c);
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> c.commit(List.of(results.get(1), results.get(0)), List.of(), false, true));
     assertEquals("Invalid commit: result 0 is for shard 1", e.getMessage());

@@ -1,5 +1,7 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.exec;
 
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.DType;
@@ -17,22 +19,9 @@ import java.util.Map;
 public final class Transforms {
   private Transforms() {}
 
-  static boolean isPermutation(int[] perm, int rank) {
-    if (perm == null || perm.length != rank) {
-      return false;
-    }
-    boolean[] seen = new boolean[rank];
-    for (int p : perm) {
-      if (p < 0 || p >= rank || seen[p]) {
-        return false;
-      }
-      seen[p] = true;
-    }
-    return true;
-  }
-
   /** Writes the transformed tensor to {@code out}; the source CRC is verified along the way. */
-  static void apply(CheckpointReader reader, String key, BundleEntry source, PlannedTensor t, OutputStream out,
+  static void apply(CheckpointReader reader, String key, BundleEntry source, PlannedTensor.Transformed t,
+      OutputStream out,
       byte[] buffer) throws IOException {
     MappingRules.Transform tr = t.transform();
     if (tr.reshape() != null) {

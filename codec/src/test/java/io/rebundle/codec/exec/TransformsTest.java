@@ -1,5 +1,13 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.exec;
 
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationException;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.exec.Transforms;
+import io.rebundle.codec.exec.TransformsTest;
+import io.rebundle.codec.migrate.LocalMigration;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,7 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.layout;
 
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.layout.Scheduler;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,19 +53,23 @@ public final class Scheduler {
   }
 
   private static int sourceShard(PlannedTensor t) {
-    return switch (t.kind()) {
-      case COPY -> t.sourceEntry().shardId();
-      case MERGE_SLICES -> t.parts().isEmpty() ? 0 : t.parts().get(0).entry().shardId();
-      default -> Integer.MAX_VALUE;
-    };
+    if (t instanceof PlannedTensor.Copy c) {
+      return c.sourceEntry().shardId();
+    }
+    if (t instanceof PlannedTensor.MergedSlices m) {
+      return m.parts().isEmpty() ? 0 : m.parts().get(0).entry().shardId();
+    }
+    return Integer.MAX_VALUE;
   }
 
   private static long sourceOffset(PlannedTensor t) {
-    return switch (t.kind()) {
-      case COPY -> t.sourceEntry().offset();
-      case MERGE_SLICES -> t.parts().isEmpty() ? 0 : t.parts().get(0).entry().offset();
-      default -> Long.MAX_VALUE;
-    };
+    if (t instanceof PlannedTensor.Copy c) {
+      return c.sourceEntry().offset();
+    }
+    if (t instanceof PlannedTensor.MergedSlices m) {
+      return m.parts().isEmpty() ? 0 : m.parts().get(0).entry().offset();
+    }
+    return Long.MAX_VALUE;
   }
 
   /** Bytes per shard, for reports. */

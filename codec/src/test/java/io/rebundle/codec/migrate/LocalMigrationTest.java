@@ -1,5 +1,12 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.migrate;
 
+import io.rebundle.codec.DestinationExistsException;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlanFixtures;
+import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.migrate.LocalMigrationTest;
 import static io.rebundle.codec.plan.PlanFixtures.VALUE;
 import static io.rebundle.codec.plan.PlanFixtures.float32;
 import static io.rebundle.codec.plan.PlanFixtures.int64;
@@ -269,9 +276,9 @@ class LocalMigrationTest {
     PlanFixtures.writeGuideTf1(io, source);
     LocalMigration.run(io, source, path("out/ckpt"), MigrationSpec.to(CheckpointFormat.TF2), 1, false);
     byte[] index = Files.readAllBytes(dir.resolve("out/ckpt.index"));
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
+    DestinationExistsException e = assertThrows(DestinationExistsException.class,
         () -> LocalMigration.run(io, source, path("out/ckpt"), MigrationSpec.to(CheckpointFormat.TF1), 1, false));
-    assertEquals("Cannot write checkpoint " + path("out/ckpt") + ": it already exists (use --overwrite)", e.getMessage());
+    assertEquals("Cannot write checkpoint " + path("out/ckpt") + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
     assertEquals(List.of("checkpoint", "ckpt.data-00000-of-00001", "ckpt.index"), list(dir.resolve("out")));
     assertArrayEquals(index, Files.readAllBytes(dir.resolve("out/ckpt.index")));
 

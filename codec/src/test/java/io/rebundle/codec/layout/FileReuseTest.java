@@ -1,5 +1,17 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.layout;
 
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlanFixtures;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.SourceIndex;
+import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.layout.FileReuseTest;
+import io.rebundle.codec.layout.Scheduler;
+import io.rebundle.codec.migrate.LocalMigration;
 import static io.rebundle.codec.plan.PlanFixtures.VALUE;
 import static io.rebundle.codec.plan.PlanFixtures.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,7 +75,7 @@ class FileReuseTest {
     return FileReuse.analyze(plan, source, FileReuse.fileLengths(io, source));
   }
 
-  private static List<String> names(List<PlannedTensor> tensors) {
+  private static List<String> names(List<? extends PlannedTensor> tensors) {
     return tensors.stream().map(PlannedTensor::targetName).toList();
   }
 
@@ -105,7 +117,7 @@ class FileReuseTest {
       }
     }
 
-    FileReuse.Layout layout = FileReuse.layout(plan, a, FileReuse.Mode.LINK, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout layout = FileReuse.layout(plan, a, FileReuse.Mode.LINK, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.LINK, layout.mode());
     assertEquals(4, layout.numShards());
     assertEquals(3, layout.firstNewShard());
@@ -137,7 +149,7 @@ class FileReuseTest {
         + "(save_counter: TF2 bookkeeping, unknown to TF1)"), r.reason());
     assertEquals(List.of(), a.rest());
 
-    FileReuse.Layout layout = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout layout = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(3, layout.numShards());
     assertEquals(List.of(), layout.newShards());
   }
@@ -163,11 +175,11 @@ class FileReuseTest {
         names(a.rest()).stream().sorted().toList());
 
     // auto streams everything when the plan changes bytes; copy reuses what qualifies.
-    FileReuse.Layout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.NEVER, auto.mode());
     assertEquals("the plan transforms, merges or reads from a template", auto.reason());
     assertEquals(1, auto.numShards());
-    FileReuse.Layout copy = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout copy = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(3, copy.numShards());
     assertEquals("2 of 3 source data files copied whole", copy.reason());
   }
@@ -279,18 +291,18 @@ class FileReuseTest {
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2));
     FileReuse.Analysis a = FileReuse.analyze(plan, source, new long[] {big * 8});
 
-    FileReuse.Layout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.COPY, auto.mode());
     assertEquals("rename-only plan; 1 of 1 source data files copied whole", auto.reason());
     assertEquals(2, auto.numShards());
 
-    FileReuse.Layout asked = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 4, Scheduler.DEFAULT_SHARD_SIZE, true);
+    OutputLayout asked = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 4, Scheduler.DEFAULT_SHARD_SIZE, true);
     assertEquals(FileReuse.Mode.NEVER, asked.mode());
     assertEquals(4, asked.numShards());
 
     SourceIndex small = index(0, 2, 8, 2);
     MigrationPlan smallPlan = Planner.plan(small, MigrationSpec.to(CheckpointFormat.TF2));
-    FileReuse.Layout tiny = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
+    OutputLayout tiny = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
         FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.NEVER, tiny.mode());
     assertEquals("only 16 bytes could be reused, below the 64 MiB worth it: every tensor is streamed",
@@ -298,7 +310,7 @@ class FileReuseTest {
     assertEquals(1, tiny.numShards());
 
     // With an explicit mode, --shards counts the new shards.
-    FileReuse.Layout copy = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
+    OutputLayout copy = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
         FileReuse.Mode.COPY, 2, Scheduler.DEFAULT_SHARD_SIZE, true);
     assertEquals(3, copy.numShards());
   }
@@ -309,7 +321,7 @@ class FileReuseTest {
     SourceIndex source = PlanFixtures.read(io, src);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2));
 
-    FileReuse.Layout never = FileReuse.layout(io, plan, source, FileReuse.Mode.NEVER, 2, Scheduler.DEFAULT_SHARD_SIZE);
+    OutputLayout never = FileReuse.layout(io, plan, source, FileReuse.Mode.NEVER, 2, Scheduler.DEFAULT_SHARD_SIZE);
 
     assertEquals(FileReuse.Mode.NEVER, never.mode());
     assertEquals(List.of(), never.reused());

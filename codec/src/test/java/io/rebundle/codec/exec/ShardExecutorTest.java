@@ -1,5 +1,15 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.exec;
 
+import io.rebundle.codec.commit.StagedShard;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlanFixtures;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.RecordingFileIO;
+import io.rebundle.codec.exec.ShardExecutor;
+import io.rebundle.codec.exec.ShardExecutorTest;
 import static io.rebundle.codec.bundle.BundleFixtures.extract;
 import static io.rebundle.codec.bundle.BundleFixtures.random;
 import static io.rebundle.codec.util.TestBytes.concat;
@@ -40,6 +50,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ShardExecutorTest {
   private final FileIO io = new LocalFileIO();
+
+  /** A sink recording each byte report. */
+  private static ProgressSink recordBytes(List<Long> reports) {
+    return new ProgressSink() {
+      @Override
+      public void bytes(long n) {
+        reports.add(n);
+      }
+
+      @Override
+      public void tensors(long n) {}
+    };
+  }
 
   @TempDir
   Path dir;
@@ -129,7 +152,7 @@ class ShardExecutorTest {
     List<PlannedTensor> plan = new ArrayList<>(copies("t1", "t3", "t0", "t2"));
     plan.add(PlannedTensor.literal(Bytes.utf8("lit"), DType.INT64, TensorShape.SCALAR, PlanFixtures.int64(1), 77));
     List<Long> progress = new ArrayList<>();
-    ShardExecutor.Result result = ShardExecutor.run(io, source(), plan, output(), 1, 5, progress::add);
+    StagedShard result = ShardExecutor.run(io, source(), plan, output(), 1, 5, recordBytes(progress));
 
     byte[] expected = concat(storedBytes("t1"), storedBytes("t3"), storedBytes("t0"), storedBytes("t2"),
         PlanFixtures.int64(1));
@@ -156,7 +179,7 @@ class ShardExecutorTest {
     Random random = new Random(2);
     writeSource(random(DType.FLOAT, random, 3), random(DType.INT64, random, 2));
     List<PlannedTensor> plan = copies("t1", "t0");
-    BundleEntry t0 = plan.get(1).sourceEntry();
+    BundleEntry t0 = ((PlannedTensor.Copy) plan.get(1)).sourceEntry();
     Path data = Path.of(Naming.dataFile(source(), 0, 1));
     byte[] bytes = Files.readAllBytes(data);
     bytes[(int) t0.offset() + 5] ^= 0x01;
@@ -164,7 +187,7 @@ class ShardExecutorTest {
     int computed = Crc32c.of(bytes, (int) t0.offset(), (int) t0.size());
 
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), plan, output(), 0, 4, null));
+        () -> ShardExecutor.run(io, source(), plan, output(), 0, 4, ProgressSink.NONE));
     assertEquals(String.format("Checksum mismatch for tensor t0 in %s (shard 0, offset 0, 12 bytes): "
         + "stored %08x, computed %08x", data, Crc32c.unmask(t0.crc32c()), computed), e.getMessage());
     assertFalse(Files.exists(Path.of(output())), "partial output must be deleted");
@@ -175,7 +198,7 @@ class ShardExecutorTest {
     RecordingFileIO recording = new RecordingFileIO(dir.toString());
     PlannedTensor t = PlannedTensor.literal(Bytes.utf8("x"), DType.UINT8, TensorShape.of(1), new byte[1], 0);
     CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class,
-        () -> ShardExecutor.run(recording, source(), List.of(t), output(), 0, 4, null));
+        () -> ShardExecutor.run(recording, source(), List.of(t), output(), 0, 4, ProgressSink.NONE));
     assertEquals("Cannot find checkpoint " + source() + ": no " + source() + ".index found", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
     assertEquals(List.of(), List.copyOf(recording.openStreams), "output stream left open");
@@ -188,7 +211,7 @@ class ShardExecutorTest {
     Files.createDirectories(Path.of(output()).getParent());
     Files.write(Path.of(output()), new byte[] {1, 2, 3});
     UncheckedIOException e = assertThrows(UncheckedIOException.class,
-        () -> ShardExecutor.run(io, source(), copies("t0"), output(), 0, 4, null));
+        () -> ShardExecutor.run(io, source(), copies("t0"), output(), 0, 4, ProgressSink.NONE));
     assertEquals("Cannot create " + output() + ": it already exists", e.getMessage());
     assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(Path.of(output())));
   }
@@ -198,7 +221,7 @@ class ShardExecutorTest {
     writeSliced("emb", random(DType.FLOAT, new Random(3), 4, 2), slice(0, 2, 0, -1), slice(2, 2, 0, -1));
     MigrationPlan plan = Planner.plan(PlanFixtures.read(io, source()), MigrationSpec.to(CheckpointFormat.TF1));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ShardExecutor.run(io, source(), List.of(PlanFixtures.tensor(plan, "emb")), output(), 0, 4, null));
+        () -> ShardExecutor.run(io, source(), List.of(PlanFixtures.tensor(plan, "emb")), output(), 0, 4, ProgressSink.NONE));
     assertEquals("Invalid shard plan: sliced full entry emb has no bytes", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -206,7 +229,7 @@ class ShardExecutorTest {
   private void assertMergesToTheFullTensor(Tensor full, int bufferSize) throws IOException {
     PlannedTensor merge = mergePlan("emb");
     assertEquals(PlannedTensor.Kind.MERGE_SLICES, merge.kind());
-    ShardExecutor.Result result = ShardExecutor.run(io, source(), List.of(merge), output(), 2, bufferSize, null);
+    StagedShard result = ShardExecutor.run(io, source(), List.of(merge), output(), 2, bufferSize, ProgressSink.NONE);
     byte[] expected = sourceTensor("emb").data();
     assertArrayEquals(full.data(), expected, "CheckpointReader assembles the source");
     assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
@@ -250,7 +273,7 @@ class ShardExecutorTest {
     writeSliced("emb", full, slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 4, 2));
     PlannedTensor merge = mergePlan("emb");
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
     assertEquals("Cannot merge slices of emb: row 2 is not covered at column 3", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -263,7 +286,7 @@ class ShardExecutorTest {
     PlannedTensor merge = mergePlan("emb");
     assertEquals(32, merge.size());
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
     assertEquals("Cannot merge slices of emb: slice 1,2:- starts at row 1, expected row 2", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -274,7 +297,7 @@ class ShardExecutorTest {
     writeSliced("emb", full, slice(0, 1, 0, -1), slice(2, 2, 0, -1));
     PlannedTensor merge = mergePlan("emb");
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
     assertEquals("Cannot merge slices of emb: slice 2,2:- starts at row 2, expected row 1", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -284,13 +307,13 @@ class ShardExecutorTest {
     Tensor full = random(DType.FLOAT, new Random(11), 4, 6);
     writeSliced("emb", full, slice(0, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 0, 3), slice(2, 2, 3, 3));
     PlannedTensor merge = mergePlan("emb");
-    PlannedTensor.SlicePart last = merge.parts().get(3);
+    PlannedTensor.SlicePart last = ((PlannedTensor.MergedSlices) merge).parts().get(3);
     Path data = Path.of(Naming.dataFile(source(), 0, 1));
     byte[] bytes = Files.readAllBytes(data);
     bytes[(int) last.entry().offset()] ^= (byte) 0x80;
     Files.write(data, bytes);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, null));
+        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
     assertEquals(String.format("Checksum mismatch for tensor emb[2,2:3,3] in %s (shard 0, offset %d, 24 bytes): "
             + "stored %08x, computed %08x", data, last.entry().offset(), Crc32c.unmask(last.entry().crc32c()),
         Crc32c.of(bytes, (int) last.entry().offset(), 24)), e.getMessage());
@@ -300,7 +323,7 @@ class ShardExecutorTest {
   @Test
   void resultEntriesAreIndexRecordsUnderTargetKeys() {
     writeSource(Tensor.of(DType.UINT8, TensorShape.of(2), new byte[] {4, 5}));
-    ShardExecutor.Result r = ShardExecutor.run(io, source(), copies("t0"), output(), 0, 1, null);
+    StagedShard r = ShardExecutor.run(io, source(), copies("t0"), output(), 0, 1, ProgressSink.NONE);
     IndexRecord only = r.entries().get(0);
     assertArrayEquals(Bytes.utf8("new/t0"), only.key());
     assertTrue(Files.exists(Path.of(output())));

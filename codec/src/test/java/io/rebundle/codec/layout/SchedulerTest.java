@@ -1,5 +1,8 @@
-package io.rebundle.codec.plan;
+package io.rebundle.codec.layout;
 
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.layout.Scheduler;
+import io.rebundle.codec.layout.SchedulerTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
