@@ -292,13 +292,23 @@ public final class BatchRunner {
         MigrationRequest r = found.present() && !request.overwrite() ? withOverwrite(request) : request;
         SuccessRecord record = new SuccessRecord(SuccessRecord.STARTED, tool, request.source(), out,
             sourceFingerprint, spec, null, runId, System.currentTimeMillis());
-        PreparedMigration m = PreparedMigration.prepare(io, r,
-            warning -> warnings.accept(row.row().where() + ": " + warning), taskLocations);
+        // The record comes first, so that whatever a kill leaves (staging, a half-committed output) is
+        // marked as this batch's and the next run cleans or replaces it.
         boolean write = !found.present();
-        w.outputs.add(new Output(m, record, recordLocation, write, found.present()));
         if (write) {
           record.write(io, recordLocation);
         }
+        PreparedMigration m;
+        try {
+          m = PreparedMigration.prepare(io, r, warning -> warnings.accept(row.row().where() + ": " + warning),
+              taskLocations);
+        } catch (RuntimeException e) {
+          if (write) {
+            deleteQuietly(recordLocation, e);
+          }
+          throw e;
+        }
+        w.outputs.add(new Output(m, record, recordLocation, write, found.present()));
       }
     } catch (RuntimeException e) {
       abortAll(w);
@@ -447,12 +457,16 @@ public final class BatchRunner {
 
   private void removeRecord(Output o, RuntimeException failure) {
     if (o.wroteRecord()) {
-      try {
-        io.delete(o.recordLocation());
-      } catch (RuntimeException cleanup) {
-        if (failure != null) {
-          failure.addSuppressed(cleanup);
-        }
+      deleteQuietly(o.recordLocation(), failure);
+    }
+  }
+
+  private void deleteQuietly(String location, RuntimeException failure) {
+    try {
+      io.delete(location);
+    } catch (RuntimeException cleanup) {
+      if (failure != null) {
+        failure.addSuppressed(cleanup);
       }
     }
   }

@@ -75,7 +75,7 @@ public final class Manifest {
   }
 
   /** The usage error for {@code problems} (each "file:line: what"), the first {@value #MAX_REPORTED} listed. */
-  static UsageException invalid(String file, List<String> problems) {
+  public static UsageException invalid(String file, List<String> problems) {
     StringBuilder sb = new StringBuilder("Invalid manifest " + file + ": " + problems.size()
         + (problems.size() == 1 ? " problem" : " problems") + "; nothing was run");
     for (int i = 0; i < Math.min(problems.size(), MAX_REPORTED); i++) {

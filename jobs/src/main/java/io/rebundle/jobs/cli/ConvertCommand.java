@@ -153,10 +153,12 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
   List<String> conf = new ArrayList<>();
 
-  @Override
-  public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+  /**
+   * The migrations this command line asks for, one per output (two for {@code --to tf1,tf2}), with
+   * every option checked as {@code convert} checks it (a {@link UsageException} otherwise). Shared
+   * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
+   */
+  public List<ConvertJob.Options> migrations() {
     if (to == null && template == null) {
       throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
@@ -178,7 +180,6 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
-    Map<String, String> sparkConf = parseConf(conf);
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
@@ -200,21 +201,33 @@ public final class ConvertCommand implements Callable<Integer> {
     WarmStart warmStarting = new WarmStart(warm, previous);
     TemplateSpec templateSpec = template == null ? null
         : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
+    List<ConvertJob.Options> migrations = new ArrayList<>();
+    for (CheckpointFormat target : targets) {
+      String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
+      MigrationSpec migration;
+      try {
+        migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      migrations.add(new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards, size,
+          overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting));
+    }
+    return migrations;
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    List<ConvertJob.Options> migrations = migrations();
+    Map<String, String> sparkConf = parseConf(conf);
     List<ConvertJob.Result> results = new ArrayList<>();
     long start = System.nanoTime();
     JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
     try {
       FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), source, destination);
-      for (CheckpointFormat target : targets) {
-        String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
-        MigrationSpec migration;
-        try {
-          migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
-        } catch (IllegalArgumentException e) {
-          throw new UsageException(e.getMessage());
-        }
-        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting);
+      for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
         if (dryRun) {
