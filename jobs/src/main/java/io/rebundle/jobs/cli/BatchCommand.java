@@ -187,25 +187,29 @@ public final class BatchCommand implements Callable<Integer> {
     if (logDir != null) {
       locations.add(logDir);
     }
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle batch", master, sparkConf);
     List<RowResult> results;
-    String runId;
+    // Spark starts only when a row has tasks to run: a rerun with every row done reads indexes and
+    // success records and never pays Spark's start-up. Hadoop locations need Spark's Hadoop settings
+    // from the start, so there it starts at once.
+    boolean local = locations.stream().allMatch(StorageOptions::isLocal);
+    SparkEngineHolder spark = new SparkEngineHolder(lentContext, master, sparkConf);
     // The failure of a row is that row's; only a failure outside every row (Spark, storage of the
     // report or log) ends the run here.
     try {
-      FileIO io = StorageOptions.forLocations(sc.hadoopConfiguration(), locations.toArray(String[]::new));
-      SparkBatchEngine engine = new SparkBatchEngine(sc, io);
-      BatchProgress progress = new BatchProgress(err, sc.getConf().getBoolean("rebundle.progress",
-          System.console() != null), 1000, rows.size());
+      FileIO io = local ? new io.rebundle.codec.io.LocalFileIO()
+          : StorageOptions.forLocations(spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
+      spark.io = io;
+      boolean showProgress = Boolean.parseBoolean(sparkConf.getOrDefault("rebundle.progress",
+          String.valueOf(System.console() != null)));
+      BatchProgress progress = new BatchProgress(err, showProgress, 1000, rows.size());
       BatchReport.Log[] log = {null};
-      BatchRunner runner = new BatchRunner(io, engine, location -> ConvertJob.forExecutors(io, location),
+      BatchRunner runner = new BatchRunner(io, spark, location -> ConvertJob.forExecutors(io, location),
           BatchRunner.Options.of(parallel, maxFailures, force), progress, r -> {
             if (log[0] != null) {
               log[0].row(r);
             }
           }, w -> err.println("rebundle: warning: " + w), BatchCommand::errorKind, tool());
-      runId = runner.runId();
-      log[0] = logDir == null ? null : new BatchReport.Log(io, logDir, runId);
+      log[0] = logDir == null ? null : new BatchReport.Log(io, logDir, runner.runId());
       try {
         results = runner.run(rows);
       } finally {
@@ -214,9 +218,7 @@ public final class BatchCommand implements Callable<Integer> {
         }
       }
     } finally {
-      if (lentContext == null) {
-        sc.close();
-      }
+      spark.close();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     if (report != null) {
@@ -300,6 +302,60 @@ public final class BatchCommand implements Callable<Integer> {
       case ExitCodes.USAGE -> "usage";
       default -> "internal";
     };
+  }
+
+  /**
+   * The Spark engine, started on first use (thread-safe: the runner's job threads ask for it); a lent
+   * context is used as it is and never stopped.
+   */
+  private static final class SparkEngineHolder implements io.rebundle.jobs.batch.BatchEngine {
+    private final JavaSparkContext lent;
+    private final String master;
+    private final Map<String, String> conf;
+    private JavaSparkContext created;
+    private SparkBatchEngine engine;
+    volatile FileIO io;
+
+    SparkEngineHolder(JavaSparkContext lent, String master, Map<String, String> conf) {
+      this.lent = lent;
+      this.master = master;
+      this.conf = conf;
+    }
+
+    synchronized JavaSparkContext context() {
+      if (lent != null) {
+        return lent;
+      }
+      if (created == null) {
+        created = SparkContexts.create("rebundle batch", master, conf);
+      }
+      return created;
+    }
+
+    private synchronized SparkBatchEngine engine() {
+      if (engine == null) {
+        engine = new SparkBatchEngine(context(), io);
+      }
+      return engine;
+    }
+
+    @Override
+    public List<List<io.rebundle.codec.migrate.TaskOutcome>> run(
+        List<List<io.rebundle.codec.migrate.MigrationTask>> migrations, String description,
+        io.rebundle.codec.exec.ProgressSink progress) {
+      return engine().run(migrations, description, progress);
+    }
+
+    @Override
+    public io.rebundle.codec.exec.ProgressSink progress(BatchProgress progress) {
+      return engine().progress(progress);
+    }
+
+    synchronized void close() {
+      if (created != null) {
+        created.close();
+      }
+    }
   }
 
   static String tool() {
