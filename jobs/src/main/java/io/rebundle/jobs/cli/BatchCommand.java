@@ -253,11 +253,14 @@ public final class BatchCommand implements Callable<Integer> {
   static List<BatchRow> rows(List<ManifestRow> manifestRows, String label) {
     List<BatchRow> rows = new ArrayList<>();
     List<String> problems = new ArrayList<>();
+    // One parser for every row: building a picocli CommandLine costs milliseconds (reflection), and
+    // parseArgs resets every option to its initial value first. What a row needs is copied out at once.
+    ConvertCommand command = new ConvertCommand();
+    CommandLine parser = new CommandLine(command);
     for (int i = 0; i < manifestRows.size(); i++) {
       ManifestRow row = manifestRows.get(i);
       try {
-        ConvertCommand command = new ConvertCommand();
-        new CommandLine(command).parseArgs(row.convertArgs().toArray(String[]::new));
+        parser.parseArgs(row.convertArgs().toArray(String[]::new));
         List<MigrationRequest> requests = new ArrayList<>();
         for (ConvertJob.Options o : command.migrations()) {
           requests.add(o.toRequest());
