@@ -1,10 +1,12 @@
 package io.rebundle.jobs.batch;
 
-import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.bundle.BundleHeader;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.RangeReader;
+import io.rebundle.codec.table.TableReader;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -27,26 +29,32 @@ public final class Fingerprints {
   /**
    * The fingerprint of the checkpoint at {@code prefix} (resolved, not a directory): its prefix's
    * file name, its index bytes, and each data file named by the index's {@code num_shards} with its
-   * length (-1 if missing). Reads the index (twice: once for the digest, once for its header).
+   * length (-1 if missing). Reads the index once (streamed twice above {@value #IN_MEMORY_INDEX} bytes).
    */
   public static String checkpoint(FileIO io, String prefix) {
     MessageDigest d = sha256();
     update(d, "rebundle-checkpoint-fingerprint-v1\n" + io.fileName(prefix) + "\n");
-    InputFile index = io.newInputFile(Naming.indexFile(prefix));
+    String indexFile = Naming.indexFile(prefix);
+    InputFile index = io.newInputFile(indexFile);
+    int numShards;
     try (RangeReader r = index.open()) {
       long length = r.length();
       update(d, length + "\n");
-      byte[] buffer = new byte[(int) Math.min(CHUNK, Math.max(1, length))];
-      for (long at = 0; at < length; ) {
-        int n = (int) Math.min(buffer.length, length - at);
-        r.readFully(at, buffer, 0, n);
-        d.update(buffer, 0, n);
-        at += n;
+      if (length <= IN_MEMORY_INDEX) {
+        // One read: the digest and the header come from the same bytes (a rerun reads thousands).
+        byte[] bytes = r.readFully(0, (int) length);
+        d.update(bytes);
+        numShards = header(new BytesReader(indexFile, bytes), indexFile).numShards();
+      } else {
+        byte[] buffer = new byte[CHUNK];
+        for (long at = 0; at < length; ) {
+          int n = (int) Math.min(buffer.length, length - at);
+          r.readFully(at, buffer, 0, n);
+          d.update(buffer, 0, n);
+          at += n;
+        }
+        numShards = header(r, indexFile).numShards();
       }
-    }
-    int numShards;
-    try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
-      numShards = reader.header().numShards();
     }
     for (int shard = 0; shard < numShards; shard++) {
       String file = Naming.dataFile(prefix, shard, numShards);
@@ -55,6 +63,36 @@ public final class Fingerprints {
       update(d, "\n" + io.fileName(file) + "\t" + length);
     }
     return "sha256:" + HexFormat.of().formatHex(d.digest());
+  }
+
+  /** Indexes up to this size are read into memory once; larger ones are streamed, then their header read. */
+  static final long IN_MEMORY_INDEX = 64L << 20;
+
+  /** The bundle header: the index's first entry, whose key is empty. */
+  private static BundleHeader header(RangeReader index, String indexFile) {
+    TableReader.EntryIterator it = new TableReader(index).iterator();
+    if (!it.next() || it.key().length != 0) {
+      throw new CorruptCheckpointException("Cannot read " + indexFile + ": no bundle header (the first entry must "
+          + "have the empty key)");
+    }
+    return BundleHeader.decode(it.value(), indexFile);
+  }
+
+  /** Positioned reads of bytes in memory. */
+  private record BytesReader(String location, byte[] bytes) implements RangeReader {
+    @Override
+    public long length() {
+      return bytes.length;
+    }
+
+    @Override
+    public void readFully(long position, byte[] buffer, int offset, int length) {
+      RangeReader.checkRange(location, position, length, bytes.length);
+      System.arraycopy(bytes, (int) position, buffer, offset, length);
+    }
+
+    @Override
+    public void close() {}
   }
 
   /**
