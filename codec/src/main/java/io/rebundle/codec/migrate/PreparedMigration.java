@@ -109,10 +109,13 @@ public final class PreparedMigration {
     }
     SourceIndex source = read(io, r.source(), warnings);
     SourceIndex template = r.template() == null ? null : read(io, r.template(), warnings);
+    PlanValidator.validate(io, source);
+    if (template != null) {
+      PlanValidator.validate(io, template);
+    }
     MigrationPlan plan = template != null
         ? TemplatePlanner.plan(source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
         : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
-    PlanValidator.validate(io, plan, source, template);
     String destination = destinationPrefix(io, r.destination(), source.prefix());
     OutputLayout layout = FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
     if (checkDestination && !r.overwrite() && Committer.destinationExists(io, destination)) {

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * {@code include} filters and the global-step/optimizer switches; then the assignment map, pairs
  * sorted by checkpoint name as {@code init_from_checkpoint} processes them (a source may feed several
  * targets); then, for sources the assignment map did not touch, the first fully matching
- * {@code rename} rule; anything left keeps its name (an error under {@code strict}). Two sources
+ * {@code rename} rule; then, for sources neither touched, the {@code segments} rewrite if there is
+ * one; anything left keeps its name (an error under {@code strict}). Two sources
  * reaching one target is an error naming both; a rule that matches nothing is a warning.
  */
 public final class NameMapper {
@@ -133,6 +134,9 @@ public final class NameMapper {
         StringBuilder sb = new StringBuilder();
         m.appendReplacement(sb, r.to());
         t.add(sb.toString());
+        mappedByRule.add(s);
+      } else if (rules.segments() != null) {
+        t.add(rules.segments().apply(s));
         mappedByRule.add(s);
       } else {
         t.add(s);

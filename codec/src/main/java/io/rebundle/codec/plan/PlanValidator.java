@@ -3,23 +3,22 @@ package io.rebundle.codec.plan;
 import io.rebundle.codec.Errors;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.DType;
+import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.util.Bytes;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * Checks, on the driver and before any task starts, everything about a plan's sources that the
- * index alone reveals: each stored entry the plan reads has a shard id below the header's
+ * Checks, on the driver and before anything is planned or any task starts, everything about a
+ * source that its index alone reveals: every stored entry has a shard id below the header's
  * {@code num_shards}, a known dtype, a size that matches dtype times shape (fixed-size dtypes), and
- * an offset and size that lie inside its data file, which must exist. One metadata call per data
- * file read; no tensor byte is read. A failure is a corrupt (or unsupported) checkpoint naming the
- * file, the key and the offset; bytes that the index cannot judge (checksums) are still checked by
- * the tasks as they stream.
+ * an offset and size that lie inside its data file, which must exist. Entries are checked in key
+ * order, so the first problem reported is deterministic. One metadata call per data file; no tensor
+ * byte is read. A failure is a corrupt (or unsupported) checkpoint naming the file, the key and the
+ * offset; what the index cannot judge (checksums) is still checked by the tasks as they stream.
  */
 public final class PlanValidator {
   private PlanValidator() {}
@@ -27,39 +26,13 @@ public final class PlanValidator {
   /** A checkpoint the plan reads: its prefix and header shard count. */
   private record Source(String prefix, int numShards) {}
 
-  /**
-   * Validates every stored entry {@code plan} reads: from {@code source}, and from {@code template}
-   * (may be null) for tensors that keep a template's value.
-   */
-  public static void validate(FileIO io, MigrationPlan plan, SourceIndex source, SourceIndex template) {
+  /** Validates every stored entry of {@code index} against its data files. */
+  public static void validate(FileIO io, SourceIndex index) {
     Map<String, Long> lengths = new HashMap<>();
-    for (PlannedTensor t : plan.tensors()) {
-      if (!(t instanceof PlannedTensor.FromSource f)) {
-        continue;
-      }
-      SourceIndex from = f.sourcePrefix() == null ? source : template;
-      if (from == null || (f.sourcePrefix() != null && !f.sourcePrefix().equals(template.prefix()))) {
-        throw new IllegalStateException("Invalid plan: " + t.targetName() + " reads from " + f.sourcePrefix()
-            + ", which is neither the source nor the template");
-      }
-      Source s = new Source(from.prefix(), from.numShards());
-      for (Stored e : stored(f)) {
-        check(io, s, e.key(), e.entry(), lengths);
-      }
+    Source s = new Source(index.prefix(), index.numShards());
+    for (IndexRecord r : index.records()) {
+      check(io, s, r.key(), r.entry(), lengths);
     }
-  }
-
-  /** A stored entry a planned tensor reads, under its source key. */
-  private record Stored(byte[] key, BundleEntry entry) {}
-
-  private static List<Stored> stored(PlannedTensor.FromSource f) {
-    if (f instanceof PlannedTensor.MergedSlices m) {
-      List<Stored> parts = new ArrayList<>();
-      m.parts().forEach(p -> parts.add(new Stored(p.sourceKey(), p.entry())));
-      return parts;
-    }
-    // A sliced full entry is metadata only: its slices are planned (and checked) as copies of their own.
-    return f instanceof PlannedTensor.SlicedEntry ? List.of() : List.of(new Stored(f.sourceKey(), f.sourceEntry()));
   }
 
   private static void check(FileIO io, Source s, byte[] rawKey, BundleEntry e, Map<String, Long> lengths) {

@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.io.ForwardingFileIO;
+import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.PositionOutputStream;
+import io.rebundle.codec.io.RangeReader;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +38,96 @@ class KernelCopyTest {
       w.add("big", Tensor.of(DType.UINT8, TensorShape.of(data.length), data));
       w.finish();
     }
+  }
+
+  /** Local storage whose readers count the bytes they hand to the kernel (transferTo), and delegate. */
+  private static final class KernelCountingFileIO extends ForwardingFileIO {
+    private static final long serialVersionUID = 1L;
+    final AtomicLong kernelBytes = new AtomicLong();
+
+    KernelCountingFileIO() {
+      super(new LocalFileIO());
+    }
+
+    @Override
+    public InputFile newInputFile(String location) {
+      InputFile f = super.newInputFile(location);
+      return new InputFile() {
+        @Override
+        public String location() {
+          return f.location();
+        }
+
+        @Override
+        public long length() {
+          return f.length();
+        }
+
+        @Override
+        public boolean exists() {
+          return f.exists();
+        }
+
+        @Override
+        public RangeReader open() {
+          RangeReader r = f.open();
+          return new RangeReader() {
+            @Override
+            public String location() {
+              return r.location();
+            }
+
+            @Override
+            public long length() {
+              return r.length();
+            }
+
+            @Override
+            public void readFully(long position, byte[] buffer, int offset, int len) {
+              r.readFully(position, buffer, offset, len);
+            }
+
+            @Override
+            public void readFully(long position, ByteBuffer dst) {
+              r.readFully(position, dst);
+            }
+
+            @Override
+            public boolean canTransferTo(PositionOutputStream out) {
+              return r.canTransferTo(out);
+            }
+
+            @Override
+            public boolean transferTo(long position, long count, PositionOutputStream out) {
+              boolean done = r.transferTo(position, count, out);
+              if (done) {
+                kernelBytes.addAndGet(count);
+              }
+              return done;
+            }
+
+            @Override
+            public void close() {
+              r.close();
+            }
+          };
+        }
+      };
+    }
+  }
+
+  @Test
+  void largeTensorsTakeTheKernelPathAndSmallOnesDoNot() throws Exception {
+    KernelCountingFileIO counting = new KernelCountingFileIO();
+    try (CheckpointReader r = CheckpointReader.open(counting, prefix);
+        PositionOutputStream out = counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
+      r.copyRaw("small", r.entry("small"), out, ByteBuffer.allocateDirect(1 << 20));
+      assertEquals(0, counting.kernelBytes.get(), "7 bytes are below the kernel copy threshold");
+      r.copyRaw("big", r.entry("big"), out, ByteBuffer.allocateDirect(1 << 20));
+      assertEquals(data.length, counting.kernelBytes.get(), "every byte of the big tensor went through the kernel");
+    }
+    byte[] written = Files.readAllBytes(dir.resolve("k.bin"));
+    assertArrayEquals(data, java.util.Arrays.copyOfRange(written, 7, written.length));
   }
 
   private void copy(String target) throws Exception {

@@ -4,7 +4,6 @@ import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.diff.CheckpointDiff;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.MappingRules;
-import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Json;
 import java.io.PrintWriter;
@@ -35,6 +34,8 @@ public final class DiffCommand implements Callable<Integer> {
   @Option(names = "--map", paramLabel = "FILE", description = "Mapping file applied to A's keys before comparing.")
   Path mapFile;
 
+  @CommandLine.Mixin PresetOption preset = new PresetOption();
+
   @Option(names = "--json", description = "Print one JSON object on stdout.")
   boolean json;
 
@@ -48,9 +49,26 @@ public final class DiffCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
+    if (preset.listed(out)) {
+      return ExitCodes.OK;
+    }
+    if (a == null || b == null) {
+      throw new UsageException("Missing checkpoints: diff compares two, A and B");
+    }
+    MappingRules rules = preset.rules(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
     FileIO io = StorageOptions.forLocations(new Configuration(), a, b);
+    if (SafetensorsCommands.isSafetensors(io, a) || SafetensorsCommands.isSafetensors(io, b)) {
+      String[] locations = new String[2];
+      CheckpointDiff.Result r = SafetensorsCommands.diff(io, a, b, rules, locations);
+      if (json) {
+        out.println(json(locations[0], locations[1], r));
+      } else {
+        print(out, locations[0], locations[1], r);
+      }
+      out.flush();
+      return r.same() ? ExitCodes.OK : ExitCodes.FINDINGS;
+    }
     CheckpointDiff.KeyDiff keys;
     List<CheckpointDiff.ValueDiff> different;
     String prefixA;

@@ -30,7 +30,8 @@ public final class InspectCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Parameters(paramLabel = "PATH",
-      description = "A checkpoint prefix, a model directory with a 'checkpoint' file, or a SavedModel directory.")
+      description = "A checkpoint prefix, a model directory with a 'checkpoint' file, a SavedModel directory, "
+          + "a .safetensors file or a directory of safetensors shards.")
   String path;
 
   @Option(names = "--values", description = "Print each tensor's values, numpy style.")
@@ -56,6 +57,9 @@ public final class InspectCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (SafetensorsCommands.isSafetensors(StorageOptions.forLocation(path), path)) {
+      return SafetensorsCommands.inspect(out, err, StorageOptions.forLocation(path), path, json, values, maxElements);
+    }
     try (CheckpointReader reader = CheckpointReader.open(StorageOptions.forLocation(path), path)) {
       reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       boolean tf2 = reader.isObjectBased();

@@ -20,7 +20,9 @@ public final class VerifyCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Parameters(paramLabel = "PATH",
-      description = "A checkpoint prefix, a model directory with a 'checkpoint' file, or a SavedModel directory.")
+      description = "A checkpoint prefix, a model directory with a 'checkpoint' file, a SavedModel directory, "
+          + "a .safetensors file or a directory of safetensors shards (no checksums exist there: "
+          + "headers, sizes and file lengths are checked).")
   String path;
 
   @Option(names = "--json", description = "Print one JSON object on stdout.")
@@ -31,6 +33,9 @@ public final class VerifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     FileIO io = StorageOptions.forLocation(path);
+    if (SafetensorsCommands.isSafetensors(io, path)) {
+      return SafetensorsCommands.verify(out, err, io, path, json);
+    }
     CheckpointLocator.Resolved resolved = CheckpointLocator.resolve(io, path);
     resolved.warnings().forEach(w -> err.println("rebundle: warning: " + w));
     Progress progress = new Progress(err, "verify");

@@ -25,12 +25,15 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 /**
  * Reads a mapping file ({@code --map}): YAML (so JSON too) with the keys {@code assignment_map},
  * {@code rename}, {@code include}, {@code exclude}, {@code drop}, {@code strict},
- * {@code global_step}, {@code optimizer} and {@code transforms}. Every problem is reported with the
- * file, line and column; unknown keys are errors, not silently ignored.
+ * {@code global_step}, {@code optimizer}, {@code transforms} and {@code segments}. Every problem is
+ * reported with the file, line and column; unknown keys are errors, not silently ignored. Bundled
+ * mapping files ({@code --preset NAME}) are read by {@link #preset(String)}.
  */
 public final class MappingFile {
   private static final Set<String> KEYS = Set.of("assignment_map", "rename", "include", "exclude", "drop",
-      "strict", "global_step", "optimizer", "transforms");
+      "strict", "global_step", "optimizer", "transforms", "segments");
+  /** Where bundled presets live on the class path; {@code presets.tsv} lists name and description. */
+  private static final String PRESETS = "/io/rebundle/jobs/presets/";
 
   private final String file;
 
@@ -57,6 +60,60 @@ public final class MappingFile {
       throw new InvalidMappingException("Cannot read mapping file " + path + ": " + e.getMessage());
     }
     return parse(path.toString(), text);
+  }
+
+  /** The bundled presets, name to one-line description, in name order. */
+  public static java.util.SortedMap<String, String> presets() {
+    java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+    for (String line : resource("presets.tsv").split("\n")) {
+      int tab = line.indexOf('\t');
+      if (tab > 0) {
+        out.put(line.substring(0, tab), line.substring(tab + 1).trim());
+      }
+    }
+    return out;
+  }
+
+  /** The rules of bundled preset {@code name}; an unknown name is an error listing the known ones. */
+  public static MappingRules preset(String name) {
+    if (!presets().containsKey(name)) {
+      throw new InvalidMappingException("Invalid preset: " + name + " (known presets: "
+          + String.join(", ", presets().keySet()) + "; --preset list describes them)");
+    }
+    return parse("preset " + name, resource(name + ".yaml"));
+  }
+
+  /** The bundled preset's mapping file text, for users who want to start their own from it. */
+  public static String presetText(String name) {
+    preset(name);
+    return resource(name + ".yaml");
+  }
+
+  private static String resource(String name) {
+    try (java.io.InputStream in = MappingFile.class.getResourceAsStream(PRESETS + name)) {
+      if (in == null) {
+        throw new IllegalStateException("Cannot read bundled preset resource " + PRESETS + name + ": not on the class path");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot read bundled preset resource " + PRESETS + name, e);
+    }
+  }
+
+  /**
+   * The rules a command runs with: a mapping file ({@code --map}), a preset ({@code --preset}), or
+   * none. Giving both is an error: a preset is a mapping file, and merging two silently would hide
+   * which rule won.
+   */
+  public static MappingRules load(Path mapFile, String presetName) {
+    if (mapFile != null && presetName != null) {
+      throw new InvalidMappingException("Invalid options: give --map or --preset, not both (start from the preset's "
+          + "text to combine them)");
+    }
+    if (presetName != null) {
+      return preset(presetName);
+    }
+    return mapFile == null ? MappingRules.none() : read(mapFile);
   }
 
   public static MappingRules parse(String file, String text) {
@@ -93,6 +150,7 @@ public final class MappingFile {
     boolean strict = true;
     MappingRules.Switch globalStep = MappingRules.Switch.DEFAULT;
     MappingRules.Switch optimizer = MappingRules.Switch.DEFAULT;
+    MappingRules.Segments segments = null;
     for (NodeTuple t : top.getValue()) {
       String key = scalar(t.getKeyNode(), "a top-level key");
       Node v = t.getValueNode();
@@ -118,12 +176,14 @@ public final class MappingFile {
             transforms.add(transform(mapping(item, "a transform {match: REGEX, cast|transpose|reshape: ...}")));
           }
         }
+        case "segments" -> segments = segments(mapping(v, "a segments rule {split: SEP, join: SEP, rules: [...]}"));
         default -> throw error(t.getKeyNode(), "unknown key '" + key + "' (expected one of "
             + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
       }
     }
     try {
-      return new MappingRules(assignments, renames, include, exclude, drop, strict, transforms, globalStep, optimizer);
+      return new MappingRules(assignments, renames, include, exclude, drop, strict, transforms, globalStep, optimizer,
+          segments);
     } catch (IllegalArgumentException e) {
       throw error(root, e.getMessage());
     }
@@ -162,6 +222,57 @@ public final class MappingFile {
       throw error(at, "assignment_map '/': '" + now + "': the root maps to a scope ending in '/'");
     }
     return new MappingRules.Assignment(ckpt, now);
+  }
+
+  private MappingRules.Segments segments(MappingNode m) {
+    checkOnly(m, Set.of("split", "join", "rules"));
+    String split = field(m, "split", true);
+    String join = field(m, "join", true);
+    if (split.isEmpty()) {
+      throw error(m, "segments split must not be empty");
+    }
+    List<MappingRules.SegmentRule> rules = new ArrayList<>();
+    for (NodeTuple t : m.getValue()) {
+      if (!scalar(t.getKeyNode(), "a key").equals("rules")) {
+        continue;
+      }
+      for (Node item : sequence(t.getValueNode(), "segments rules")) {
+        MappingNode r = mapping(item, "a segment rule {match: REGEX, to: REPLACEMENT, last: true|false}");
+        checkOnly(r, Set.of("match", "to", "last"));
+        String match = field(r, "match", true);
+        String to = field(r, "to", true);
+        boolean last = false;
+        for (NodeTuple f : r.getValue()) {
+          if (scalar(f.getKeyNode(), "a key").equals("last")) {
+            last = bool(f.getValueNode(), "last");
+          }
+        }
+        Pattern p = regex(item, match);
+        checkReplacement(item, p, to);
+        rules.add(new MappingRules.SegmentRule(p, to, last));
+      }
+    }
+    return new MappingRules.Segments(split, join, rules);
+  }
+
+  /** Refuses a replacement naming a group its pattern lacks, before any name meets it. */
+  private void checkReplacement(Node at, Pattern p, String to) {
+    int groups = p.matcher("").groupCount();
+    for (int i = 0; i < to.length(); i++) {
+      char c = to.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (c == '$') {
+        if (i + 1 >= to.length() || !(Character.isDigit(to.charAt(i + 1)) || to.charAt(i + 1) == '{')) {
+          throw error(at, "invalid replacement '" + to + "': '$' must be followed by a group number or {name} "
+              + "(write \\$ for a dollar sign)");
+        }
+        if (Character.isDigit(to.charAt(i + 1)) && to.charAt(i + 1) - '0' > groups) {
+          throw error(at, "invalid replacement '" + to + "': group $" + to.charAt(i + 1) + " does not exist in '"
+              + p.pattern() + "' (" + groups + " groups)");
+        }
+      }
+    }
   }
 
   private MappingRules.Transform transform(MappingNode m) {

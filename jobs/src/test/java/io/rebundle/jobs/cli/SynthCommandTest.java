@@ -52,11 +52,13 @@ class SynthCommandTest {
   }
 
   @Test
-  void existingCheckpointIsAStorageErrorUnlessOverwritten() {
+  void existingCheckpointIsAUsageErrorUnlessOverwritten() {
     String prefix = dir.resolve("ckpt").toString();
     assertEquals(0, CliRunner.run("synth", prefix, "--size", "10k", "--tensors", "2").exitCode());
     CliRunner again = CliRunner.run("synth", prefix, "--size", "10k", "--tensors", "2");
-    assertEquals(4, again.exitCode(), again.err());
+    assertEquals(2, again.exitCode(), again.err());
+    assertEquals("rebundle: Cannot write checkpoint " + prefix + ": it already exists (use --overwrite to replace it "
+        + "once the new one is complete)\n", again.err());
     assertEquals(0, CliRunner.run("synth", prefix, "--size", "10k", "--tensors", "2", "--overwrite").exitCode());
   }
 }

@@ -33,7 +33,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
@@ -195,19 +199,29 @@ class ConvertFailureIT {
   @Test
   void taskStillRunningWhenAnotherFailsLeavesNothingBehind() throws Exception {
     String example = TestCheckpoints.copyTf1Example(dir.resolve("example"));
-    Path data = Path.of(example + ".data-00000-of-00001");
-    for (long offset : new long[] {1, 5, 9}) {
-      TestCheckpoints.flipByte(data, offset);
-    }
     SlowCreateFileIO.created.set(0);
-    FileIO slow = new SlowCreateFileIO("shard-00000", 500);
+    SlowCreateFileIO.jobEnded = new CountDownLatch(1);
+    JavaSparkContext sc = SharedSpark.context();
+    SparkListener jobEnd = new SparkListener() {
+      @Override
+      public void onJobEnd(SparkListenerJobEnd end) {
+        SlowCreateFileIO.jobEnded.countDown();
+      }
+    };
+    sc.sc().addSparkListener(jobEnd);
+    FileIO slow = new SlowCreateFileIO("shard-00000", "shard-00001");
     ConvertJob.Options o = new ConvertJob.Options(example, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
         2, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
 
-    // Shard 1 (the variables) fails at once; shard 0 (the object graph) is still creating its file, and
-    // would recreate the staging directory (as HDFS and object stores do) after the cleanup.
-    assertThrows(CorruptCheckpointException.class,
-        () -> ConvertJob.run(SharedSpark.context(), slow, o, new PrintWriter(new StringWriter(), true)));
+    // Shard 1 fails at once (storage refuses its file); shard 0 creates its file only once the job has
+    // failed, and would recreate the staging directory (as HDFS and object stores do) after the cleanup.
+    try {
+      java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+          () -> ConvertJob.run(sc, slow, o, new PrintWriter(new StringWriter(), true)));
+      assertTrue(e.getMessage().startsWith("Cannot create "), e.getMessage());
+    } finally {
+      sc.sc().removeSparkListener(jobEnd);
+    }
 
     assertEquals(1, SlowCreateFileIO.created.get(), "the job returned before its slow task had ended");
     assertEquals(List.of(), list(destination.getParent()));
@@ -215,21 +229,23 @@ class ConvertFailureIT {
 
   /**
    * Local storage with two habits of HDFS and object stores: {@code create} makes missing parent
-   * directories, and the create of a chosen file is slow and deaf to interrupts. Tasks run in this
-   * JVM ({@code local[2]}), so the static counter sees their calls.
+   * directories, and the create of a chosen file is slow (here: it waits until the job has failed)
+   * and deaf to interrupts. Creating the file named {@code failName} fails as storage would. Tasks run
+   * in this JVM ({@code local[2]}), so the static latch and counter are shared with the driver.
    */
   static final class SlowCreateFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
     static final AtomicInteger created = new AtomicInteger();
+    static volatile CountDownLatch jobEnded = new CountDownLatch(1);
 
     private final LocalFileIO local = new LocalFileIO();
     private final String slowName;
-    private final long delayMillis;
+    private final String failName;
 
-    SlowCreateFileIO(String slowName, long delayMillis) {
+    SlowCreateFileIO(String slowName, String failName) {
       super(new LocalFileIO());
       this.slowName = slowName;
-      this.delayMillis = delayMillis;
+      this.failName = failName;
     }
 
     @Override
@@ -243,11 +259,17 @@ class ConvertFailureIT {
 
         @Override
         public PositionOutputStream create() {
+          if (location.contains(failName)) {
+            throw new java.io.UncheckedIOException("Cannot create " + location + ": storage refused it",
+                new java.io.IOException("refused"));
+          }
           if (location.contains(slowName)) {
-            long end = System.nanoTime() + delayMillis * 1_000_000;
-            for (long left = delayMillis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
+            boolean waited = false;
+            while (!waited) {
               try {
-                Thread.sleep(left);
+                // Bounded, so a broken test fails on its assertions instead of hanging.
+                jobEnded.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                waited = true;
               } catch (InterruptedException ignored) {
                 // Deaf to Spark's kill, as some storage clients are.
               }
@@ -265,14 +287,6 @@ class ConvertFailureIT {
         }
       };
     }
-
-
-
-
-
-
-
-
   }
 
   private List<IndexRecord> records() {

@@ -61,7 +61,7 @@ class MappingFileTest {
   @Test
   void reportsMalformedFilesWithFileLineAndColumn() {
     assertEquals("Invalid mapping file m.yaml:2:1: unknown key 'renames' (expected one of assignment_map, drop, exclude, "
-        + "global_step, include, optimizer, rename, strict, transforms)", error("strict: true\nrenames: []"));
+        + "global_step, include, optimizer, rename, segments, strict, transforms)", error("strict: true\nrenames: []"));
     assertEquals("Invalid mapping file m.yaml:1:11: invalid regular expression '(unclosed': Unclosed group",
         error("include: ['(unclosed']"));
     assertEquals("Invalid mapping file m.yaml:2:3: assignment_map 'scope/': 'name': a scope maps to a scope, "
@@ -73,7 +73,7 @@ class MappingFileTest {
     assertEquals("Invalid mapping file m.yaml:1:33: unknown dtype 'float99'", error("transforms: [{match: 'w', cast: float99}]"));
     assertEquals("Invalid mapping file m.yaml: it is empty", error(""));
     assertEquals("Invalid mapping file m.yaml:1:1: the top level must be a mapping of assignment_map, drop, exclude, "
-        + "global_step, include, optimizer, rename, strict, transforms", error("- a\n- b"));
+        + "global_step, include, optimizer, rename, segments, strict, transforms", error("- a\n- b"));
   }
 
   @Test
