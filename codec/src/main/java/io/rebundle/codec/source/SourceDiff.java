@@ -5,7 +5,7 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.diff.CheckpointDiff;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.NameMapper;
-import io.rebundle.codec.plan.Transforms;
+import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.source.TensorSource.SourceTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
