@@ -202,6 +202,40 @@ public final class ConvertCommand implements Callable<Integer> {
     // With the report on stdout, stdout holds only JSON; the human summary moves to stderr.
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = json || "-".equals(report) ? err : spec.commandLine().getOut();
+    List<ConvertJob.Options> migrations = migrations();
+    Map<String, String> sparkConf = parseConf(conf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
+    try {
+      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+          source, destination);
+      for (ConvertJob.Options options : migrations) {
+        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
+        results.add(r);
+        if (dryRun) {
+          ConvertReport.printPlan(out, r);
+        } else {
+          ConvertReport.printSummary(out, r);
+        }
+      }
+    } finally {
+      if (lentContext == null) {
+        sc.close();
+      }
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /**
+   * The migrations this command line asks for, one per output (two for {@code --to tf1,tf2}), with
+   * every option checked as {@code convert} checks it (a {@link UsageException} otherwise). Shared
+   * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
+   */
+  public List<ConvertJob.Options> migrations() {
     if (to == null && template == null) {
       throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
@@ -223,10 +257,6 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
-    Map<String, String> sparkConf = parseConf(conf);
-    if (Main.quiet(spec)) {
-      sparkConf.put("rebundle.progress", "false");
-    }
     MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
@@ -248,36 +278,19 @@ public final class ConvertCommand implements Callable<Integer> {
     WarmStart warmStarting = new WarmStart(warm, previous);
     TemplateSpec templateSpec = template == null ? null
         : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
-        err);
-    try {
-      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-          source, destination);
-      for (CheckpointFormat target : targets) {
-        String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
-        MigrationSpec migration;
-        try {
-          migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
-        } catch (IllegalArgumentException e) {
-          throw new UsageException(e.getMessage());
-        }
-        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting);
-        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
-        results.add(r);
-        if (dryRun) {
-          ConvertReport.printPlan(out, r);
-        } else {
-          ConvertReport.printSummary(out, r);
-        }
+    List<ConvertJob.Options> migrations = new ArrayList<>();
+    for (CheckpointFormat target : targets) {
+      String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
+      MigrationSpec migration;
+      try {
+        migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
       }
-    } finally {
-      if (lentContext == null) {
-        sc.close();
-      }
+      migrations.add(new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards, size,
+          overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting));
     }
-    out.flush();
-    return ExitCodes.OK;
+    return migrations;
   }
 
   private FileReuse.Policy reusePolicy() {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 @Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
     subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class, DiffCommand.class,
-        SynthCommand.class, AuditCommand.class,
+        SynthCommand.class, AuditCommand.class, BatchCommand.class,
         CommandLine.HelpCommand.class, CompletionCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
         + "4 missing file or storage error, 70 internal error."})

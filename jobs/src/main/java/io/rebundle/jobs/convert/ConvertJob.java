@@ -269,7 +269,7 @@ public final class ConvertJob {
    * A location as every JVM of the job can resolve it: a relative location becomes absolute against
    * this (the driver's) working directory, or is qualified against Hadoop's default file system.
    */
-  static String forExecutors(FileIO io, String location) {
+  public static String forExecutors(FileIO io, String location) {
     if (io.isAbsolute(location)) {
       return location;
     }
