@@ -1,6 +1,5 @@
 package io.rebundle.codec.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.LinkNotPossibleException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -141,7 +140,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       Files.copy(path(source), to);
       return Files.size(to);
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + e.getFile());
+      throw new StorageFileNotFoundException(e.getFile(), e);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
     } catch (IOException e) {
@@ -158,7 +157,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       // somewhere else from the target's directory.
       existing = path(source).toRealPath();
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + source);
+      throw new StorageFileNotFoundException(source, e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot resolve " + source + ": " + e.getMessage(), e);
     }
@@ -196,7 +195,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       try {
         return Files.size(path(location));
       } catch (NoSuchFileException e) {
-        throw new CheckpointNotFoundException("File not found: " + location);
+        throw new StorageFileNotFoundException(location, e);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
       }
@@ -213,7 +212,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
         FileChannel channel = FileChannel.open(path(location), StandardOpenOption.READ);
         return new ChannelReader(location, channel);
       } catch (NoSuchFileException e) {
-        throw new CheckpointNotFoundException("File not found: " + location);
+        throw new StorageFileNotFoundException(location, e);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot open " + location + ": " + e.getMessage(), e);
       }

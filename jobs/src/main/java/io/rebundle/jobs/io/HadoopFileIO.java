@@ -1,8 +1,8 @@
 package io.rebundle.jobs.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.StorageFileNotFoundException;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.OutputFile;
@@ -73,7 +73,7 @@ public final class HadoopFileIO implements FileIO {
         try {
           return fs(p).getFileStatus(p).getLen();
         } catch (FileNotFoundException e) {
-          throw new CheckpointNotFoundException("File not found: " + location);
+          throw new StorageFileNotFoundException(location, e);
         } catch (IOException e) {
           throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
         }
@@ -97,7 +97,7 @@ public final class HadoopFileIO implements FileIO {
           long len = fs.getFileStatus(p).getLen();
           return new HadoopReader(location, fs.open(p), len);
         } catch (FileNotFoundException e) {
-          throw new CheckpointNotFoundException("File not found: " + location);
+          throw new StorageFileNotFoundException(location, e);
         } catch (IOException e) {
           throw new UncheckedIOException("Cannot open " + location + ": " + e.getMessage(), e);
         }
@@ -132,8 +132,7 @@ public final class HadoopFileIO implements FileIO {
       try {
         in.readFully(position, buffer, offset, len);
       } catch (java.io.EOFException e) {
-        throw new CorruptCheckpointException(String.format(
-            "Cannot read %s: file ended before offset %d", location, position + len));
+        throw io.rebundle.codec.Errors.pastEnd("bytes", location, null, position, len, length);
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
       }
@@ -300,7 +299,7 @@ public final class HadoopFileIO implements FileIO {
       done = true;
       return dstFs.getFileStatus(t).getLen();
     } catch (FileNotFoundException e) {
-      throw new CheckpointNotFoundException("File not found: " + source);
+      throw new StorageFileNotFoundException(source, e);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
     } catch (IOException e) {

@@ -8,7 +8,6 @@ import static io.rebundle.jobs.TestCheckpoints.unmask;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
@@ -102,7 +101,9 @@ class ConvertFailureIT {
     // One output shard: its task copies in source order, so the first tensor of source shard 1 fails.
     String first = firstInShard(1);
 
-    CheckpointNotFoundException ex = assertThrows(CheckpointNotFoundException.class, () -> convert(1));
+    // A missing data file of an existing checkpoint is corruption (exit 3).
+    io.rebundle.codec.CorruptCheckpointException ex =
+        assertThrows(io.rebundle.codec.CorruptCheckpointException.class, () -> convert(1));
 
     assertEquals("Cannot read tensor " + first + ": data file " + dataFile(1) + " (shard 1 of 2) is missing",
         ex.getMessage());
