@@ -121,7 +121,9 @@ public final class CheckpointVerifier {
         }
       }
       if (numShards > CheckpointReader.SHARDS_CHECKED_AT_OPEN && present.size() < numShards) {
-        // Already reported; a reader would refuse to open such a checkpoint at all.
+        // A reader refuses to open such a checkpoint at all; say so in the reader's words.
+        add(indexFile, 0, "", "the bundle header claims " + numShards + " shards, but only " + present.size()
+            + " of their data files exist");
         return new Summary(prefix, numShards, tensors, entries, 0, findings);
       }
       dataBytes = checkData(header, records, present);
@@ -181,8 +183,10 @@ public final class CheckpointVerifier {
           if (first == null) {
             first = key;
           }
-          if (previous != null && Arrays.compareUnsigned(previous, key) >= 0) {
-            add(indexFile, h.offset(), Bytes.printable(key), "keys out of order");
+          int order = previous == null ? -1 : Arrays.compareUnsigned(previous, key);
+          if (order >= 0) {
+            add(indexFile, h.offset(), Bytes.printable(key), (order == 0 ? "duplicate key " : "out-of-order key ")
+                + Bytes.printable(key) + " (keys must strictly increase)");
           }
           previous = key;
           if (key.length == 0) {
