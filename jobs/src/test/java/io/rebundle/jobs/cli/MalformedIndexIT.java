@@ -221,6 +221,16 @@ class MalformedIndexIT {
     assertTrue(v.out().contains("a variant element length of 9223372036854775808 bytes exceeds"), v.out());
   }
 
+  @Test
+  void catastrophicRegexInAMappingFileIsAUsageError() throws Exception {
+    Path map = dir.resolve("map.yaml");
+    Files.writeString(map, "drop:\n  - '((a+)+)+$'\n");
+    CliRunner c = run(List.of(2), "convert", "--to", "tf2", "--dry-run", "--map", map.toString(),
+        CliRunner.example("tf1-ckpt"), dir.resolve("out-map").toString());
+    assertTrue(c.err().startsWith("rebundle: Invalid mapping file " + map + ":2:5: regular expression '((a+)+)+$' "
+        + "repeats a group that itself repeats"), c.err());
+  }
+
   private Path graphCheckpoint(String name, ObjectGraph graph) {
     StringTensors.Encoded g = CraftedIndex.stringScalar(graph.encode());
     return craft(name, CraftedIndex.withHeader(1)
