@@ -343,6 +343,13 @@ public final class CheckpointVerifier {
       groups.get(t).add(i);
       load[t] += records.get(i).entry().size();
     }
+    // Direct buffers are freed only by a GC: size them by the largest tensor, not always 4 MiB, so
+    // that verifying many small checkpoints in one process does not exhaust direct memory.
+    long largest = 0;
+    for (IndexRecord rec : records) {
+      largest = Math.max(largest, rec.entry().size());
+    }
+    int bufferSize = (int) Math.max(4096, Math.min(4L * CheckpointReader.BUFFER_SIZE, largest));
     String[] problems = new String[records.size()];
     java.util.concurrent.atomic.AtomicLong checked = new java.util.concurrent.atomic.AtomicLong();
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
@@ -354,7 +361,7 @@ public final class CheckpointVerifier {
       List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
       for (List<Integer> group : groups) {
         futures.add(pool.submit(() -> {
-          java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(4 * CheckpointReader.BUFFER_SIZE);
+          java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(bufferSize);
           try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
             for (int i : group) {
               IndexRecord rec = records.get(i);
