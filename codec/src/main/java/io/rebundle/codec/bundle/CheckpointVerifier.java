@@ -126,6 +126,14 @@ public final class CheckpointVerifier {
             + " of their data files exist");
         return new Summary(prefix, numShards, tensors, entries, 0, findings);
       }
+      // The data checks read through CheckpointReader: if it refuses the checkpoint (a second header
+      // entry with another shard count, say), report why instead of failing the whole verify.
+      try (CheckpointReader probe = CheckpointReader.openPrefix(io, prefix)) {
+        probe.header();
+      } catch (RebundleException e) {
+        add(indexFile, -1, null, e.getMessage());
+        return new Summary(prefix, numShards, tensors, entries, 0, findings);
+      }
       dataBytes = checkData(header, records, present);
       checkObjectGraph(byName);
     } catch (UncheckedIOException e) {
