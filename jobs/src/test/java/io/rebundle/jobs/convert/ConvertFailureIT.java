@@ -124,8 +124,9 @@ class ConvertFailureIT {
 
     CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class, () -> convert(1));
 
-    assertEquals(String.format("Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)", cut.name(),
-        cut.entry().offset(), cut.entry().offset() + cut.entry().size(), dataFile(0), keep), ex.getMessage());
+    assertEquals(String.format("Cannot read tensor %s in %s: bytes [%d, %d) lie past the end of the file (%d bytes)",
+        cut.name(), dataFile(0), cut.entry().offset(), cut.entry().offset() + cut.entry().size(), keep),
+        ex.getMessage());
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
