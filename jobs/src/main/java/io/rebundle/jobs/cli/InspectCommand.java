@@ -100,6 +100,9 @@ public final class InspectCommand implements Callable<Integer> {
   @Option(names = "--jsonl", description = "JSON Lines: one JSON object per tensor (with its prefix), for pipelines.")
   boolean jsonl;
 
+  /** The first value --values could not read: reported (exit 3) once the listing is printed. */
+  private RebundleException unreadable;
+
   /** One row: a tensor, with its slice entries folded in. */
   record Row(String key, BundleEntry entry, long bytes, int shard, int slices) {}
 
@@ -181,6 +184,10 @@ public final class InspectCommand implements Callable<Integer> {
         try {
           graph = reader.objectGraph();
         } catch (RebundleException e) {
+          if (!json) {
+            // --tree asked for the graph: an unreadable one is the command's failure (exit 3).
+            throw e;
+          }
           graphError = e.getMessage();
           if (!quiet) {
             err.println("rebundle: warning: cannot read the object graph: " + e.getMessage());
@@ -514,6 +521,9 @@ public final class InspectCommand implements Callable<Integer> {
       Tensor t = reader.read(r.key(), r.entry());
       return ValueFormatter.format(t, maxElements);
     } catch (RebundleException e) {
+      if (unreadable == null) {
+        unreadable = e;
+      }
       return "(cannot read: " + e.getMessage() + ")";
     }
   }

@@ -133,28 +133,47 @@ public final class Main implements Runnable {
     return "Unexpected argument: '" + u.getUnmatched().get(0) + "'" + hint;
   }
 
-  /** Maps an exception to the exit code the README documents. */
+  /**
+   * Maps an exception to the exit code the README documents, by type, walking the cause chain
+   * (Spark and thread pools wrap the exception that matters): the first link of a known type
+   * decides. Never by message text.
+   */
   static int exitCodeFor(Throwable ex) {
     if (ClusterFailure.isApplicationRemoved(ex)) {
       return ExitCodes.STORAGE;
     }
-    if (ex instanceof CorruptCheckpointException || ex instanceof UnsupportedCheckpointException) {
-      return ExitCodes.BAD_INPUT;
-    }
-    if (ex instanceof CheckpointNotFoundException || ex instanceof UncheckedIOException) {
-      return ExitCodes.STORAGE;
-    }
-    if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException
-        || ex instanceof io.rebundle.codec.LinkNotPossibleException
-        || ex instanceof io.rebundle.codec.DestinationExistsException
-        || ex instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException) {
-      return ExitCodes.USAGE;
-    }
-    if (ex instanceof io.rebundle.codec.RebundleException) {
-      return ExitCodes.BAD_INPUT;
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Throwable t = ex; t != null && seen.add(t); t = t.getCause()) {
+      int code = exitCodeOfType(t);
+      if (code >= 0) {
+        return code;
+      }
     }
     return ExitCodes.INTERNAL;
   }
+
+  /** The exit code of one exception's own type, or -1 if its type says nothing. */
+  private static int exitCodeOfType(Throwable t) {
+    if (t instanceof CorruptCheckpointException || t instanceof UnsupportedCheckpointException
+        || t instanceof io.rebundle.codec.MalformedBytesException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    if (t instanceof UsageException || t instanceof CommandLine.ParameterException
+        || t instanceof io.rebundle.codec.LinkNotPossibleException
+        || t instanceof io.rebundle.codec.DestinationExistsException
+        || t instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException
+        || t instanceof java.nio.file.InvalidPathException) {
+      return ExitCodes.USAGE;
+    }
+    if (t instanceof CheckpointNotFoundException || t instanceof UncheckedIOException) {
+      return ExitCodes.STORAGE;
+    }
+    if (t instanceof io.rebundle.codec.RebundleException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    return -1;
+  }
+
 
   /** Spark's and Hadoop's INFO logs for --verbose (conf/log4j2.properties keeps them at WARN). */
   static final class Logging {

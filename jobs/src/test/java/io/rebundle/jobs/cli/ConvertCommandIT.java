@@ -189,9 +189,10 @@ class ConvertCommandIT {
 
     CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
 
+    // The checkpoint exists and one of its files does not: corrupt input (3), not "not found" (4).
     assertEquals(3, r.exitCode(), r.err());
-    assertEquals("rebundle: Cannot plan tensor a: data file " + source + ".data-00000-of-00001 does not exist (the "
-        + "checkpoint is incomplete; copy all of its .data-* files)\n", r.err());
+    assertEquals("rebundle: Cannot read tensor a: data file " + source + ".data-00000-of-00001 (shard 0 of 1) is "
+        + "missing\n", r.err());
     assertEquals(List.of(), list(dir.resolve("dst")));
   }
 
