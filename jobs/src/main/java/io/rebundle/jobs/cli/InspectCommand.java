@@ -161,6 +161,9 @@ public final class InspectCommand implements Callable<Integer> {
       inspect(out, err, io, t.path(), quiet);
     }
     out.flush();
+    if (unreadable != null) {
+      throw unreadable;
+    }
     return ExitCodes.OK;
   }
 

@@ -239,8 +239,6 @@ public final class HadoopFileIO implements FileIO {
       throw new StorageFileNotFoundException(source, e);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
-    } catch (FileNotFoundException e) {
-      throw HadoopErrors.translate("copy", source, e);
     } catch (IOException | RuntimeException e) {
       throw HadoopErrors.translate("copy " + source + " to", target, e);
     } finally {

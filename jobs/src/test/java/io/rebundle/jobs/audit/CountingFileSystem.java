@@ -114,6 +114,23 @@ public final class CountingFileSystem extends FilterFileSystem {
     return new FSDataInputStream(new Counting(in, counter));
   }
 
+  /**
+   * Hadoop's builder API ({@code openFile(path)...build()}, which the production readers use) goes
+   * through here; a FilterFileSystem would hand it to the wrapped file system and skip the counting.
+   */
+  @Override
+  public org.apache.hadoop.fs.FutureDataInputStreamBuilder openFile(Path path) {
+    // FilterFileSystem hands the builder to the wrapped file system; build it on this one instead.
+    org.apache.hadoop.fs.FutureDataInputStreamBuilder builder = createDataInputStreamBuilder(this, path);
+    return builder;
+  }
+
+  @Override
+  protected java.util.concurrent.CompletableFuture<FSDataInputStream> openFileWithOptions(Path path,
+      org.apache.hadoop.fs.impl.OpenFileParameters parameters) throws IOException {
+    return java.util.concurrent.CompletableFuture.completedFuture(open(path, 4096));
+  }
+
   private static final class Counting extends FSInputStream implements Seekable, PositionedReadable {
     private final FSDataInputStream in;
     private final AtomicLong counter;

@@ -103,7 +103,10 @@ class TfCheckpointSourceTest {
     assertEquals(1L, rows.get(0).getLong(1));
     assertEquals(2.0, rows.get(0).getDouble(2), 1e-15);
     assertEquals(3.0, rows.get(0).getDouble(3));
-    assertEquals(16, CountingFileSystem.DATA_BYTES.get(), "only the selected tensor's bytes are read");
+    // countfs reads are requests, so the reader may coalesce the 16 selected bytes with a small
+    // neighbour into one request (CoalescingRangeReader); the big tensor is never read.
+    long read = CountingFileSystem.DATA_BYTES.get();
+    assertTrue(read >= 16 && read <= 32, read + " data bytes read for a 16-byte tensor");
     assertEquals(0, read().where("dtype = 'int64' AND key LIKE 'sm%'").count());
     assertEquals(1, read().where("dtype = 'int64'").count());
   }
