@@ -12,12 +12,13 @@ import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
-import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -38,7 +39,11 @@ import picocli.CommandLine.Parameters;
         "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
             + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
             + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
-        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
+        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."},
+    footer = {"", "Examples:", "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
+        "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
+        "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
+        "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"})
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -67,7 +72,9 @@ public final class ConvertCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
+  @Parameters(index = "1", paramLabel = "DST",
+      description = "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
+          + "checkpoint under SRC's name and a 'checkpoint' state file.")
   String destination;
 
   @Option(names = "--map", paramLabel = "FILE",
@@ -147,8 +154,13 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
   boolean noStateFile;
 
-  @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+  @Option(names = "--report", paramLabel = "LOCATION",
+      description = "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
+          + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
   String report;
+
+  @Option(names = "--json", description = "Print the JSON report on stdout (the human summary goes to stderr).")
+  boolean json;
 
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
   String master;
@@ -158,76 +170,66 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    if (preset.listed(out)) {
+    if (preset.listed(spec.commandLine().getOut())) {
       return ExitCodes.OK;
     }
     if (source == null || destination == null) {
       throw new UsageException("Missing SRC and DST");
     }
-    if (to != null && to.trim().equalsIgnoreCase("safetensors")) {
-      return exportSafetensors(out, err);
+    if (isSafetensors(to)) {
+      PrintWriter err = spec.commandLine().getErr();
+      return exportSafetensors(json || "-".equals(report) ? err : spec.commandLine().getOut(), err);
     }
-    if (to == null && template == null) {
-      throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
-    }
-    if (template != null && to != null && to.contains(",")) {
-      throw new UsageException("Invalid options: --template gives one output; --to " + to + " asks for two");
-    }
-    if (!match.equals("full-name") && !match.equals("path")) {
-      throw new UsageException("Invalid --match: " + match + " (expected full-name or path)");
-    }
-    if (template == null && (keepTemplateValues || strictUnused || !match.equals("full-name"))) {
-      throw new UsageException("Invalid options: --match, --keep-template-values and --strict need --template");
-    }
-    List<CheckpointFormat> targets = to == null ? List.of(CheckpointFormat.TF1) : parseTargets(to);
-    if (shards != null && shardSize != null) {
-      throw new UsageException("Invalid options: give --shards or --shard-size, not both");
-    }
-    if (shards != null && shards < 1) {
-      throw new UsageException("Invalid --shards: " + shards + " (must be at least 1)");
-    }
-    long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
-    FileReuse.Policy reuse = reusePolicy();
-    Map<String, String> sparkConf = parseConf(conf);
-    MappingRules rules = preset.rules(mapFile);
-    Map<String, String> previous = new LinkedHashMap<>();
-    for (String p : prevNames) {
-      int eq = p.indexOf('=');
-      if (eq <= 0 || eq == p.length() - 1) {
-        throw new UsageException("Invalid --prev-name: " + p + " (expected NEW=OLD)");
-      }
-      previous.put(p.substring(0, eq), p.substring(eq + 1));
-    }
-    java.util.regex.Pattern warm = null;
-    if (warmStart != null) {
-      try {
-        warm = java.util.regex.Pattern.compile(warmStart);
-      } catch (java.util.regex.PatternSyntaxException e) {
-        throw new UsageException("Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
-      }
-    }
-    // What a warm start means (with or without a template) is the core's business (WarmStart).
-    WarmStart warmStarting = new WarmStart(warm, previous);
-    TemplateSpec templateSpec = template == null ? null
-        : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
+    Instant started = Instant.now();
     List<ConvertJob.Result> results = new ArrayList<>();
-    long start = System.nanoTime();
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
+    try {
+      int code = convert(results);
+      report(new ConvertReport.Outcome("convert", started, Instant.now(), results, null));
+      return code;
+    } catch (RuntimeException | Error e) {
+      if (report != null || json) {
+        int code = Main.exitCodeFor(e);
+        ConvertReport.Failure failure = new ConvertReport.Failure(code, ConvertReport.errorCode(code),
+            e.getMessage() == null ? e.toString() : e.getMessage());
+        try {
+          report(new ConvertReport.Outcome("convert", started, Instant.now(), results, failure));
+        } catch (RuntimeException reportFailure) {
+          e.addSuppressed(reportFailure);
+          spec.commandLine().getErr().println("rebundle: warning: " + reportFailure.getMessage());
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The report, where --report and --json ask for it. */
+  private void report(ConvertReport.Outcome outcome) {
+    PrintWriter out = spec.commandLine().getOut();
+    if (report != null) {
+      ConvertReport.write(StorageOptions.forLocations(StorageOptions.withHadoopSettings(new org.apache.hadoop.conf.Configuration(), parseConf(conf)), report.equals("-") ? "." : report), report, outcome, out);
+    }
+    if (json && !"-".equals(report)) {
+      ConvertReport.write(out, outcome);
+      out.println();
+    }
+    out.flush();
+  }
+
+  private int convert(List<ConvertJob.Result> results) {
+    // With the report on stdout, stdout holds only JSON; the human summary moves to stderr.
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = json || "-".equals(report) ? err : spec.commandLine().getOut();
+    List<ConvertJob.Options> migrations = migrations();
+    Map<String, String> sparkConf = parseConf(conf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
     try {
       FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
           source, destination);
-      for (CheckpointFormat target : targets) {
-        String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
-        MigrationSpec migration;
-        try {
-          migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
-        } catch (IllegalArgumentException e) {
-          throw new UsageException(e.getMessage());
-        }
-        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting);
+      for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
         if (dryRun) {
@@ -240,10 +242,6 @@ public final class ConvertCommand implements Callable<Integer> {
       if (lentContext == null) {
         sc.close();
       }
-    }
-    double total = (System.nanoTime() - start) / 1e9;
-    if (report != null) {
-      writeReport(ConvertReport.json(results, total));
     }
     out.flush();
     return ExitCodes.OK;
@@ -259,7 +257,11 @@ public final class ConvertCommand implements Callable<Integer> {
     MappingRules rules = preset.rules(mapFile);
     Map<String, String> sparkConf = parseConf(conf);
     long start = System.nanoTime();
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
     ConvertJob.ExportResult r;
     try {
       FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
@@ -298,7 +300,15 @@ public final class ConvertCommand implements Callable<Integer> {
       }
       json.append("], \"seconds\": ").append(String.format(Locale.ROOT, "%.3f", (System.nanoTime() - start) / 1e9))
           .append("}\n");
-      writeReport(json.toString());
+      if (report.equals("-")) {
+        spec.commandLine().getOut().print(json);
+      } else {
+        try {
+          Files.writeString(Path.of(report), json.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot write " + report + ": " + e.getMessage(), e);
+        }
+      }
     }
     out.flush();
     return ExitCodes.OK;
@@ -321,16 +331,71 @@ public final class ConvertCommand implements Callable<Integer> {
     return b.append('"').toString();
   }
 
-  private void writeReport(String json) {
-    try {
-      Path p = Path.of(report);
-      if (p.toAbsolutePath().getParent() != null) {
-        Files.createDirectories(p.toAbsolutePath().getParent());
-      }
-      Files.writeString(p, json + "\n", StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
+  static boolean isSafetensors(String to) {
+    return to != null && to.trim().equalsIgnoreCase("safetensors");
+  }
+
+  /**
+   * The migrations this command line asks for, one per output (two for {@code --to tf1,tf2}), with
+   * every option checked as {@code convert} checks it (a {@link UsageException} otherwise). Shared
+   * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
+   */
+  public List<ConvertJob.Options> migrations() {
+    if (to == null && template == null) {
+      throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
+    if (template != null && to != null && to.contains(",")) {
+      throw new UsageException("Invalid options: --template gives one output; --to " + to + " asks for two");
+    }
+    if (!match.equals("full-name") && !match.equals("path")) {
+      throw new UsageException("Invalid --match: " + match + " (expected full-name or path)");
+    }
+    if (template == null && (keepTemplateValues || strictUnused || !match.equals("full-name"))) {
+      throw new UsageException("Invalid options: --match, --keep-template-values and --strict need --template");
+    }
+    List<CheckpointFormat> targets = to == null ? List.of(CheckpointFormat.TF1) : parseTargets(to);
+    if (shards != null && shardSize != null) {
+      throw new UsageException("Invalid options: give --shards or --shard-size, not both");
+    }
+    if (shards != null && shards < 1) {
+      throw new UsageException("Invalid --shards: " + shards + " (must be at least 1)");
+    }
+    long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
+    FileReuse.Policy reuse = reusePolicy();
+    MappingRules rules = preset.rules(mapFile);
+    Map<String, String> previous = new LinkedHashMap<>();
+    for (String p : prevNames) {
+      int eq = p.indexOf('=');
+      if (eq <= 0 || eq == p.length() - 1) {
+        throw new UsageException("Invalid --prev-name: " + p + " (expected NEW=OLD)");
+      }
+      previous.put(p.substring(0, eq), p.substring(eq + 1));
+    }
+    java.util.regex.Pattern warm = null;
+    if (warmStart != null) {
+      try {
+        warm = java.util.regex.Pattern.compile(warmStart);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new UsageException("Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
+      }
+    }
+    // What a warm start means (with or without a template) is the core's business (WarmStart).
+    WarmStart warmStarting = new WarmStart(warm, previous);
+    TemplateSpec templateSpec = template == null ? null
+        : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
+    List<ConvertJob.Options> migrations = new ArrayList<>();
+    for (CheckpointFormat target : targets) {
+      String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
+      MigrationSpec migration;
+      try {
+        migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      migrations.add(new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards, size,
+          overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting));
+    }
+    return migrations;
   }
 
   private FileReuse.Policy reusePolicy() {

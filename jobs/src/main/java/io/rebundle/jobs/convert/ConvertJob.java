@@ -331,15 +331,20 @@ public final class ConvertJob {
     return false;
   }
 
+  /**
+   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code > log});
+   * {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener stays off:
+   * with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2) twice in a row.
+   */
   private static boolean showProgress(JavaSparkContext sc) {
-    return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
+    return sc.getConf().getBoolean("rebundle.progress", System.console() != null || sc.isLocal());
   }
 
   /**
    * A location as every JVM of the job can resolve it: a relative location becomes absolute against
    * this (the driver's) working directory, or is qualified against Hadoop's default file system.
    */
-  static String forExecutors(FileIO io, String location) {
+  public static String forExecutors(FileIO io, String location) {
     if (io.isAbsolute(location)) {
       return location;
     }
