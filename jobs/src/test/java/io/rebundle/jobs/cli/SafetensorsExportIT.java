@@ -181,6 +181,31 @@ class SafetensorsExportIT {
   }
 
   @Test
+  void aTf2CheckpointExportsUnderItsFullNamesAsToTf1Does() throws IOException {
+    String tf2 = TestCheckpoints.copyTf2Example(dir);
+    Path tf1 = dir.resolve("as-tf1");
+    CliRunner asTf1 = CliRunner.runWithSharedSpark("convert", "--to", "tf1", tf2, tf1.toString());
+    assertEquals(0, asTf1.exitCode(), asTf1.err());
+    Map<String, Tensor> expected = TestCheckpoints.readAll(new LocalFileIO(), tf1.toString());
+    Path out = dir.resolve("tf2.safetensors");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", tf2, out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().contains("save_counter"), r.out());
+    Map<String, Parsed> got = parse(out).tensors();
+    assertFalse(got.isEmpty());
+    Map<String, Tensor> weights = new TreeMap<>(expected);
+    weights.remove("save_counter");
+    assertEquals(weights.keySet(), new TreeMap<>(got).keySet());
+    for (Map.Entry<String, Tensor> e : weights.entrySet()) {
+      assertArrayEquals(e.getValue().shape().dims(), got.get(e.getKey()).shape(), e.getKey());
+      assertArrayEquals(e.getValue().data(), got.get(e.getKey()).data(), e.getKey());
+      assertFalse(e.getKey().contains(".ATTRIBUTES"), e.getKey());
+    }
+  }
+
+  @Test
   void shardedOutputHasACorrectIndex() throws IOException {
     Random random = new Random(3);
     Map<String, Tensor> source = new TreeMap<>();
