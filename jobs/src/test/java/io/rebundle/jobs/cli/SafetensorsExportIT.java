@@ -206,6 +206,30 @@ class SafetensorsExportIT {
   }
 
   @Test
+  void partitionedVariablesAreMergedAndCastsApply() throws IOException {
+    String prefix = dir.resolve("sliced.ckpt").toString();
+    Map<String, Tensor> full = TestCheckpoints.generateSliced(prefix);
+    Path map = dir.resolve("cast.yaml");
+    Files.writeString(map, "transforms:\n  - {match: 'dense', cast: float16}\n");
+    Path out = dir.resolve("sliced.safetensors");
+
+    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--map", map.toString(), prefix,
+        out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    Map<String, Parsed> got = parse(out).tensors();
+    assertEquals(List.of("emb", "grid", "dense"), new ArrayList<>(got.keySet()));
+    for (String name : List.of("emb", "grid")) {
+      assertEquals("F32", got.get(name).dtype(), name);
+      assertArrayEquals(full.get(name).shape().dims(), got.get(name).shape(), name);
+      assertArrayEquals(full.get(name).data(), got.get(name).data(), name);
+    }
+    // 7, 8, 9 in IEEE half precision, little-endian: 0x4700, 0x4800, 0x4880.
+    assertEquals("F16", got.get("dense").dtype());
+    assertArrayEquals(new byte[] {0x00, 0x47, 0x00, 0x48, (byte) 0x80, 0x48}, got.get("dense").data());
+  }
+
+  @Test
   void shardedOutputHasACorrectIndex() throws IOException {
     Random random = new Random(3);
     Map<String, Tensor> source = new TreeMap<>();
