@@ -230,6 +230,27 @@ class SafetensorsExportIT {
   }
 
   @Test
+  void aDryRunListsTheFilesAndWritesNothingAndAnExistingOutputIsRefused() throws IOException {
+    Map<String, Tensor> source = new TreeMap<>();
+    source.put("w", random(DType.FLOAT, new Random(2), 4));
+    String prefix = write("dry.ckpt", source);
+    Path out = dir.resolve("dry");
+
+    CliRunner dry = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--dry-run", prefix, out.toString());
+
+    assertEquals(0, dry.exitCode(), dry.err());
+    assertTrue(dry.out().contains("Would export") && dry.out().contains("model.safetensors"), dry.out());
+    assertFalse(Files.exists(out));
+    CliRunner first = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    assertEquals(0, first.exitCode(), first.err());
+    byte[] before = Files.readAllBytes(out.resolve("model.safetensors"));
+    CliRunner again = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    assertEquals(2, again.exitCode(), again.err());
+    assertTrue(again.err().contains("--overwrite"), again.err());
+    assertArrayEquals(before, Files.readAllBytes(out.resolve("model.safetensors")));
+  }
+
+  @Test
   void shardedOutputHasACorrectIndex() throws IOException {
     Random random = new Random(3);
     Map<String, Tensor> source = new TreeMap<>();
