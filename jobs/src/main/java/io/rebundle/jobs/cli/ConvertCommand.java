@@ -13,6 +13,10 @@ import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
 import java.io.PrintWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,8 +63,11 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   @Option(names = "--to", paramLabel = "FORMAT",
-      description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2). With --template: the template's format.")
+      description = "tf2, tf1, tf1,tf2 (both: DST-tf1 and DST-tf2), or safetensors (DST a .safetensors file, or a "
+          + "directory of --shard-size shards). With --template: the template's format.")
   String to;
+
+  @CommandLine.Mixin PresetOption preset = new PresetOption();
 
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
@@ -163,6 +170,16 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (preset.listed(spec.commandLine().getOut())) {
+      return ExitCodes.OK;
+    }
+    if (source == null || destination == null) {
+      throw new UsageException("Missing SRC and DST");
+    }
+    if (isSafetensors(to)) {
+      PrintWriter err = spec.commandLine().getErr();
+      return exportSafetensors(json || "-".equals(report) ? err : spec.commandLine().getOut(), err);
+    }
     Instant started = Instant.now();
     List<ConvertJob.Result> results = new ArrayList<>();
     try {
@@ -230,6 +247,94 @@ public final class ConvertCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
+  /** {@code --to safetensors}: DST is a .safetensors file, or a directory of --shard-size shards. */
+  private Integer exportSafetensors(PrintWriter out, PrintWriter err) {
+    if (template != null || shards != null || keepOptimizer || !prevNames.isEmpty() || warmStart != null) {
+      throw new UsageException("Invalid options: --to safetensors takes no --template, --shards, --keep-optimizer "
+          + "or warm start (use --shard-size for sharded output)");
+    }
+    long size = shardSize == null ? SAFETENSORS_SHARD_SIZE : parseSize(shardSize);
+    MappingRules rules = preset.rules(mapFile);
+    Map<String, String> sparkConf = parseConf(conf);
+    long start = System.nanoTime();
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
+    ConvertJob.ExportResult r;
+    try {
+      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+          source, destination);
+      ConvertJob.Options options = new ConvertJob.Options(source, destination,
+          MigrationSpec.to(CheckpointFormat.TF1), rules, 0, size, overwrite, dryRun, false);
+      r = ConvertJob.export(sc, io, options, err);
+    } finally {
+      if (lentContext == null) {
+        sc.close();
+      }
+    }
+    out.printf("%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n", dryRun ? "Would export" : "Exported",
+        r.sourcePrefix(), r.destination(), r.plan().dataTensors(), io.rebundle.jobs.util.Sizes.human(r.bytes()),
+        r.files().size(), r.files().size() == 1 ? "" : "s");
+    for (int i = 0; i < r.files().size(); i++) {
+      out.printf("  %s  %s%n", r.files().get(i), io.rebundle.jobs.util.Sizes.human(r.fileBytes()[i]));
+    }
+    if (!r.plan().dropped().isEmpty()) {
+      out.printf("Dropped %d:%n", r.plan().dropped().size());
+      r.plan().dropped().forEach(d -> out.printf("  %s  (%s)%n", d.key(), d.reason()));
+    }
+    if (report != null) {
+      StringBuilder json = new StringBuilder("{\"format\": \"safetensors\", \"source\": ")
+          .append(quote(r.sourcePrefix())).append(", \"destination\": ").append(quote(r.destination()))
+          .append(", \"tensors\": ").append(r.plan().dataTensors()).append(", \"bytes\": ").append(r.bytes())
+          .append(", \"files\": [");
+      for (int i = 0; i < r.files().size(); i++) {
+        json.append(i == 0 ? "" : ", ").append(quote(r.files().get(i)));
+      }
+      json.append("], \"dropped\": [");
+      for (int i = 0; i < r.plan().dropped().size(); i++) {
+        var d = r.plan().dropped().get(i);
+        json.append(i == 0 ? "" : ", ").append("{\"key\": ").append(quote(d.key())).append(", \"reason\": ")
+            .append(quote(d.reason())).append('}');
+      }
+      json.append("], \"seconds\": ").append(String.format(Locale.ROOT, "%.3f", (System.nanoTime() - start) / 1e9))
+          .append("}\n");
+      if (report.equals("-")) {
+        spec.commandLine().getOut().print(json);
+      } else {
+        try {
+          Files.writeString(Path.of(report), json.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot write " + report + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** Default shard size of a sharded safetensors export: transformers' save_pretrained default (5 GB). */
+  static final long SAFETENSORS_SHARD_SIZE = 5_000_000_000L;
+
+  private static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  static boolean isSafetensors(String to) {
+    return to != null && to.trim().equalsIgnoreCase("safetensors");
+  }
+
   /**
    * The migrations this command line asks for, one per output (two for {@code --to tf1,tf2}), with
    * every option checked as {@code convert} checks it (a {@link UsageException} otherwise). Shared
@@ -257,7 +362,7 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
-    MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
+    MappingRules rules = preset.rules(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
       int eq = p.indexOf('=');
