@@ -2,6 +2,7 @@
 # Rebundle's single entry point.
 #   ./submit.sh COMMAND [OPTIONS] ...     e.g. ./submit.sh inspect conf/examples/tf1-ckpt
 #   ./submit.sh convert --to tf2 SRC DST --master spark://host:7077 --conf spark.executor.memory=4g
+#   bin/rebundle ... is the same launcher under the name its messages print (link it onto PATH).
 # Builds the project on first use (and whenever a source is newer than the jar), then either runs
 # the command line in this JVM ("embedded", Spark local[*]) or hands a Spark command to spark-submit
 # with the thin application jar (jobs/target/rebundle-jobs-<version>-spark.jar). See README.md.
@@ -14,6 +15,12 @@
 #                 or with SPARK_HOME set. `--master URL` goes to spark-submit (and is taken out of
 #                 the command's arguments, so the master comes from spark-submit); every
 #                 `--conf KEY=VALUE` goes to spark-submit too (and stays in the command's arguments).
+#                 spark-submit's own options --deploy-mode, --jars, --packages, --repositories, --queue,
+#                 --num-executors, --executor-memory, --executor-cores, --driver-memory,
+#                 --driver-cores, --files, --archives, --properties-file, --name, --principal, --keytab
+#                 go to spark-submit only. Embedded, --driver-memory sets the JVM's -Xmx,
+#                 --properties-file replaces conf/spark-defaults.conf, and the others are ignored with
+#                 a note (they mean nothing without a cluster).
 #
 # Environment:
 #   SPARK_HOME          Spark 4.x installation used for hand-over: $SPARK_HOME/bin/spark-submit, or,
@@ -34,13 +41,22 @@
 #                       Rebundle's quiet log4j2 configuration to it.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The repository, wherever this script is called from and through however many symlinks
+# (bin/rebundle, a link in ~/bin): Maven and the jars are found from the real file's directory.
+SELF="${BASH_SOURCE[0]}"
+while [[ -L "$SELF" ]]; do
+  LINK="$(readlink "$SELF")"
+  [[ "$LINK" == /* ]] && SELF="$LINK" || SELF="$(dirname "$SELF")/$LINK"
+done
+ROOT="$(cd "$(dirname "$SELF")" && pwd -P)"
+# The name messages print ("Try './submit.sh --help'"): what the user typed, or the launcher's name.
+PROGRAM_NAME="${REBUNDLE_PROGRAM_NAME:-$0}"
 TARGET="$ROOT/jobs/target"
 CLASSPATH_FILE="$TARGET/runtime-classpath.txt"
 JVM_FLAGS_FILE="$TARGET/jvm-flags.txt"
 MAIN_CLASS=io.rebundle.jobs.cli.Main
 
-log() { printf 'submit.sh: %s\n' "$*" >&2; }
+log() { printf '%s: %s\n' "$PROGRAM_NAME" "$*" >&2; }
 
 # The normal jar (embedded runs), not the -spark one or any other classified jar.
 main_jar() {
@@ -95,11 +111,34 @@ is_local_master() {
   [[ "$1" =~ ^local(\[([0-9]+|\*)(,[0-9]+)?\])?$ ]]
 }
 
-# Split the arguments: the command, --master (out), --conf (copied for spark-submit).
+# Split the arguments: the command, --master (out), --conf (copied for spark-submit), spark-submit's
+# own options (out, for spark-submit).
 COMMAND=""
 MASTER=""
 APP_ARGS=()
 SUBMIT_CONF=()
+SUBMIT_OPTS=()
+MASTER_AT=-1
+DRIVER_MEMORY=""
+PROPERTIES_FILE=""
+IGNORED_EMBEDDED=()
+is_submit_option() {
+  case "$1" in
+    --deploy-mode | --jars | --packages | --repositories | --exclude-packages | --queue | --num-executors | \
+      --executor-memory | --executor-cores | --driver-memory | --driver-cores | --total-executor-cores | \
+      --files | --archives | --py-files | --properties-file | --name | --principal | --keytab | \
+      --driver-class-path | --driver-java-options | --driver-library-path) return 0 ;;
+  esac
+  return 1
+}
+submit_option() { # NAME VALUE
+  SUBMIT_OPTS+=("$1" "$2")
+  case "$1" in
+    --driver-memory) DRIVER_MEMORY="$2" ;;
+    --properties-file) PROPERTIES_FILE="$2" ;;
+    *) IGNORED_EMBEDDED+=("$1") ;;
+  esac
+}
 args=("$@")
 i=0
 while ((i < ${#args[@]})); do
@@ -112,6 +151,7 @@ while ((i < ${#args[@]})); do
     --master)
       if ((i + 1 < ${#args[@]})); then
         MASTER="${args[i + 1]}"
+        MASTER_AT=${#APP_ARGS[@]}
         i=$((i + 2))
         continue
       fi
@@ -119,6 +159,7 @@ while ((i < ${#args[@]})); do
       ;;
     --master=*)
       MASTER="${a#--master=}"
+      MASTER_AT=${#APP_ARGS[@]}
       ;;
     --conf)
       APP_ARGS+=("$a")
@@ -133,7 +174,24 @@ while ((i < ${#args[@]})); do
       APP_ARGS+=("$a")
       SUBMIT_CONF+=(--conf "${a#--conf=}")
       ;;
+    --*=*)
+      if is_submit_option "${a%%=*}"; then
+        submit_option "${a%%=*}" "${a#*=}"
+      else
+        [[ -z "$COMMAND" && "$a" != -* ]] && COMMAND="$a"
+        APP_ARGS+=("$a")
+      fi
+      ;;
     *)
+      if is_submit_option "$a"; then
+        if ((i + 1 < ${#args[@]})); then
+          submit_option "$a" "${args[i + 1]}"
+          i=$((i + 2))
+          continue
+        fi
+        log "$a needs a value (it is a spark-submit option)"
+        exit 2
+      fi
       [[ -z "$COMMAND" && "$a" != -* ]] && COMMAND="$a"
       APP_ARGS+=("$a")
       ;;
@@ -149,6 +207,14 @@ hand_over() {
   [[ -n "${SPARK_HOME:-}" ]] && return 0
   [[ -n "$MASTER" ]] && ! is_local_master "$MASTER"
 }
+
+# Spark's --deploy-mode cluster runs the driver on the cluster: without one there is nothing to do.
+for ((k = 0; k < ${#SUBMIT_OPTS[@]}; k += 2)); do
+  if [[ "${SUBMIT_OPTS[k]}" == --deploy-mode && "${SUBMIT_OPTS[k + 1]}" == cluster ]] && ! hand_over; then
+    log "--deploy-mode cluster needs a cluster: give --master (yarn, k8s://..., spark://...) and SPARK_HOME or spark-submit on PATH"
+    exit 2
+  fi
+done
 
 if needs_build; then
   mkdir -p "$ROOT/jobs"
@@ -166,7 +232,20 @@ if ! hand_over; then
   # Same module flags as spark-submit (pom.xml property rebundle.jvm.flags); harmless without Spark.
   JVM_FLAGS=(-XX:+IgnoreUnrecognizedVMOptions -XX:TieredStopAtLevel=1 -Xshare:auto)
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-  exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" -Drebundle.spark.defaults="$ROOT/conf/spark-defaults.conf" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" "$MAIN_CLASS" "$@"
+  [[ -n "$DRIVER_MEMORY" ]] && JVM_FLAGS+=("-Xmx$DRIVER_MEMORY")
+  if ((${#IGNORED_EMBEDDED[@]} > 0)); then
+    log "note: ${IGNORED_EMBEDDED[*]} ignored: running embedded (local[*], no cluster); give --master to use a cluster"
+  fi
+  # Embedded runs take the arguments without spark-submit's options (a command would reject them),
+  # --master where it was given.
+  EMBEDDED_ARGS=("${APP_ARGS[@]}")
+  if ((MASTER_AT >= 0)); then
+    EMBEDDED_ARGS=("${APP_ARGS[@]:0:MASTER_AT}" --master "$MASTER" "${APP_ARGS[@]:MASTER_AT}")
+  fi
+  # shellcheck disable=SC2086 # REBUNDLE_JAVA_OPTS: options, split on purpose
+  exec "$JAVA" "${JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
+    -Drebundle.spark.defaults="${PROPERTIES_FILE:-$ROOT/conf/spark-defaults.conf}" \
+    -Drebundle.program.name="$PROGRAM_NAME" ${REBUNDLE_JAVA_OPTS:-} -cp "$CP" "$MAIN_CLASS" "${EMBEDDED_ARGS[@]}"
 fi
 
 # Hand-over to spark-submit with the thin jar (Spark, Hadoop and Scala come from the installation).
@@ -195,6 +274,11 @@ case " ${SPARK_SUBMIT_OPTS:-} " in
   *log4j2.configurationFile*) ;;
   *) export SPARK_SUBMIT_OPTS="-Dlog4j2.configurationFile=$ROOT/conf/log4j2.properties${SPARK_SUBMIT_OPTS:+ $SPARK_SUBMIT_OPTS}" ;;
 esac
+# Client mode: the driver prints the name the user ran (a name with spaces falls back to the default).
+[[ "$PROGRAM_NAME" != *" "* ]] && export SPARK_SUBMIT_OPTS="$SPARK_SUBMIT_OPTS -Drebundle.program.name=$PROGRAM_NAME"
 MASTER_ARGS=()
 [[ -n "$MASTER" ]] && MASTER_ARGS=(--master "$MASTER")
-exec "${SUBMIT[@]}" "${MASTER_ARGS[@]}" "${SUBMIT_CONF[@]}" --class "$MAIN_CLASS" "$(spark_jar)" "${APP_ARGS[@]}"
+# The application jar: on Kubernetes, REBUNDLE_APP_JAR=local:///opt/rebundle/rebundle-jobs-spark.jar names
+# the copy baked into the image (README "Kubernetes"); otherwise spark-submit ships ours.
+APP_JAR="${REBUNDLE_APP_JAR:-$(spark_jar)}"
+exec "${SUBMIT[@]}" "${MASTER_ARGS[@]}" "${SUBMIT_CONF[@]}" "${SUBMIT_OPTS[@]}" --class "$MAIN_CLASS" "$APP_JAR" "${APP_ARGS[@]}"

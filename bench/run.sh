@@ -5,13 +5,18 @@
 #   BENCH_SIZES="256m 1g" BENCH_RUNS=1 bench/run.sh
 #
 # Settings (environment):
-#   BENCH_SIZES          checkpoint sizes (default "1g 4g 8g"; suffixes k, m, g)
+#   BENCH_SIZES          checkpoint sizes (default "1g 4g 8g"; suffixes k, m, g; "" skips them)
 #   BENCH_RUNS           runs per measurement; the table shows the median (default 3)
 #   BENCH_DIR            scratch directory, wiped per size (default /tmp/rebundle-bench); results stay in it
 #   BENCH_TENSORS        variables per checkpoint (default 200); BENCH_SLICED of them partitioned (default 2)
 #   BENCH_DTYPES         dtypes of the synthetic checkpoints (default float32,bfloat16)
 #   BENCH_SHARDS         output shards of the multi-shard convert (default 4)
 #   BENCH_INDEX_TENSORS  entries of the index-only benchmark (default 1000000; 0 skips it)
+#   BENCH_AUDIT_CHECKPOINTS  small checkpoints of the index-only audit (default 10000; 0 skips it)
+#   BENCH_STARTUP        1 (default) or 0: the start-up rows
+#   BENCH_BATCH_ROWS     small checkpoints of the batch rows (default 1000; 0 skips them)
+#   BENCH_BATCH_SIZE     size of each of them (default 2m)
+#   BENCH_BATCH_SEQUENTIAL  sequential `submit.sh convert` runs timed and extrapolated to BENCH_BATCH_ROWS (default 20)
 #   BENCH_HEAP           heap of every Rebundle JVM (default -Xmx512m, via REBUNDLE_JAVA_OPTS)
 #   BENCH_TF             auto (default) or off: TensorFlow restore+save through TensorFlow Java
 #   BENCH_MVN_FLAGS      extra Maven flags for the build, e.g. -o
@@ -24,7 +29,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZES="${BENCH_SIZES:-1g 4g 8g}"
+SIZES="${BENCH_SIZES-1g 4g 8g}"
 RUNS="${BENCH_RUNS:-3}"
 DIR="${BENCH_DIR:-/tmp/rebundle-bench}"
 TENSORS="${BENCH_TENSORS:-200}"
@@ -32,6 +37,11 @@ SLICED="${BENCH_SLICED:-2}"
 DTYPES="${BENCH_DTYPES:-float32,bfloat16}"
 SHARDS="${BENCH_SHARDS:-4}"
 INDEX_TENSORS="${BENCH_INDEX_TENSORS:-1000000}"
+AUDIT_CHECKPOINTS="${BENCH_AUDIT_CHECKPOINTS:-10000}"
+STARTUP="${BENCH_STARTUP:-1}"
+BATCH_ROWS="${BENCH_BATCH_ROWS:-1000}"
+BATCH_SIZE="${BENCH_BATCH_SIZE:-2m}"
+BATCH_SEQ="${BENCH_BATCH_SEQUENTIAL:-20}"
 HEAP="${BENCH_HEAP:--Xmx512m}"
 TF="${BENCH_TF:-auto}"
 SUBMIT="$ROOT/submit.sh"
@@ -181,6 +191,11 @@ for SIZE in $SIZES; do
 
   log "$SIZE: verify"
   measure "$SIZE" "verify" "$DATA" prep_read -- "$SUBMIT" verify "$SRC"
+  log "$SIZE: audit (statistics, CRC, fingerprint of every tensor)"
+  prep_audit() { rm -rf "$D/audit"; warm "$SRC"; }
+  measure "$SIZE" "audit (stats + CRC + fingerprint, Parquet out)" "$DATA" prep_audit -- \
+    "$SUBMIT" audit "$(dirname "$SRC")" --out "$D/audit" --fail-on error
+  rm -rf "$D/audit"
 
   if [[ "${BENCH_S3:-on}" != off ]]; then
     # Object store: a loopback S3 server (s3proxy) in one JVM; convert s3a->s3a through the CLI vs
@@ -218,6 +233,28 @@ if ((INDEX_TENSORS > 0)); then
   rm -rf "$DIR/index"
 fi
 
+if ((AUDIT_CHECKPOINTS > 0)); then
+  log "audit: $AUDIT_CHECKPOINTS small checkpoints, index only (--no-stats)"
+  A="$DIR/many"
+  rm -rf "$A"
+  REBUNDLE_JAVA_OPTS="" "$SUBMIT" synth "$A/seed/ckpt" --format tf2 --size 65536 --tensors 20 --seed 1 \
+    --no-state-file >/dev/null
+  for ((i = 0; i < AUDIT_CHECKPOINTS; i++)); do
+    d="$A/lake/team$((i % 100))/model$i"
+    mkdir -p "$d"
+    cp "$A/seed/ckpt.index" "$d/ckpt-1.index"
+    cp "$A/seed/ckpt.data-00000-of-00001" "$d/ckpt-1.data-00000-of-00001"
+  done
+  IDXS=$(cat "$A"/lake/*/*/ckpt-1.index | wc -c)
+  warm_many() { rm -rf "$A/out"; sync; cat "$A"/lake/*/*/ckpt-1.index >/dev/null; }
+  measure many "audit --no-stats, $AUDIT_CHECKPOINTS checkpoints (index bytes)" "$IDXS" warm_many -- \
+    "$SUBMIT" audit "$A/lake" --out "$A/out" --no-stats
+  measure many "find (listing baseline), $AUDIT_CHECKPOINTS checkpoints" "$IDXS" warm_many -- \
+    sh -c "find '$A/lake' -name '*.index' | wc -l >/dev/null"
+  rm -rf "$A"
+fi
+
+if ((STARTUP)); then
 log "start-up: convert of the tiny conf/examples/tf1-ckpt"
 EX="$ROOT/conf/examples/tf1-ckpt"
 prep_start() { rm -rf "$DIR/startup"; warm "$EX"; }
@@ -225,6 +262,55 @@ measure startup "convert --to tf2 (12-byte example, end to end)" 12 prep_start -
   "$SUBMIT" convert "$EX" "$DIR/startup/ckpt" --to tf2 --no-state-file
 measure startup "inspect (example, end to end)" 12 prep_start -- "$SUBMIT" inspect "$EX"
 rm -rf "$DIR/startup" "$DIR/probe"
+fi
+
+# Fleets (README "Fleet migrations"): BATCH_ROWS model directories of BATCH_SIZE each (copies of one
+# synthetic TF1 checkpoint) in one `batch`; its rerun with every row done (reads indexes and success
+# records only); and BATCH_SEQ sequential `submit.sh convert` runs, extrapolated to BATCH_ROWS.
+if ((BATCH_ROWS > 0)); then
+  B="$DIR/batch"
+  log "batch: $BATCH_ROWS model directories of $BATCH_SIZE"
+  rm -rf "$B"
+  mkdir -p "$B/fleet"
+  REBUNDLE_JAVA_OPTS="" "$SUBMIT" synth "$B/one/ckpt-1" --format tf1 --size "$BATCH_SIZE" --tensors 20 --seed 3 \
+    >/dev/null
+  : >"$B/fleet.jsonl"
+  for ((i = 0; i < BATCH_ROWS; i++)); do
+    m=$(printf 'm%05d' "$i")
+    mkdir -p "$B/fleet/$m"
+    cp "$B/one/"* "$B/fleet/$m/"
+    printf '{"src": "%s", "dst": "%s/", "to": "tf2"}\n' "$B/fleet/$m" "$B/out/$m" >>"$B/fleet.jsonl"
+  done
+  ONE=$(bytes_of "$B/one/ckpt-1")
+  prep_batch() { rm -rf "$B/out"; sync; }
+  measure batch "batch, $BATCH_ROWS checkpoints of $BATCH_SIZE (first run)" $((ONE * BATCH_ROWS)) prep_batch -- \
+    "$SUBMIT" batch "$B/fleet.jsonl" --report "$B/report.json"
+  grep -q "\"converted\" : $BATCH_ROWS" "$B/report.json" || die "batch did not convert every row: $B/report.json"
+  rows_done() { sync; }
+  measure batch "batch rerun, all $BATCH_ROWS rows already done" $((ONE * BATCH_ROWS)) rows_done -- \
+    "$SUBMIT" batch "$B/fleet.jsonl" --report "$B/rerun.json"
+  grep -q "\"skipped\" : $BATCH_ROWS" "$B/rerun.json" || die "the rerun did not skip every row: $B/rerun.json"
+  cat >"$B/sequential.sh" <<SEQ
+#!/usr/bin/env bash
+set -e
+for ((i = 0; i < $BATCH_SEQ; i++)); do
+  m=\$(printf 'm%05d' "\$i")
+  "$SUBMIT" convert "$B/fleet/\$m" "$B/seq/\$m/" --to tf2 >/dev/null
+done
+SEQ
+  chmod +x "$B/sequential.sh"
+  prep_seq() { rm -rf "$B/seq"; sync; }
+  extrapolate() {
+    local size="$1" row="$2" r="$3" bytes="$4" rss="$5" t
+    t=$(tail -1 "$RESULTS" | cut -f5)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$BATCH_SEQ sequential converts, extrapolated to $BATCH_ROWS" "$r" \
+      $((ONE * BATCH_ROWS)) "$(awk -v t="$t" 'BEGIN { printf "%.3f", t * '"$BATCH_ROWS"' / '"$BATCH_SEQ"' }')" "$rss" \
+      >>"$RESULTS"
+  }
+  AFTER=extrapolate measure batch "$BATCH_SEQ sequential submit.sh convert runs" $((ONE * BATCH_SEQ)) prep_seq -- \
+    "$B/sequential.sh"
+  rm -rf "$B/fleet" "$B/out" "$B/seq"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # The table: per size, median time per row; GB/s = bytes / median (10^9 bytes); ratios to the
@@ -251,6 +337,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)
     done
   done
   echo
+  if ((BATCH_ROWS > 0)); then
+    bt=$(awk -F'\t' '$1 == "batch" && $2 ~ /first run/ { print $5 }' "$RESULTS" | median)
+    rt=$(awk -F'\t' '$1 == "batch" && $2 ~ /rerun/ { print $5 }' "$RESULTS" | median)
+    st=$(awk -F'\t' '$1 == "batch" && $2 ~ /extrapolated/ { print $5 }' "$RESULTS" | median)
+    awk -v b="$bt" -v r="$rt" -v s="$st" 'BEGIN { if (b > 0) printf "batch: %.1fx faster than sequential converts (extrapolated); rerun %.1f%% of the first run\n", s / b, 100 * r / b }'
+  fi
   echo "TIME: median of $RUNS run(s), wall clock, whole process unless the row says otherwise."
   echo "x cp, x TF: that time over the cp -r / TensorFlow median of the same size (lower is better)."
 } | tee "$DIR/table.txt"

@@ -2,6 +2,8 @@ package io.rebundle.codec.bundle;
 
 import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
@@ -21,7 +23,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.zip.CRC32C;
 
 /**
  * Reads a checkpoint lazily. Opening reads the index footer, index block and header; listing keys
@@ -59,16 +60,44 @@ public final class CheckpointReader implements AutoCloseable {
       this.table = new TableReader(indexReader);
       TableReader.EntryIterator it = table.iterator();
       if (!it.next() || it.key().length != 0) {
-        throw new CorruptCheckpointException("Cannot read " + Naming.indexFile(prefix)
-            + ": no bundle header (the first entry must have the empty key); the file is corrupt or "
+        throw Errors.malformedEntry(Naming.indexFile(prefix), "", null,
+            "no bundle header (the first entry must have the empty key); the file is corrupt or "
             + "was produced by a newer TensorFlow");
       }
       this.header = BundleHeader.decode(it.value(), Naming.indexFile(prefix));
+      checkShardCount();
     } catch (RuntimeException e) {
       indexReader.close();
       throw e;
     }
   }
+
+  /**
+   * A header may claim any number of shards up to 2^31-1, and callers size per-shard tables by it.
+   * Above {@link #SHARDS_CHECKED_AT_OPEN} shards, one directory listing at open confirms that the
+   * data files are really there, so a corrupt count fails here instead of allocating or looping.
+   */
+  private void checkShardCount() {
+    if (header.numShards() <= SHARDS_CHECKED_AT_OPEN) {
+      return;
+    }
+    String dir = io.parent(prefix);
+    String base = io.fileName(prefix) + ".data-";
+    String suffix = String.format("-of-%05d", header.numShards());
+    long found = 0;
+    for (String name : io.list(dir.isEmpty() ? "." : dir)) {
+      if (name.startsWith(base) && name.endsWith(suffix)) {
+        found++;
+      }
+    }
+    if (found < header.numShards()) {
+      throw Errors.malformedEntry(indexFile(), "", null, "the bundle header claims " + header.numShards()
+          + " shards, but only " + found + " of their data files exist");
+    }
+  }
+
+  /** Shard counts above this are checked against the data files present when a reader opens. */
+  public static final int SHARDS_CHECKED_AT_OPEN = 4096;
 
   /** Opens a prefix, a model directory (through its state file) or a SavedModel directory. */
   public static CheckpointReader open(FileIO io, String path) {
@@ -128,6 +157,14 @@ public final class CheckpointReader implements AutoCloseable {
           return null;
         }
         byte[] key = it.key();
+        if (SliceKeys.isSliceKey(key)) {
+          // Decoded here, once, so that every consumer of records() may decode slice keys freely.
+          try {
+            SliceKeys.decode(key);
+          } catch (MalformedBytesException e) {
+            throw Errors.malformedSliceKey(indexFile(), Bytes.printable(key), it.blockOffset(), e);
+          }
+        }
         return new IndexRecord(key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
       }
 
@@ -164,7 +201,7 @@ public final class CheckpointReader implements AutoCloseable {
   public BundleEntry entry(String key) {
     BundleEntry e = findEntry(key);
     if (e == null) {
-      throw new CheckpointNotFoundException("Key " + key + " not found in checkpoint " + prefix);
+      throw Errors.keyNotFound(key, prefix);
     }
     return e;
   }
@@ -177,32 +214,31 @@ public final class CheckpointReader implements AutoCloseable {
     }
     Tensor t = read(Naming.OBJECT_GRAPH_KEY, e);
     if (t.dtype() != DType.STRING || !t.shape().isScalar()) {
-      throw new CorruptCheckpointException("Cannot read " + indexFile() + ": "
-          + Naming.OBJECT_GRAPH_KEY + " must be a string scalar, found " + e.dtypeName() + " " + e.shape());
+      throw Errors.malformedEntry(indexFile(), Naming.OBJECT_GRAPH_KEY, null,
+          "the object graph must be a string scalar, found " + e.dtypeName() + " " + e.shape());
     }
     return ObjectGraph.parse(t.strings().get(0), prefix);
   }
 
   private RangeReader dataReader(String key, BundleEntry e) {
     if (e.shardId() >= header.numShards()) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read tensor %s: entry names shard %d but %s has %d shards",
-          key, e.shardId(), indexFile(), header.numShards()));
+      throw Errors.shardOutOfRange(indexFile(), key, e.shardId(), header.numShards());
     }
     RangeReader r = dataReaders.get(e.shardId());
     if (r == null) {
       InputFile f = io.newInputFile(dataFile(e.shardId()));
       if (!f.exists()) {
-        throw new CheckpointNotFoundException("Cannot read tensor " + key + ": data file "
-            + dataFile(e.shardId()) + " (shard " + e.shardId() + " of " + header.numShards() + ") is missing");
+        throw Errors.missingDataFile(dataFile(e.shardId()), key, e.shardId(), header.numShards());
       }
-      r = f.open();
+      try {
+        r = f.open();
+      } catch (io.rebundle.codec.io.StorageFileNotFoundException gone) {
+        throw Errors.missingDataFile(dataFile(e.shardId()), key, e.shardId(), header.numShards());
+      }
       dataReaders.put(e.shardId(), r);
     }
     if (e.offset() > r.length() || e.size() > r.length() - e.offset()) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)",
-          key, e.offset(), e.offset() + e.size(), r.location(), r.length()));
+      throw Errors.pastEnd("tensor " + key, r.location(), key, e.offset(), e.size(), r.length());
     }
     return r;
   }
@@ -244,7 +280,8 @@ public final class CheckpointReader implements AutoCloseable {
     }
     DType dtype = e.dtype();
     if (dtype == DType.RESOURCE) {
-      throw new UnsupportedCheckpointException("Cannot read tensor " + key + ": DT_RESOURCE tensors cannot be stored");
+      throw new UnsupportedCheckpointException(
+          "Cannot read tensor " + key + ": DT_RESOURCE tensors cannot be stored", indexFile(), key);
     }
     long n = e.shape().numElements();
     if (dtype.isFixedSize()) {
@@ -255,22 +292,17 @@ public final class CheckpointReader implements AutoCloseable {
         expected = -1;
       }
       if (expected != e.size()) {
-        throw new CorruptCheckpointException(String.format(
-            "Invalid size in bundle entry: key %s in %s; stored size %d; expected size %d",
-            key, indexFile(), e.size(), expected));
+        throw Errors.sizeMismatch(indexFile(), key, e.size(), Long.toString(expected));
       }
     } else if (e.size() < n) {
-      throw new CorruptCheckpointException(String.format(
-          "Invalid size in bundle entry: key %s in %s; stored size %d; expected size is at least %d",
-          key, indexFile(), e.size(), n));
+      throw Errors.sizeMismatch(indexFile(), key, e.size(), "is at least " + n);
     }
   }
 
   private CorruptCheckpointException crcMismatch(String key, BundleEntry e, int computed) {
-    return new CorruptCheckpointException(String.format(
-        "Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %08x, computed %08x",
-        key, dataFile(e.shardId()), e.shardId(), e.offset(), e.size(),
-        Crc32c.unmask(e.crc32c()), computed));
+    return Errors.checksumMismatch("tensor " + key, dataFile(e.shardId()), key, e.offset(),
+        String.format("shard %d, offset %d, %d bytes", e.shardId(), e.offset(), e.size()),
+        Crc32c.unmask(e.crc32c()), computed);
   }
 
   /**
@@ -360,7 +392,7 @@ public final class CheckpointReader implements AutoCloseable {
 
   /** Streams the entry's bytes through {@code buffer} and the CRC, writing them to {@code out} if given. */
   private int checksum(String key, BundleEntry e, RangeReader r, OutputStream out, java.nio.ByteBuffer buffer) {
-    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
+    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
     long pos = e.offset();
     long end = e.offset() + e.size();
     try {
@@ -380,6 +412,12 @@ public final class CheckpointReader implements AutoCloseable {
       }
     } catch (IOException ex) {
       throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
+    } catch (MalformedBytesException ex) {
+      throw elementLengths(key, e, ex.reason());
+    }
+    String problem = crc.problem();
+    if (problem != null) {
+      throw elementLengths(key, e, problem);
     }
     return crc.value();
   }
@@ -399,13 +437,20 @@ public final class CheckpointReader implements AutoCloseable {
   public byte[] readRaw(String key, BundleEntry e) {
     checkSize(key, e);
     if (e.size() > MAX_IN_MEMORY) {
-      throw new UnsupportedCheckpointException("Cannot load tensor " + key + " into memory: "
-          + e.size() + " bytes; stream it instead");
+      throw Errors.tooLargeForMemory(key, e.size());
     }
     RangeReader r = dataReader(key, e);
     byte[] bytes = r.readFully(e.offset(), (int) e.size());
-    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian());
-    crc.update(bytes, 0, bytes.length);
+    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
+    try {
+      crc.update(bytes, 0, bytes.length);
+    } catch (MalformedBytesException ex) {
+      throw elementLengths(key, e, ex.reason());
+    }
+    String problem = crc.problem();
+    if (problem != null) {
+      throw elementLengths(key, e, problem);
+    }
     int computed = crc.value();
     if (Crc32c.mask(computed) != e.crc32c()) {
       throw crcMismatch(key, e, computed);
@@ -453,44 +498,46 @@ public final class CheckpointReader implements AutoCloseable {
     return raw;
   }
 
+  private CorruptCheckpointException elementLengths(String key, BundleEntry e, String reason) {
+    String object = (e.dtype() == DType.VARIANT ? "variant" : "string") + " tensor " + key;
+    return Errors.badElementLengths(object, dataFile(e.shardId()), key, e.offset(), reason);
+  }
+
+  /**
+   * Splits a string tensor's stored bytes. Every length is checked against the bytes that remain
+   * before any is used, so lengths that wrap around or promise more than the entry holds fail
+   * without allocating.
+   */
   private List<byte[]> decodeStrings(String key, BundleEntry e, byte[] raw) {
     long n = e.shape().numElements();
+    if (n > raw.length) {
+      throw elementLengths(key, e, n + " elements cannot fit in " + raw.length + " bytes");
+    }
     Varints.Cursor c = new Varints.Cursor(raw, 0, raw.length);
-    long[] lengths = new long[(int) n];
-    CRC32C crc = new CRC32C();
-    byte[] scratch = new byte[8];
+    int[] lengths = new int[(int) n];
     long total = 0;
     try {
       for (int i = 0; i < n; i++) {
-        lengths[i] = c.varint64();
-        StringTensors.updateLength(crc, scratch, lengths[i], header.bigEndian());
-        total += lengths[i];
+        long len = c.varint64();
+        if (len < 0 || len > raw.length) {
+          throw elementLengths(key, e, "element " + i + " claims " + Long.toUnsignedString(len)
+              + " bytes, more than the entry's " + raw.length);
+        }
+        lengths[i] = (int) len;
+        total += len;
       }
-    } catch (IllegalStateException ex) {
-      throw new CorruptCheckpointException("Cannot read string tensor " + key + " in "
-          + dataFile(e.shardId()) + " at offset " + e.offset() + ": " + ex.getMessage());
+    } catch (MalformedBytesException ex) {
+      throw elementLengths(key, e, ex.reason());
     }
     int lengthsEnd = c.position();
-    if (lengthsEnd + 4 > raw.length || total < 0 || total != raw.length - lengthsEnd - 4) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read string tensor %s in %s at offset %d: string lengths (%d bytes) do not match the entry size %d",
-          key, dataFile(e.shardId()), e.offset(), total, e.size()));
-    }
-    int stored = Varints.getFixed32(raw, lengthsEnd);
-    if (header.bigEndian()) {
-      stored = Integer.reverseBytes(stored);
-    }
-    int computed = (int) crc.getValue();
-    if (Crc32c.unmask(stored) != computed) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read string tensor %s in %s at offset %d: the length checksum does not match: expected %08x but actual is %08x",
-          key, dataFile(e.shardId()), e.offset() + lengthsEnd, Crc32c.unmask(stored), computed));
+    if (lengthsEnd + 4L > raw.length || total != raw.length - lengthsEnd - 4L) {
+      throw elementLengths(key, e, "string lengths (" + total + " bytes) do not match the entry size " + e.size());
     }
     List<byte[]> values = new ArrayList<>((int) n);
     int pos = lengthsEnd + 4;
-    for (long len : lengths) {
-      values.add(java.util.Arrays.copyOfRange(raw, pos, pos + (int) len));
-      pos += (int) len;
+    for (int len : lengths) {
+      values.add(java.util.Arrays.copyOfRange(raw, pos, pos + len));
+      pos += len;
     }
     return values;
   }

@@ -1,7 +1,7 @@
 package io.rebundle.codec.bundle;
 
 import com.google.protobuf.TextFormat;
-import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.io.RangeReader;
@@ -32,8 +32,7 @@ public record CheckpointState(String modelCheckpointPath, List<String> allModelC
     byte[] bytes;
     try (RangeReader r = fileIO.newInputFile(stateFile).open()) {
       if (r.length() > MAX_BYTES) {
-        throw new CorruptCheckpointException("Cannot read checkpoint state " + stateFile + ": "
-            + r.length() + " bytes is too large for a state file");
+        throw Errors.malformedStateFile(stateFile, r.length() + " bytes is too large for a state file");
       }
       bytes = r.readFully(0, (int) r.length());
     }
@@ -41,12 +40,15 @@ public record CheckpointState(String modelCheckpointPath, List<String> allModelC
     try {
       TextFormat.merge(new String(bytes, StandardCharsets.UTF_8), b);
     } catch (TextFormat.ParseException e) {
-      throw new CorruptCheckpointException(
-          "Cannot read checkpoint state " + stateFile + ": " + e.getMessage());
+      throw Errors.malformedStateFile(stateFile, e.getMessage());
     }
     if (b.getModelCheckpointPath().isEmpty()) {
-      throw new CorruptCheckpointException(
-          "Cannot read checkpoint state " + stateFile + ": invalid checkpoint state, no model_checkpoint_path");
+      throw Errors.malformedStateFile(stateFile, "invalid checkpoint state, no model_checkpoint_path");
+    }
+    // No file system accepts a NUL byte in a path; such a state file was not written by TensorFlow.
+    if (b.getModelCheckpointPath().indexOf('\0') >= 0
+        || b.getAllModelCheckpointPathsList().stream().anyMatch(path -> path.indexOf('\0') >= 0)) {
+      throw Errors.malformedStateFile(stateFile, "a checkpoint path contains a NUL byte");
     }
     return new CheckpointState(b.getModelCheckpointPath(), b.getAllModelCheckpointPathsList());
   }

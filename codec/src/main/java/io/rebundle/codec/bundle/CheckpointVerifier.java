@@ -1,6 +1,8 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.RebundleException;
+import io.rebundle.codec.graph.AttributeTensors;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
@@ -93,7 +95,7 @@ public final class CheckpointVerifier {
       }
       numShards = header.numShards();
       entries = records.size();
-      checkShardFiles(numShards);
+      Set<Integer> present = checkShardFiles(numShards, records);
       Map<String, BundleEntry> byName = new HashMap<>();
       Set<String> sliceKeysSeen = new HashSet<>();
       for (IndexRecord rec : records) {
@@ -118,7 +120,21 @@ public final class CheckpointVerifier {
           }
         }
       }
-      dataBytes = checkData(header, records);
+      if (numShards > CheckpointReader.SHARDS_CHECKED_AT_OPEN && present.size() < numShards) {
+        // A reader refuses to open such a checkpoint at all; say so in the reader's words.
+        add(indexFile, 0, "", "the bundle header claims " + numShards + " shards, but only " + present.size()
+            + " of their data files exist");
+        return new Summary(prefix, numShards, tensors, entries, 0, findings);
+      }
+      // The data checks read through CheckpointReader: if it refuses the checkpoint (a second header
+      // entry with another shard count, say), report why instead of failing the whole verify.
+      try (CheckpointReader probe = CheckpointReader.openPrefix(io, prefix)) {
+        probe.header();
+      } catch (RebundleException e) {
+        add(indexFile, -1, null, e.getMessage());
+        return new Summary(prefix, numShards, tensors, entries, 0, findings);
+      }
+      dataBytes = checkData(header, records, present);
       checkObjectGraph(byName);
     } catch (UncheckedIOException e) {
       add(indexFile, -1, null, "storage error: " + e.getMessage());
@@ -175,8 +191,10 @@ public final class CheckpointVerifier {
           if (first == null) {
             first = key;
           }
-          if (previous != null && Arrays.compareUnsigned(previous, key) >= 0) {
-            add(indexFile, h.offset(), Bytes.printable(key), "keys out of order");
+          int order = previous == null ? -1 : Arrays.compareUnsigned(previous, key);
+          if (order >= 0) {
+            add(indexFile, h.offset(), Bytes.printable(key), (order == 0 ? "duplicate key " : "out-of-order key ")
+                + Bytes.printable(key) + " (keys must strictly increase)");
           }
           previous = key;
           if (key.length == 0) {
@@ -228,22 +246,59 @@ public final class CheckpointVerifier {
     return header;
   }
 
-  private void checkShardFiles(int numShards) {
-    for (int s = 0; s < numShards; s++) {
-      String f = Naming.dataFile(prefix, s, numShards);
-      if (!io.newInputFile(f).exists()) {
-        add(f, -1, null, "data file (shard " + s + " of " + numShards + ") is missing");
-      }
-    }
+  /**
+   * Checks which data files exist, bounded by what is really there rather than by the header's
+   * shard count (a corrupt header may claim 10^9 shards): one directory listing, then a check of
+   * each shard some entry refers to. Missing shards no entry refers to are counted, and the first
+   * few named. Returns the shards whose data file exists.
+   */
+  private Set<Integer> checkShardFiles(int numShards, List<IndexRecord> records) {
     String dir = io.parent(prefix);
     String base = io.fileName(prefix) + ".data-";
+    String suffix = String.format("-of-%05d", numShards);
+    Set<Integer> present = new java.util.TreeSet<>();
     for (String name : io.list(dir.isEmpty() ? "." : dir)) {
-      if (name.startsWith(base) && !name.endsWith(String.format("-of-%05d", numShards))
-          && name.matches(".*\\.data-\\d{5,}-of-\\d{5,}")) {
+      if (!name.startsWith(base) || !name.matches(".*\\.data-\\d{5,}-of-\\d{5,}")) {
+        continue;
+      }
+      String shard = name.substring(base.length(), name.indexOf("-of-", base.length()));
+      if (name.endsWith(suffix) && shard.length() <= 10 && Long.parseLong(shard) < numShards
+          && name.equals(io.fileName(Naming.dataFile(prefix, (int) Long.parseLong(shard), numShards)))) {
+        present.add((int) Long.parseLong(shard));
+      } else {
         add(dir.isEmpty() ? name : io.join(dir, name), -1, null,
             "data file does not belong to this checkpoint of " + numShards + " shards");
       }
     }
+    Set<Integer> referenced = new java.util.TreeSet<>();
+    for (IndexRecord rec : records) {
+      if (!rec.entry().isSliced() && rec.entry().shardId() < numShards) {
+        referenced.add(rec.entry().shardId());
+      }
+    }
+    for (int s : referenced) {
+      String f = Naming.dataFile(prefix, s, numShards);
+      if (!present.contains(s) && !io.newInputFile(f).exists()) {
+        add(f, -1, null, "data file (shard " + s + " of " + numShards + ") is missing");
+      } else {
+        present.add(s);
+      }
+    }
+    long unreferencedMissing = (long) numShards - present.size()
+        - referenced.stream().filter(s -> !present.contains(s)).count();
+    if (unreferencedMissing > 0) {
+      List<String> first = new ArrayList<>();
+      for (int s = 0; s < numShards && first.size() < 3; s++) {
+        if (!present.contains(s) && !referenced.contains(s)) {
+          first.add(Naming.dataFile(prefix, s, numShards));
+        }
+      }
+      add(first.get(0), -1, null, unreferencedMissing == 1
+          ? "data file (shard " + first.get(0).substring(first.get(0).lastIndexOf(".data-") + 6)
+              + ", referenced by no entry) is missing"
+          : unreferencedMissing + " of " + numShards + " data files are missing, e.g. " + String.join(", ", first));
+    }
+    return present;
   }
 
   private void checkSliceEntry(IndexRecord rec, Map<String, BundleEntry> byName, String indexFile,
@@ -251,8 +306,8 @@ public final class CheckpointVerifier {
     SliceKeys.Decoded d;
     try {
       d = SliceKeys.decode(rec.key());
-    } catch (IllegalArgumentException e) {
-      add(indexFile, -1, Bytes.printable(rec.key()), "malformed slice key: " + e.getMessage());
+    } catch (MalformedBytesException e) {
+      add(indexFile, -1, Bytes.printable(rec.key()), "malformed slice key: " + e.reason());
       return;
     }
     seen.add(Bytes.hex(rec.key()));
@@ -311,7 +366,7 @@ public final class CheckpointVerifier {
     return groups;
   }
 
-  private long checkData(BundleHeader header, List<IndexRecord> records) {
+  private long checkData(BundleHeader header, List<IndexRecord> records, Set<Integer> present) {
     // Tensors are checked in parallel (one reader and one direct buffer per thread, tensors dealt
     // largest first to the least loaded thread); findings are reported in index order all the same.
     int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 4));
@@ -337,6 +392,13 @@ public final class CheckpointVerifier {
       groups.get(t).add(i);
       load[t] += records.get(i).entry().size();
     }
+    // Direct buffers are freed only by a GC: size them by the largest tensor, not always 4 MiB, so
+    // that verifying many small checkpoints in one process does not exhaust direct memory.
+    long largest = 0;
+    for (IndexRecord rec : records) {
+      largest = Math.max(largest, rec.entry().size());
+    }
+    int bufferSize = (int) Math.max(4096, Math.min(4L * CheckpointReader.BUFFER_SIZE, largest));
     if (numShardsReadAsRequests(header)) {
       groups = groupsInFileOrder(records, threads);
     }
@@ -351,7 +413,7 @@ public final class CheckpointVerifier {
       List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
       for (List<Integer> group : groups) {
         futures.add(pool.submit(() -> {
-          java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(4 * CheckpointReader.BUFFER_SIZE);
+          java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(bufferSize);
           try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
             reader.willRead(group.stream().map(i -> records.get(i).entry()).toList());
             for (int i : group) {
@@ -402,7 +464,7 @@ public final class CheckpointVerifier {
         extents.computeIfAbsent(e.shardId(), k -> new ArrayList<>()).add(new long[] {e.offset(), e.offset() + e.size()});
       }
     }
-    for (int s = 0; s < header.numShards(); s++) {
+    for (int s : present) {
       String file = Naming.dataFile(prefix, s, header.numShards());
       InputFile in = io.newInputFile(file);
       if (!in.exists()) {
@@ -437,9 +499,11 @@ public final class CheckpointVerifier {
       add(Naming.indexFile(prefix), -1, Naming.OBJECT_GRAPH_KEY, e.getMessage());
       return;
     }
+    java.util.NavigableSet<String> keys = new java.util.TreeSet<>(byName.keySet());
     for (ObjectGraph.Node n : graph.nodes()) {
       for (ObjectGraph.Attribute a : n.attributes()) {
-        if (!byName.containsKey(a.checkpointKey())) {
+        // An attribute saved as several tensors (key plus suffixes) is present too.
+        if (AttributeTensors.of(keys, a.checkpointKey()).isEmpty()) {
           add(Naming.indexFile(prefix), -1, Naming.OBJECT_GRAPH_KEY,
               "object graph node " + n.id() + " names checkpoint key " + a.checkpointKey() + ", which is not in the index");
         }

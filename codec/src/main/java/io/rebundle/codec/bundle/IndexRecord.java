@@ -8,11 +8,19 @@ public record IndexRecord(byte[] key, BundleEntry entry) implements java.io.Seri
     return SliceKeys.isSliceKey(key);
   }
 
-  /** The key as text; slice keys render as their tensor name plus slice. */
+  /**
+   * The key as text; slice keys render as their tensor name plus slice, and a malformed slice key
+   * (which {@link CheckpointReader#records()} never yields, but a verifier collects) as its escaped
+   * bytes.
+   */
   public String name() {
     if (isSliceEntry()) {
-      SliceKeys.Decoded d = SliceKeys.decode(key);
-      return d.name() + "[" + d.slice() + "]";
+      try {
+        SliceKeys.Decoded d = SliceKeys.decode(key);
+        return d.name() + "[" + d.slice() + "]";
+      } catch (io.rebundle.codec.MalformedBytesException e) {
+        return io.rebundle.codec.util.Bytes.printable(key);
+      }
     }
     return new String(key, StandardCharsets.UTF_8);
   }

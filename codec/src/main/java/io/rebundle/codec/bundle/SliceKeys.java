@@ -1,5 +1,6 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.MalformedBytesException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -86,16 +87,16 @@ public final class SliceKeys {
     out.write(buf, from, n);
   }
 
-  /** Decodes a slice key; throws {@link IllegalArgumentException} if it is not one. */
+  /** Decodes a slice key; throws {@link MalformedBytesException} if it is not one. */
   public static Decoded decode(byte[] key) {
     int[] pos = {0};
     if (readNumIncreasing(key, pos) != 0) {
-      throw new IllegalArgumentException("Invalid slice key: does not start with 0");
+      throw new MalformedBytesException("does not start with 0", pos[0]);
     }
     ByteArrayOutputStream name = new ByteArrayOutputStream();
     while (true) {
       if (pos[0] + 1 >= key.length + 1 || pos[0] >= key.length) {
-        throw new IllegalArgumentException("Invalid slice key: unterminated name");
+        throw new MalformedBytesException("unterminated name", pos[0]);
       }
       int b = key[pos[0]++] & 0xFF;
       if (b == 0) {
@@ -106,13 +107,13 @@ public final class SliceKeys {
         } else if (c == 0xFF) {
           name.write(0);
         } else {
-          throw new IllegalArgumentException("Invalid slice key: bad escape 00 " + Integer.toHexString(c));
+          throw new MalformedBytesException("bad escape 00 " + Integer.toHexString(c), pos[0]);
         }
       } else if (b == 0xFF) {
         need(key, pos[0], 1);
         int c = key[pos[0]++] & 0xFF;
         if (c != 0) {
-          throw new IllegalArgumentException("Invalid slice key: bad escape ff " + Integer.toHexString(c));
+          throw new MalformedBytesException("bad escape ff " + Integer.toHexString(c), pos[0]);
         }
         name.write(0xFF);
       } else {
@@ -121,23 +122,27 @@ public final class SliceKeys {
     }
     long rank = readNumIncreasing(key, pos);
     if (rank <= 0 || rank > TensorShape.MAX_RANK) {
-      throw new IllegalArgumentException("Invalid slice key: rank " + rank);
+      throw new MalformedBytesException("rank " + rank, pos[0]);
     }
     List<TensorSlice.Extent> extents = new ArrayList<>();
     for (int i = 0; i < rank; i++) {
       long start = readSignedNumIncreasing(key, pos);
       long length = readSignedNumIncreasing(key, pos);
+      if (length == -1 ? start != 0 : (start < 0 || length < 0)) {
+        throw new MalformedBytesException("invalid extent in dimension " + i + ": start " + start
+            + ", length " + length, pos[0]);
+      }
       extents.add(length == -1 ? TensorSlice.Extent.FULL : new TensorSlice.Extent(start, length));
     }
     if (pos[0] != key.length) {
-      throw new IllegalArgumentException("Invalid slice key: " + (key.length - pos[0]) + " trailing bytes");
+      throw new MalformedBytesException("" + (key.length - pos[0]) + " trailing bytes", pos[0]);
     }
     return new Decoded(name.toString(StandardCharsets.UTF_8), new TensorSlice(extents));
   }
 
   private static void need(byte[] key, int pos, int n) {
     if (pos + n > key.length) {
-      throw new IllegalArgumentException("Invalid slice key: truncated at byte " + pos);
+      throw new MalformedBytesException("truncated at byte " + pos, pos);
     }
   }
 
@@ -145,7 +150,7 @@ public final class SliceKeys {
     need(key, pos[0], 1);
     int len = key[pos[0]++] & 0xFF;
     if (len > 8) {
-      throw new IllegalArgumentException("Invalid slice key: number of " + len + " bytes");
+      throw new MalformedBytesException("number of " + len + " bytes", pos[0]);
     }
     need(key, pos[0], len);
     long v = 0;
@@ -190,7 +195,7 @@ public final class SliceKeys {
       } else if ((y & 0xE0) == 0xC0) {
         n = 10;
       } else {
-        throw new IllegalArgumentException("Invalid slice key: signed number too long");
+        throw new MalformedBytesException("signed number too long", pos[0]);
       }
     }
     need(key, pos[0], n);

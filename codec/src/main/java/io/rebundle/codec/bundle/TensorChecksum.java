@@ -1,5 +1,7 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.MalformedBytesException;
+import io.rebundle.codec.util.Crc32c;
 import java.util.zip.CRC32C;
 
 /**
@@ -12,13 +14,30 @@ import java.util.zip.CRC32C;
 public abstract sealed class TensorChecksum {
   protected final CRC32C crc = new CRC32C();
 
-  /** A checksum for a tensor of {@code numElements} elements of {@code dtype}. */
+  /** A checksum for a tensor of {@code numElements} elements of {@code dtype}, of unknown size. */
   public static TensorChecksum of(DType dtype, long numElements, boolean bigEndian) {
+    return of(dtype, numElements, bigEndian, Long.MAX_VALUE);
+  }
+
+  /**
+   * A checksum for a tensor of {@code numElements} elements of {@code dtype} stored in {@code size}
+   * bytes. Element lengths of strings and variants are checked against the bytes left as they go
+   * by: a length that cannot fit raises a {@link MalformedBytesException} before it is used.
+   */
+  public static TensorChecksum of(DType dtype, long numElements, boolean bigEndian, long size) {
     return switch (dtype) {
-      case STRING -> new Strings(numElements, bigEndian);
-      case VARIANT -> new Variants(numElements);
+      case STRING -> new Strings(numElements, bigEndian, size);
+      case VARIANT -> new Variants(numElements, size);
       default -> new Raw();
     };
+  }
+
+  /**
+   * After all bytes were fed: why their structure contradicts the entry (string lengths that do not
+   * add up to the size, a wrong length checksum, an element cut short), or null if none.
+   */
+  public String problem() {
+    return null;
   }
 
   public abstract void update(byte[] bytes, int offset, int length);
@@ -54,15 +73,27 @@ public abstract sealed class TensorChecksum {
   /** DT_STRING: a state machine over lengths, length checksum, then string bytes. */
   static final class Strings extends TensorChecksum {
     private final boolean bigEndian;
+    private final long size;
     private final byte[] scratch = new byte[8];
+    private final CRC32C lengthsCrc = new CRC32C();
     private long lengthsLeft;
     private long value;
     private int shift;
     private int checksumBytesLeft = 4;
+    private int storedLengthsCrc;
+    private long fed;
+    private long lengthsEnd = -1;
+    /** Sum of the lengths, saturated at Long.MAX_VALUE. */
+    private long total;
+    private boolean badVarint;
 
-    Strings(long numElements, boolean bigEndian) {
+    Strings(long numElements, boolean bigEndian, long size) {
       this.lengthsLeft = numElements;
       this.bigEndian = bigEndian;
+      this.size = size;
+      if (numElements == 0) {
+        lengthsEnd = 0;
+      }
     }
 
     @Override
@@ -74,36 +105,82 @@ public abstract sealed class TensorChecksum {
         value |= (long) (b & 0x7F) << shift;
         shift += 7;
         if ((b & 0x80) == 0 || shift >= 70) {
-          StringTensors.updateLength(crc, scratch, value, bigEndian);
+          badVarint |= (b & 0x80) != 0;
+          long len = value;
+          if (len < 0 || len > size) {
+            throw new MalformedBytesException("a string length of " + Long.toUnsignedString(len)
+                + " bytes exceeds the entry size " + size, fed + i - offset);
+          }
+          StringTensors.updateLength(crc, scratch, len, bigEndian);
+          StringTensors.updateLength(lengthsCrc, scratch, len, bigEndian);
+          total = total > Long.MAX_VALUE - len ? Long.MAX_VALUE : total + len;
           lengthsLeft--;
           value = 0;
           shift = 0;
+          if (lengthsLeft == 0) {
+            lengthsEnd = fed + i - offset;
+          }
         }
       }
-      if (i < end && checksumBytesLeft > 0) {
-        int n = Math.min(checksumBytesLeft, end - i);
-        crc.update(bytes, i, n);
-        checksumBytesLeft -= n;
-        i += n;
+      while (i < end && checksumBytesLeft > 0) {
+        int k = 4 - checksumBytesLeft;
+        int b = bytes[i] & 0xFF;
+        storedLengthsCrc |= b << (bigEndian ? 8 * (3 - k) : 8 * k);
+        crc.update(bytes, i, 1);
+        checksumBytesLeft--;
+        i++;
       }
       if (i < end) {
         crc.update(bytes, i, end - i);
       }
+      fed += length;
+    }
+
+    @Override
+    public String problem() {
+      if (fed == 0 && lengthsEnd == 0) {
+        return null;
+      }
+      if (badVarint) {
+        return "a string length is a varint longer than 10 bytes";
+      }
+      if (lengthsLeft > 0 || checksumBytesLeft > 0) {
+        return "the entry of " + fed + " bytes ends inside the string lengths";
+      }
+      long payload = fed - lengthsEnd - 4;
+      if (total != payload) {
+        return "string lengths (" + total + " bytes) do not match the entry size " + fed;
+      }
+      int computed = (int) lengthsCrc.getValue();
+      if (Crc32c.unmask(storedLengthsCrc) != computed) {
+        return String.format("checksum mismatch for the string lengths: stored %08x, computed %08x",
+            Crc32c.unmask(storedLengthsCrc), computed);
+      }
+      return null;
     }
   }
 
   /** DT_VARIANT: per element a varint64 length, the bytes, and a fixed32 checksum. */
   static final class Variants extends TensorChecksum {
     private final byte[] scratch = new byte[8];
+    private final long size;
     private long elementsLeft;
     private int state; // 0 = length varint, 1 = payload, 2 = checksum
     private long value;
     private int shift;
     private long payloadLeft;
     private int checksumLeft;
+    private long fed;
 
-    Variants(long numElements) {
+    Variants(long numElements, long size) {
       this.elementsLeft = numElements;
+      this.size = size;
+    }
+
+    @Override
+    public String problem() {
+      return elementsLeft > 0 && fed > 0 ? "the entry of " + fed + " bytes ends inside element "
+          + "data (" + elementsLeft + " elements left)" : null;
     }
 
     @Override
@@ -113,13 +190,18 @@ public abstract sealed class TensorChecksum {
       while (i < end) {
         if (elementsLeft == 0) {
           crc.update(bytes, i, end - i);
-          return;
+          break;
         }
         if (state == 0) {
           int b = bytes[i++] & 0xFF;
           value |= (long) (b & 0x7F) << shift;
           shift += 7;
           if ((b & 0x80) == 0 || shift >= 70) {
+            long consumed = fed + (i - offset);
+            if (value < 0 || value > size - consumed) {
+              throw new MalformedBytesException("a variant element length of " + Long.toUnsignedString(value)
+                  + " bytes exceeds the " + (size - consumed) + " bytes left in the entry", consumed);
+            }
             io.rebundle.codec.util.Varints.putFixed64(scratch, 0, value);
             crc.update(scratch, 0, 8);
             payloadLeft = value;
@@ -148,6 +230,7 @@ public abstract sealed class TensorChecksum {
           }
         }
       }
+      fed += length;
     }
   }
 }

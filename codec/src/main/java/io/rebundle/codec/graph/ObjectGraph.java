@@ -1,7 +1,8 @@
 package io.rebundle.codec.graph;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.proto.BoolValue;
 import io.rebundle.codec.proto.RegisteredSaver;
 import io.rebundle.codec.proto.TrackableObjectGraph;
@@ -16,6 +17,15 @@ import java.util.List;
  * is the root. Encodes to the same bytes TensorFlow writes for the same graph.
  */
 public record ObjectGraph(List<Node> nodes) {
+  /**
+   * Deepest object path accepted. Real models nest a few dozen levels; a deeper graph is refused
+   * (unsupported) rather than walked, so that no walk, path or printed tree grows without bound.
+   */
+  public static final int MAX_DEPTH = 1000;
+
+  /** Largest total length, in chars, of all object paths together. */
+  public static final long MAX_TOTAL_PATH_CHARS = 64L << 20;
+
   public ObjectGraph {
     nodes = List.copyOf(nodes);
   }
@@ -58,8 +68,10 @@ public record ObjectGraph(List<Node> nodes) {
     try {
       proto = TrackableObjectGraph.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      throw new CorruptCheckpointException(
-          "Cannot read the object graph of " + source + ": unparsable TrackableObjectGraph: " + e.getMessage());
+      throw Errors.malformedObjectGraph(source, "unparsable TrackableObjectGraph: " + e.getMessage(), e);
+    }
+    if (proto.getNodesCount() == 0) {
+      throw Errors.malformedObjectGraph(source, "it has no nodes (TensorFlow always writes the root, node 0)", null);
     }
     List<Node> nodes = new ArrayList<>(proto.getNodesCount());
     int n = proto.getNodesCount();
@@ -86,14 +98,49 @@ public record ObjectGraph(List<Node> nodes) {
       Boolean has = o.hasHasCheckpointValues() ? o.getHasCheckpointValues().getValue() : null;
       nodes.add(new Node(id, children, attrs, slots, saver, has));
     }
-    return new ObjectGraph(nodes);
+    ObjectGraph graph = new ObjectGraph(nodes);
+    graph.checkSize(source);
+    return graph;
+  }
+
+  /**
+   * Breadth-first from the root, without recursion: refuses graphs whose object paths are deeper
+   * than {@link #MAX_DEPTH} or together longer than {@link #MAX_TOTAL_PATH_CHARS}.
+   */
+  private void checkSize(String source) {
+    int[] depth = new int[nodes.size()];
+    long[] length = new long[nodes.size()];
+    java.util.Arrays.fill(depth, -1);
+    depth[0] = 0;
+    long total = 0;
+    Deque<Integer> queue = new ArrayDeque<>();
+    queue.add(0);
+    while (!queue.isEmpty()) {
+      int id = queue.poll();
+      for (Child c : nodes.get(id).children()) {
+        if (depth[c.nodeId()] >= 0) {
+          continue;
+        }
+        depth[c.nodeId()] = depth[id] + 1;
+        length[c.nodeId()] = length[id] + 1 + KeyEscaping.escape(c.name()).length();
+        total += length[c.nodeId()];
+        if (depth[c.nodeId()] > MAX_DEPTH || total > MAX_TOTAL_PATH_CHARS) {
+          throw new UnsupportedCheckpointException(String.format(
+              "Cannot read the object graph of %s: its object paths are %s (node %d); "
+                  + "Rebundle reads graphs up to %d levels deep and %d path characters in total",
+              source, depth[c.nodeId()] > MAX_DEPTH ? "more than " + MAX_DEPTH + " levels deep"
+                  : "longer than " + MAX_TOTAL_PATH_CHARS + " characters in total",
+              c.nodeId(), MAX_DEPTH, MAX_TOTAL_PATH_CHARS), source, null);
+        }
+        queue.add(c.nodeId());
+      }
+    }
   }
 
   private static void checkNode(int target, int n, String source, int id, String what) {
     if (target < 0 || target >= n) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read the object graph of %s: node %d, %s, points to node %d of %d",
-          source, id, what, target, n));
+      throw Errors.malformedObjectGraph(source,
+          String.format("node %d, %s, points to node %d of %d", id, what, target, n), null);
     }
   }
 

@@ -4,7 +4,7 @@ package io.rebundle.codec.io;
 public interface InputFile {
   String location();
 
-  /** Length in bytes; throws {@link io.rebundle.codec.CheckpointNotFoundException} if absent. */
+  /** Length in bytes; throws {@link StorageFileNotFoundException} if absent. */
   long length();
 
   boolean exists();

@@ -1,6 +1,5 @@
 package io.rebundle.codec.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.LinkNotPossibleException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -130,7 +129,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       Files.copy(path(source), to);
       return Files.size(to);
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + e.getFile());
+      throw new StorageFileNotFoundException(e.getFile(), e);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
     } catch (IOException e) {
@@ -147,7 +146,7 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       // somewhere else from the target's directory.
       existing = path(source).toRealPath();
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + source);
+      throw new StorageFileNotFoundException(source, e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot resolve " + source + ": " + e.getMessage(), e);
     }

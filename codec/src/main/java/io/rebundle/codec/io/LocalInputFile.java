@@ -1,6 +1,5 @@
 package io.rebundle.codec.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -15,7 +14,7 @@ record LocalInputFile(String location) implements InputFile {
     try {
       return Files.size(LocalFileIO.path(location));
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + location);
+      throw new StorageFileNotFoundException(location, e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot stat " + location + ": " + e.getMessage(), e);
     }
@@ -32,7 +31,7 @@ record LocalInputFile(String location) implements InputFile {
       FileChannel channel = FileChannel.open(LocalFileIO.path(location), StandardOpenOption.READ);
       return new ChannelRangeReader(location, channel);
     } catch (NoSuchFileException e) {
-      throw new CheckpointNotFoundException("File not found: " + location);
+      throw new StorageFileNotFoundException(location, e);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot open " + location + ": " + e.getMessage(), e);
     }

@@ -84,8 +84,7 @@ public interface RangeReader extends Closeable {
    */
   static void checkRange(String location, long position, long length, long fileLength) {
     if (position < 0 || length < 0 || position > fileLength - length) {
-      throw new io.rebundle.codec.CorruptCheckpointException(String.format(
-          "Cannot read %s: %d bytes at offset %d lie past its end (%d bytes)", location, length, position, fileLength));
+      throw io.rebundle.codec.Errors.pastEnd("bytes", location, null, position, length, fileLength);
     }
   }
 }

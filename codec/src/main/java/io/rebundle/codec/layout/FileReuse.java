@@ -168,7 +168,7 @@ public final class FileReuse {
     for (int s = 0; s < lengths.length; s++) {
       try {
         lengths[s] = io.newInputFile(Naming.dataFile(source.prefix(), s, source.numShards())).length();
-      } catch (CheckpointNotFoundException e) {
+      } catch (io.rebundle.codec.io.StorageFileNotFoundException e) {
         lengths[s] = -1;
       }
     }

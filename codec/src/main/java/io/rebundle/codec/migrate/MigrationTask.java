@@ -73,6 +73,34 @@ public sealed interface MigrationTask extends Serializable {
     }
   }
 
+  /**
+   * One safetensors output file: {@code planned} (already in the file's order) streamed from
+   * {@code sourcePrefix} under {@code metadata}; the header is rebuilt here from the plan, so it is
+   * the one the driver laid out. See {@link SafetensorsExport}.
+   */
+  record WriteSafetensors(int shard, String name, java.util.Map<String, String> metadata, List<PlannedTensor> planned,
+      String sourcePrefix, StagingArea staging) implements MigrationTask {
+    public WriteSafetensors {
+      planned = List.copyOf(planned);
+      metadata = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+    }
+
+    @Override
+    public long bytes() {
+      return planned.stream().mapToLong(PlannedTensor::size).sum();
+    }
+
+    @Override
+    public int tensors() {
+      return planned.size();
+    }
+
+    @Override
+    public StagedShard write(FileIO io, String attempt, ProgressSink progress) {
+      return SafetensorsExport.writeFile(io, this, staging.attemptFile(shard, attempt), BUFFER_SIZE, progress);
+    }
+  }
+
   /** A reused source data file, copied whole ({@code policy} says whether its CRCs are read first). */
   record CopyFile(FileReuse.ReusedFile file, FileReuse.Policy policy, String sourcePrefix, StagingArea staging)
       implements MigrationTask {

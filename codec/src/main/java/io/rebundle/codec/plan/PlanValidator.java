@@ -60,21 +60,22 @@ public final class PlanValidator {
         expected = -1;
       }
       if (expected != e.size()) {
-        throw Errors.sizeMismatch(file, key, e.offset(), e.size(), dtype.displayName(), e.shape().toString(),
-            expected);
+        throw Errors.sizeMismatch(index, key, e.size(), expected < 0
+            ? "more than 2^63 (" + dtype.displayName() + " " + e.shape() + ")"
+            : expected + " (" + dtype.displayName() + " " + e.shape() + ")");
       }
     }
-    long length = lengths.computeIfAbsent(file, f -> length(io, f, key));
+    long length = lengths.computeIfAbsent(file, f -> length(io, f, key, e.shardId(), s.numShards()));
     if (e.offset() > length - e.size()) {
       throw Errors.entryPastEnd(file, key, e.offset(), e.size(), length);
     }
   }
 
-  private static long length(FileIO io, String file, String key) {
+  private static long length(FileIO io, String file, String key, int shard, int numShards) {
     InputFile in = io.newInputFile(file);
     // Asked first, so a missing file is a corrupt checkpoint whatever the storage throws for it.
     if (!in.exists()) {
-      throw Errors.dataFileMissing(file, key);
+      throw Errors.missingDataFile(file, key, shard, numShards);
     }
     return in.length();
   }

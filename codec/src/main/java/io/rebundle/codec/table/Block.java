@@ -1,6 +1,8 @@
 package io.rebundle.codec.table;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.util.Varints;
 import java.util.Arrays;
 
@@ -18,13 +20,24 @@ public final class Block {
 
   private final byte[] data;
   private final String file;
+  private final String what;
   private final long blockOffset;
   private final int restartsOffset;
   private final int numRestarts;
 
   public Block(byte[] data, String file, long blockOffset) {
+    this(data, file, "data", blockOffset);
+  }
+
+  /**
+   * A block of {@code file} stored at {@code blockOffset}; {@code what} names it in messages
+   * ("data", "index", "metaindex"). Checks the restart array: every restart point must lie inside
+   * the entry area, so {@link Iterator#seek} never jumps outside it.
+   */
+  public Block(byte[] data, String file, String what, long blockOffset) {
     this.data = data;
     this.file = file;
+    this.what = what;
     this.blockOffset = blockOffset;
     if (data.length < 4) {
       throw corrupt("bad block contents: " + data.length + " bytes, fewer than 4");
@@ -36,11 +49,21 @@ public final class Block {
     }
     this.numRestarts = (int) restarts;
     this.restartsOffset = data.length - 4 * (numRestarts + 1);
+    int previous = -1;
+    for (int i = 0; i < numRestarts; i++) {
+      int point = restartPoint(i);
+      // Unsigned: a "negative" restart point is a huge offset, past the entry area all the same.
+      if (point < 0 || point > restartsOffset || point < previous) {
+        throw corrupt("restart point " + i + " is " + Integer.toUnsignedString(point)
+            + (point < previous && point >= 0 ? ", below the previous one" : ", outside the entry area of "
+                + restartsOffset + " bytes"));
+      }
+      previous = point;
+    }
   }
 
-  CorruptCheckpointException corrupt(String what) {
-    return new CorruptCheckpointException(
-        String.format("Cannot read table %s: %s (block at offset %d)", file, what, blockOffset));
+  CorruptCheckpointException corrupt(String reason) {
+    return Errors.malformedBlock(file, what, blockOffset, reason);
   }
 
   public int size() {
@@ -84,15 +107,15 @@ public final class Block {
         shared = c.varint32();
         nonShared = c.varint32();
         valueLen = c.varint32();
-      } catch (IllegalStateException e) {
-        throw corrupt("bad entry in block at byte " + entryOffset + ": " + e.getMessage());
+      } catch (MalformedBytesException e) {
+        throw corrupt("bad entry at byte " + entryOffset + ": " + e.reason());
       }
       if (shared > key.length) {
-        throw corrupt("bad entry in block at byte " + entryOffset + ": shares " + shared
+        throw corrupt("bad entry at byte " + entryOffset + ": shares " + shared
             + " bytes with a previous key of " + key.length);
       }
       if ((long) nonShared + valueLen > c.remaining()) {
-        throw corrupt("bad entry in block at byte " + entryOffset + ": lengths " + nonShared + "+"
+        throw corrupt("bad entry at byte " + entryOffset + ": lengths " + nonShared + "+"
             + valueLen + " overrun the entry area");
       }
       byte[] k = Arrays.copyOf(key, shared + nonShared);
@@ -141,11 +164,11 @@ public final class Block {
         int nonShared = c.varint32();
         c.varint32();
         if (shared != 0 || nonShared > c.remaining()) {
-          throw corrupt("bad entry in block at restart point " + offset);
+          throw corrupt("bad entry at restart point " + offset);
         }
         return Arrays.copyOfRange(data, c.position(), c.position() + nonShared);
-      } catch (IllegalStateException e) {
-        throw corrupt("bad entry in block at restart point " + offset + ": " + e.getMessage());
+      } catch (MalformedBytesException e) {
+        throw corrupt("bad entry at restart point " + offset + ": " + e.reason());
       }
     }
 

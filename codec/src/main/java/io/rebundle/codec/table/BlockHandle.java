@@ -1,5 +1,6 @@
 package io.rebundle.codec.table;
 
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.util.Varints;
 import java.io.ByteArrayOutputStream;
 
@@ -27,12 +28,13 @@ public record BlockHandle(long offset, long size) {
     return out.toByteArray();
   }
 
-  /** Decodes a handle; throws {@link IllegalStateException} when the varints are malformed. */
+  /** Decodes a handle; throws {@link MalformedBytesException} when the varints are malformed. */
   public static BlockHandle decode(Varints.Cursor cursor) {
     long offset = cursor.varint64();
     long size = cursor.varint64();
     if (offset < 0 || size < 0) {
-      throw new IllegalStateException("negative block handle");
+      throw new MalformedBytesException("negative block handle: offset " + offset + ", size " + size,
+          cursor.position());
     }
     return new BlockHandle(offset, size);
   }

@@ -1,6 +1,7 @@
 package io.rebundle.codec.table;
 
-import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.util.Varints;
 import java.io.ByteArrayOutputStream;
 
@@ -31,17 +32,13 @@ public record Footer(BlockHandle metaindex, BlockHandle index) {
   /** Decodes a footer read at {@code footerOffset} of {@code file}. */
   public static Footer decode(byte[] footer, String file, long footerOffset) {
     if (!hasMagic(footer)) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: not an sstable (bad magic number) at offset %d: expected %016x, found %016x",
-          file, footerOffset + MAGIC_OFFSET, MAGIC, Varints.getFixed64(footer, MAGIC_OFFSET)));
+      throw Errors.badMagic(file, footerOffset + MAGIC_OFFSET, MAGIC, Varints.getFixed64(footer, MAGIC_OFFSET));
     }
     try {
       Varints.Cursor cursor = new Varints.Cursor(footer, 0, MAGIC_OFFSET);
       return new Footer(BlockHandle.decode(cursor), BlockHandle.decode(cursor));
-    } catch (IllegalStateException e) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: bad block handle in footer at offset %d: %s",
-          file, footerOffset, e.getMessage()));
+    } catch (MalformedBytesException e) {
+      throw Errors.malformed("footer", file, null, footerOffset, e);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.rebundle.codec.table;
 
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.util.Varints;
 
 /**
@@ -13,7 +14,7 @@ public final class Snappy {
   private static final int MAX_RATIO = 22;
 
   /**
-   * Decompresses {@code input}; throws {@link IllegalStateException} with a reason when the input
+   * Decompresses {@code input}; throws {@link MalformedBytesException} with a reason when the input
    * is not valid Snappy.
    */
   public static byte[] uncompress(byte[] input, int offset, int length) {
@@ -21,7 +22,7 @@ public final class Snappy {
     Varints.Cursor cursor = new Varints.Cursor(input, offset, limit);
     long expected = cursor.varint64();
     if (expected < 0 || expected > (long) length * MAX_RATIO + 64 || expected > Integer.MAX_VALUE - 8) {
-      throw new IllegalStateException("implausible uncompressed length " + expected);
+      throw new MalformedBytesException("implausible uncompressed length " + expected, offset);
     }
     byte[] out = new byte[(int) expected];
     int op = 0;
@@ -36,7 +37,7 @@ public final class Snappy {
           if (len >= 60) {
             int extra = len - 59;
             if (ip + extra > limit) {
-              throw new IllegalStateException("literal length runs past the input");
+              throw new MalformedBytesException("literal length runs past the input", ip);
             }
             long v = 0;
             for (int i = 0; i < extra; i++) {
@@ -44,13 +45,13 @@ public final class Snappy {
             }
             ip += extra;
             if (v > Integer.MAX_VALUE - 1) {
-              throw new IllegalStateException("literal too long");
+              throw new MalformedBytesException("literal too long", ip);
             }
             len = (int) v;
           }
           len += 1;
           if (len > limit - ip || len > out.length - op) {
-            throw new IllegalStateException("literal of " + len + " bytes overruns a buffer");
+            throw new MalformedBytesException("literal of " + len + " bytes overruns a buffer", ip);
           }
           System.arraycopy(input, ip, out, op, len);
           ip += len;
@@ -59,14 +60,14 @@ public final class Snappy {
         }
         case 1 -> {
           if (ip >= limit) {
-            throw new IllegalStateException("copy tag runs past the input");
+            throw new MalformedBytesException("copy tag runs past the input", ip);
           }
           len = ((tag >>> 2) & 7) + 4;
           copyOffset = ((tag >>> 5) << 8) | (input[ip++] & 0xFF);
         }
         case 2 -> {
           if (ip + 2 > limit) {
-            throw new IllegalStateException("copy tag runs past the input");
+            throw new MalformedBytesException("copy tag runs past the input", ip);
           }
           len = (tag >>> 2) + 1;
           copyOffset = (input[ip] & 0xFF) | (input[ip + 1] & 0xFF) << 8;
@@ -74,7 +75,7 @@ public final class Snappy {
         }
         default -> {
           if (ip + 4 > limit) {
-            throw new IllegalStateException("copy tag runs past the input");
+            throw new MalformedBytesException("copy tag runs past the input", ip);
           }
           len = (tag >>> 2) + 1;
           copyOffset = Varints.getFixed32(input, ip);
@@ -82,8 +83,8 @@ public final class Snappy {
         }
       }
       if (copyOffset <= 0 || copyOffset > op || len > out.length - op) {
-        throw new IllegalStateException("copy of " + len + " bytes from offset " + copyOffset
-            + " is out of range at output byte " + op);
+        throw new MalformedBytesException("copy of " + len + " bytes from offset " + copyOffset
+            + " is out of range at output byte " + op, ip);
       }
       for (int i = 0; i < len; i++) {
         out[op + i] = out[op - copyOffset + i];
@@ -91,7 +92,7 @@ public final class Snappy {
       op += len;
     }
     if (op != out.length) {
-      throw new IllegalStateException("produced " + op + " bytes, header promised " + out.length);
+      throw new MalformedBytesException("produced " + op + " bytes, header promised " + out.length, ip);
     }
     return out;
   }

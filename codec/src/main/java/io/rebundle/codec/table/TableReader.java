@@ -1,6 +1,8 @@
 package io.rebundle.codec.table;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.Errors;
+import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.util.Crc32c;
 import io.rebundle.codec.util.Varints;
@@ -28,9 +30,7 @@ public final class TableReader {
     this.file = reader.location();
     this.length = reader.length();
     if (length < Footer.ENCODED_LENGTH) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: file is too short to be an sstable (%d bytes, need at least %d)",
-          file, length, Footer.ENCODED_LENGTH));
+      throw Errors.unexpectedEnd("table", file, length, Footer.ENCODED_LENGTH);
     }
     long footerOffset = length - Footer.ENCODED_LENGTH;
     byte[] footerBytes = reader.readFully(footerOffset, Footer.ENCODED_LENGTH);
@@ -77,10 +77,9 @@ public final class TableReader {
   private BlockHandle decodeHandle(byte[] value, int entryOffset) {
     try {
       return BlockHandle.decode(new Varints.Cursor(value, 0, value.length));
-    } catch (IllegalStateException e) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: bad block handle in index entry at byte %d of the index block "
-              + "(offset %d): %s", file, entryOffset, footer.index().offset(), e.getMessage()));
+    } catch (MalformedBytesException e) {
+      throw Errors.malformedBlock(file, "index", footer.index().offset(),
+          "bad block handle in the entry at byte " + entryOffset + ": " + e.reason());
     }
   }
 
@@ -91,18 +90,16 @@ public final class TableReader {
   public Block readBlock(BlockHandle handle, String what) {
     if (handle.size() > Integer.MAX_VALUE - Block.TRAILER_SIZE
         || handle.offset() > footerOffset() - handle.size() - Block.TRAILER_SIZE) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: %s block at offset %d with %d bytes runs past the footer at %d",
-          file, what, handle.offset(), handle.size(), footerOffset()));
+      throw Errors.malformedBlock(file, what, handle.offset(), String.format(
+          "its %d bytes and trailer run past the footer at %d", handle.size(), footerOffset()));
     }
     int n = (int) handle.size();
     byte[] raw = reader.readFully(handle.offset(), n + Block.TRAILER_SIZE);
     int stored = Crc32c.unmask(Varints.getFixed32(raw, n + 1));
     int actual = Crc32c.of(raw, 0, n + 1);
     if (stored != actual) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: block checksum mismatch in %s block at offset %d: stored %08x, computed %08x",
-          file, what, handle.offset(), stored, actual));
+      throw Errors.checksumMismatch(what + " block", file, null, handle.offset(),
+          String.format("offset %d, %d bytes", handle.offset(), n), stored, actual);
     }
     byte type = raw[n];
     byte[] contents;
@@ -111,17 +108,14 @@ public final class TableReader {
     } else if (type == Block.SNAPPY_COMPRESSION) {
       try {
         contents = Snappy.uncompress(raw, 0, n);
-      } catch (IllegalStateException | ArrayIndexOutOfBoundsException e) {
-        throw new CorruptCheckpointException(String.format(
-            "Cannot read table %s: corrupted compressed block contents in %s block at offset %d: %s",
-            file, what, handle.offset(), e.getMessage()));
+      } catch (MalformedBytesException e) {
+        throw Errors.malformedBlock(file, what, handle.offset(),
+            "corrupted compressed contents: " + e.reason());
       }
     } else {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read table %s: bad block type %d in %s block at offset %d",
-          file, type & 0xFF, what, handle.offset()));
+      throw Errors.malformedBlock(file, what, handle.offset(), "bad block type " + (type & 0xFF));
     }
-    return new Block(contents, file, handle.offset());
+    return new Block(contents, file, what, handle.offset());
   }
 
   /** Iterates all entries in key order, one data block in memory at a time. */
@@ -170,10 +164,10 @@ public final class TableReader {
       while (true) {
         if (current != null && current.next()) {
           byte[] key = current.key();
-          if (previous != null && Arrays.compareUnsigned(previous, key) >= 0) {
-            throw new CorruptCheckpointException(String.format(
-                "Cannot read table %s: keys out of order in data block at offset %d, entry at byte %d",
-                file, currentHandle.offset(), current.entryOffset()));
+          int order = previous == null ? -1 : Arrays.compareUnsigned(previous, key);
+          if (order >= 0) {
+            throw Errors.keysOutOfOrder(file, currentHandle.offset(), io.rebundle.codec.util.Bytes.printable(key),
+                order == 0);
           }
           previous = key;
           return true;

@@ -1,5 +1,6 @@
 package io.rebundle.codec.util;
 
+import io.rebundle.codec.MalformedBytesException;
 import java.io.ByteArrayOutputStream;
 
 /** Unsigned LEB128 varints and little-endian fixed-width integers, as LevelDB and protobuf use. */
@@ -73,8 +74,9 @@ public final class Varints {
   }
 
   /**
-   * A cursor over a byte range for decoding varints with bounds checks. Decoding failures are
-   * reported as {@code -1} positions so callers can build their own corruption messages.
+   * A cursor over a byte range for decoding varints with bounds checks. Malformed varints raise a
+   * {@link MalformedBytesException}, which the caller's boundary turns into a corruption with file
+   * context.
    */
   public static final class Cursor {
     private final byte[] bytes;
@@ -92,6 +94,9 @@ public final class Varints {
     }
 
     public void skip(int n) {
+      if (n < 0 || n > limit - pos) {
+        throw new MalformedBytesException("skip of " + n + " bytes runs past the end at byte " + pos, pos);
+      }
       pos += n;
     }
 
@@ -99,12 +104,12 @@ public final class Varints {
       return limit - pos;
     }
 
-    /** Next varint (at most 64 bits), or throws {@link IllegalStateException} when malformed. */
+    /** Next varint (at most 64 bits), or throws {@link MalformedBytesException} when malformed. */
     public long varint64() {
       long result = 0;
       for (int shift = 0; shift < 64; shift += 7) {
         if (pos >= limit) {
-          throw new IllegalStateException("varint runs past the end at byte " + pos);
+          throw new MalformedBytesException("varint runs past the end at byte " + pos, pos);
         }
         int b = bytes[pos++] & 0xFF;
         result |= (long) (b & 0x7F) << shift;
@@ -112,14 +117,14 @@ public final class Varints {
           return result;
         }
       }
-      throw new IllegalStateException("varint longer than 10 bytes at byte " + pos);
+      throw new MalformedBytesException("varint longer than 10 bytes at byte " + pos, pos);
     }
 
     /** Next varint that must fit in 32 bits unsigned and in a non-negative int. */
     public int varint32() {
       long v = varint64();
       if (v < 0 || v > Integer.MAX_VALUE) {
-        throw new IllegalStateException("varint32 out of range: " + Long.toUnsignedString(v));
+        throw new MalformedBytesException("varint32 out of range: " + Long.toUnsignedString(v), pos);
       }
       return (int) v;
     }

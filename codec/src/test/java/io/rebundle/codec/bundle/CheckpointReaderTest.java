@@ -99,9 +99,12 @@ class CheckpointReaderTest {
     Files.delete(Path.of(dataFile(1, 3)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(iota(2), r.read("a"));
-      CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, () -> r.read("b"));
+      // A missing data file of an existing checkpoint is corruption (exit 3), not "not found".
+      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
       assertEquals("Cannot read tensor b: data file " + dataFile(1, 3) + " (shard 1 of 3) is missing",
           e.getMessage());
+      assertEquals(dataFile(1, 3), e.location());
+      assertEquals("b", e.key());
     }
   }
 
@@ -114,8 +117,9 @@ class CheckpointReaderTest {
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(iota(6), r.read("a"));
       CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
-      assertEquals("Cannot read tensor b: bytes [24, 48) lie past the end of " + dataFile(0, 1) + " (40 bytes)",
-          e.getMessage());
+      assertEquals("Cannot read tensor b in " + dataFile(0, 1) + ": bytes [24, 48) lie past the end of the file "
+          + "(40 bytes)", e.getMessage());
+      assertEquals(24L, e.offset());
     }
   }
 
@@ -152,8 +156,8 @@ class CheckpointReaderTest {
         record("s", BundleEntry.of(DType.STRING, TensorShape.SCALAR, 0, 0, 8, crc)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
-      assertEquals(String.format("Cannot read string tensor s in %s at offset 1: the length checksum does not "
-          + "match: expected %08x but actual is %08x", dataFile(0, 1), Crc32c.unmask(0),
+      assertEquals(String.format("Cannot read string tensor s in %s at offset 0: checksum mismatch for the "
+          + "string lengths: stored %08x, computed %08x", dataFile(0, 1), Crc32c.unmask(0),
           Crc32c.of(hex("03 00 00 00"))), e.getMessage());
     }
   }
@@ -167,7 +171,7 @@ class CheckpointReaderTest {
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
       assertEquals("Cannot read string tensor s in " + dataFile(0, 1)
-          + " at offset 0: string lengths (9 bytes) do not match the entry size 8", e.getMessage());
+          + " at offset 0: a string length of 9 bytes exceeds the entry size 8", e.getMessage());
     }
   }
 
@@ -217,8 +221,8 @@ class CheckpointReaderTest {
         record("x", BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 5, 0, 4, 0)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("x"));
-      assertEquals("Cannot read tensor x: entry names shard 5 but " + prefix() + ".index has 1 shards",
-          e.getMessage());
+      assertEquals("Cannot read tensor x: its entry in " + prefix() + ".index names shard 5, but the checkpoint "
+          + "has 1 shard", e.getMessage());
     }
   }
 
@@ -244,8 +248,8 @@ class CheckpointReaderTest {
     }
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
-    assertEquals("Cannot read " + prefix() + ".index: no bundle header (the first entry must have the empty "
-        + "key); the file is corrupt or was produced by a newer TensorFlow", e.getMessage());
+    assertEquals("Cannot read entry (header) in " + prefix() + ".index: no bundle header (the first entry must "
+        + "have the empty key); the file is corrupt or was produced by a newer TensorFlow", e.getMessage());
   }
 
   @Test
@@ -255,8 +259,10 @@ class CheckpointReaderTest {
     flipByte(Path.of(Naming.indexFile(prefix())), 12);
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
-    assertTrue(e.getMessage().startsWith("Cannot read table " + prefix()
-        + ".index: block checksum mismatch in data block at offset 0: "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("Checksum mismatch for data block in " + prefix()
+        + ".index (offset 0, "), e.getMessage());
+    assertEquals(prefix() + ".index", e.location());
+    assertEquals(0L, e.offset());
   }
 
   @Test

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.graph.AttributeTensors;
+import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.LocalFileIO;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -91,5 +93,39 @@ class CheckpointVerifierTest {
     long len = Files.size(d1);
     assertEquals(d1 + " @" + (len - 3) + ": bytes [" + (len - 3) + ", " + len
         + ") at the end are covered by no entry", s.findings().get(0).toString());
+  }
+
+  /**
+   * A hash table saved as TensorFlow saves a saveable with two specs (lookup_ops.py,
+   * MutableHashTable._Saveable; docs/object-graph-attributes.md): the object graph names
+   * {@code table/.ATTRIBUTES/table}, the index holds that key plus "-keys" and "-values". Verify must
+   * not call this broken, and must still report an attribute with no tensor at all.
+   */
+  @Test
+  void acceptsAttributesSavedAsSeveralTensors() {
+    String table = dir.resolve("table").toString();
+    String key = "table/.ATTRIBUTES/table";
+    ObjectGraph graph = new ObjectGraph(List.of(
+        new ObjectGraph.Node(0, List.of(new ObjectGraph.Child(1, "table"),
+            new ObjectGraph.Child(2, "gone")), List.of(), List.of(), null, null),
+        new ObjectGraph.Node(1, List.of(),
+            List.of(new ObjectGraph.Attribute("table", "hash_table", key)), List.of(), null, null),
+        new ObjectGraph.Node(2, List.of(),
+            List.of(new ObjectGraph.Attribute("table", "", "gone/.ATTRIBUTES/table")),
+            List.of(), null, null)));
+    try (CheckpointWriter w = CheckpointWriter.create(io, table, 1, false)) {
+      w.add(0, Naming.OBJECT_GRAPH_KEY, Tensor.ofStrings(TensorShape.SCALAR, List.of(graph.encode())));
+      w.add(0, key + "-keys", Tensor.ofStrings(TensorShape.of(2),
+          List.of("a".getBytes(StandardCharsets.UTF_8), "b".getBytes(StandardCharsets.UTF_8))));
+      w.add(0, key + "-values", Tensor.of(DType.INT64, TensorShape.of(2), new byte[16]));
+      // Another object's tensor under the same prefix plus a slash belongs to that object, not this one.
+      w.add(0, "gone/.ATTRIBUTES/table/x", Tensor.of(DType.FLOAT, TensorShape.of(1), new byte[4]));
+      w.finish();
+    }
+    CheckpointVerifier.Summary s = CheckpointVerifier.verify(io, table, null);
+    assertEquals(List.of("object graph node 2 names checkpoint key gone/.ATTRIBUTES/table, which is not in the index"),
+        s.findings().stream().map(CheckpointVerifier.Finding::message).toList());
+    java.util.NavigableSet<String> keys = new java.util.TreeSet<>(List.of(key + "-keys", key + "-values", "tablex/y"));
+    assertEquals(List.of(key + "-keys", key + "-values"), AttributeTensors.of(keys, key));
   }
 }

@@ -1,5 +1,6 @@
 package io.rebundle.codec.bundle;
 
+import io.rebundle.codec.MalformedBytesException;
 import static io.rebundle.codec.bundle.BundleEntryTest.slice;
 import static io.rebundle.codec.util.TestBytes.hex;
 import static io.rebundle.codec.util.TestBytes.spaced;
@@ -184,29 +185,29 @@ class SliceKeysTest {
 
   @Test
   void rejectsKeysThatAreNotSliceKeys() {
-    assertEquals("Invalid slice key: does not start with 0",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("01 02 65"))).getMessage());
-    assertEquals("Invalid slice key: unterminated name",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("00 65 6d 62"))).getMessage());
-    assertEquals("Invalid slice key: bad escape 00 2",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("00 65 00 02"))).getMessage());
-    assertEquals("Invalid slice key: bad escape ff 1",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("00 65 ff 01"))).getMessage());
-    assertEquals("Invalid slice key: rank 0",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("00 65 00 01 00"))).getMessage());
-    assertEquals("Invalid slice key: truncated at byte 7", assertThrows(IllegalArgumentException.class,
+    assertEquals("does not start with 0",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("01 02 65"))).getMessage());
+    assertEquals("unterminated name",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 6d 62"))).getMessage());
+    assertEquals("bad escape 00 2",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 02"))).getMessage());
+    assertEquals("bad escape ff 1",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 ff 01"))).getMessage());
+    assertEquals("rank 0",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 01 00"))).getMessage());
+    assertEquals("truncated at byte 7", assertThrows(MalformedBytesException.class,
         () -> SliceKeys.decode(hex("00 65 00 01 01 01 80"))).getMessage());
-    assertEquals("Invalid slice key: 1 trailing bytes", assertThrows(IllegalArgumentException.class,
+    assertEquals("1 trailing bytes", assertThrows(MalformedBytesException.class,
         () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7f 80"))).getMessage());
-    assertEquals("Invalid slice key: number of 9 bytes",
-        assertThrows(IllegalArgumentException.class, () -> SliceKeys.decode(hex("09 00"))).getMessage());
+    assertEquals("number of 9 bytes",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("09 00"))).getMessage());
   }
 
   @Test
   void rejectsInvalidExtentsInKeys() {
     // start 0, length -2.
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    MalformedBytesException e = assertThrows(MalformedBytesException.class,
         () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7e")));
-    assertEquals("Invalid slice extent: start 0, length -2", e.getMessage());
+    assertEquals("invalid extent in dimension 0: start 0, length -2", e.getMessage());
   }
 }

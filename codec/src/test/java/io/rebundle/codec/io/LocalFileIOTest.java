@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -60,7 +59,8 @@ class LocalFileIOTest {
     write(path("f"), new byte[] {1, 2, 3});
     try (RangeReader r = io.newInputFile(path("f")).open()) {
       CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
-      assertEquals("Cannot read " + path("f") + ": 2 bytes at offset 2 lie past its end (3 bytes)", e.getMessage());
+      assertEquals("Cannot read bytes in " + path("f") + ": bytes [2, 4) lie past the end of the file (3 bytes)",
+          e.getMessage());
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(-1, 1));
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(Long.MAX_VALUE, 1));
     }
@@ -70,10 +70,11 @@ class LocalFileIOTest {
   void reportsMissingFiles() {
     InputFile missing = io.newInputFile(path("nope"));
     assertFalse(missing.exists());
-    CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, missing::length);
-    assertEquals("File not found: " + path("nope"), e.getMessage());
-    e = assertThrows(CheckpointNotFoundException.class, missing::open);
-    assertEquals("File not found: " + path("nope"), e.getMessage());
+    StorageFileNotFoundException e = assertThrows(StorageFileNotFoundException.class, missing::length);
+    assertEquals("Cannot find " + path("nope") + ": no such file", e.getMessage());
+    assertEquals(path("nope"), e.location());
+    e = assertThrows(StorageFileNotFoundException.class, missing::open);
+    assertEquals("Cannot find " + path("nope") + ": no such file", e.getMessage());
   }
 
   @Test
@@ -188,7 +189,7 @@ class LocalFileIOTest {
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.copy(path("a"), path("taken")));
     assertEquals("Cannot copy " + path("a") + " to " + path("taken") + ": target exists", e.getMessage());
     assertArrayEquals(new byte[] {9}, Files.readAllBytes(dir.resolve("taken")));
-    assertThrows(CheckpointNotFoundException.class, () -> io.copy(path("missing"), path("c")));
+    assertThrows(StorageFileNotFoundException.class, () -> io.copy(path("missing"), path("c")));
     assertFalse(Files.exists(dir.resolve("c")));
   }
 
@@ -218,6 +219,6 @@ class LocalFileIOTest {
     assertEquals(2, Files.getAttribute(dir.resolve("a"), "unix:nlink"));
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.link(path("a"), path("taken")));
     assertEquals("Cannot link " + path("taken") + " to " + path("a") + ": target exists", e.getMessage());
-    assertThrows(CheckpointNotFoundException.class, () -> io.link(path("missing"), path("c")));
+    assertThrows(StorageFileNotFoundException.class, () -> io.link(path("missing"), path("c")));
   }
 }

@@ -67,8 +67,10 @@ class PlanValidatorTest {
   void shardBeyondNumShards() {
     SourceIndex bad = with("b", e -> entry(e, e.dtypeCode(), 3, e.offset(), e.size()));
     RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Cannot plan tensor b of " + prefix + ".index: it lives in shard 3, but the header declares 1 shard"
-        + " (the index is corrupt)", ex.getMessage());
+    assertEquals("Cannot read tensor b: its entry in " + prefix + ".index names shard 3, but the checkpoint has 1 shard",
+        ex.getMessage());
+    assertEquals(prefix + ".index", ((CorruptCheckpointException) ex).location());
+    assertEquals("b", ((CorruptCheckpointException) ex).key());
   }
 
   @Test
@@ -101,15 +103,14 @@ class PlanValidatorTest {
   void sizeThatIsNotDtypeTimesShape() {
     SourceIndex bad = with("b", e -> entry(e, e.dtypeCode(), 0, e.offset(), 12));
     RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Cannot plan tensor b: int64 [2] needs 16 bytes, but its entry at offset 16 of " + data()
-        + " holds 12 (the index is corrupt)", ex.getMessage());
+    assertEquals("Invalid size in bundle entry: key b in " + prefix + ".index; stored size 12; expected size 16 "
+        + "(int64 [2])", ex.getMessage());
   }
 
   @Test
   void missingDataFile() throws Exception {
     Files.delete(Path.of(data()));
     RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, good));
-    assertEquals("Cannot plan tensor a: data file " + data() + " does not exist (the checkpoint is incomplete; copy "
-        + "all of its .data-* files)", ex.getMessage());
+    assertEquals("Cannot read tensor a: data file " + data() + " (shard 0 of 1) is missing", ex.getMessage());
   }
 }

@@ -146,7 +146,7 @@ class BlockTest {
   void rejectsBlockShorterThanFourBytes() {
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> new Block(hex("00 00 00"), "t.index", 77));
-    assertEquals("Cannot read table t.index: bad block contents: 3 bytes, fewer than 4 (block at offset 77)",
+    assertEquals("Cannot read data block in t.index at offset 77: bad block contents: 3 bytes, fewer than 4",
         e.getMessage());
   }
 
@@ -154,8 +154,8 @@ class BlockTest {
   void rejectsRestartCountThatDoesNotFit() {
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
         () -> new Block(hex("00 00 00 00 02 00 00 00"), "t.index", 5));
-    assertEquals("Cannot read table t.index: bad block contents: 2 restart points do not fit in 8 bytes "
-        + "(block at offset 5)", e.getMessage());
+    assertEquals("Cannot read data block in t.index at offset 5: bad block contents: 2 restart points do not "
+        + "fit in 8 bytes", e.getMessage());
   }
 
   @Test
@@ -171,23 +171,23 @@ class BlockTest {
   void rejectsEntrySharingMoreThanThePreviousKey() {
     Block block = new Block(hex("03 01 00 61 00 00 00 00 01 00 00 00"), "t.index", 9);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertEquals("Cannot read table t.index: bad entry in block at byte 0: shares 3 bytes with a previous "
-        + "key of 0 (block at offset 9)", e.getMessage());
+    assertEquals("Cannot read data block in t.index at offset 9: bad entry at byte 0: shares 3 bytes with a "
+        + "previous key of 0", e.getMessage());
   }
 
   @Test
   void rejectsEntryOverrunningTheEntryArea() {
     Block block = new Block(hex("00 01 09 61 62 00 00 00 00 01 00 00 00"), "t.index", 0);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertEquals("Cannot read table t.index: bad entry in block at byte 0: lengths 1+9 overrun the entry "
-        + "area (block at offset 0)", e.getMessage());
+    assertEquals("Cannot read data block in t.index at offset 0: bad entry at byte 0: lengths 1+9 overrun the "
+        + "entry area", e.getMessage());
   }
 
   @Test
   void rejectsTruncatedEntryHeader() {
     Block block = new Block(hex("00 81 00 00 00 00 01 00 00 00"), "t.index", 0);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertTrue(e.getMessage().startsWith("Cannot read table t.index: bad entry in block at byte 0: "),
+    assertTrue(e.getMessage().startsWith("Cannot read data block in t.index at offset 0: bad entry at byte 0: "),
         e.getMessage());
   }
 

@@ -34,8 +34,9 @@ class FooterTest {
     assertFalse(Footer.hasMagic(footer));
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> Footer.decode(footer, "t.index", 69));
-    assertEquals("Cannot read table t.index: not an sstable (bad magic number) at offset 109: "
+    assertEquals("Cannot read table t.index at offset 109: not an sstable (bad magic number): "
         + "expected db4775248b80fb57, found 004775248b80fb57", e.getMessage());
+    assertEquals(109L, e.offset());
   }
 
   @Test
@@ -47,8 +48,8 @@ class FooterTest {
     Varints.putFixed64(footer, 40, Footer.MAGIC);
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> Footer.decode(footer, "t.index", 0));
-    assertEquals("Cannot read table t.index: bad block handle in footer at offset 0: "
-        + "varint longer than 10 bytes at byte 10", e.getMessage());
+    assertEquals("Cannot read footer in t.index at offset 0: varint longer than 10 bytes at byte 10",
+        e.getMessage());
   }
 
   @Test
@@ -72,8 +73,8 @@ class FooterTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BlockHandle(-1, 0));
     assertEquals("Invalid block handle: offset -1, size 0", e.getMessage());
     byte[] negative = hex("ff ff ff ff ff ff ff ff ff 01 00");
-    IllegalStateException s = assertThrows(IllegalStateException.class,
+    io.rebundle.codec.MalformedBytesException s = assertThrows(io.rebundle.codec.MalformedBytesException.class,
         () -> BlockHandle.decode(new Varints.Cursor(negative, 0, negative.length)));
-    assertEquals("negative block handle", s.getMessage());
+    assertEquals("negative block handle: offset -1, size 0", s.getMessage());
   }
 }

@@ -76,48 +76,48 @@ class SnappyTest {
   @Test
   void rejectsCopyBeforeTheStartOfOutput() {
     // Length 5, then a 1-byte-offset copy of 4 bytes from offset 0.
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> uncompress(hex("05 01 00")));
+    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("05 01 00")));
     assertEquals("copy of 4 bytes from offset 0 is out of range at output byte 0", e.getMessage());
     // Literal "a", then a copy from 2 bytes back.
-    e = assertThrows(IllegalStateException.class, () -> uncompress(hex("05 00 61 01 02")));
+    e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("05 00 61 01 02")));
     assertEquals("copy of 4 bytes from offset 2 is out of range at output byte 1", e.getMessage());
   }
 
   @Test
   void rejectsOutputShorterThanPromised() {
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> uncompress(hex("0a 08 61 62 63")));
+    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 08 61 62 63")));
     assertEquals("produced 3 bytes, header promised 10", e.getMessage());
   }
 
   @Test
   void rejectsOutputLongerThanPromised() {
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> uncompress(hex("02 08 61 62 63")));
+    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("02 08 61 62 63")));
     assertEquals("literal of 3 bytes overruns a buffer", e.getMessage());
   }
 
   @Test
   void rejectsLiteralRunningPastTheInput() {
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> uncompress(hex("0a 24 61 62")));
+    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 24 61 62")));
     assertEquals("literal of 10 bytes overruns a buffer", e.getMessage());
-    e = assertThrows(IllegalStateException.class, () -> uncompress(hex("0a f4 01")));
+    e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a f4 01")));
     assertEquals("literal length runs past the input", e.getMessage());
   }
 
   @Test
   void rejectsTruncatedCopyTagsAndImplausibleLengths() {
     assertEquals("copy tag runs past the input",
-        assertThrows(IllegalStateException.class, () -> uncompress(hex("0a 00 61 02 01"))).getMessage());
+        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 02 01"))).getMessage());
     assertEquals("copy tag runs past the input",
-        assertThrows(IllegalStateException.class, () -> uncompress(hex("0a 00 61 03 01 00"))).getMessage());
+        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 03 01 00"))).getMessage());
     assertEquals("copy tag runs past the input",
-        assertThrows(IllegalStateException.class, () -> uncompress(hex("0a 00 61 01"))).getMessage());
+        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 01"))).getMessage());
     assertEquals("implausible uncompressed length 268435455",
-        assertThrows(IllegalStateException.class, () -> uncompress(hex("ff ff ff 7f 00 61"))).getMessage());
-    assertThrows(IllegalStateException.class, () -> uncompress(hex("ff ff")));
+        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("ff ff ff 7f 00 61"))).getMessage());
+    assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("ff ff")));
   }
 
   @Test
-  void corruptInputFailsWithIllegalStateExceptionOnly() throws IOException {
+  void corruptInputFailsWithMalformedBytesExceptionOnly() throws IOException {
     Random random = new Random(9);
     byte[] raw = new byte[4000];
     for (int i = 0; i < raw.length; i++) {
@@ -136,7 +136,7 @@ class SnappyTest {
       }
       try {
         uncompress(bad);
-      } catch (IllegalStateException expected) {
+      } catch (io.rebundle.codec.MalformedBytesException expected) {
         failures++;
       }
     }
@@ -146,7 +146,7 @@ class SnappyTest {
       random.nextBytes(garbage);
       try {
         uncompress(garbage);
-      } catch (IllegalStateException expected) {
+      } catch (io.rebundle.codec.MalformedBytesException expected) {
         // The only failure mode allowed.
       }
     }
@@ -193,7 +193,7 @@ class SnappyTest {
     compressed[0] ^= 0x10; // the uncompressed length no longer matches
     TableReader reader = open(snappyTable(compressed));
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("v/001")));
-    assertTrue(e.getMessage().startsWith("Cannot read table mem://test.index: corrupted compressed block "
-        + "contents in data block at offset 0: "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("Cannot read data block in mem://test.index at offset 0: corrupted "
+        + "compressed contents: "), e.getMessage());
   }
 }

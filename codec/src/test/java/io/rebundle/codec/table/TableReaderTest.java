@@ -155,8 +155,9 @@ class TableReaderTest {
         it.key();
       }
     });
-    assertTrue(e.getMessage().startsWith("Cannot read table mem://test.index: block checksum mismatch in "
-        + "data block at offset " + second.offset() + ": stored "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("Checksum mismatch for data block in mem://test.index (offset "
+        + second.offset() + ", "), e.getMessage());
+    assertEquals(second.offset(), e.offset());
   }
 
   @Test
@@ -164,7 +165,7 @@ class TableReaderTest {
     byte[] index = table(w -> w.add(utf8("x"), hex("01 02 03")));
     index[index.length - 48 - 1] ^= 0x40;
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(index));
-    assertTrue(e.getMessage().contains("block checksum mismatch in index block at offset "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("Checksum mismatch for index block in mem://test.index (offset "), e.getMessage());
   }
 
   @Test
@@ -172,8 +173,8 @@ class TableReaderTest {
     byte[] index = table(w -> w.add(utf8("x"), hex("01")));
     index[index.length - 1] = 0x00;
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(index));
-    assertTrue(e.getMessage().startsWith("Cannot read table mem://test.index: not an sstable (bad magic number) "
-        + "at offset " + (index.length - 8) + ": "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("Cannot read table mem://test.index at offset " + (index.length - 8)
+        + ": not an sstable (bad magic number): "), e.getMessage());
   }
 
   @Test
@@ -181,8 +182,8 @@ class TableReaderTest {
     byte[] index = table(w -> { });
     byte[] tiny = Arrays.copyOfRange(index, index.length - 47, index.length);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(tiny));
-    assertEquals("Cannot read table mem://test.index: file is too short to be an sstable "
-        + "(47 bytes, need at least 48)", e.getMessage());
+    assertEquals("Cannot read table mem://test.index: unexpected end of file: 47 bytes, need at least 48",
+        e.getMessage());
     assertThrows(CorruptCheckpointException.class, () -> open(new byte[0]));
   }
 
@@ -203,7 +204,7 @@ class TableReaderTest {
     byte[] file = assemble(dataBlock, new BlockHandle(0, dataBlock.length - 5), utf8("y"));
     TableReader reader = open(file);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
-    assertEquals("Cannot read table mem://test.index: bad block type 2 in data block at offset 0", e.getMessage());
+    assertEquals("Cannot read data block in mem://test.index at offset 0: bad block type 2", e.getMessage());
   }
 
   @Test
@@ -211,8 +212,8 @@ class TableReaderTest {
     byte[] meta = storedBlock(new BlockBuilder(16).finish(), Block.NO_COMPRESSION);
     byte[] file = concat(meta, new Footer(new BlockHandle(0, 8), new BlockHandle(5, 100)).encode());
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(file));
-    assertEquals("Cannot read table mem://test.index: index block at offset 5 with 100 bytes runs past the "
-        + "footer at 13", e.getMessage());
+    assertEquals("Cannot read index block in mem://test.index at offset 5: its 100 bytes and trailer run past "
+        + "the footer at 13", e.getMessage());
   }
 
   @Test
@@ -220,7 +221,7 @@ class TableReaderTest {
     byte[] file = assemble(new byte[0], new BlockHandle(1000, 10), utf8("y"));
     TableReader reader = open(file);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
-    assertTrue(e.getMessage().contains("data block at offset 1000 with 10 bytes runs past the footer"),
+    assertTrue(e.getMessage().contains("data block in mem://test.index at offset 1000: its 10 bytes and trailer run past the footer"),
         e.getMessage());
   }
 
@@ -234,8 +235,8 @@ class TableReaderTest {
         new Footer(new BlockHandle(0, 8), new BlockHandle(13, indexBlock.length - 5)).encode());
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> open(file).indexEntries());
-    assertEquals("Cannot read table mem://test.index: bad block handle in index entry at byte 0 of the index "
-        + "block (offset 13): varint runs past the end at byte 2", e.getMessage());
+    assertEquals("Cannot read index block in mem://test.index at offset 13: bad block handle in the entry at "
+        + "byte 0: varint runs past the end at byte 2", e.getMessage());
   }
 
   @Test
@@ -248,8 +249,9 @@ class TableReaderTest {
     TableReader.EntryIterator it = open(file).iterator();
     assertTrue(it.next());
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, it::next);
-    assertEquals("Cannot read table mem://test.index: keys out of order in data block at offset 0, "
-        + "entry at byte 5", e.getMessage());
+    assertEquals("Cannot read index mem://test.index: out-of-order key a in data block at offset 0 (keys must "
+        + "strictly increase)", e.getMessage());
+    assertEquals("a", e.key());
   }
 
   /** data block bytes, empty metaindex, a one-entry index, footer. */

@@ -1,5 +1,6 @@
 package io.rebundle.codec.util;
 
+import io.rebundle.codec.MalformedBytesException;
 import static io.rebundle.codec.util.TestBytes.hex;
 import static io.rebundle.codec.util.TestBytes.spaced;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -85,7 +86,7 @@ class VarintsTest {
   void rejectsVarintRunningPastLimit() {
     byte[] b = hex("80 80 01");
     Varints.Cursor c = new Varints.Cursor(b, 0, 2);
-    IllegalStateException e = assertThrows(IllegalStateException.class, c::varint64);
+    MalformedBytesException e = assertThrows(MalformedBytesException.class, c::varint64);
     assertEquals("varint runs past the end at byte 2", e.getMessage());
   }
 
@@ -93,7 +94,7 @@ class VarintsTest {
   void rejectsVarintLongerThanTenBytes() {
     byte[] b = hex("ff ff ff ff ff ff ff ff ff ff 01");
     Varints.Cursor c = new Varints.Cursor(b, 0, b.length);
-    IllegalStateException e = assertThrows(IllegalStateException.class, c::varint64);
+    MalformedBytesException e = assertThrows(MalformedBytesException.class, c::varint64);
     assertEquals("varint longer than 10 bytes at byte 10", e.getMessage());
   }
 
@@ -101,7 +102,7 @@ class VarintsTest {
   void rejectsVarint32OutOfRange() {
     byte[] b = varint(1L << 31);
     Varints.Cursor c = new Varints.Cursor(b, 0, b.length);
-    IllegalStateException e = assertThrows(IllegalStateException.class, c::varint32);
+    MalformedBytesException e = assertThrows(MalformedBytesException.class, c::varint32);
     assertEquals("varint32 out of range: 2147483648", e.getMessage());
     byte[] max = varint(Integer.MAX_VALUE);
     assertEquals(Integer.MAX_VALUE, new Varints.Cursor(max, 0, max.length).varint32());

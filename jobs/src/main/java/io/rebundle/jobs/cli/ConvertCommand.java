@@ -12,12 +12,13 @@ import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
-import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -38,7 +39,11 @@ import picocli.CommandLine.Parameters;
         "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
             + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
             + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
-        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."})
+        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."},
+    footer = {"", "Examples:", "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
+        "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
+        "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
+        "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"})
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -58,13 +63,18 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   @Option(names = "--to", paramLabel = "FORMAT",
-      description = "tf2, tf1, or tf1,tf2 (both: DST-tf1 and DST-tf2). With --template: the template's format.")
+      description = "tf2, tf1, tf1,tf2 (both: DST-tf1 and DST-tf2), or safetensors (DST a .safetensors file, or a "
+          + "directory of --shard-size shards). With --template: the template's format.")
   String to;
+
+  @CommandLine.Mixin PresetOption preset = new PresetOption();
 
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", description = "The output prefix.")
+  @Parameters(index = "1", paramLabel = "DST",
+      description = "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
+          + "checkpoint under SRC's name and a 'checkpoint' state file.")
   String destination;
 
   @Option(names = "--map", paramLabel = "FILE",
@@ -144,8 +154,13 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
   boolean noStateFile;
 
-  @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+  @Option(names = "--report", paramLabel = "LOCATION",
+      description = "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
+          + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
   String report;
+
+  @Option(names = "--json", description = "Print the JSON report on stdout (the human summary goes to stderr).")
+  boolean json;
 
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
   String master;
@@ -155,8 +170,177 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (preset.listed(spec.commandLine().getOut())) {
+      return ExitCodes.OK;
+    }
+    if (source == null || destination == null) {
+      throw new UsageException("Missing SRC and DST");
+    }
+    if (isSafetensors(to)) {
+      PrintWriter err = spec.commandLine().getErr();
+      return exportSafetensors(json || "-".equals(report) ? err : spec.commandLine().getOut(), err);
+    }
+    Instant started = Instant.now();
+    List<ConvertJob.Result> results = new ArrayList<>();
+    try {
+      int code = convert(results);
+      report(new ConvertReport.Outcome("convert", started, Instant.now(), results, null));
+      return code;
+    } catch (RuntimeException | Error e) {
+      if (report != null || json) {
+        int code = Main.exitCodeFor(e);
+        ConvertReport.Failure failure = new ConvertReport.Failure(code, ConvertReport.errorCode(code),
+            e.getMessage() == null ? e.toString() : e.getMessage());
+        try {
+          report(new ConvertReport.Outcome("convert", started, Instant.now(), results, failure));
+        } catch (RuntimeException reportFailure) {
+          e.addSuppressed(reportFailure);
+          spec.commandLine().getErr().println("rebundle: warning: " + reportFailure.getMessage());
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** The report, where --report and --json ask for it. */
+  private void report(ConvertReport.Outcome outcome) {
     PrintWriter out = spec.commandLine().getOut();
+    if (report != null) {
+      ConvertReport.write(StorageOptions.forLocations(StorageOptions.withHadoopSettings(new org.apache.hadoop.conf.Configuration(), parseConf(conf)), report.equals("-") ? "." : report), report, outcome, out);
+    }
+    if (json && !"-".equals(report)) {
+      ConvertReport.write(out, outcome);
+      out.println();
+    }
+    out.flush();
+  }
+
+  private int convert(List<ConvertJob.Result> results) {
+    // With the report on stdout, stdout holds only JSON; the human summary moves to stderr.
     PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = json || "-".equals(report) ? err : spec.commandLine().getOut();
+    List<ConvertJob.Options> migrations = migrations();
+    Map<String, String> sparkConf = parseConf(conf);
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
+    try {
+      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+          source, destination);
+      for (ConvertJob.Options options : migrations) {
+        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
+        results.add(r);
+        if (dryRun) {
+          ConvertReport.printPlan(out, r);
+        } else {
+          ConvertReport.printSummary(out, r);
+        }
+      }
+    } finally {
+      if (lentContext == null) {
+        sc.close();
+      }
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** {@code --to safetensors}: DST is a .safetensors file, or a directory of --shard-size shards. */
+  private Integer exportSafetensors(PrintWriter out, PrintWriter err) {
+    if (template != null || shards != null || keepOptimizer || !prevNames.isEmpty() || warmStart != null) {
+      throw new UsageException("Invalid options: --to safetensors takes no --template, --shards, --keep-optimizer "
+          + "or warm start (use --shard-size for sharded output)");
+    }
+    long size = shardSize == null ? SAFETENSORS_SHARD_SIZE : parseSize(shardSize);
+    MappingRules rules = preset.rules(mapFile);
+    Map<String, String> sparkConf = parseConf(conf);
+    long start = System.nanoTime();
+    if (Main.quiet(spec)) {
+      sparkConf.put("rebundle.progress", "false");
+    }
+    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
+        err);
+    ConvertJob.ExportResult r;
+    try {
+      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+          source, destination);
+      ConvertJob.Options options = new ConvertJob.Options(source, destination,
+          MigrationSpec.to(CheckpointFormat.TF1), rules, 0, size, overwrite, dryRun, false);
+      r = ConvertJob.export(sc, io, options, err);
+    } finally {
+      if (lentContext == null) {
+        sc.close();
+      }
+    }
+    out.printf("%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n", dryRun ? "Would export" : "Exported",
+        r.sourcePrefix(), r.destination(), r.plan().dataTensors(), io.rebundle.jobs.util.Sizes.human(r.bytes()),
+        r.files().size(), r.files().size() == 1 ? "" : "s");
+    for (int i = 0; i < r.files().size(); i++) {
+      out.printf("  %s  %s%n", r.files().get(i), io.rebundle.jobs.util.Sizes.human(r.fileBytes()[i]));
+    }
+    if (!r.plan().dropped().isEmpty()) {
+      out.printf("Dropped %d:%n", r.plan().dropped().size());
+      r.plan().dropped().forEach(d -> out.printf("  %s  (%s)%n", d.key(), d.reason()));
+    }
+    if (report != null) {
+      StringBuilder json = new StringBuilder("{\"format\": \"safetensors\", \"source\": ")
+          .append(quote(r.sourcePrefix())).append(", \"destination\": ").append(quote(r.destination()))
+          .append(", \"tensors\": ").append(r.plan().dataTensors()).append(", \"bytes\": ").append(r.bytes())
+          .append(", \"files\": [");
+      for (int i = 0; i < r.files().size(); i++) {
+        json.append(i == 0 ? "" : ", ").append(quote(r.files().get(i)));
+      }
+      json.append("], \"dropped\": [");
+      for (int i = 0; i < r.plan().dropped().size(); i++) {
+        var d = r.plan().dropped().get(i);
+        json.append(i == 0 ? "" : ", ").append("{\"key\": ").append(quote(d.key())).append(", \"reason\": ")
+            .append(quote(d.reason())).append('}');
+      }
+      json.append("], \"seconds\": ").append(String.format(Locale.ROOT, "%.3f", (System.nanoTime() - start) / 1e9))
+          .append("}\n");
+      if (report.equals("-")) {
+        spec.commandLine().getOut().print(json);
+      } else {
+        try {
+          Files.writeString(Path.of(report), json.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot write " + report + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** Default shard size of a sharded safetensors export: transformers' save_pretrained default (5 GB). */
+  static final long SAFETENSORS_SHARD_SIZE = 5_000_000_000L;
+
+  private static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  static boolean isSafetensors(String to) {
+    return to != null && to.trim().equalsIgnoreCase("safetensors");
+  }
+
+  /**
+   * The migrations this command line asks for, one per output (two for {@code --to tf1,tf2}), with
+   * every option checked as {@code convert} checks it (a {@link UsageException} otherwise). Shared
+   * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
+   */
+  public List<ConvertJob.Options> migrations() {
     if (to == null && template == null) {
       throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
@@ -178,8 +362,7 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long size = shardSize == null ? Scheduler.DEFAULT_SHARD_SIZE : parseSize(shardSize);
     FileReuse.Policy reuse = reusePolicy();
-    Map<String, String> sparkConf = parseConf(conf);
-    MappingRules rules = mapFile == null ? MappingRules.none() : MappingFile.read(mapFile);
+    MappingRules rules = preset.rules(mapFile);
     Map<String, String> previous = new LinkedHashMap<>();
     for (String p : prevNames) {
       int eq = p.indexOf('=');
@@ -200,53 +383,19 @@ public final class ConvertCommand implements Callable<Integer> {
     WarmStart warmStarting = new WarmStart(warm, previous);
     TemplateSpec templateSpec = template == null ? null
         : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
-    List<ConvertJob.Result> results = new ArrayList<>();
-    long start = System.nanoTime();
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf);
-    try {
-      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-          source, destination);
-      for (CheckpointFormat target : targets) {
-        String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
-        MigrationSpec migration;
-        try {
-          migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
-        } catch (IllegalArgumentException e) {
-          throw new UsageException(e.getMessage());
-        }
-        ConvertJob.Options options = new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards,
-            size, overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting);
-        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
-        results.add(r);
-        if (dryRun) {
-          ConvertReport.printPlan(out, r);
-        } else {
-          ConvertReport.printSummary(out, r);
-        }
+    List<ConvertJob.Options> migrations = new ArrayList<>();
+    for (CheckpointFormat target : targets) {
+      String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
+      MigrationSpec migration;
+      try {
+        migration = new MigrationSpec(target, rootName, keepOptimizer, mergeSlices);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
       }
-    } finally {
-      if (lentContext == null) {
-        sc.close();
-      }
+      migrations.add(new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards, size,
+          overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting));
     }
-    double total = (System.nanoTime() - start) / 1e9;
-    if (report != null) {
-      writeReport(ConvertReport.json(results, total));
-    }
-    out.flush();
-    return ExitCodes.OK;
-  }
-
-  private void writeReport(String json) {
-    try {
-      Path p = Path.of(report);
-      if (p.toAbsolutePath().getParent() != null) {
-        Files.createDirectories(p.toAbsolutePath().getParent());
-      }
-      Files.writeString(p, json + "\n", StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write report " + report + ": " + e.getMessage(), e);
-    }
+    return migrations;
   }
 
   private FileReuse.Policy reusePolicy() {

@@ -1,6 +1,9 @@
 package io.rebundle.jobs.cli;
 
+import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.RebundleException;
+import io.rebundle.codec.bundle.CheckpointState;
+import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
@@ -10,13 +13,22 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,18 +36,53 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code inspect}: what a checkpoint holds, from its index (and its object graph). */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
+@Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"List the tensors of a checkpoint: key, dtype, shape, bytes, shard, slices.",
-        "Reads only the index (values and the TF2 object graph need the data files)."})
+        "Reads only the index (values and the TF2 object graph need the data files).",
+        "Like TensorFlow's inspect_checkpoint: --tensor NAME prints one tensor's values, --keys REGEX a subset."},
+    footer = {"", "Examples:", "  rebundle inspect /models/run7/model.ckpt-1000",
+        "  rebundle inspect /models/run7                  (a model directory: its latest checkpoint)",
+        "  rebundle inspect --all-checkpoints /models/run7 (every checkpoint: steps, which is latest)",
+        "  rebundle inspect --tensor dense/kernel model.ckpt-1000",
+        "  rebundle inspect --keys 'adam' --jsonl 'hdfs://nn/models/run*/ckpt-*' | jq .key",
+        "  rebundle inspect --tree --values tf2-ckpt/ckpt-1"})
 public final class InspectCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @CommandLine.Mixin StorageOptions storage = new StorageOptions();
+  @CommandLine.Mixin StorageOptions storageOptions = new StorageOptions();
 
-  @Parameters(paramLabel = "PATH",
-      description = "A checkpoint prefix, a model directory with a 'checkpoint' file, a SavedModel directory, "
-          + "a .safetensors file or a directory of safetensors shards.")
-  String path;
+  /** The storage for a location; tests substitute a decorator; null: the --conf settings' storage. */
+  private final Function<String, FileIO> storageOverride;
+
+  public InspectCommand() {
+    this(null);
+  }
+
+  InspectCommand(Function<String, FileIO> storage) {
+    this.storageOverride = storage;
+  }
+
+  private FileIO storage(String location) {
+    return storageOverride != null ? storageOverride.apply(location) : storageOptions.forLocations(location);
+  }
+
+  @Parameters(paramLabel = "PATH", arity = "1..*",
+      description = {"One or more checkpoints: a prefix, a model directory with a 'checkpoint' file, a SavedModel "
+          + "directory, a .safetensors file or a directory of safetensors shards. A data file, .index or .meta path means its prefix. The last path component may be a glob "
+          + "(*, ?, [..]) matched against the checkpoints of its directory (quote it to keep the shell off)."})
+  List<String> paths;
+
+  @Option(names = "--tensor", paramLabel = "NAME",
+      description = "Only this tensor, with its values (TensorFlow's --tensor_name).")
+  String tensor;
+
+  @Option(names = "--keys", paramLabel = "REGEX", description = "Only tensors whose key contains a match of REGEX.")
+  String keys;
+
+  @Option(names = "--all-checkpoints",
+      description = "For a model directory: list every checkpoint (its state file's and any other prefix in it) "
+          + "with its step, tensor count and size, marking the latest.")
+  boolean allCheckpoints;
 
   @Option(names = "--values", description = "Print each tensor's values, numpy style.")
   boolean values;
@@ -47,34 +94,107 @@ public final class InspectCommand implements Callable<Integer> {
   @Option(names = "--tree", description = "Print the TF2 object graph as a tree.")
   boolean tree;
 
-  @Option(names = "--json", description = "Print one JSON object on stdout instead of tables.")
+  @Option(names = "--json", description = "Print one JSON object per checkpoint on stdout instead of tables.")
   boolean json;
+
+  @Option(names = "--jsonl", description = "JSON Lines: one JSON object per tensor (with its prefix), for pipelines.")
+  boolean jsonl;
+
+  /** The first value --values could not read: reported (exit 3) once the listing is printed. */
+  private RebundleException unreadable;
 
   /** One row: a tensor, with its slice entries folded in. */
   record Row(String key, BundleEntry entry, long bytes, int shard, int slices) {}
+
+  private Pattern keyPattern;
 
   @Override
   public Integer call() {
     if (maxElements < 1) {
       throw new UsageException("Invalid --max-elements: " + maxElements + " (must be at least 1)");
     }
+    if (json && jsonl) {
+      throw new UsageException("Invalid options: give --json or --jsonl, not both");
+    }
+    if (tensor != null && keys != null) {
+      throw new UsageException("Invalid options: give --tensor or --keys, not both");
+    }
+    if (keys != null) {
+      try {
+        keyPattern = Pattern.compile(keys);
+      } catch (PatternSyntaxException e) {
+        throw new UsageException("Invalid --keys regex '" + keys + "': " + e.getDescription());
+      }
+    }
+    if (tensor != null) {
+      values = true;
+    }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    FileIO io = storage.forLocations(path);
-    if (SafetensorsCommands.isSafetensors(io, path)) {
-      return SafetensorsCommands.inspect(out, err, io, path, json, values, maxElements);
+    boolean quiet = Main.quiet(spec);
+    List<String> expanded = new ArrayList<>();
+    for (String p : paths) {
+      expanded.addAll(expand(storage(p), p));
     }
+    boolean first = true;
+    for (String p : expanded) {
+      FileIO io = storage(p);
+      if (SafetensorsCommands.isSafetensors(io, p)) {
+        int rc = SafetensorsCommands.inspect(out, err, io, p, json || jsonl, values, maxElements);
+        if (rc != ExitCodes.OK) {
+          return rc;
+        }
+        continue;
+      }
+      if (allCheckpoints) {
+        listCheckpoints(out, io, p);
+        continue;
+      }
+      Target t = target(io, p);
+      if (t.note() != null && !quiet) {
+        err.println("rebundle: note: " + t.note());
+      }
+      if (!first && !json && !jsonl) {
+        out.println();
+      }
+      first = false;
+      inspect(out, err, io, t.path(), quiet);
+    }
+    out.flush();
+    if (unreadable != null) {
+      throw unreadable;
+    }
+    return ExitCodes.OK;
+  }
+
+  private void inspect(PrintWriter out, PrintWriter err, FileIO io, String path, boolean quiet) {
     try (CheckpointReader reader = CheckpointReader.open(io, path)) {
-      reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
+      if (!quiet) {
+        reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
+      }
+      if (tensor != null && findRow(reader, tensor) == null) {
+        throw new UsageException("Invalid --tensor: " + reader.prefix() + " has no tensor '" + tensor + "'"
+            + similarKeys(reader, tensor));
+      }
       boolean tf2 = reader.isObjectBased();
+      if (jsonl) {
+        jsonLines(out, reader);
+        return;
+      }
       ObjectGraph graph = null;
       String graphError = null;
       if (tf2 && (tree || json)) {
         try {
           graph = reader.objectGraph();
         } catch (RebundleException e) {
+          if (!json) {
+            // --tree asked for the graph: an unreadable one is the command's failure (exit 3).
+            throw e;
+          }
           graphError = e.getMessage();
-          err.println("rebundle: warning: cannot read the object graph: " + e.getMessage());
+          if (!quiet) {
+            err.println("rebundle: warning: cannot read the object graph: " + e.getMessage());
+          }
         }
       }
       if (json) {
@@ -90,9 +210,218 @@ public final class InspectCommand implements Callable<Integer> {
           out.println("(no object graph: a TF1 name-based checkpoint)");
         }
       }
-      out.flush();
     }
-    return ExitCodes.OK;
+  }
+
+  /** A path to inspect and, when it was a file of a checkpoint rather than its prefix, a note saying so. */
+  record Target(String path, String note) {}
+
+  private static final Pattern DATA_FILE = Pattern.compile("(.*)\\.data-\\d{5}-of-\\d{5}");
+
+  /**
+   * Resolves a data file, {@code .index} or {@code .meta} path to its prefix (users paste what
+   * {@code ls} shows), with a note; any other path is the locator's to resolve.
+   */
+  static Target target(FileIO io, String path) {
+    String prefix = null;
+    String kind = null;
+    java.util.regex.Matcher m = DATA_FILE.matcher(path);
+    if (m.matches()) {
+      prefix = m.group(1);
+      kind = "a data file";
+    } else if (path.endsWith(".meta")) {
+      prefix = path.substring(0, path.length() - ".meta".length());
+      kind = "a MetaGraph file";
+    } else if (path.endsWith(Naming.INDEX_SUFFIX)) {
+      prefix = path.substring(0, path.length() - Naming.INDEX_SUFFIX.length());
+      kind = "an index file";
+    }
+    if (prefix == null || prefix.isEmpty() || !io.exists(Naming.indexFile(prefix))) {
+      return new Target(path, null);
+    }
+    return new Target(prefix, path + " is " + kind + " of checkpoint " + prefix + "; inspecting the checkpoint");
+  }
+
+  /**
+   * Expands a glob in the last component of {@code path} against the checkpoints (prefixes of
+   * {@code .index} files) and directories of its parent, sorted; a path without a glob is itself.
+   */
+  static List<String> expand(FileIO io, String path) {
+    String name = io.fileName(path);
+    if (!name.matches(".*[*?\\[].*")) {
+      return List.of(path);
+    }
+    String parent = io.parent(path);
+    PathMatcher matcher;
+    try {
+      matcher = FileSystems.getDefault().getPathMatcher("glob:" + name);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("Invalid glob '" + name + "': " + e.getMessage());
+    }
+    TreeSet<String> matches = new TreeSet<>();
+    for (String entry : io.list(parent.isEmpty() ? "." : parent)) {
+      String candidate = entry.endsWith(Naming.INDEX_SUFFIX)
+          ? entry.substring(0, entry.length() - Naming.INDEX_SUFFIX.length()) : entry;
+      String full = parent.isEmpty() ? candidate : io.join(parent, candidate);
+      boolean isCheckpoint = entry.endsWith(Naming.INDEX_SUFFIX) || io.isDirectory(full);
+      if (isCheckpoint && matcher.matches(Path.of(candidate))) {
+        matches.add(full);
+      }
+    }
+    if (matches.isEmpty()) {
+      throw new CheckpointNotFoundException("Cannot find checkpoints matching " + path
+          + ": no prefix or directory in " + (parent.isEmpty() ? "." : parent) + " matches '" + name + "'");
+    }
+    return new ArrayList<>(matches);
+  }
+
+  /** {@code --all-checkpoints}: every checkpoint of a model directory, with step and which is latest. */
+  private void listCheckpoints(PrintWriter out, FileIO io, String dir) {
+    String d = dir.endsWith("/") && dir.length() > 1 ? dir.substring(0, dir.length() - 1) : dir;
+    if (!io.isDirectory(d)) {
+      throw new UsageException("Invalid --all-checkpoints: " + d + " is not a model directory");
+    }
+    String stateFile = io.join(d, Naming.STATE_FILE);
+    String latest = null;
+    java.util.LinkedHashSet<String> prefixes = new java.util.LinkedHashSet<>();
+    if (io.exists(stateFile)) {
+      CheckpointState state = CheckpointState.read(io, stateFile);
+      latest = absolute(io, d, state.modelCheckpointPath());
+      for (String p : state.allModelCheckpointPaths()) {
+        prefixes.add(absolute(io, d, p));
+      }
+      prefixes.add(latest);
+    }
+    for (String name : io.list(d)) {
+      if (name.endsWith(Naming.INDEX_SUFFIX)) {
+        prefixes.add(io.join(d, name.substring(0, name.length() - Naming.INDEX_SUFFIX.length())));
+      }
+    }
+    if (prefixes.isEmpty()) {
+      throw new CheckpointNotFoundException("Cannot find checkpoints in " + d + ": no 'checkpoint' state file and no "
+          + ".index files");
+    }
+    List<String[]> rows = new ArrayList<>();
+    for (String p : prefixes) {
+      String step = step(io.fileName(p));
+      if (!io.exists(Naming.indexFile(p))) {
+        rows.add(new String[] {p, step, "-", "-", p.equals(latest) ? "latest" : "", "missing (named by the state file)"});
+        continue;
+      }
+      long tensors = 0;
+      long bytes = 0;
+      try (CheckpointReader r = CheckpointReader.openPrefix(io, p)) {
+        for (IndexRecord rec : r.records()) {
+          if (!rec.isSliceEntry()) {
+            tensors++;
+          }
+          if (!rec.entry().isSliced()) {
+            bytes += rec.entry().size();
+          }
+        }
+      }
+      rows.add(new String[] {p, step, Long.toString(tensors), Long.toString(bytes), p.equals(latest) ? "latest" : "",
+          ""});
+    }
+    String latestPrefix = latest;
+    if (json || jsonl) {
+      Json.write(out, g -> {
+        if (json) {
+          g.writeStartObject();
+          g.writeStringField("directory", d);
+          Json.string(g, "latest", latestPrefix);
+          g.writeArrayFieldStart("checkpoints");
+        }
+        for (String[] row : rows) {
+          g.writeStartObject();
+          g.writeStringField("prefix", row[0]);
+          if (row[1].isEmpty()) {
+            g.writeNullField("step");
+          } else {
+            g.writeNumberField("step", Long.parseLong(row[1]));
+          }
+          g.writeBooleanField("latest", !row[4].isEmpty());
+          g.writeBooleanField("exists", row[5].isEmpty());
+          if (row[5].isEmpty()) {
+            g.writeNumberField("tensors", Long.parseLong(row[2]));
+            g.writeNumberField("bytes", Long.parseLong(row[3]));
+          }
+          g.writeEndObject();
+          if (jsonl) {
+            g.writeRaw('\n');
+          }
+        }
+        if (json) {
+          g.writeEndArray();
+          g.writeEndObject();
+          g.writeRaw('\n');
+        }
+      });
+      return;
+    }
+    out.println("model directory: " + d + " (" + rows.size() + " checkpoint" + (rows.size() == 1 ? "" : "s")
+        + (latest == null ? ", no state file" : "") + ")");
+    int w = rows.stream().mapToInt(r -> r[0].length()).max().orElse(6);
+    String fmt = "%-" + Math.max(6, w) + "s  %8s  %8s  %14s  %s";
+    out.println(String.format(fmt, "PREFIX", "STEP", "TENSORS", "BYTES", "").stripTrailing());
+    for (String[] r : rows) {
+      out.println(String.format(fmt, r[0], r[1].isEmpty() ? "-" : r[1], r[2], r[3], (r[4] + " " + r[5]).strip())
+          .stripTrailing());
+    }
+  }
+
+  private static String absolute(FileIO io, String dir, String p) {
+    return io.isAbsolute(p) ? p : io.join(dir, p);
+  }
+
+  /** The global step of a checkpoint name ({@code ckpt-12}, {@code model.ckpt-1000}), or "" if it has none. */
+  static String step(String name) {
+    java.util.regex.Matcher m = Pattern.compile("-(\\d{1,18})$").matcher(name);
+    return m.find() ? m.group(1) : "";
+  }
+
+  private boolean selected(Row r) {
+    if (tensor != null) {
+      return r.key().equals(tensor);
+    }
+    return keyPattern == null || keyPattern.matcher(r.key()).find();
+  }
+
+  private static Row findRow(CheckpointReader reader, String key) {
+    Row[] found = new Row[1];
+    forEachRow(reader, r -> {
+      if (found[0] == null && r.key().equals(key)) {
+        found[0] = r;
+      }
+    });
+    return found[0];
+  }
+
+  /** Up to three keys that contain the name asked for, as a hint. */
+  private static String similarKeys(CheckpointReader reader, String name) {
+    List<String> similar = new ArrayList<>();
+    String needle = name.toLowerCase(java.util.Locale.ROOT);
+    forEachRow(reader, r -> {
+      String k = r.key().toLowerCase(java.util.Locale.ROOT);
+      if (similar.size() < 3 && (k.contains(needle) || needle.contains(k))) {
+        similar.add(r.key());
+      }
+    });
+    return similar.isEmpty() ? "" : " (similar: " + String.join(", ", similar) + ")";
+  }
+
+  /** --jsonl: one object per selected tensor, each on its own line and carrying its checkpoint's prefix. */
+  private void jsonLines(PrintWriter out, CheckpointReader reader) {
+    Json.write(out, g -> forEachRow(reader, r -> {
+      if (selected(r)) {
+        writeRow(g, reader, r);
+        try {
+          g.writeRaw('\n');
+        } catch (IOException e) {
+          throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
+        }
+      }
+    }));
   }
 
   /**
@@ -129,6 +458,9 @@ public final class InspectCommand implements Callable<Integer> {
     totals[2] = 3;
     totals[3] = 5;
     forEachRow(reader, r -> {
+      if (!selected(r)) {
+        return;
+      }
       totals[0]++;
       totals[1] += r.bytes();
       totals[2] = Math.max(totals[2], r.key().length());
@@ -137,13 +469,17 @@ public final class InspectCommand implements Callable<Integer> {
     out.print("prefix: " + reader.prefix() + "\n");
     out.print("format: " + (tf2 ? "tf2 (object-based)" : "tf1 (name-based)") + ", " + reader.header().numShards()
         + " shard" + (reader.header().numShards() == 1 ? "" : "s") + ", " + totals[0] + " tensors, " + totals[1]
-        + " bytes\n");
+        + " bytes" + (tensor != null || keyPattern != null ? " (selected by " + (tensor != null ? "--tensor" : "--keys")
+        + ")" : "") + "\n");
     int keyWidth = (int) totals[2];
     int shapeWidth = (int) totals[3];
     StringBuilder line = new StringBuilder(256);
     row(line, keyWidth, shapeWidth, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
     out.print(line);
     forEachRow(reader, r -> {
+      if (!selected(r)) {
+        return;
+      }
       line.setLength(0);
       row(line, keyWidth, shapeWidth, r.key(), r.entry().dtypeName(), r.entry().shape().toString(),
           Long.toString(r.bytes()), Integer.toString(r.shard()), Integer.toString(r.slices()));
@@ -188,6 +524,9 @@ public final class InspectCommand implements Callable<Integer> {
       Tensor t = reader.read(r.key(), r.entry());
       return ValueFormatter.format(t, maxElements);
     } catch (RebundleException e) {
+      if (unreadable == null) {
+        unreadable = e;
+      }
       return "(cannot read: " + e.getMessage() + ")";
     }
   }
@@ -197,35 +536,54 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   private void json(PrintWriter out, CheckpointReader reader, boolean tf2, ObjectGraph graph, String graphError) {
-    Json j = new Json(out).beginObject()
-        .field("prefix", reader.prefix())
-        .field("format", tf2 ? "tf2" : "tf1")
-        .field("num_shards", reader.header().numShards());
-    j.key("tensors").beginArray();
-    forEachRow(reader, r -> {
-      j.beginObject().field("key", r.key()).field("dtype", r.entry().dtypeName());
-      j.key("shape").beginArray();
-      for (long d : r.entry().shape().dims()) {
-        j.value(d);
+    Json.write(out, g -> {
+      g.writeStartObject();
+      g.writeStringField("prefix", reader.prefix());
+      g.writeStringField("format", tf2 ? "tf2" : "tf1");
+      g.writeNumberField("num_shards", reader.header().numShards());
+      g.writeArrayFieldStart("tensors");
+      forEachRow(reader, r -> {
+        if (selected(r)) {
+          writeRow(g, reader, r);
+        }
+      });
+      g.writeEndArray();
+      if (tf2) {
+        if (graph == null) {
+          g.writeNullField("object_graph");
+          Json.string(g, "object_graph_error", graphError);
+        } else {
+          g.writeFieldName("object_graph");
+          ObjectGraphTree.json(g, graph);
+        }
       }
-      j.endArray();
-      j.field("bytes", r.bytes()).field("shard", r.shard()).field("slices", r.slices());
-      if (values) {
-        j.field("value", valueOf(reader, r));
-      }
-      j.endObject();
+      g.writeEndObject();
     });
-    j.endArray();
-    if (tf2) {
-      j.key("object_graph");
-      if (graph == null) {
-        j.value((String) null);
-        j.field("object_graph_error", graphError);
-      } else {
-        ObjectGraphTree.json(j, graph);
-      }
-    }
-    j.endObject();
   }
 
+  /** One tensor as a JSON object (an element of "tensors", or a line of --jsonl). */
+  private void writeRow(JsonGenerator g, CheckpointReader reader, Row r) {
+    try {
+      g.writeStartObject();
+      if (jsonl) {
+        g.writeStringField("prefix", reader.prefix());
+      }
+      g.writeStringField("key", r.key());
+      g.writeStringField("dtype", r.entry().dtypeName());
+      g.writeArrayFieldStart("shape");
+      for (long d : r.entry().shape().dims()) {
+        g.writeNumber(d);
+      }
+      g.writeEndArray();
+      g.writeNumberField("bytes", r.bytes());
+      g.writeNumberField("shard", r.shard());
+      g.writeNumberField("slices", r.slices());
+      if (values) {
+        g.writeStringField("value", valueOf(reader, r));
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
+    }
+  }
 }

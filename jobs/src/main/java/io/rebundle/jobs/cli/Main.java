@@ -3,7 +3,9 @@ package io.rebundle.jobs.cli;
 import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.UnsupportedCheckpointException;
+import io.rebundle.jobs.util.BuildInfo;
 import java.io.PrintWriter;
+import java.util.List;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,12 +14,31 @@ import picocli.CommandLine.Command;
 @Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
     subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class, DiffCommand.class,
-        SynthCommand.class,
-        CommandLine.HelpCommand.class},
+        SynthCommand.class, AuditCommand.class, BatchCommand.class,
+        CommandLine.HelpCommand.class, CompletionCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
         + "4 missing file or storage error, 70 internal error."})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** -q: no progress, no warnings; errors still print. Accepted before or after the command name. */
+  @CommandLine.Option(names = {"-q", "--quiet"}, scope = CommandLine.ScopeType.INHERIT,
+      description = "Quiet: no progress display and no warnings (errors still print).")
+  boolean quiet;
+
+  /** --verbose: stack traces with errors, Spark's INFO logs. */
+  @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+      description = "Verbose: stack traces with errors, Spark and Hadoop INFO logs.")
+  boolean verbose;
+
+  /** Whether -q was given to the command being run (for commands: {@code Main.quiet(spec)}). */
+  static boolean quiet(CommandLine.Model.CommandSpec spec) {
+    return spec.root().userObject() instanceof Main m && m.quiet;
+  }
+
+  static boolean verbose(CommandLine.Model.CommandSpec spec) {
+    return spec.root().userObject() instanceof Main m && m.verbose;
+  }
 
   @Override
   public void run() {
@@ -49,7 +70,7 @@ public final class Main implements Runnable {
     } catch (OutOfMemoryError e) {
       // Errors bypass picocli's handlers; still exit with the documented code and a way out.
       out.flush();
-      err.println("rebundle: internal error: out of memory (" + e.getMessage() + "); give the JVM more heap, "
+      err.println(BuildInfo.programName() + ": internal error: out of memory (" + e.getMessage() + "); give the JVM more heap, "
           + "e.g. REBUNDLE_JAVA_OPTS=-Xmx4g");
       err.flush();
       return ExitCodes.INTERNAL;
@@ -58,20 +79,29 @@ public final class Main implements Runnable {
 
   static CommandLine commandLine(CommandLine.IFactory factory) {
     CommandLine cl = new CommandLine(new Main(), factory);
+    // Messages and help name what the user ran (./submit.sh, rebundle), as the launcher tells us.
+    cl.setCommandName(BuildInfo.programName());
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       int code = exitCodeFor(ex);
-      err.println("rebundle: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
-      if (code == ExitCodes.INTERNAL) {
+      err.println("rebundle: " + (ClusterFailure.isApplicationRemoved(ex) ? ClusterFailure.message(ex)
+          : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
         ex.printStackTrace(err);
       }
       err.flush();
       return code;
     });
     cl.setExitCodeExceptionMapper(Main::exitCodeFor);
+    cl.setExecutionStrategy(parseResult -> {
+      if (cl.getCommand() instanceof Main m && m.verbose) {
+        Logging.verbose();
+      }
+      return new CommandLine.RunLast().execute(parseResult);
+    });
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
-      err.println("rebundle: " + ex.getMessage());
+      err.println("rebundle: " + usageMessage(ex));
       err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
       err.flush();
       return ExitCodes.USAGE;
@@ -79,32 +109,92 @@ public final class Main implements Runnable {
     return cl;
   }
 
-  /** Maps an exception to the exit code the README documents. */
-  static int exitCodeFor(Throwable ex) {
-    if (ex instanceof CorruptCheckpointException || ex instanceof UnsupportedCheckpointException) {
-      return ExitCodes.BAD_INPUT;
+  /**
+   * The usage error, naming the argument at fault: an unknown option rather than the positional
+   * arguments it displaced ({@code --too tf2 SRC DST} is about {@code --too}, not DST), an unknown
+   * command as such, with picocli's "did you mean" suggestions.
+   */
+  static String usageMessage(CommandLine.ParameterException ex) {
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+      return ex.getMessage();
     }
-    if (ex instanceof CheckpointNotFoundException || ex instanceof UncheckedIOException) {
+    List<String> suggestions = u.getSuggestions();
+    String hint = suggestions.isEmpty() ? ""
+        : " (did you mean " + String.join(" or ", suggestions.subList(0, Math.min(3, suggestions.size()))) + "?)";
+    CommandLine.Model.CommandSpec spec = u.getCommandLine().getCommandSpec();
+    for (String a : u.getUnmatched()) {
+      if (a.startsWith("-") && a.length() > 1 && !a.equals("--")) {
+        return "Unknown option: '" + a + "'" + hint;
+      }
+    }
+    if (!spec.subcommands().isEmpty() && spec.parent() == null) {
+      return "Unknown command: '" + u.getUnmatched().get(0) + "'" + hint;
+    }
+    return "Unexpected argument: '" + u.getUnmatched().get(0) + "'" + hint;
+  }
+
+  /**
+   * Maps an exception to the exit code the README documents, by type, walking the cause chain
+   * (Spark and thread pools wrap the exception that matters): the first link of a known type
+   * decides. Never by message text.
+   */
+  static int exitCodeFor(Throwable ex) {
+    if (ClusterFailure.isApplicationRemoved(ex)) {
       return ExitCodes.STORAGE;
     }
-    if (ex instanceof UsageException || ex instanceof CommandLine.ParameterException
-        || ex instanceof io.rebundle.codec.LinkNotPossibleException
-        || ex instanceof io.rebundle.codec.DestinationExistsException
-        || ex instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException) {
-      return ExitCodes.USAGE;
-    }
-    if (ex instanceof io.rebundle.codec.RebundleException) {
-      return ExitCodes.BAD_INPUT;
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Throwable t = ex; t != null && seen.add(t); t = t.getCause()) {
+      int code = exitCodeOfType(t);
+      if (code >= 0) {
+        return code;
+      }
     }
     return ExitCodes.INTERNAL;
   }
 
-  /** Version from the jar manifest. */
+  /** The exit code of one exception's own type, or -1 if its type says nothing. */
+  private static int exitCodeOfType(Throwable t) {
+    if (t instanceof CorruptCheckpointException || t instanceof UnsupportedCheckpointException
+        || t instanceof io.rebundle.codec.MalformedBytesException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    if (t instanceof UsageException || t instanceof CommandLine.ParameterException
+        || t instanceof io.rebundle.codec.LinkNotPossibleException
+        || t instanceof io.rebundle.codec.DestinationExistsException
+        || t instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException
+        || t instanceof java.nio.file.InvalidPathException) {
+      return ExitCodes.USAGE;
+    }
+    if (t instanceof CheckpointNotFoundException || t instanceof UncheckedIOException) {
+      return ExitCodes.STORAGE;
+    }
+    if (t instanceof io.rebundle.codec.RebundleException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    return -1;
+  }
+
+
+  /** Spark's and Hadoop's INFO logs for --verbose (conf/log4j2.properties keeps them at WARN). */
+  static final class Logging {
+    private Logging() {}
+
+    static void verbose() {
+      try {
+        org.apache.logging.log4j.core.config.Configurator.setRootLevel(org.apache.logging.log4j.Level.INFO);
+      } catch (LinkageError e) {
+        // No log4j-core on the class path (a trimmed installation): nothing to turn up.
+      }
+    }
+  }
+
+  /** Version, git commit and the Spark and Hadoop versions, from the build and the class path. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"rebundle " + (v == null ? "dev" : v)};
+      BuildInfo b = BuildInfo.current();
+      return new String[] {"rebundle " + b.toolVersion(), "Spark " + b.sparkVersion() + ", Hadoop " + b.hadoopVersion()
+          + ", Java " + System.getProperty("java.version")};
     }
   }
 }

@@ -1,7 +1,8 @@
 package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.graph.ObjectGraph;
-import io.rebundle.jobs.util.Json;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
 import java.io.PrintWriter;
 
 /** Renders a TF2 object graph as a tree (text) or as JSON. */
@@ -57,30 +58,44 @@ final class ObjectGraphTree {
     return sb.toString();
   }
 
-  static void json(Json j, ObjectGraph graph) {
-    j.beginObject().key("nodes").beginArray();
+  static void json(JsonGenerator g, ObjectGraph graph) throws IOException {
+    g.writeStartObject();
+    g.writeArrayFieldStart("nodes");
     for (ObjectGraph.Node n : graph.nodes()) {
-      j.beginObject().field("id", n.id());
-      j.key("children").beginArray();
+      g.writeStartObject();
+      g.writeNumberField("id", n.id());
+      g.writeArrayFieldStart("children");
       for (ObjectGraph.Child c : n.children()) {
-        j.beginObject().field("name", c.name()).field("node_id", c.nodeId()).endObject();
+        g.writeStartObject();
+        g.writeStringField("name", c.name());
+        g.writeNumberField("node_id", c.nodeId());
+        g.writeEndObject();
       }
-      j.endArray().key("attributes").beginArray();
+      g.writeEndArray();
+      g.writeArrayFieldStart("attributes");
       for (ObjectGraph.Attribute a : n.attributes()) {
-        j.beginObject().field("name", a.name()).field("full_name", a.fullName())
-            .field("checkpoint_key", a.checkpointKey()).endObject();
+        g.writeStartObject();
+        g.writeStringField("name", a.name());
+        g.writeStringField("full_name", a.fullName());
+        g.writeStringField("checkpoint_key", a.checkpointKey());
+        g.writeEndObject();
       }
-      j.endArray().key("slot_variables").beginArray();
+      g.writeEndArray();
+      g.writeArrayFieldStart("slot_variables");
       for (ObjectGraph.SlotVariable s : n.slotVariables()) {
-        j.beginObject().field("original_variable_node_id", s.originalVariableNodeId())
-            .field("slot_name", s.slotName()).field("slot_variable_node_id", s.slotVariableNodeId()).endObject();
+        g.writeStartObject();
+        g.writeNumberField("original_variable_node_id", s.originalVariableNodeId());
+        g.writeStringField("slot_name", s.slotName());
+        g.writeNumberField("slot_variable_node_id", s.slotVariableNodeId());
+        g.writeEndObject();
       }
-      j.endArray();
+      g.writeEndArray();
       if (n.hasCheckpointValues() != null) {
-        j.field("has_checkpoint_values", n.hasCheckpointValues());
+        g.writeBooleanField("has_checkpoint_values", n.hasCheckpointValues());
       }
-      j.endObject();
+      g.writeEndObject();
     }
-    j.endArray().endObject();
+    g.writeEndArray();
+    g.writeEndObject();
   }
 }

@@ -40,31 +40,47 @@ final class SafetensorsCommands {
     try (SafetensorsReader r = SafetensorsReader.open(io, path)) {
       r.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       if (json) {
-        Json j = new Json(out).beginObject().field("path", r.location()).field("format", "safetensors")
-            .field("num_files", r.numFiles());
-        j.key("files").beginArray();
-        r.shards().forEach(s -> j.value(s.location()));
-        j.endArray();
-        j.key("metadata").beginObject();
-        r.metadata().forEach(j::field);
-        j.endObject();
-        j.key("tensors").beginArray();
-        for (TensorSource.SourceTensor t : r.tensors()) {
-          SafetensorsEntry e = r.entry(t.name());
-          j.beginObject().field("key", t.name()).field("dtype", e.dtype().name()).field("tf_dtype", t.dtype().displayName());
-          j.key("shape").beginArray();
-          for (long d : t.shape().dims()) {
-            j.value(d);
+        Json.write(out, g -> {
+          g.writeStartObject();
+          g.writeStringField("path", r.location());
+          g.writeStringField("format", "safetensors");
+          g.writeNumberField("num_files", r.numFiles());
+          g.writeArrayFieldStart("files");
+          for (var shard : r.shards()) {
+            g.writeString(shard.location());
           }
-          j.endArray();
-          j.field("bytes", t.size()).field("file", t.file());
-          j.key("data_offsets").beginArray().value(e.begin()).value(e.end()).endArray();
-          if (values) {
-            j.field("value", valueOf(r, t, maxElements));
+          g.writeEndArray();
+          g.writeObjectFieldStart("metadata");
+          for (var m : r.metadata().entrySet()) {
+            g.writeStringField(m.getKey(), m.getValue());
           }
-          j.endObject();
-        }
-        j.endArray().endObject();
+          g.writeEndObject();
+          g.writeArrayFieldStart("tensors");
+          for (TensorSource.SourceTensor t : r.tensors()) {
+            SafetensorsEntry e = r.entry(t.name());
+            g.writeStartObject();
+            g.writeStringField("key", t.name());
+            g.writeStringField("dtype", e.dtype().name());
+            g.writeStringField("tf_dtype", t.dtype().displayName());
+            g.writeArrayFieldStart("shape");
+            for (long d : t.shape().dims()) {
+              g.writeNumber(d);
+            }
+            g.writeEndArray();
+            g.writeNumberField("bytes", t.size());
+            g.writeNumberField("file", t.file());
+            g.writeArrayFieldStart("data_offsets");
+            g.writeNumber(e.begin());
+            g.writeNumber(e.end());
+            g.writeEndArray();
+            if (values) {
+              g.writeStringField("value", valueOf(r, t, maxElements));
+            }
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+        });
         out.println();
       } else {
         long bytes = 0;
@@ -127,27 +143,47 @@ final class SafetensorsCommands {
       location = r.location();
       files = r.numFiles();
       findings.addAll(r.warnings());
-      Progress progress = new Progress(err, "verify");
+      long total = 0;
+      for (TensorSource.SourceTensor t : r.tensors()) {
+        total += t.size();
+      }
+      Progress progress = Progress.create(err, "verify", total, false);
       byte[] buffer = new byte[1 << 20];
       for (TensorSource.SourceTensor t : r.tensors()) {
         tensors++;
         for (long pos = 0; pos < t.size(); pos += buffer.length) {
           int len = (int) Math.min(buffer.length, t.size() - pos);
           r.readRange(t, pos, buffer, 0, len);
-          progress.bytes(bytes + pos + len);
+          progress.update(bytes + pos + len);
         }
         bytes += t.size();
       }
-      progress.done();
+      progress.finish();
     }
     boolean ok = findings.isEmpty();
     String note = "safetensors stores no checksums: headers, sizes and file lengths were checked, values cannot be";
     if (json) {
-      Json j = new Json().beginObject().field("path", location).field("format", "safetensors").field("ok", ok)
-          .field("num_files", files).field("tensors", tensors).field("data_bytes", bytes).field("note", note);
-      j.key("findings").beginArray();
-      findings.forEach(f -> j.beginObject().field("message", f).endObject());
-      out.println(j.endArray().endObject());
+      final int numFiles = files;
+      final long numTensors = tensors;
+      final long dataBytes = bytes;
+      out.println(Json.toString(g -> {
+        g.writeStartObject();
+        g.writeStringField("path", location);
+        g.writeStringField("format", "safetensors");
+        g.writeBooleanField("ok", ok);
+        g.writeNumberField("num_files", numFiles);
+        g.writeNumberField("tensors", numTensors);
+        g.writeNumberField("data_bytes", dataBytes);
+        g.writeStringField("note", note);
+        g.writeArrayFieldStart("findings");
+        for (String f : findings) {
+          g.writeStartObject();
+          g.writeStringField("message", f);
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+      }));
     } else {
       findings.forEach(f -> out.println("PROBLEM " + f));
       out.printf("%s: %s — %d tensors, %d data bytes in %d file%s checked (%s)%n", location,

@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Write a valid synthetic checkpoint of a chosen size, deterministically from a seed: a few huge "
         + "embedding tables and many small dense layers, values streamed (memory does not grow with tensor sizes).",
-        "DST: the output prefix; its directory gets a 'checkpoint' state file."})
+        "DST: the output prefix; its directory gets a 'checkpoint' state file."},
+    footer = {"", "Examples:", "  rebundle synth --size 4g /tmp/synth/ckpt-1",
+        "  rebundle synth --format tf1 --size 512m --shards 4 --seed 7 hdfs://nn/bench/model.ckpt-1"})
 public final class SynthCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -90,16 +92,27 @@ public final class SynthCommand implements Callable<Integer> {
     long sliceCount = l.variables().stream().filter(v -> v.partitions() > 0).count();
     double rate = s.seconds() > 0 ? l.dataBytes() / s.seconds() : 0;
     if (json) {
-      Json j = new Json().beginObject().field("prefix", s.prefix()).field("format", options.format().id())
-          .field("num_shards", options.shards()).field("tensors", l.variables().size())
-          .field("sliced_tensors", sliceCount).field("entries", l.entries()).field("data_bytes", l.dataBytes())
-          .field("largest_tensor_bytes", l.largestTensorBytes()).field("seed", options.seed())
-          .field("seconds", s.seconds()).field("bytes_per_second", rate);
-      j.key("dtypes").beginObject();
-      for (Map.Entry<String, Integer> e : s.dtypeCounts().entrySet()) {
-        j.field(e.getKey(), e.getValue());
-      }
-      out.println(j.endObject().endObject());
+      Json.write(out, g -> {
+        g.writeStartObject();
+        g.writeStringField("prefix", s.prefix());
+        g.writeStringField("format", options.format().id());
+        g.writeNumberField("num_shards", options.shards());
+        g.writeNumberField("tensors", l.variables().size());
+        g.writeNumberField("sliced_tensors", sliceCount);
+        g.writeNumberField("entries", l.entries());
+        g.writeNumberField("data_bytes", l.dataBytes());
+        g.writeNumberField("largest_tensor_bytes", l.largestTensorBytes());
+        g.writeNumberField("seed", options.seed());
+        Json.number(g, "seconds", s.seconds());
+        Json.number(g, "bytes_per_second", rate);
+        g.writeObjectFieldStart("dtypes");
+        for (Map.Entry<String, Integer> e : s.dtypeCounts().entrySet()) {
+          g.writeNumberField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+        g.writeEndObject();
+      });
+      out.println();
     } else {
       out.printf("wrote %s (%s): %d tensors (%d sliced), %d entries, %s in %d shard%s%n", s.prefix(),
           options.format().id(), l.variables().size(), sliceCount, l.entries(), Sizes.human(l.dataBytes()),

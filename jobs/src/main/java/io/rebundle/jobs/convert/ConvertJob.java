@@ -9,6 +9,7 @@ import io.rebundle.codec.migrate.LocalMigration;
 import io.rebundle.codec.migrate.MigrationRequest;
 import io.rebundle.codec.migrate.MigrationTask;
 import io.rebundle.codec.migrate.PreparedMigration;
+import io.rebundle.codec.migrate.SafetensorsExport;
 import io.rebundle.codec.migrate.TaskOutcome;
 import io.rebundle.codec.migrate.WarmStart;
 import io.rebundle.codec.plan.MappingRules;
@@ -180,6 +181,80 @@ public final class ConvertJob {
     return result(o, m, (System.nanoTime() - t1) / 1e9);
   }
 
+  /**
+   * What a safetensors export did: the plan (its drops name the training state left out), the files
+   * written (relative to {@code destination}, or the file itself) with their tensor bytes, and times.
+   */
+  public record ExportResult(Options options, String sourcePrefix, String destination, MigrationPlan plan,
+      List<String> files, long[] fileBytes, double planSeconds, double copySeconds) {
+    public long bytes() {
+      return plan.dataBytes();
+    }
+  }
+
+  /**
+   * {@code convert --to safetensors}: {@link SafetensorsExport#prepare} on the driver, one Spark task
+   * per output file (the in-process runner for a single small file), then the commit, which moves the
+   * files into place and the index json last. Failures abort as {@link #run} does.
+   */
+  public static ExportResult export(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
+    MigrationRequest request = o.toRequest();
+    if (o.dryRun()) {
+      SafetensorsExport e = SafetensorsExport.preview(io, request, w -> err.println("rebundle: warning: " + w));
+      return exportResult(o, e, 0);
+    }
+    SafetensorsExport e = SafetensorsExport.prepare(io, request, w -> err.println("rebundle: warning: " + w),
+        location -> forExecutors(io, location));
+    long t1 = System.nanoTime();
+    List<MigrationTask> tasks = e.tasks();
+    long taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
+    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
+    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
+    AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
+    boolean onDriver = tasks.size() == 1 && taskBytes <= DRIVER_WRITES_MAX_BYTES;
+    String jobGroup = "rebundle-export-" + e.destination().hashCode();
+    sc.setJobGroup(jobGroup, "rebundle convert " + e.plan().sourcePrefix() + " -> " + e.destination()
+        + " (safetensors): " + e.plan().dataTensors() + " tensors, " + Sizes.human(e.plan().dataBytes()) + " into "
+        + tasks.size() + " files", true);
+    boolean submitted = false;
+    try {
+      List<TaskOutcome> outcomes;
+      if (onDriver) {
+        outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
+      } else {
+        submitted = true;
+        outcomes = sc.parallelize(tasks, tasks.size()).map(task -> task.run(io, attempt(), progress)).collect();
+      }
+      e.commit(outcomes);
+    } catch (Exception ex) {
+      RuntimeException failure = unwrap(ex);
+      if (!awaitTasksStopped(sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
+        err.println("rebundle: warning: tasks of the failed job were still running after "
+            + TASK_STOP_TIMEOUT_MILLIS / 1000 + " s; staging files may be left behind");
+      }
+      try {
+        e.abort();
+      } catch (RuntimeException cleanup) {
+        failure.addSuppressed(cleanup);
+      }
+      throw failure;
+    } finally {
+      sc.clearJobGroup();
+    }
+    return exportResult(o, e, (System.nanoTime() - t1) / 1e9);
+  }
+
+  private static ExportResult exportResult(Options o, SafetensorsExport e, double copySeconds) {
+    List<String> files = new java.util.ArrayList<>();
+    long[] sizes = new long[e.layout().files().size()];
+    for (int i = 0; i < sizes.length; i++) {
+      files.add(e.layout().files().get(i).name());
+      sizes[i] = e.layout().files().get(i).header().dataLength();
+    }
+    return new ExportResult(o, e.plan().sourcePrefix(), e.destination(), e.plan(), files, sizes,
+        e.planNanos() / 1e9, copySeconds);
+  }
+
   private static Result result(Options o, PreparedMigration m, double copySeconds) {
     OutputLayout layout = m.layout();
     return new Result(o, m.sourcePrefix(), m.destination(), m.plan(), layout.numShards(), layout.loads(),
@@ -256,15 +331,20 @@ public final class ConvertJob {
     return false;
   }
 
+  /**
+   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code > log});
+   * {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener stays off:
+   * with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2) twice in a row.
+   */
   private static boolean showProgress(JavaSparkContext sc) {
-    return sc.getConf().getBoolean("rebundle.progress", System.console() != null);
+    return sc.getConf().getBoolean("rebundle.progress", System.console() != null || sc.isLocal());
   }
 
   /**
    * A location as every JVM of the job can resolve it: a relative location becomes absolute against
    * this (the driver's) working directory, or is qualified against Hadoop's default file system.
    */
-  static String forExecutors(FileIO io, String location) {
+  public static String forExecutors(FileIO io, String location) {
     if (io.isAbsolute(location)) {
       return location;
     }

@@ -132,6 +132,13 @@ public final class MappingFile {
       LoaderOptions options = new LoaderOptions();
       options.setAllowDuplicateKeys(false);
       root = new Yaml(options).compose(r);
+    } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
+      // A syntax error: file:line:col of the problem, and SnakeYAML's description without its snippet.
+      org.yaml.snakeyaml.error.Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+      String what = (e.getContext() == null ? "" : e.getContext() + ", ")
+          + (e.getProblem() == null ? "invalid YAML" : e.getProblem());
+      String where = m == null ? file : String.format("%s:%d:%d", file, m.getLine() + 1, m.getColumn() + 1);
+      throw new InvalidMappingException("Invalid mapping file " + where + ": " + what.replace('\n', ' '));
     } catch (YAMLException | IOException e) {
       throw new InvalidMappingException("Invalid mapping file " + file + ": " + e.getMessage().replace('\n', ' '));
     }
@@ -384,11 +391,144 @@ public final class MappingFile {
     return out;
   }
 
+  /** Longest regular expression a mapping file may hold; real rules are a few dozen characters. */
+  public static final int MAX_REGEX_LENGTH = 1000;
+
+  /**
+   * Compiles a rule's regular expression after refusing the shapes that make Java's backtracking
+   * matcher take exponential time: a repeated group whose body repeats too ({@code (a+)+},
+   * {@code ((a*)b)*}, {@code (x{2,})+}). Any such rule can be written without the nesting.
+   */
   private Pattern regex(Node at, String s) {
+    if (s.length() > MAX_REGEX_LENGTH) {
+      throw error(at, "regular expression of " + s.length() + " characters is longer than the limit of "
+          + MAX_REGEX_LENGTH);
+    }
+    int nested = nestedQuantifier(s);
+    if (nested >= 0) {
+      throw error(at, "regular expression '" + s + "' repeats a group that itself repeats (at character "
+          + (nested + 1) + "), which can take exponential time to match; remove the inner or the outer repetition");
+    }
     try {
       return Pattern.compile(s);
     } catch (PatternSyntaxException e) {
       throw error(at, "invalid regular expression '" + s + "': " + e.getDescription());
     }
+  }
+
+  /**
+   * Index of the quantifier that repeats a group containing a quantifier, or -1. Escapes, character
+   * classes and {@code \Q...\E} quotes are skipped; lazy and possessive suffixes count as part of
+   * their quantifier. A syntax error is left for {@link Pattern#compile} to report.
+   */
+  static int nestedQuantifier(String re) {
+    java.util.ArrayDeque<boolean[]> groups = new java.util.ArrayDeque<>();
+    boolean[] top = {false};
+    boolean lastClosedGroupRepeats = false;
+    boolean afterGroup = false;
+    int i = 0;
+    int n = re.length();
+    while (i < n) {
+      char c = re.charAt(i);
+      if (c == '\\') {
+        if (i + 1 < n && re.charAt(i + 1) == 'Q') {
+          int end = re.indexOf("\\E", i + 2);
+          i = end < 0 ? n : end + 2;
+        } else {
+          i += 2;
+        }
+        afterGroup = false;
+        continue;
+      }
+      if (c == '[') {
+        i = skipClass(re, i);
+        afterGroup = false;
+        continue;
+      }
+      if (c == '(') {
+        groups.push(top);
+        top = new boolean[] {false};
+        i++;
+        afterGroup = false;
+        continue;
+      }
+      if (c == ')') {
+        lastClosedGroupRepeats = top[0];
+        top = groups.isEmpty() ? new boolean[] {false} : groups.pop();
+        // The enclosing group contains whatever repeats inside this one.
+        top[0] |= lastClosedGroupRepeats;
+        i++;
+        afterGroup = true;
+        continue;
+      }
+      boolean unbounded = c == '*' || c == '+' || (c == '{' && unboundedOrLarge(re, i));
+      if (c == '*' || c == '+' || c == '{' || c == '?') {
+        if (unbounded && afterGroup && lastClosedGroupRepeats) {
+          return i;
+        }
+        if (unbounded) {
+          top[0] = true;
+        }
+        if (c == '{') {
+          int close = re.indexOf('}', i);
+          i = close < 0 ? n : close + 1;
+        } else {
+          i++;
+        }
+        if (i < n && (re.charAt(i) == '?' || re.charAt(i) == '+')) {
+          i++;
+        }
+        afterGroup = false;
+        continue;
+      }
+      i++;
+      afterGroup = false;
+    }
+    return -1;
+  }
+
+  /** Whether the {@code {m,n}} at {@code at} allows more than 10 repetitions. */
+  private static boolean unboundedOrLarge(String re, int at) {
+    int close = re.indexOf('}', at);
+    if (close < 0) {
+      return false;
+    }
+    String body = re.substring(at + 1, close);
+    int comma = body.indexOf(',');
+    try {
+      if (comma < 0) {
+        return Integer.parseInt(body.trim()) > 10;
+      }
+      String max = body.substring(comma + 1).trim();
+      return max.isEmpty() || Integer.parseInt(max) > 10;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  /** Index just past the character class starting at {@code at}. */
+  private static int skipClass(String re, int at) {
+    int i = at + 1;
+    if (i < re.length() && re.charAt(i) == '^') {
+      i++;
+    }
+    if (i < re.length() && re.charAt(i) == ']') {
+      i++;
+    }
+    int depth = 1;
+    while (i < re.length() && depth > 0) {
+      char c = re.charAt(i);
+      if (c == '\\') {
+        i += 2;
+        continue;
+      }
+      if (c == '[') {
+        depth++;
+      } else if (c == ']') {
+        depth--;
+      }
+      i++;
+    }
+    return i;
   }
 }

@@ -1,6 +1,6 @@
 package io.rebundle.jobs.io;
 
-import io.rebundle.codec.CheckpointNotFoundException;
+import io.rebundle.codec.io.StorageFileNotFoundException;
 import io.rebundle.codec.io.Location;
 import io.rebundle.codec.io.StorageSetupException;
 import java.io.FileNotFoundException;
@@ -11,7 +11,7 @@ import org.apache.hadoop.fs.UnsupportedFileSystemException;
 
 /**
  * Turns what Hadoop file systems throw into Rebundle's storage errors, in one place: a missing file
- * ({@link CheckpointNotFoundException}), storage that is not set up ({@link StorageSetupException}:
+ * ({@link StorageFileNotFoundException}), storage that is not set up ({@link StorageSetupException}:
  * no connector for the scheme, no credentials; one line with the fix), anything else
  * ({@link UncheckedIOException} "Cannot VERB LOCATION: reason"). Exit code 4 for all but the first.
  */
@@ -24,8 +24,8 @@ public final class HadoopErrors {
 
   /** The error for {@code e}, thrown while trying to {@code verb} (stat, open, read...) {@code location}. */
   public static RuntimeException translate(String verb, String location, Throwable e) {
-    if (e instanceof FileNotFoundException) {
-      return new CheckpointNotFoundException("File not found: " + location);
+    if (e instanceof FileNotFoundException f) {
+      return new StorageFileNotFoundException(location, f);
     }
     StorageSetupException setup = setupProblem(location, e);
     if (setup != null) {

@@ -1,7 +1,9 @@
 package io.rebundle.jobs.io;
 
 import io.rebundle.codec.io.CoalescingRangeReader;
+import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.StorageFileNotFoundException;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.Location;
 import io.rebundle.codec.io.OutputFile;
@@ -233,10 +235,10 @@ public final class HadoopFileIO implements FileIO {
       out.close();
       done = true;
       return dstFs.getFileStatus(t).getLen();
+    } catch (FileNotFoundException e) {
+      throw new StorageFileNotFoundException(source, e);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
-    } catch (FileNotFoundException e) {
-      throw HadoopErrors.translate("copy", source, e);
     } catch (IOException | RuntimeException e) {
       throw HadoopErrors.translate("copy " + source + " to", target, e);
     } finally {

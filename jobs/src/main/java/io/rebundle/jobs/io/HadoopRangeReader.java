@@ -49,8 +49,7 @@ final class HadoopRangeReader implements RangeReader {
     try {
       in.readFully(position, buffer, offset, len);
     } catch (EOFException e) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read %s: file ended before offset %d", location, position + len));
+      throw io.rebundle.codec.Errors.pastEnd("bytes", location, null, position, len, length);
     } catch (IOException | RuntimeException e) {
       throw HadoopErrors.translate("read", location + " at offset " + position, e);
     }

@@ -1,6 +1,6 @@
 package io.rebundle.jobs.spark;
 
-import io.rebundle.jobs.util.Sizes;
+import io.rebundle.jobs.cli.Progress;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,8 +13,8 @@ import scala.Tuple4;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * Prints one progress line on stderr while a copy runs: bytes and tensors done of the total, rate,
- * ETA, tasks finished. Fed by two accumulators that tasks add to as they write; running tasks report
+ * Reports a copy's progress to a {@link Progress} renderer (a terminal line, or log lines when stderr
+ * is not a terminal): bytes and tensors done of the total, rate, ETA, tasks finished. Fed by two accumulators that tasks add to as they write; running tasks report
  * through executor heartbeats, finished tasks through their end event.
  */
 public final class ProgressListener extends SparkListener {
@@ -25,12 +25,11 @@ public final class ProgressListener extends SparkListener {
   private final long bytesId;
   private final long tensorsId;
   private final Map<Long, long[]> running = new ConcurrentHashMap<>();
-  private final long start = System.nanoTime();
   private volatile long doneBytes;
   private volatile long doneTensors;
   private volatile int doneTasks;
+  private final Progress progress;
   private long lastPrint;
-  private boolean printed;
 
   public ProgressListener(PrintWriter err, long totalBytes, long totalTensors, int totalTasks,
       LongAccumulator bytes, LongAccumulator tensors) {
@@ -40,6 +39,7 @@ public final class ProgressListener extends SparkListener {
     this.totalTasks = totalTasks;
     this.bytesId = bytes.id();
     this.tensorsId = tensors.id();
+    this.progress = Progress.create(err, "convert", totalBytes, false);
   }
 
   private long[] values(scala.collection.Iterable<AccumulableInfo> infos) {
@@ -80,7 +80,7 @@ public final class ProgressListener extends SparkListener {
 
   private synchronized void maybePrint(boolean force) {
     long now = System.nanoTime();
-    if (!force && now - lastPrint < 500_000_000L) {
+    if (!force && now - lastPrint < 200_000_000L) {
       return;
     }
     lastPrint = now;
@@ -90,22 +90,12 @@ public final class ProgressListener extends SparkListener {
       bytes += v[0];
       tensors += v[1];
     }
-    bytes = Math.min(bytes, totalBytes);
-    double secs = Math.max((now - start) / 1e9, 1e-3);
-    double rate = bytes / secs;
-    String eta = rate > 0 && bytes < totalBytes ? String.format("%.0fs", (totalBytes - bytes) / rate) : "-";
-    err.printf("\rconvert: %s of %s (%d%%), %d of %d tensors, %s/s, ETA %s, tasks %d/%d   ",
-        Sizes.human(bytes), Sizes.human(totalBytes), totalBytes == 0 ? 100 : bytes * 100 / totalBytes, tensors, totalTensors,
-        Sizes.human((long) rate), eta, doneTasks, totalTasks);
-    err.flush();
-    printed = true;
+    progress.update(bytes, String.format("%d of %d tensors, tasks %d/%d", tensors, totalTensors, doneTasks,
+        totalTasks));
   }
 
   public synchronized void finish() {
-    if (printed) {
-      err.println();
-      err.flush();
-    }
+    progress.finish();
   }
 
 }

@@ -16,6 +16,32 @@ public final class SparkContexts {
     return System.getProperty("spark.master") != null;
   }
 
+  /**
+   * As {@link #create(String, String, Map)}, then, on a cluster, one line on {@code err} with the
+   * application id and the UI's URL, so a user can find the run in YARN or the Spark UI at once.
+   * Embedded runs ({@code local[...]}, UI off) print nothing.
+   */
+  public static JavaSparkContext create(String appName, String master, Map<String, String> conf,
+      java.io.PrintWriter err) {
+    JavaSparkContext sc = create(appName, master, conf);
+    String line = announcement(sc);
+    if (err != null && line != null) {
+      err.println(line);
+      err.flush();
+    }
+    return sc;
+  }
+
+  /** "rebundle: Spark application ID on MASTER, UI URL", or null for a local context. */
+  static String announcement(JavaSparkContext sc) {
+    if (sc.isLocal()) {
+      return null;
+    }
+    scala.Option<String> ui = sc.sc().uiWebUrl();
+    return "rebundle: Spark application " + sc.sc().applicationId() + " on " + sc.master()
+        + (ui.isDefined() ? ", UI " + ui.get() : ", no UI (spark.ui.enabled=false)");
+  }
+
   public static JavaSparkContext create(String appName, String master, Map<String, String> conf) {
     SparkConf sc = new SparkConf(true).setAppName(appName);
     if (!underSparkSubmit() || master != null) {

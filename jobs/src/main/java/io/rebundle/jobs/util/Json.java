@@ -1,187 +1,70 @@
 package io.rebundle.jobs.util;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 
 /**
- * A small streaming JSON writer: enough for reports and {@code --json} output, no dependency. Keys
- * and values are written in call order; commas are placed automatically. Not thread-safe.
+ * JSON output through jackson-core's streaming {@link JsonGenerator}: documents of any size are
+ * written as they are produced (bounded memory), with Jackson's escaping. This class only configures
+ * generators the same way everywhere and turns Jackson's checked {@link IOException} into
+ * {@link UncheckedIOException}. Stateless; each generator is single-threaded.
  */
 public final class Json {
-  private final Appendable sink;
-  private final StringBuilder out = new StringBuilder();
-  private final boolean streaming;
-  private final Deque<Boolean> first = new ArrayDeque<>();
-  private boolean afterKey;
+  private Json() {}
 
-  /** Builds the document in memory; {@link #toString()} returns it. */
-  public Json() {
-    this.sink = null;
-    this.streaming = false;
+  private static final JsonFactory FACTORY = new com.fasterxml.jackson.core.JsonFactoryBuilder()
+      // The caller owns the writer (often stdout): closing the generator must not close it.
+      .disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET)
+      // JSON Lines: callers end each root value with a newline themselves; no extra space between them.
+      .rootValueSeparator("")
+      .build();
+
+  /** What writes one document. */
+  @FunctionalInterface
+  public interface Body {
+    void write(JsonGenerator g) throws IOException;
   }
 
-  /** Streams the document to {@code out} as it is written (for documents of any size). */
-  public Json(Appendable out) {
-    this.sink = out;
-    this.streaming = true;
-  }
-
-  private void append(char c) {
-    out.append(c);
-  }
-
-  private void append(CharSequence s) {
-    out.append(s);
-    if (streaming && out.length() >= 1 << 16) {
-      flush();
+  /** Streams one document to {@code out} (not closed; flushed at the end). */
+  public static void write(Writer out, Body body) {
+    try (JsonGenerator g = FACTORY.createGenerator(out)) {
+      body.write(g);
+      g.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
     }
   }
 
-  /** Hands what is buffered to the sink of a streaming writer. */
-  public Json flush() {
-    if (streaming && out.length() > 0) {
-      try {
-        sink.append(out);
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      out.setLength(0);
-    }
-    return this;
+  /** One small document as a string (a report, a summary object). */
+  public static String toString(Body body) {
+    StringWriter w = new StringWriter();
+    write(w, body);
+    return w.toString();
   }
 
-  public Json beginObject() {
-    value();
-    append('{');
-    first.push(true);
-    return this;
-  }
-
-  public Json endObject() {
-    first.pop();
-    append('}');
-    if (first.isEmpty()) {
-      flush();
-    }
-    return this;
-  }
-
-  public Json beginArray() {
-    value();
-    append('[');
-    first.push(true);
-    return this;
-  }
-
-  public Json endArray() {
-    first.pop();
-    append(']');
-    return this;
-  }
-
-  public Json key(String name) {
-    comma();
-    string(name);
-    append(':');
-    afterKey = true;
-    return this;
-  }
-
-  public Json value(String s) {
-    value();
-    if (s == null) {
-      append("null");
-    } else {
-      string(s);
-    }
-    return this;
-  }
-
-  public Json value(long v) {
-    value();
-    append(Long.toString(v));
-    return this;
-  }
-
-  public Json value(double v) {
-    value();
+  /**
+   * A floating-point field; JSON has no NaN or infinity, so those are written as null (a NaN
+   * difference means "not a floating type", an infinite one "one side is NaN or infinite").
+   */
+  public static void number(JsonGenerator g, String name, double v) throws IOException {
+    g.writeFieldName(name);
     if (Double.isNaN(v) || Double.isInfinite(v)) {
-      append("null");
+      g.writeNull();
     } else {
-      append(Double.toString(v));
-    }
-    return this;
-  }
-
-  public Json value(boolean v) {
-    value();
-    append(Boolean.toString(v));
-    return this;
-  }
-
-  public Json field(String name, String v) {
-    return key(name).value(v);
-  }
-
-  public Json field(String name, long v) {
-    return key(name).value(v);
-  }
-
-  public Json field(String name, double v) {
-    return key(name).value(v);
-  }
-
-  public Json field(String name, boolean v) {
-    return key(name).value(v);
-  }
-
-  private void value() {
-    if (afterKey) {
-      afterKey = false;
-      return;
-    }
-    comma();
-  }
-
-  private void comma() {
-    if (!first.isEmpty()) {
-      if (first.peek()) {
-        first.pop();
-        first.push(false);
-      } else {
-        append(',');
-      }
+      g.writeNumber(v);
     }
   }
 
-  private void string(String s) {
-    append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> append("\\\"");
-        case '\\' -> append("\\\\");
-        case '\n' -> append("\\n");
-        case '\r' -> append("\\r");
-        case '\t' -> append("\\t");
-        default -> {
-          if (c < 0x20) {
-            append(String.format("\\u%04x", (int) c));
-          } else {
-            append(c);
-          }
-        }
-      }
+  /** A string field that may be null. */
+  public static void string(JsonGenerator g, String name, String v) throws IOException {
+    if (v == null) {
+      g.writeNullField(name);
+    } else {
+      g.writeStringField(name, v);
     }
-    append('"');
-  }
-
-  /** The document, for a writer made with {@link #Json()}. */
-  @Override
-  public String toString() {
-    if (streaming) {
-      throw new IllegalStateException("Json streamed to an Appendable has no string form");
-    }
-    return out.toString();
   }
 }

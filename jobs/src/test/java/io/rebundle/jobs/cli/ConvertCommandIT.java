@@ -138,10 +138,21 @@ class ConvertCommandIT {
     assertEquals(m.readTree("[{\"shard\":0,\"tensors\":3,\"bytes\":12}]"), c.get("shards"));
     assertEquals(m.readTree("[{\"from\":\"variables/0/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"a\"},"
         + "{\"from\":\"variables/1/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"b\"},"
-        + "{\"from\":\"variables/2/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"c\"}]"), c.get("renamed"));
-    assertEquals(m.readTree("[{\"key\":\"save_counter/.ATTRIBUTES/VARIABLE_VALUE\","
+        + "{\"from\":\"variables/2/.ATTRIBUTES/VARIABLE_VALUE\",\"to\":\"c\"}]"),
+        m.readTree(c.get("renamed").toString().replace(",\"reason_code\":\"format\"", "")));
+    c.get("renamed").forEach(x -> assertEquals("format", x.get("reason_code").asText(), x.toString()));
+    assertEquals(m.readTree("[{\"key\":\"save_counter/.ATTRIBUTES/VARIABLE_VALUE\",\"reason_code\":\"save_counter\","
         + "\"reason\":\"save_counter: TF2 bookkeeping, unknown to TF1\"},"
-        + "{\"key\":\"_CHECKPOINTABLE_OBJECT_GRAPH\",\"reason\":\"object graph: TF2 only\"}]"), c.get("dropped"));
+        + "{\"key\":\"_CHECKPOINTABLE_OBJECT_GRAPH\",\"reason_code\":\"object_graph\","
+        + "\"reason\":\"object graph: TF2 only\"}]"), c.get("dropped"));
+    assertEquals(m.readTree("{\"object_graph\":1,\"save_counter\":1}"), c.get("dropped_by_reason"));
+    assertEquals(2, json.get("schema_version").asInt());
+    assertEquals("succeeded", json.get("status").asText());
+    assertTrue(json.get("error").isNull(), json.toString());
+    assertEquals(io.rebundle.jobs.util.BuildInfo.current().version(), json.get("tool_version").asText());
+    assertTrue(json.get("total_seconds").asDouble() > 0, json.toString());
+    assertTrue(java.time.Instant.parse(json.get("started_at").asText())
+        .isBefore(java.time.Instant.parse(json.get("finished_at").asText())), json.toString());
     assertEquals(m.readTree("[]"), c.get("notes"));
     assertTrue(c.get("copy_seconds").asDouble() > 0, c.toString());
   }
@@ -178,9 +189,10 @@ class ConvertCommandIT {
 
     CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
 
+    // The checkpoint exists and one of its files does not: corrupt input (3), not "not found" (4).
     assertEquals(3, r.exitCode(), r.err());
-    assertEquals("rebundle: Cannot plan tensor a: data file " + source + ".data-00000-of-00001 does not exist (the "
-        + "checkpoint is incomplete; copy all of its .data-* files)\n", r.err());
+    assertEquals("rebundle: Cannot read tensor a: data file " + source + ".data-00000-of-00001 (shard 0 of 1) is "
+        + "missing\n", r.err());
     assertEquals(List.of(), list(dir.resolve("dst")));
   }
 

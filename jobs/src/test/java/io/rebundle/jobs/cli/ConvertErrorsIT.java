@@ -121,8 +121,8 @@ class ConvertErrorsIT {
   @Test
   void shardBeyondNumShardsExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("b", e -> entry(e, e.dtypeCode(), 3, e.offset(), e.size()));
-    assertRefusedInThePlan("Cannot plan tensor b of " + source + ".index: it lives in shard 3, but the header "
-        + "declares 1 shard (the index is corrupt)");
+    assertRefusedInThePlan("Cannot read tensor b: its entry in " + source + ".index names shard 3, but the "
+        + "checkpoint has 1 shard");
   }
 
   @Test
@@ -142,8 +142,8 @@ class ConvertErrorsIT {
   @Test
   void sizeThatIsNotDtypeTimesShapeExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("b", e -> entry(e, e.dtypeCode(), 0, e.offset(), 8));
-    assertRefusedInThePlan("Cannot plan tensor b: int64 [2] needs 16 bytes, but its entry at offset 16 of " + data
-        + " holds 8 (the index is corrupt)");
+    assertRefusedInThePlan("Invalid size in bundle entry: key b in " + source + ".index; stored size 8; expected "
+        + "size 16 (int64 [2])");
   }
 
   @Test

@@ -206,7 +206,7 @@ class S3CliIT {
   void missingConnectorIsOneLineExit4() {
     CliRunner r = CliRunner.run("inspect", "nosuchfs://bucket/ckpt");
     assertEquals(4, r.exitCode(), r.err());
-    assertEquals("rebundle: Cannot access nosuchfs://bucket/ckpt.index: no file system for scheme \"nosuchfs\" is on the "
+    assertEquals("rebundle: Cannot access nosuchfs://bucket/ckpt: no file system for scheme \"nosuchfs\" is on the "
         + "classpath; put the Hadoop connector for \"nosuchfs\" on the classpath, or set "
         + "--conf spark.hadoop.fs.nosuchfs.impl=CLASS", r.err().strip());
     CliRunner gs = CliRunner.run("inspect", "gs://bucket/ckpt",

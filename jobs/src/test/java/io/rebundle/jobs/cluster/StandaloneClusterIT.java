@@ -204,6 +204,9 @@ class StandaloneClusterIT {
     log("cluster run took %.1f s, %.1f s of it after the kill", seconds(t1), seconds(t2));
     String driverLog = read(logs.resolve("cluster.err"));
     assertEquals(0, cluster.exitValue(), () -> "cluster run failed:\n" + driverLog);
+    // The driver names the application at start, for finding it in the master's UI and logs.
+    assertTrue(Pattern.compile("rebundle: Spark application app-\\S+ on spark://127\\.0\\.0\\.1:\\d+, no UI "
+        + "\\(spark\\.ui\\.enabled=false\\)").matcher(driverLog).find(), () -> "no application line:\n" + driverLog);
     assertFalse(finishedBeforeKill, "job finished before the kill took effect");
     assertTrue(Pattern.compile("Lost (an )?executor").matcher(driverLog).find(),
         () -> "the driver never saw the killed worker's executor go:\n" + driverLog);

@@ -77,6 +77,26 @@ class MappingFileTest {
   }
 
   @Test
+  void rejectsCatastrophicRegularExpressionsAtParseTime() {
+    assertEquals("Invalid mapping file m.yaml:2:5: regular expression '((a+)+)+$' repeats a group that itself "
+        + "repeats (at character 6), which can take exponential time to match; remove the inner or the outer "
+        + "repetition", error("drop:\n  - '((a+)+)+$'"));
+    assertEquals("Invalid mapping file m.yaml:1:10: regular expression '(x*y)*z' repeats a group that itself "
+        + "repeats (at character 6), which can take exponential time to match; remove the inner or the outer "
+        + "repetition", error("rename: [{from: '(x*y)*z', to: 'q'}]"));
+    assertEquals("Invalid mapping file m.yaml:1:11: regular expression of 1001 characters is longer than the "
+        + "limit of 1000", error("include: ['" + "a".repeat(1001) + "']"));
+    // Repetition outside groups, bounded inner repetition, classes and escapes are fine.
+    for (String ok : List.of("^dense(_\\d+)?/kernel$", "(ab){2}+", "(a{1,3})+", "([a+]b)+", "(\\+x)+", "a+b*(c)+",
+        "(?:layer_\\d+/)?w")) {
+      assertEquals(-1, MappingFile.nestedQuantifier(ok), ok);
+    }
+    for (String bad : List.of("(a+)+", "(a*)*", "((ab)+c)+", "(a{2,})*", "(?:x+)+", "(a+)+?")) {
+      assertFalse(MappingFile.nestedQuantifier(bad) < 0, bad);
+    }
+  }
+
+  @Test
   void missingFileIsReported() {
     Path p = Path.of("/nonexistent/map.yaml");
     assertEquals("Cannot read mapping file /nonexistent/map.yaml: not found",

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.io.StorageSetupException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -39,7 +38,7 @@ class HadoopErrorsTest {
 
   @Test
   void missingFilesAndOtherFailuresKeepTheirKinds() {
-    assertInstanceOf(CheckpointNotFoundException.class,
+    assertInstanceOf(io.rebundle.codec.io.StorageFileNotFoundException.class,
         HadoopErrors.translate("stat", "hdfs://nn/x", new FileNotFoundException("x")));
     RuntimeException e = HadoopErrors.translate("read", "hdfs://nn/x", new IOException("connection reset\nat ..."));
     assertInstanceOf(UncheckedIOException.class, e);
