@@ -19,9 +19,9 @@ import java.io.UncheckedIOException;
  * {@link ShardExecutor} for reused files; engine-neutral and stateless.
  *
  * <p>No byte passes through a CRC check on the way, unlike streamed tensors. With
- * {@link FileReuse.Policy#verifyCopies()} every tensor of the file is first read from the source and
- * checked, with the streaming path's messages (a read pass at disk speed; the copy that follows then
- * reads from the page cache). Without it the file's length is still checked against the plan, so a
+ * {@link FileReuse.Policy#verifyCopies()} every tensor of the file is read from the source and
+ * checked, with the streaming path's messages, on a second thread while the copy runs (linked files
+ * are checked before the link). Without it the file's length is still checked against the plan, so a
  * source that changed since it was planned is caught.
  *
  * <p>Copies run in ranges, each reported to the progress sink: {@link #COPY_CHUNK} bytes per kernel
@@ -51,15 +51,17 @@ public final class WholeFileExecutor {
     if (mode == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
       throw notLinkable(io, source);
     }
-    if (policy.verifyCopies()) {
-      verify(io, sourcePrefix, file, buffer);
-    }
     // Copies clean up after themselves; what is removed here is a finished link or copy of the wrong size.
     long bytes;
     if (mode == FileReuse.Mode.LINK) {
+      if (policy.verifyCopies()) {
+        verify(io, sourcePrefix, file, buffer);
+      }
       ((SupportsHardLinks) io).link(source, outputLocation);
       bytes = io.newInputFile(outputLocation).length();
       progress.bytes(bytes);
+    } else if (policy.verifyCopies()) {
+      bytes = copyVerified(io, sourcePrefix, file, source, outputLocation, buffer, progress);
     } else {
       bytes = copy(io, source, outputLocation, progress);
     }
@@ -73,6 +75,57 @@ public final class WholeFileExecutor {
     }
     progress.tensors(file.tensors().size());
     return new StagedShard(file.targetShard(), outputLocation, file.entries(), file.bytes());
+  }
+
+  /**
+   * The copy and the CRC check of the same file overlapped instead of serialised: a second thread
+   * reads every tensor of the source for its checksum while this one copies (both read the source,
+   * the second from the page cache the first filled). A failed check deletes the finished copy, so
+   * nothing unchecked leaves this method. Wall time is about the longer of the two, not their sum.
+   */
+  static long copyVerified(FileIO io, String sourcePrefix, FileReuse.ReusedFile file, String source,
+      String target, byte[] buffer, ProgressSink progress) {
+    RuntimeException[] checkFailure = new RuntimeException[1];
+    Thread checker = new Thread(() -> {
+      try {
+        verify(io, sourcePrefix, file, buffer);
+      } catch (RuntimeException | Error t) {
+        checkFailure[0] = t instanceof RuntimeException re ? re : new IllegalStateException(t);
+      }
+    }, "rebundle-copy-check");
+    checker.setDaemon(true);
+    checker.start();
+    long bytes;
+    try {
+      bytes = copy(io, source, target, progress);
+    } finally {
+      // The checker uses the caller's buffer: never return while it may still be reading into it.
+      joinUninterruptibly(checker);
+    }
+    if (checkFailure[0] != null) {
+      try {
+        io.delete(target);
+      } catch (RuntimeException ignored) {
+        // The check's failure matters more than a leftover staging file, which abort removes.
+      }
+      throw checkFailure[0];
+    }
+    return bytes;
+  }
+
+  private static void joinUninterruptibly(Thread t) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        t.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**
