@@ -24,7 +24,7 @@
 #
 # Environment:
 #   SPARK_HOME          Spark 4.x installation used for hand-over: $SPARK_HOME/bin/spark-submit, or,
-#                       when SPARK_HOME holds only jars/ (stack-notes.md), `java <JVM flags> -cp
+#                       when SPARK_HOME holds only jars/ (docs/stack-notes.md), `java <JVM flags> -cp
 #                       "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit`. Unset: spark-submit
 #                       from PATH, if any, for a non-local --master.
 #   REBUNDLE_EMBEDDED   1: always run embedded, even with SPARK_HOME or a cluster --master.
@@ -202,7 +202,7 @@ done
 hand_over() {
   [[ "${REBUNDLE_EMBEDDED:-0}" == 1 ]] && return 1
   case "$COMMAND" in
-    "" | inspect | verify | help) return 1 ;; # metadata only: never start Spark (design.md)
+    "" | inspect | verify | help) return 1 ;; # metadata only: never start Spark (docs/architecture.md)
   esac
   [[ -n "${SPARK_HOME:-}" ]] && return 0
   [[ -n "$MASTER" ]] && ! is_local_master "$MASTER"

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A real Spark standalone cluster on 127.0.0.1: a master and two workers (1 core, 1 GiB each), each
  * in its own JVM, started from the Maven test classpath through a {@code SPARK_HOME} that holds only
- * {@code jars/} (stack-notes.md). A conversion goes through {@code submit.sh} (spark-submit with the
+ * {@code jars/} (docs/stack-notes.md). A conversion goes through {@code submit.sh} (spark-submit with the
  * thin {@code -spark.jar}), one worker is killed with SIGKILL while the job runs, the job finishes
  * on the other, and the output is byte-identical to an embedded run of the same conversion.
  *
