@@ -18,10 +18,10 @@ import org.tensorflow.types.TString;
 
 /**
  * The TensorFlow baseline of bench/run.sh: what migrating a checkpoint through TensorFlow itself
- * costs. One graph, one session run: {@code RestoreV2} of every tensor (sliced ones assembled whole)
- * feeding {@code SaveV2} of the same keys to a new prefix, so the tensors stay inside TensorFlow as
- * typed tensors (no TensorProto round trip) and TensorFlow's own C++ kernels do all the I/O. Like a
- * real restore-then-save, every tensor is in memory at once.
+ * costs. One graph, one session run: {@code RestoreV2} of every tensor (sliced ones assembled
+ * whole) feeding {@code SaveV2} of the same keys to a new prefix, so the tensors stay inside
+ * TensorFlow as typed tensors (no TensorProto round trip) and TensorFlow's own C++ kernels do all
+ * the I/O. Like a real restore-then-save, every tensor is in memory at once.
  *
  * <p>Usage: {@code TfRestoreSave SRC_PREFIX DST_PREFIX}. Keys and dtypes come from Rebundle's index
  * reader (metadata only). Prints one JSON line: tensors, bytes, TensorFlow load seconds and
@@ -65,30 +65,47 @@ public final class TfRestoreSave {
       Output<?> targetIn = placeholder(g, "target");
       Output<?> namesIn = placeholder(g, "names");
       Output<?> specsIn = placeholder(g, "specs");
-      GraphOperation restore = g.opBuilder("RestoreV2", "restore", scope)
-          .addInput(sourceIn).addInput(namesIn).addInput(specsIn)
-          .setAttr("dtypes", types.toArray(new DataType[0]))
-          .build();
+      GraphOperation restore =
+          g.opBuilder("RestoreV2", "restore", scope)
+              .addInput(sourceIn)
+              .addInput(namesIn)
+              .addInput(specsIn)
+              .setAttr("dtypes", types.toArray(new DataType[0]))
+              .build();
       Output<?>[] values = restore.outputList(0, n);
-      GraphOperation save = g.opBuilder("SaveV2", "save", scope)
-          .addInput(targetIn).addInput(namesIn).addInput(specsIn).addInputList(values)
-          .build();
+      GraphOperation save =
+          g.opBuilder("SaveV2", "save", scope)
+              .addInput(targetIn)
+              .addInput(namesIn)
+              .addInput(specsIn)
+              .addInputList(values)
+              .build();
       try (Session s = new Session(g);
           TString src = scalar(source);
           TString dst = scalar(args[1]);
-          TString keys = TString.tensorOfBytes(NdArrays.vectorOfObjects(names.toArray(new byte[0][])));
+          TString keys =
+              TString.tensorOfBytes(NdArrays.vectorOfObjects(names.toArray(new byte[0][])));
           TString slices = TString.tensorOfBytes(NdArrays.vectorOfObjects(specs))) {
-        s.runner().feed(sourceIn, src).feed(targetIn, dst).feed(namesIn, keys).feed(specsIn, slices)
-            .addTarget(save).run();
+        s.runner()
+            .feed(sourceIn, src)
+            .feed(targetIn, dst)
+            .feed(namesIn, keys)
+            .feed(specsIn, slices)
+            .addTarget(save)
+            .run();
       }
     }
     long t2 = System.nanoTime();
-    System.out.printf("{\"tensors\":%d,\"bytes\":%d,\"load_seconds\":%.3f,\"restore_save_seconds\":%.3f}%n",
+    System.out.printf(
+        "{\"tensors\":%d,\"bytes\":%d,\"load_seconds\":%.3f,\"restore_save_seconds\":%.3f}%n",
         n, bytes, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
   }
 
   private static Output<?> placeholder(Graph g, String name) {
-    return g.opBuilder("Placeholder", name, g.baseScope()).setAttr("dtype", DataType.DT_STRING).build().output(0);
+    return g.opBuilder("Placeholder", name, g.baseScope())
+        .setAttr("dtype", DataType.DT_STRING)
+        .build()
+        .output(0);
   }
 
   private static TString scalar(String s) {

@@ -2,9 +2,9 @@ package io.rebundle.codec;
 
 /**
  * Bytes of a checkpoint contradict the format: bad magic, checksum mismatch, an offset past the end
- * of a file, an unparsable entry. Built by {@link Errors}; the message names the file, the key where
- * known, and the byte offset, and the same facts are available as fields for callers that report
- * them in their own form (verify findings, audit rows). Exit code 3.
+ * of a file, an unparsable entry. Built by {@link Errors}; the message names the file, the key
+ * where known, and the byte offset, and the same facts are available as fields for callers that
+ * report them in their own form (verify findings, audit rows). Exit code 3.
  */
 public class CorruptCheckpointException extends RebundleException {
   private static final long serialVersionUID = 1L;
@@ -21,8 +21,8 @@ public class CorruptCheckpointException extends RebundleException {
     this(message, null, null, null, cause);
   }
 
-  public CorruptCheckpointException(String message, String location, String key, Long offset,
-      Throwable cause) {
+  public CorruptCheckpointException(
+      String message, String location, String key, Long offset, Throwable cause) {
     super(message, cause);
     this.location = location;
     this.key = key;

@@ -21,8 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds checksum-valid but malformed indexes, as a buggy writer or a hostile file would: entries in
- * any order (duplicates too), any bundle header, arbitrary restart points. Every block carries a
+ * Builds checksum-valid but malformed indexes, as a buggy writer or a hostile file would: entries
+ * in any order (duplicates too), any bundle header, arbitrary restart points. Every block carries a
  * correct CRC, so only the structure is wrong. Made at test time; nothing is committed.
  */
 public final class CraftedIndex {
@@ -42,7 +42,9 @@ public final class CraftedIndex {
     return add(key.getBytes(StandardCharsets.UTF_8), entry.encode());
   }
 
-  /** Replaces the first restart point of the data block with {@code value} (e.g. a negative one). */
+  /**
+   * Replaces the first restart point of the data block with {@code value} (e.g. a negative one).
+   */
   public CraftedIndex restartPoint(int value) {
     this.restartOverride = value;
     return this;
@@ -95,7 +97,8 @@ public final class CraftedIndex {
 
   /** A float32 scalar entry at {@code offset} of shard 0 whose CRC matches {@code value}. */
   public static BundleEntry floatScalar(long offset, byte[] value) {
-    return BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, Crc32c.mask(Crc32c.of(value)));
+    return BundleEntry.of(
+        DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, Crc32c.mask(Crc32c.of(value)));
   }
 
   /** A string scalar holding {@code value}, with its entry at offset 0 of shard 0. */

@@ -6,10 +6,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * The one Spark context of the test JVM: Spark allows a single active context per JVM and the first
- * costs about two seconds, so every Spark test shares it ({@code local[2]}, UI off, loopback, made by
- * the same {@link SparkContexts#create} the command line uses). Created on first use; Spark's own
- * shutdown hook stops it. Always call {@link #context()} rather than keeping the result: a test that
- * needs the JVM free of contexts calls {@link #stop()}, and the next caller gets a fresh one.
+ * costs about two seconds, so every Spark test shares it ({@code local[2]}, UI off, loopback, made
+ * by the same {@link SparkContexts#create} the command line uses). Created on first use; Spark's
+ * own shutdown hook stops it. Always call {@link #context()} rather than keeping the result: a test
+ * that needs the JVM free of contexts calls {@link #stop()}, and the next caller gets a fresh one.
  */
 public final class SharedSpark {
   private static JavaSparkContext context;

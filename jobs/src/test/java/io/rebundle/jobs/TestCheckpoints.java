@@ -20,7 +20,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,9 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-/** Checkpoints for the job tests: the committed examples, generated ones, and ways to compare them. */
+/**
+ * Checkpoints for the job tests: the committed examples, generated ones, and ways to compare them.
+ */
 public final class TestCheckpoints {
   private TestCheckpoints() {}
 
@@ -41,7 +42,10 @@ public final class TestCheckpoints {
     return repo().resolve("conf/examples").resolve(name);
   }
 
-  /** Copies the TF1 example (a=1, b=2, scoped/c=3, float32 scalars) into {@code dir}; returns its prefix. */
+  /**
+   * Copies the TF1 example (a=1, b=2, scoped/c=3, float32 scalars) into {@code dir}; returns its
+   * prefix.
+   */
   public static String copyTf1Example(Path dir) {
     Path prefix = dir.resolve("tf1-ckpt");
     for (String suffix : new String[] {".index", ".data-00000-of-00001"}) {
@@ -50,7 +54,10 @@ public final class TestCheckpoints {
     return prefix.toString();
   }
 
-  /** Copies the TF2 example model directory (state file, ckpt-1) into {@code dir}; returns the directory. */
+  /**
+   * Copies the TF2 example model directory (state file, ckpt-1) into {@code dir}; returns the
+   * directory.
+   */
   public static String copyTf2Example(Path dir) {
     Path target = dir.resolve("tf2-ckpt");
     for (String name : list(example("tf2-ckpt"))) {
@@ -95,9 +102,9 @@ public final class TestCheckpoints {
   }
 
   /**
-   * Writes a TF1 checkpoint of 42 tensors of varied sizes (4 bytes to about 300 KiB; float32, int64,
-   * a string tensor, an empty tensor, a name with a dot) over {@code sourceShards} data files, and
-   * returns what it holds by key.
+   * Writes a TF1 checkpoint of 42 tensors of varied sizes (4 bytes to about 300 KiB; float32,
+   * int64, a string tensor, an empty tensor, a name with a dot) over {@code sourceShards} data
+   * files, and returns what it holds by key.
    */
   public static Map<String, Tensor> generate(String prefix, int sourceShards, long seed) {
     Random random = new Random(seed);
@@ -108,10 +115,13 @@ public final class TestCheckpoints {
       tensors.put(String.format("layer_%02d/bias", i), random(DType.FLOAT, random, 64));
     }
     tensors.put("global_step", int64Scalar(1234));
-    tensors.put("vocab", Tensor.ofStrings(TensorShape.of(3), List.of(bytes("alpha"), bytes(""), bytes("γάμμα"))));
+    tensors.put(
+        "vocab",
+        Tensor.ofStrings(TensorShape.of(3), List.of(bytes("alpha"), bytes(""), bytes("γάμμα"))));
     tensors.put("empty", Tensor.of(DType.FLOAT, TensorShape.of(0, 16), new byte[0]));
     tensors.put("ema.decay", scalar(0.999f));
-    try (CheckpointWriter w = CheckpointWriter.create(new LocalFileIO(), prefix, sourceShards, false)) {
+    try (CheckpointWriter w =
+        CheckpointWriter.create(new LocalFileIO(), prefix, sourceShards, false)) {
       int i = 0;
       for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
         w.add(i++ % sourceShards, e.getKey(), e.getValue());
@@ -122,9 +132,9 @@ public final class TestCheckpoints {
   }
 
   /**
-   * Writes a TF1 checkpoint over two data files with partitioned variables: {@code emb} [6,4] cut in
-   * three along dimension 0, {@code grid} [4,6] cut into three blocks (not along dimension 0 only),
-   * and a plain {@code dense} [3]. Returns the full values by name.
+   * Writes a TF1 checkpoint over two data files with partitioned variables: {@code emb} [6,4] cut
+   * in three along dimension 0, {@code grid} [4,6] cut into three blocks (not along dimension 0
+   * only), and a plain {@code dense} [3]. Returns the full values by name.
    */
   public static Map<String, Tensor> generateSliced(String prefix) {
     Map<String, Tensor> full = new TreeMap<>();
@@ -145,7 +155,8 @@ public final class TestCheckpoints {
     return full;
   }
 
-  private static void addSlice(CheckpointWriter w, int shard, String key, Tensor full, TensorSlice slice) {
+  private static void addSlice(
+      CheckpointWriter w, int shard, String key, Tensor full, TensorSlice slice) {
     w.addSlice(shard, key, full.shape(), slice, extract(full, slice));
   }
 
@@ -158,7 +169,9 @@ public final class TestCheckpoints {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Every full tensor of a checkpoint by key, values read (sliced ones assembled) and CRC-checked. */
+  /**
+   * Every full tensor of a checkpoint by key, values read (sliced ones assembled) and CRC-checked.
+   */
   public static Map<String, Tensor> readAll(FileIO io, String path) {
     Map<String, Tensor> values = new TreeMap<>();
     try (CheckpointReader r = CheckpointReader.open(io, path)) {
@@ -172,12 +185,22 @@ public final class TestCheckpoints {
   }
 
   /** One index entry as stored: its metadata without the location, and its raw bytes. */
-  public record StoredEntry(int dtypeCode, TensorShape shape, long size, int crc32c, List<TensorSlice> slices,
+  public record StoredEntry(
+      int dtypeCode,
+      TensorShape shape,
+      long size,
+      int crc32c,
+      List<TensorSlice> slices,
       byte[] bytes) {
     @Override
     public boolean equals(Object o) {
-      return o instanceof StoredEntry s && dtypeCode == s.dtypeCode && shape.equals(s.shape) && size == s.size
-          && crc32c == s.crc32c && slices.equals(s.slices) && Arrays.equals(bytes, s.bytes);
+      return o instanceof StoredEntry s
+          && dtypeCode == s.dtypeCode
+          && shape.equals(s.shape)
+          && size == s.size
+          && crc32c == s.crc32c
+          && slices.equals(s.slices)
+          && Arrays.equals(bytes, s.bytes);
     }
 
     @Override
@@ -187,19 +210,33 @@ public final class TestCheckpoints {
 
     @Override
     public String toString() {
-      return "StoredEntry[dtype " + dtypeCode + ", " + shape + ", " + size + " bytes, crc " + crc32c
-          + ", slices " + slices + "]";
+      return "StoredEntry[dtype "
+          + dtypeCode
+          + ", "
+          + shape
+          + ", "
+          + size
+          + " bytes, crc "
+          + crc32c
+          + ", slices "
+          + slices
+          + "]";
     }
   }
 
-  /** Every entry of an index (slice entries included, by their printable name) with its stored bytes. */
+  /**
+   * Every entry of an index (slice entries included, by their printable name) with its stored
+   * bytes.
+   */
   public static Map<String, StoredEntry> storedEntries(FileIO io, String prefix) {
     Map<String, StoredEntry> entries = new TreeMap<>();
     try (CheckpointReader r = CheckpointReader.openPrefix(io, prefix)) {
       for (IndexRecord rec : r.records()) {
         BundleEntry e = rec.entry();
         byte[] bytes = e.isSliced() ? null : r.readRaw(rec.name(), e);
-        entries.put(rec.name(), new StoredEntry(e.dtypeCode(), e.shape(), e.size(), e.crc32c(), e.slices(), bytes));
+        entries.put(
+            rec.name(),
+            new StoredEntry(e.dtypeCode(), e.shape(), e.size(), e.crc32c(), e.slices(), bytes));
       }
     }
     return entries;
@@ -225,7 +262,10 @@ public final class TestCheckpoints {
     return BundleFixtures.list(dir);
   }
 
-  /** Every file under {@code dir} by relative path, with its size and SHA-256: compares contents before and after. */
+  /**
+   * Every file under {@code dir} by relative path, with its size and SHA-256: compares contents
+   * before and after.
+   */
   public static Map<String, String> snapshot(Path dir) {
     Map<String, String> files = new TreeMap<>();
     try (Stream<Path> s = Files.walk(dir)) {
@@ -241,7 +281,8 @@ public final class TestCheckpoints {
 
   private static String sha256(byte[] b) {
     try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -56,22 +56,40 @@ public class IndexParseBenchmark {
   public void setup() throws IOException {
     dir = Files.createTempDirectory("rebundle-jmh-index");
     prefix = dir.resolve("ckpt").toString();
-    SyntheticCheckpoint.write(io, prefix, new SyntheticCheckpoint.Options(CheckpointFormat.TF1, 64L * tensors,
-        tensors, SyntheticCheckpoint.DEFAULT_MAX_TENSOR, List.of(DType.FLOAT), 1, 0, 1), false, false);
-    entry = BundleEntry.sliced(DType.FLOAT, TensorShape.of(1000, 64),
-        List.of(TensorSlice.parse("0,500:-"), TensorSlice.parse("500,500:-"))).encode();
+    SyntheticCheckpoint.write(
+        io,
+        prefix,
+        new SyntheticCheckpoint.Options(
+            CheckpointFormat.TF1,
+            64L * tensors,
+            tensors,
+            SyntheticCheckpoint.DEFAULT_MAX_TENSOR,
+            List.of(DType.FLOAT),
+            1,
+            0,
+            1),
+        false,
+        false);
+    entry =
+        BundleEntry.sliced(
+                DType.FLOAT,
+                TensorShape.of(1000, 64),
+                List.of(TensorSlice.parse("0,500:-"), TensorSlice.parse("500,500:-")))
+            .encode();
   }
 
   @TearDown(Level.Trial)
   public void tearDown() throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.delete(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.delete(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
     }
   }
 

@@ -50,7 +50,8 @@ public class StatsBenchmark {
   /** Statistics, CRC-32C and fingerprint: one audit pass over the buffer. */
   @Benchmark
   public TensorDigest.Partial statsCrcFingerprint() {
-    TensorDigest.Accumulator a = TensorDigest.accumulate(type, SIZE / type.elementSize(), false, 0, SIZE, true);
+    TensorDigest.Accumulator a =
+        TensorDigest.accumulate(type, SIZE / type.elementSize(), false, 0, SIZE, true);
     a.update(buffer);
     return a.finish();
   }
@@ -58,7 +59,8 @@ public class StatsBenchmark {
   /** CRC-32C and fingerprint only. */
   @Benchmark
   public TensorDigest.Partial crcFingerprint() {
-    TensorDigest.Accumulator a = TensorDigest.accumulate(type, SIZE / type.elementSize(), false, 0, SIZE, false);
+    TensorDigest.Accumulator a =
+        TensorDigest.accumulate(type, SIZE / type.elementSize(), false, 0, SIZE, false);
     a.update(buffer);
     return a.finish();
   }

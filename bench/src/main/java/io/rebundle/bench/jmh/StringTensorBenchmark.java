@@ -31,8 +31,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * DT_STRING tensors (vocabularies, the object graph): encoding, and reading back through
- * {@link CheckpointReader#read} (positioned read from the page cache, CRC32C over lengths and bytes,
+ * DT_STRING tensors (vocabularies, the object graph): encoding, and reading back through {@link
+ * CheckpointReader#read} (positioned read from the page cache, CRC32C over lengths and bytes,
  * length-checksum check, splitting into strings).
  */
 @State(Scope.Benchmark)
@@ -69,13 +69,15 @@ public class StringTensorBenchmark {
   public void tearDown() throws IOException {
     reader.close();
     try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.delete(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.delete(p);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
     }
   }
 

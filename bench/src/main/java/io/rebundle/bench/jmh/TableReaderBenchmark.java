@@ -44,7 +44,9 @@ public class TableReaderBenchmark {
     keys = new byte[entries][];
     for (int i = 0; i < entries; i++) {
       keys[i] = Bytes.utf8(String.format("model/dense_%07d/kernel/.ATTRIBUTES/VARIABLE_VALUE", i));
-      w.add(keys[i], BundleEntry.of(DType.FLOAT, TensorShape.of(64, 32), 0, 8192L * i, 8192, i).encode());
+      w.add(
+          keys[i],
+          BundleEntry.of(DType.FLOAT, TensorShape.of(64, 32), 0, 8192L * i, 8192, i).encode());
     }
     w.finish();
     table = out.bytes.toByteArray();

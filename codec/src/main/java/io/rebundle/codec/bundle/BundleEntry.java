@@ -10,22 +10,29 @@ import java.util.List;
 /**
  * The metadata of one tensor (tensorbundle-format.md §3.3): dtype, shape, and where its bytes lie
  * (shard, offset, size, masked CRC32C). A non-empty {@code slices} list marks the full entry of a
- * sliced tensor, whose bytes live in separate slice entries. The dtype is kept as TensorFlow's number
- * so that unknown codes can be listed and reported rather than failing the whole index.
+ * sliced tensor, whose bytes live in separate slice entries. The dtype is kept as TensorFlow's
+ * number so that unknown codes can be listed and reported rather than failing the whole index.
  */
-public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long offset, long size,
-    int crc32c, List<TensorSlice> slices) implements java.io.Serializable {
+public record BundleEntry(
+    int dtypeCode,
+    TensorShape shape,
+    int shardId,
+    long offset,
+    long size,
+    int crc32c,
+    List<TensorSlice> slices)
+    implements java.io.Serializable {
 
   public BundleEntry {
     if (shardId < 0 || offset < 0 || size < 0) {
-      throw new IllegalArgumentException("Invalid bundle entry: shard " + shardId + ", offset "
-          + offset + ", size " + size);
+      throw new IllegalArgumentException(
+          "Invalid bundle entry: shard " + shardId + ", offset " + offset + ", size " + size);
     }
     slices = List.copyOf(slices);
   }
 
-  public static BundleEntry of(DType dtype, TensorShape shape, int shardId, long offset, long size,
-      int crc32c) {
+  public static BundleEntry of(
+      DType dtype, TensorShape shape, int shardId, long offset, long size, int crc32c) {
     return new BundleEntry(dtype.code(), shape, shardId, offset, size, crc32c, List.of());
   }
 
@@ -52,9 +59,14 @@ public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long of
 
   /** Serialized exactly as TensorFlow's C++ protobuf does (fields in order, zeros omitted). */
   public byte[] encode() {
-    BundleEntryProto.Builder b = BundleEntryProto.newBuilder().setDtype(dtypeCode)
-        .setShape(shape.toProto()).setShardId(shardId).setOffset(offset).setSize(size)
-        .setCrc32C(crc32c);
+    BundleEntryProto.Builder b =
+        BundleEntryProto.newBuilder()
+            .setDtype(dtypeCode)
+            .setShape(shape.toProto())
+            .setShardId(shardId)
+            .setOffset(offset)
+            .setSize(size)
+            .setCrc32C(crc32c);
     for (TensorSlice s : slices) {
       b.addSlices(s.toProto());
     }
@@ -68,17 +80,28 @@ public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long of
       p = BundleEntryProto.parseFrom(value);
     } catch (InvalidProtocolBufferException e) {
       throw new CorruptCheckpointException(
-          "Cannot read " + indexFile + ": entry for key " + key + " not parseable: " + e.getMessage());
+          "Cannot read "
+              + indexFile
+              + ": entry for key "
+              + key
+              + " not parseable: "
+              + e.getMessage());
     }
     TensorShape shape = TensorShape.fromProtoOrNull(p.getShape());
     if (shape == null) {
-      throw new CorruptCheckpointException("Cannot read " + indexFile + ": invalid tensor shape for key "
-          + key + ": " + p.getShape().getDimList().stream().map(d -> Long.toString(d.getSize())).toList());
+      throw new CorruptCheckpointException(
+          "Cannot read "
+              + indexFile
+              + ": invalid tensor shape for key "
+              + key
+              + ": "
+              + p.getShape().getDimList().stream().map(d -> Long.toString(d.getSize())).toList());
     }
     if (p.getShardId() < 0 || p.getOffset() < 0 || p.getSize() < 0) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read %s: entry for key %s has negative location: shard %d, offset %d, size %d",
-          indexFile, key, p.getShardId(), p.getOffset(), p.getSize()));
+      throw new CorruptCheckpointException(
+          String.format(
+              "Cannot read %s: entry for key %s has negative location: shard %d, offset %d, size %d",
+              indexFile, key, p.getShardId(), p.getOffset(), p.getSize()));
     }
     List<TensorSlice> slices = new ArrayList<>(p.getSlicesCount());
     for (TensorSliceProto s : p.getSlicesList()) {
@@ -87,7 +110,12 @@ public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long of
         slice = TensorSlice.fromProto(s);
       } catch (IllegalArgumentException e) {
         throw new CorruptCheckpointException(
-            "Cannot read " + indexFile + ": entry for key " + key + " has an invalid slice: " + e.getMessage());
+            "Cannot read "
+                + indexFile
+                + ": entry for key "
+                + key
+                + " has an invalid slice: "
+                + e.getMessage());
       }
       String problem = slice.problemWith(shape);
       if (problem != null) {
@@ -96,12 +124,14 @@ public record BundleEntry(int dtypeCode, TensorShape shape, int shardId, long of
       }
       slices.add(slice);
     }
-    return new BundleEntry(p.getDtype(), shape, p.getShardId(), p.getOffset(), p.getSize(),
-        p.getCrc32C(), slices);
+    return new BundleEntry(
+        p.getDtype(), shape, p.getShardId(), p.getOffset(), p.getSize(), p.getCrc32C(), slices);
   }
 
   /** The dtype's display name, or {@code dtype<N>} for codes this version does not know. */
   public String dtypeName() {
-    return DType.isKnown(dtypeCode) ? DType.fromCode(dtypeCode).displayName() : "dtype<" + dtypeCode + ">";
+    return DType.isKnown(dtypeCode)
+        ? DType.fromCode(dtypeCode).displayName()
+        : "dtype<" + dtypeCode + ">";
   }
 }

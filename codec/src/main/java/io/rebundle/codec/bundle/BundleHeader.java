@@ -11,8 +11,8 @@ import java.util.List;
  * The value of the index's empty key (tensorbundle-format.md §3.1): number of data files, byte
  * order of the tensor data, format version.
  */
-public record BundleHeader(int numShards, boolean bigEndian, int producer, int minConsumer,
-    List<Integer> badConsumers) {
+public record BundleHeader(
+    int numShards, boolean bigEndian, int producer, int minConsumer, List<Integer> badConsumers) {
   /** Format version TensorFlow writes and reads (kTensorBundleVersion). */
   public static final int VERSION = 1;
 
@@ -29,9 +29,14 @@ public record BundleHeader(int numShards, boolean bigEndian, int producer, int m
   }
 
   public byte[] encode() {
-    BundleHeaderProto.Builder b = BundleHeaderProto.newBuilder().setNumShards(numShards)
-        .setVersion(VersionDef.newBuilder().setProducer(producer).setMinConsumer(minConsumer)
-            .addAllBadConsumers(badConsumers));
+    BundleHeaderProto.Builder b =
+        BundleHeaderProto.newBuilder()
+            .setNumShards(numShards)
+            .setVersion(
+                VersionDef.newBuilder()
+                    .setProducer(producer)
+                    .setMinConsumer(minConsumer)
+                    .addAllBadConsumers(badConsumers));
     if (bigEndian) {
       b.setEndianness(BundleHeaderProto.Endianness.BIG);
     }
@@ -47,8 +52,11 @@ public record BundleHeader(int numShards, boolean bigEndian, int producer, int m
     try {
       p = BundleHeaderProto.parseFrom(value);
     } catch (InvalidProtocolBufferException e) {
-      throw new CorruptCheckpointException("Cannot read " + indexFile
-          + ": unable to parse the bundle header (the entry under the empty key): " + e.getMessage());
+      throw new CorruptCheckpointException(
+          "Cannot read "
+              + indexFile
+              + ": unable to parse the bundle header (the entry under the empty key): "
+              + e.getMessage());
     }
     if (p.getNumShards() < 0) {
       throw new CorruptCheckpointException(
@@ -56,13 +64,22 @@ public record BundleHeader(int numShards, boolean bigEndian, int producer, int m
     }
     VersionDef v = p.getVersion();
     if (v.getProducer() < 0) {
-      throw new UnsupportedCheckpointException("Cannot read " + indexFile
-          + ": checkpoint producer version " + v.getProducer() + " below min producer 0");
+      throw new UnsupportedCheckpointException(
+          "Cannot read "
+              + indexFile
+              + ": checkpoint producer version "
+              + v.getProducer()
+              + " below min producer 0");
     }
     if (v.getMinConsumer() > VERSION) {
-      throw new UnsupportedCheckpointException("Cannot read " + indexFile
-          + ": checkpoint min consumer version " + v.getMinConsumer() + " above current version "
-          + VERSION + "; it was written by a newer TensorFlow");
+      throw new UnsupportedCheckpointException(
+          "Cannot read "
+              + indexFile
+              + ": checkpoint min consumer version "
+              + v.getMinConsumer()
+              + " above current version "
+              + VERSION
+              + "; it was written by a newer TensorFlow");
     }
     if (v.getBadConsumersList().contains(VERSION)) {
       throw new UnsupportedCheckpointException(
@@ -72,7 +89,11 @@ public record BundleHeader(int numShards, boolean bigEndian, int producer, int m
       throw new UnsupportedCheckpointException(
           "Cannot read " + indexFile + ": unknown endianness " + p.getEndiannessValue());
     }
-    return new BundleHeader(p.getNumShards(), p.getEndianness() == BundleHeaderProto.Endianness.BIG,
-        v.getProducer(), v.getMinConsumer(), v.getBadConsumersList());
+    return new BundleHeader(
+        p.getNumShards(),
+        p.getEndianness() == BundleHeaderProto.Endianness.BIG,
+        v.getProducer(),
+        v.getMinConsumer(),
+        v.getBadConsumersList());
   }
 }

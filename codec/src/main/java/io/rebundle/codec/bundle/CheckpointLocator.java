@@ -22,7 +22,8 @@ public final class CheckpointLocator {
   public record Resolved(String prefix, List<String> warnings) {}
 
   public static Resolved resolve(FileIO io, String path) {
-    String p = path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
+    String p =
+        path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
     if (p.endsWith(Naming.INDEX_SUFFIX) && io.exists(p) && !io.isDirectory(p)) {
       p = p.substring(0, p.length() - Naming.INDEX_SUFFIX.length());
     }
@@ -53,9 +54,11 @@ public final class CheckpointLocator {
     String stateFile = io.join(dir, Naming.STATE_FILE);
     if (!io.exists(stateFile)) {
       List<String> found = indexesIn(io, dir);
-      throw new CheckpointNotFoundException("Cannot find a checkpoint in directory " + dir
-          + ": no 'checkpoint' state file and no variables/variables.index"
-          + (found.isEmpty() ? "" : "; checkpoints present: " + String.join(", ", found)));
+      throw new CheckpointNotFoundException(
+          "Cannot find a checkpoint in directory "
+              + dir
+              + ": no 'checkpoint' state file and no variables/variables.index"
+              + (found.isEmpty() ? "" : "; checkpoints present: " + String.join(", ", found)));
     }
     CheckpointState state = CheckpointState.read(io, stateFile);
     String latest = state.modelCheckpointPath();
@@ -66,19 +69,32 @@ public final class CheckpointLocator {
     if (io.isAbsolute(latest)) {
       String beside = io.join(dir, io.fileName(latest));
       if (io.exists(Naming.indexFile(beside))) {
-        return new Resolved(beside, List.of("The checkpoint state file " + stateFile
-            + " names " + latest + ", which does not exist; using " + beside
-            + " found beside the state file (the directory was probably moved)"));
+        return new Resolved(
+            beside,
+            List.of(
+                "The checkpoint state file "
+                    + stateFile
+                    + " names "
+                    + latest
+                    + ", which does not exist; using "
+                    + beside
+                    + " found beside the state file (the directory was probably moved)"));
       }
     }
     if (io.exists(candidate) && isLegacyV1(io, candidate)) {
       throw new LegacyCheckpointException(candidate);
     }
     List<String> found = indexesIn(io, dir);
-    throw new CheckpointNotFoundException("Cannot find checkpoint " + candidate + " named by "
-        + stateFile + ": no " + Naming.indexFile(candidate)
-        + (found.isEmpty() ? "; the directory holds no checkpoints"
-            : "; checkpoints present: " + String.join(", ", found)));
+    throw new CheckpointNotFoundException(
+        "Cannot find checkpoint "
+            + candidate
+            + " named by "
+            + stateFile
+            + ": no "
+            + Naming.indexFile(candidate)
+            + (found.isEmpty()
+                ? "; the directory holds no checkpoints"
+                : "; checkpoints present: " + String.join(", ", found)));
   }
 
   private static List<String> indexesIn(FileIO io, String dir) {
@@ -100,10 +116,17 @@ public final class CheckpointLocator {
         similar.add(name.substring(0, name.length() - Naming.INDEX_SUFFIX.length()));
       }
     }
-    return new CheckpointNotFoundException("Cannot find checkpoint " + prefix + ": no "
-        + Naming.indexFile(prefix) + " found"
-        + (similar.isEmpty() ? "" : "; did you mean " + String.join(" or ", similar)
-            + "? (a checkpoint suffix such as '-1' may be missing)"));
+    return new CheckpointNotFoundException(
+        "Cannot find checkpoint "
+            + prefix
+            + ": no "
+            + Naming.indexFile(prefix)
+            + " found"
+            + (similar.isEmpty()
+                ? ""
+                : "; did you mean "
+                    + String.join(" or ", similar)
+                    + "? (a checkpoint suffix such as '-1' may be missing)"));
   }
 
   /**
@@ -116,7 +139,8 @@ public final class CheckpointLocator {
       return false;
     }
     try (RangeReader r = in.open()) {
-      if (!Footer.hasMagic(r.readFully(r.length() - Footer.ENCODED_LENGTH, Footer.ENCODED_LENGTH))) {
+      if (!Footer.hasMagic(
+          r.readFully(r.length() - Footer.ENCODED_LENGTH, Footer.ENCODED_LENGTH))) {
         return false;
       }
       TableReader.EntryIterator it = new TableReader(r).iterator();

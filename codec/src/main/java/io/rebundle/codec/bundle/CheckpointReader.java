@@ -26,15 +26,17 @@ import java.util.NoSuchElementException;
 
 /**
  * Reads a checkpoint lazily. Opening reads the index footer, index block and header; listing keys
- * reads only the index, one block at a time; tensor bytes are read by positioned reads from the data
- * files, opened on first use. Every tensor read verifies its CRC32C. Owns the readers it opens and
- * closes them in {@link #close()}. Not thread-safe.
+ * reads only the index, one block at a time; tensor bytes are read by positioned reads from the
+ * data files, opened on first use. Every tensor read verifies its CRC32C. Owns the readers it opens
+ * and closes them in {@link #close()}. Not thread-safe.
  */
 public final class CheckpointReader implements AutoCloseable {
   /** Streaming buffer for copies and checks. */
   public static final int BUFFER_SIZE = 1 << 20;
+
   /** Largest tensor {@link #read} will hold in memory; bigger ones must be streamed. */
   public static final long MAX_IN_MEMORY = Integer.MAX_VALUE - 64;
+
   /** Tensors at least this big are copied by the kernel where the storage allows it. */
   static final long KERNEL_COPY_THRESHOLD = 1 << 20;
 
@@ -60,9 +62,12 @@ public final class CheckpointReader implements AutoCloseable {
       this.table = new TableReader(indexReader);
       TableReader.EntryIterator it = table.iterator();
       if (!it.next() || it.key().length != 0) {
-        throw Errors.malformedEntry(Naming.indexFile(prefix), "", null,
+        throw Errors.malformedEntry(
+            Naming.indexFile(prefix),
+            "",
+            null,
             "no bundle header (the first entry must have the empty key); the file is corrupt or "
-            + "was produced by a newer TensorFlow");
+                + "was produced by a newer TensorFlow");
       }
       this.header = BundleHeader.decode(it.value(), Naming.indexFile(prefix));
       checkShardCount();
@@ -91,8 +96,15 @@ public final class CheckpointReader implements AutoCloseable {
       }
     }
     if (found < header.numShards()) {
-      throw Errors.malformedEntry(indexFile(), "", null, "the bundle header claims " + header.numShards()
-          + " shards, but only " + found + " of their data files exist");
+      throw Errors.malformedEntry(
+          indexFile(),
+          "",
+          null,
+          "the bundle header claims "
+              + header.numShards()
+              + " shards, but only "
+              + found
+              + " of their data files exist");
     }
   }
 
@@ -145,44 +157,48 @@ public final class CheckpointReader implements AutoCloseable {
 
   /** All entries after the header, in key order (slice entries included), read lazily. */
   public Iterable<IndexRecord> records() {
-    return () -> new Iterator<>() {
-      private final TableReader.EntryIterator it = table.iterator();
-      private IndexRecord next = advance(true);
+    return () ->
+        new Iterator<>() {
+          private final TableReader.EntryIterator it = table.iterator();
+          private IndexRecord next = advance(true);
 
-      private IndexRecord advance(boolean first) {
-        if (first && !it.next()) {
-          return null;
-        }
-        if (!it.next()) {
-          return null;
-        }
-        byte[] key = it.key();
-        if (SliceKeys.isSliceKey(key)) {
-          // Decoded here, once, so that every consumer of records() may decode slice keys freely.
-          try {
-            SliceKeys.decode(key);
-          } catch (MalformedBytesException e) {
-            throw Errors.malformedSliceKey(indexFile(), Bytes.printable(key), it.blockOffset(), e);
+          private IndexRecord advance(boolean first) {
+            if (first && !it.next()) {
+              return null;
+            }
+            if (!it.next()) {
+              return null;
+            }
+            byte[] key = it.key();
+            if (SliceKeys.isSliceKey(key)) {
+              // Decoded here, once, so that every consumer of records() may decode slice keys
+              // freely.
+              try {
+                SliceKeys.decode(key);
+              } catch (MalformedBytesException e) {
+                throw Errors.malformedSliceKey(
+                    indexFile(), Bytes.printable(key), it.blockOffset(), e);
+              }
+            }
+            return new IndexRecord(
+                key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
           }
-        }
-        return new IndexRecord(key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
-      }
 
-      @Override
-      public boolean hasNext() {
-        return next != null;
-      }
+          @Override
+          public boolean hasNext() {
+            return next != null;
+          }
 
-      @Override
-      public IndexRecord next() {
-        if (next == null) {
-          throw new NoSuchElementException();
-        }
-        IndexRecord r = next;
-        next = advance(false);
-        return r;
-      }
-    };
+          @Override
+          public IndexRecord next() {
+            if (next == null) {
+              throw new NoSuchElementException();
+            }
+            IndexRecord r = next;
+            next = advance(false);
+            return r;
+          }
+        };
   }
 
   /** The entry under a binary key (e.g. a slice key), or null if absent. */
@@ -214,7 +230,10 @@ public final class CheckpointReader implements AutoCloseable {
     }
     Tensor t = read(Naming.OBJECT_GRAPH_KEY, e);
     if (t.dtype() != DType.STRING || !t.shape().isScalar()) {
-      throw Errors.malformedEntry(indexFile(), Naming.OBJECT_GRAPH_KEY, null,
+      throw Errors.malformedEntry(
+          indexFile(),
+          Naming.OBJECT_GRAPH_KEY,
+          null,
           "the object graph must be a string scalar, found " + e.dtypeName() + " " + e.shape());
     }
     return ObjectGraph.parse(t.strings().get(0), prefix);
@@ -253,7 +272,9 @@ public final class CheckpointReader implements AutoCloseable {
     Map<Integer, List<io.rebundle.codec.io.ByteRange>> byShard = new HashMap<>();
     for (BundleEntry e : entries) {
       if (!e.isSliced() && e.size() > 0 && e.shardId() >= 0 && e.shardId() < header.numShards()) {
-        byShard.computeIfAbsent(e.shardId(), k -> new ArrayList<>()).add(new io.rebundle.codec.io.ByteRange(e.offset(), e.size()));
+        byShard
+            .computeIfAbsent(e.shardId(), k -> new ArrayList<>())
+            .add(new io.rebundle.codec.io.ByteRange(e.offset(), e.size()));
       }
     }
     for (Map.Entry<Integer, List<io.rebundle.codec.io.ByteRange>> s : byShard.entrySet()) {
@@ -300,9 +321,14 @@ public final class CheckpointReader implements AutoCloseable {
   }
 
   private CorruptCheckpointException crcMismatch(String key, BundleEntry e, int computed) {
-    return Errors.checksumMismatch("tensor " + key, dataFile(e.shardId()), key, e.offset(),
+    return Errors.checksumMismatch(
+        "tensor " + key,
+        dataFile(e.shardId()),
+        key,
+        e.offset(),
         String.format("shard %d, offset %d, %d bytes", e.shardId(), e.offset(), e.size()),
-        Crc32c.unmask(e.crc32c()), computed);
+        Crc32c.unmask(e.crc32c()),
+        computed);
   }
 
   /**
@@ -318,25 +344,33 @@ public final class CheckpointReader implements AutoCloseable {
     }
   }
 
-
   /**
    * Reads {@code length} bytes at {@code offsetInTensor} of a non-sliced entry's stored bytes,
    * without checking the CRC (callers verify the whole tensor separately).
    */
-  public void readRange(String key, BundleEntry e, long offsetInTensor, byte[] buffer, int off, int length) {
+  public void readRange(
+      String key, BundleEntry e, long offsetInTensor, byte[] buffer, int off, int length) {
     if (offsetInTensor < 0 || length < 0 || offsetInTensor > e.size() - length) {
-      throw new IllegalArgumentException("Invalid range of tensor " + key + ": " + length + " bytes at "
-          + offsetInTensor + " of " + e.size());
+      throw new IllegalArgumentException(
+          "Invalid range of tensor "
+              + key
+              + ": "
+              + length
+              + " bytes at "
+              + offsetInTensor
+              + " of "
+              + e.size());
     }
     dataReader(key, e).readFully(e.offset() + offsetInTensor, buffer, off, length);
   }
 
   /**
-   * {@link #copyRaw(String, BundleEntry, OutputStream, byte[])} through a direct buffer: bytes go from
-   * the data file into {@code buffer}, through the CRC, and out to {@code out}, with no heap copy
-   * where both ends are file channels.
+   * {@link #copyRaw(String, BundleEntry, OutputStream, byte[])} through a direct buffer: bytes go
+   * from the data file into {@code buffer}, through the CRC, and out to {@code out}, with no heap
+   * copy where both ends are file channels.
    */
-  public void copyRaw(String key, BundleEntry e, PositionOutputStream out, java.nio.ByteBuffer buffer) {
+  public void copyRaw(
+      String key, BundleEntry e, PositionOutputStream out, java.nio.ByteBuffer buffer) {
     checkSize(key, e);
     RangeReader r = dataReader(key, e);
     if (out != null && e.size() >= KERNEL_COPY_THRESHOLD && r.canTransferTo(out)) {
@@ -354,16 +388,24 @@ public final class CheckpointReader implements AutoCloseable {
    * the same range through {@code buffer} for its CRC: on two cores the two overlap. The output is
    * not committed unless the check passes, so a mismatch found after the copy loses nothing.
    */
-  private void copyInKernel(String key, BundleEntry e, RangeReader r, PositionOutputStream out,
+  private void copyInKernel(
+      String key,
+      BundleEntry e,
+      RangeReader r,
+      PositionOutputStream out,
       java.nio.ByteBuffer buffer) {
-    java.util.concurrent.CompletableFuture<Integer> check = new java.util.concurrent.CompletableFuture<>();
-    Thread checker = new Thread(() -> {
-      try {
-        check.complete(checksum(key, e, r, null, buffer));
-      } catch (Throwable t) {
-        check.completeExceptionally(t);
-      }
-    }, "rebundle-crc");
+    java.util.concurrent.CompletableFuture<Integer> check =
+        new java.util.concurrent.CompletableFuture<>();
+    Thread checker =
+        new Thread(
+            () -> {
+              try {
+                check.complete(checksum(key, e, r, null, buffer));
+              } catch (Throwable t) {
+                check.completeExceptionally(t);
+              }
+            },
+            "rebundle-crc");
     checker.setDaemon(true);
     checker.start();
     try {
@@ -390,9 +432,14 @@ public final class CheckpointReader implements AutoCloseable {
     }
   }
 
-  /** Streams the entry's bytes through {@code buffer} and the CRC, writing them to {@code out} if given. */
-  private int checksum(String key, BundleEntry e, RangeReader r, OutputStream out, java.nio.ByteBuffer buffer) {
-    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
+  /**
+   * Streams the entry's bytes through {@code buffer} and the CRC, writing them to {@code out} if
+   * given.
+   */
+  private int checksum(
+      String key, BundleEntry e, RangeReader r, OutputStream out, java.nio.ByteBuffer buffer) {
+    TensorChecksum crc =
+        TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
     long pos = e.offset();
     long end = e.offset() + e.size();
     try {
@@ -411,7 +458,8 @@ public final class CheckpointReader implements AutoCloseable {
         pos += n;
       }
     } catch (IOException ex) {
-      throw new UncheckedIOException("Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
+      throw new UncheckedIOException(
+          "Cannot write bytes of tensor " + key + ": " + ex.getMessage(), ex);
     } catch (MalformedBytesException ex) {
       throw elementLengths(key, e, ex.reason());
     }
@@ -421,7 +469,6 @@ public final class CheckpointReader implements AutoCloseable {
     }
     return crc.value();
   }
-
 
   /** Reads every byte of a non-sliced entry through a direct buffer and checks its CRC32C. */
   public void verifyData(String key, BundleEntry e, java.nio.ByteBuffer buffer) {
@@ -441,7 +488,8 @@ public final class CheckpointReader implements AutoCloseable {
     }
     RangeReader r = dataReader(key, e);
     byte[] bytes = r.readFully(e.offset(), (int) e.size());
-    TensorChecksum crc = TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
+    TensorChecksum crc =
+        TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
     try {
       crc.update(bytes, 0, bytes.length);
     } catch (MalformedBytesException ex) {
@@ -469,8 +517,10 @@ public final class CheckpointReader implements AutoCloseable {
       return SliceAssembler.assemble(this, key, e);
     }
     if (dtype == DType.VARIANT) {
-      throw new UnsupportedCheckpointException("Cannot decode tensor " + key
-          + ": DT_VARIANT values need TensorFlow's variant decoders; they can be copied, not read");
+      throw new UnsupportedCheckpointException(
+          "Cannot decode tensor "
+              + key
+              + ": DT_VARIANT values need TensorFlow's variant decoders; they can be copied, not read");
     }
     byte[] raw = readRaw(key, e);
     if (dtype == DType.STRING) {
@@ -485,8 +535,12 @@ public final class CheckpointReader implements AutoCloseable {
   private byte[] swapToLittleEndian(String key, DType dtype, byte[] raw) {
     int w = dtype.swapWidth();
     if (w < 0) {
-      throw new UnsupportedCheckpointException("Cannot read tensor " + key + ": " + dtype.displayName()
-          + " in a big-endian bundle cannot be byte-swapped");
+      throw new UnsupportedCheckpointException(
+          "Cannot read tensor "
+              + key
+              + ": "
+              + dtype.displayName()
+              + " in a big-endian bundle cannot be byte-swapped");
     }
     for (int i = 0; w > 1 && i + w <= raw.length; i += w) {
       for (int a = i, b = i + w - 1; a < b; a++, b--) {
@@ -520,8 +574,15 @@ public final class CheckpointReader implements AutoCloseable {
       for (int i = 0; i < n; i++) {
         long len = c.varint64();
         if (len < 0 || len > raw.length) {
-          throw elementLengths(key, e, "element " + i + " claims " + Long.toUnsignedString(len)
-              + " bytes, more than the entry's " + raw.length);
+          throw elementLengths(
+              key,
+              e,
+              "element "
+                  + i
+                  + " claims "
+                  + Long.toUnsignedString(len)
+                  + " bytes, more than the entry's "
+                  + raw.length);
         }
         lengths[i] = (int) len;
         total += len;
@@ -531,7 +592,8 @@ public final class CheckpointReader implements AutoCloseable {
     }
     int lengthsEnd = c.position();
     if (lengthsEnd + 4L > raw.length || total != raw.length - lengthsEnd - 4L) {
-      throw elementLengths(key, e, "string lengths (" + total + " bytes) do not match the entry size " + e.size());
+      throw elementLengths(
+          key, e, "string lengths (" + total + " bytes) do not match the entry size " + e.size());
     }
     List<byte[]> values = new ArrayList<>((int) n);
     int pos = lengthsEnd + 4;

@@ -32,7 +32,8 @@ public record CheckpointState(String modelCheckpointPath, List<String> allModelC
     byte[] bytes;
     try (RangeReader r = fileIO.newInputFile(stateFile).open()) {
       if (r.length() > MAX_BYTES) {
-        throw Errors.malformedStateFile(stateFile, r.length() + " bytes is too large for a state file");
+        throw Errors.malformedStateFile(
+            stateFile, r.length() + " bytes is too large for a state file");
       }
       bytes = r.readFully(0, (int) r.length());
     }
@@ -43,7 +44,8 @@ public record CheckpointState(String modelCheckpointPath, List<String> allModelC
       throw Errors.malformedStateFile(stateFile, e.getMessage());
     }
     if (b.getModelCheckpointPath().isEmpty()) {
-      throw Errors.malformedStateFile(stateFile, "invalid checkpoint state, no model_checkpoint_path");
+      throw Errors.malformedStateFile(
+          stateFile, "invalid checkpoint state, no model_checkpoint_path");
     }
     // No file system accepts a NUL byte in a path; such a state file was not written by TensorFlow.
     if (b.getModelCheckpointPath().indexOf('\0') >= 0
@@ -54,10 +56,13 @@ public record CheckpointState(String modelCheckpointPath, List<String> allModelC
   }
 
   public String toText() {
-    return TextFormat.printer().escapingNonAscii(false).printToString(
-        io.rebundle.codec.proto.CheckpointState.newBuilder()
-            .setModelCheckpointPath(modelCheckpointPath)
-            .addAllAllModelCheckpointPaths(allModelCheckpointPaths).build());
+    return TextFormat.printer()
+        .escapingNonAscii(false)
+        .printToString(
+            io.rebundle.codec.proto.CheckpointState.newBuilder()
+                .setModelCheckpointPath(modelCheckpointPath)
+                .addAllAllModelCheckpointPaths(allModelCheckpointPaths)
+                .build());
   }
 
   /** Writes the state file atomically: a temporary file renamed over the old one. */

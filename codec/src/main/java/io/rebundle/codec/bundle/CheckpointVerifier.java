@@ -9,7 +9,6 @@ import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.table.Block;
 import io.rebundle.codec.table.BlockHandle;
-import io.rebundle.codec.table.Footer;
 import io.rebundle.codec.table.TableReader;
 import io.rebundle.codec.util.Bytes;
 import java.io.UncheckedIOException;
@@ -24,22 +23,31 @@ import java.util.function.Consumer;
 
 /**
  * Checks every byte of a checkpoint and reports all problems, not just the first. Stricter than
- * TensorFlow's reader: besides every block and tensor checksum it checks what TensorFlow never reads
- * (the metaindex block, the footer padding, gaps between index blocks, data-file bytes no entry
- * covers), so a single flipped byte anywhere is found. Memory is bounded by one index block, one
- * streaming buffer and 16 bytes per entry.
+ * TensorFlow's reader: besides every block and tensor checksum it checks what TensorFlow never
+ * reads (the metaindex block, the footer padding, gaps between index blocks, data-file bytes no
+ * entry covers), so a single flipped byte anywhere is found. Memory is bounded by one index block,
+ * one streaming buffer and 16 bytes per entry.
  */
 public final class CheckpointVerifier {
   /** One problem: the file, the byte offset (-1 if none applies), the key (null if none), what. */
   public record Finding(String file, long offset, String key, String message) {
     @Override
     public String toString() {
-      return file + (offset >= 0 ? " @" + offset : "") + (key != null ? " [" + key + "]" : "") + ": " + message;
+      return file
+          + (offset >= 0 ? " @" + offset : "")
+          + (key != null ? " [" + key + "]" : "")
+          + ": "
+          + message;
     }
   }
 
   /** What was checked. */
-  public record Summary(String prefix, int numShards, long tensors, long entries, long dataBytes,
+  public record Summary(
+      String prefix,
+      int numShards,
+      long tensors,
+      long entries,
+      long dataBytes,
       List<Finding> findings) {
     public boolean ok() {
       return findings.isEmpty();
@@ -122,11 +130,19 @@ public final class CheckpointVerifier {
       }
       if (numShards > CheckpointReader.SHARDS_CHECKED_AT_OPEN && present.size() < numShards) {
         // A reader refuses to open such a checkpoint at all; say so in the reader's words.
-        add(indexFile, 0, "", "the bundle header claims " + numShards + " shards, but only " + present.size()
-            + " of their data files exist");
+        add(
+            indexFile,
+            0,
+            "",
+            "the bundle header claims "
+                + numShards
+                + " shards, but only "
+                + present.size()
+                + " of their data files exist");
         return new Summary(prefix, numShards, tensors, entries, 0, findings);
       }
-      // The data checks read through CheckpointReader: if it refuses the checkpoint (a second header
+      // The data checks read through CheckpointReader: if it refuses the checkpoint (a second
+      // header
       // entry with another shard count, say), report why instead of failing the whole verify.
       try (CheckpointReader probe = CheckpointReader.openPrefix(io, prefix)) {
         probe.header();
@@ -147,7 +163,10 @@ public final class CheckpointVerifier {
     byte[] footer = table.footerBytes();
     int dirty = table.footer().firstNonCanonicalByte(footer);
     if (dirty >= 0) {
-      add(indexFile, table.footerOffset() + dirty, null,
+      add(
+          indexFile,
+          table.footerOffset() + dirty,
+          null,
           "footer byte differs from the canonical encoding of its handles (padded varint or non-zero padding)");
     }
     List<long[]> blocks = new ArrayList<>();
@@ -157,7 +176,11 @@ public final class CheckpointVerifier {
     try {
       Block metaBlock = table.readBlock(meta, "metaindex");
       if (metaBlock.iterator().next()) {
-        add(indexFile, meta.offset(), null, "metaindex block is not empty (TensorFlow writes it empty)");
+        add(
+            indexFile,
+            meta.offset(),
+            null,
+            "metaindex block is not empty (TensorFlow writes it empty)");
       }
     } catch (RebundleException e) {
       add(indexFile, meta.offset(), null, e.getMessage());
@@ -193,8 +216,13 @@ public final class CheckpointVerifier {
           }
           int order = previous == null ? -1 : Arrays.compareUnsigned(previous, key);
           if (order >= 0) {
-            add(indexFile, h.offset(), Bytes.printable(key), (order == 0 ? "duplicate key " : "out-of-order key ")
-                + Bytes.printable(key) + " (keys must strictly increase)");
+            add(
+                indexFile,
+                h.offset(),
+                Bytes.printable(key),
+                (order == 0 ? "duplicate key " : "out-of-order key ")
+                    + Bytes.printable(key)
+                    + " (keys must strictly increase)");
           }
           previous = key;
           if (key.length == 0) {
@@ -219,11 +247,21 @@ public final class CheckpointVerifier {
       } catch (RebundleException e) {
         add(indexFile, h.offset(), null, e.getMessage());
       }
-      if (previousSeparator != null && first != null && Arrays.compareUnsigned(previousSeparator, first) >= 0) {
-        add(indexFile, h.offset(), Bytes.printable(first), "index separator of the previous block is not below this block's first key");
+      if (previousSeparator != null
+          && first != null
+          && Arrays.compareUnsigned(previousSeparator, first) >= 0) {
+        add(
+            indexFile,
+            h.offset(),
+            Bytes.printable(first),
+            "index separator of the previous block is not below this block's first key");
       }
       if (previous != null && Arrays.compareUnsigned(previous, ie.separator()) > 0) {
-        add(indexFile, h.offset(), Bytes.printable(previous), "index separator is below the block's last key");
+        add(
+            indexFile,
+            h.offset(),
+            Bytes.printable(previous),
+            "index separator is below the block's last key");
       }
       previousSeparator = ie.separator();
     }
@@ -231,14 +269,22 @@ public final class CheckpointVerifier {
     long at = 0;
     for (long[] b : blocks) {
       if (b[0] != at) {
-        add(indexFile, Math.min(at, b[0]), null, b[0] > at
-            ? "bytes [" + at + ", " + b[0] + ") belong to no block"
-            : "blocks overlap at offset " + b[0]);
+        add(
+            indexFile,
+            Math.min(at, b[0]),
+            null,
+            b[0] > at
+                ? "bytes [" + at + ", " + b[0] + ") belong to no block"
+                : "blocks overlap at offset " + b[0]);
       }
       at = Math.max(at, b[1]);
     }
     if (at != table.footerOffset()) {
-      add(indexFile, at, null, "bytes [" + at + ", " + table.footerOffset() + ") before the footer belong to no block");
+      add(
+          indexFile,
+          at,
+          null,
+          "bytes [" + at + ", " + table.footerOffset() + ") before the footer belong to no block");
     }
     if (header == null && findings.isEmpty()) {
       add(indexFile, 0, "", "no bundle header entry");
@@ -262,11 +308,17 @@ public final class CheckpointVerifier {
         continue;
       }
       String shard = name.substring(base.length(), name.indexOf("-of-", base.length()));
-      if (name.endsWith(suffix) && shard.length() <= 10 && Long.parseLong(shard) < numShards
-          && name.equals(io.fileName(Naming.dataFile(prefix, (int) Long.parseLong(shard), numShards)))) {
+      if (name.endsWith(suffix)
+          && shard.length() <= 10
+          && Long.parseLong(shard) < numShards
+          && name.equals(
+              io.fileName(Naming.dataFile(prefix, (int) Long.parseLong(shard), numShards)))) {
         present.add((int) Long.parseLong(shard));
       } else {
-        add(dir.isEmpty() ? name : io.join(dir, name), -1, null,
+        add(
+            dir.isEmpty() ? name : io.join(dir, name),
+            -1,
+            null,
             "data file does not belong to this checkpoint of " + numShards + " shards");
       }
     }
@@ -284,8 +336,10 @@ public final class CheckpointVerifier {
         present.add(s);
       }
     }
-    long unreferencedMissing = (long) numShards - present.size()
-        - referenced.stream().filter(s -> !present.contains(s)).count();
+    long unreferencedMissing =
+        (long) numShards
+            - present.size()
+            - referenced.stream().filter(s -> !present.contains(s)).count();
     if (unreferencedMissing > 0) {
       List<String> first = new ArrayList<>();
       for (int s = 0; s < numShards && first.size() < 3; s++) {
@@ -293,16 +347,25 @@ public final class CheckpointVerifier {
           first.add(Naming.dataFile(prefix, s, numShards));
         }
       }
-      add(first.get(0), -1, null, unreferencedMissing == 1
-          ? "data file (shard " + first.get(0).substring(first.get(0).lastIndexOf(".data-") + 6)
-              + ", referenced by no entry) is missing"
-          : unreferencedMissing + " of " + numShards + " data files are missing, e.g. " + String.join(", ", first));
+      add(
+          first.get(0),
+          -1,
+          null,
+          unreferencedMissing == 1
+              ? "data file (shard "
+                  + first.get(0).substring(first.get(0).lastIndexOf(".data-") + 6)
+                  + ", referenced by no entry) is missing"
+              : unreferencedMissing
+                  + " of "
+                  + numShards
+                  + " data files are missing, e.g. "
+                  + String.join(", ", first));
     }
     return present;
   }
 
-  private void checkSliceEntry(IndexRecord rec, Map<String, BundleEntry> byName, String indexFile,
-      Set<String> seen) {
+  private void checkSliceEntry(
+      IndexRecord rec, Map<String, BundleEntry> byName, String indexFile, Set<String> seen) {
     SliceKeys.Decoded d;
     try {
       d = SliceKeys.decode(rec.key());
@@ -325,9 +388,13 @@ public final class CheckpointVerifier {
     }
   }
 
-  /** Whether each read of the data files is a request (object stores, HDFS): then read them in file order. */
+  /**
+   * Whether each read of the data files is a request (object stores, HDFS): then read them in file
+   * order.
+   */
   private boolean numShardsReadAsRequests(BundleHeader header) {
-    return header.numShards() > 0 && io.readsAreRequests(Naming.dataFile(prefix, 0, header.numShards()));
+    return header.numShards() > 0
+        && io.readsAreRequests(Naming.dataFile(prefix, 0, header.numShards()));
   }
 
   /**
@@ -359,7 +426,8 @@ public final class CheckpointVerifier {
         }
       }
       List<Integer> inShard = byShard.get(shard);
-      inShard.sort((a, b) -> Long.compare(records.get(a).entry().offset(), records.get(b).entry().offset()));
+      inShard.sort(
+          (a, b) -> Long.compare(records.get(a).entry().offset(), records.get(b).entry().offset()));
       groups.get(t).addAll(inShard);
       load[t] += shardBytes.get(shard);
     }
@@ -381,7 +449,8 @@ public final class CheckpointVerifier {
         order.add(i);
       }
     }
-    order.sort((a, b) -> Long.compare(records.get(b).entry().size(), records.get(a).entry().size()));
+    order.sort(
+        (a, b) -> Long.compare(records.get(b).entry().size(), records.get(a).entry().size()));
     for (int i : order) {
       int t = 0;
       for (int k = 1; k < threads; k++) {
@@ -404,34 +473,39 @@ public final class CheckpointVerifier {
     }
     String[] problems = new String[records.size()];
     java.util.concurrent.atomic.AtomicLong checked = new java.util.concurrent.atomic.AtomicLong();
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-      Thread th = new Thread(r, "rebundle-verify");
-      th.setDaemon(true);
-      return th;
-    });
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            threads,
+            r -> {
+              Thread th = new Thread(r, "rebundle-verify");
+              th.setDaemon(true);
+              return th;
+            });
     try {
       List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
       for (List<Integer> group : groups) {
-        futures.add(pool.submit(() -> {
-          java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(bufferSize);
-          try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
-            reader.willRead(group.stream().map(i -> records.get(i).entry()).toList());
-            for (int i : group) {
-              IndexRecord rec = records.get(i);
-              try {
-                reader.verifyData(rec.name(), rec.entry(), buffer);
-                long done = checked.addAndGet(rec.entry().size());
-                if (progress != null) {
-                  synchronized (this) {
-                    progress.accept(done);
+        futures.add(
+            pool.submit(
+                () -> {
+                  java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(bufferSize);
+                  try (CheckpointReader reader = CheckpointReader.openPrefix(io, prefix)) {
+                    reader.willRead(group.stream().map(i -> records.get(i).entry()).toList());
+                    for (int i : group) {
+                      IndexRecord rec = records.get(i);
+                      try {
+                        reader.verifyData(rec.name(), rec.entry(), buffer);
+                        long done = checked.addAndGet(rec.entry().size());
+                        if (progress != null) {
+                          synchronized (this) {
+                            progress.accept(done);
+                          }
+                        }
+                      } catch (RebundleException ex) {
+                        problems[i] = ex.getMessage();
+                      }
+                    }
                   }
-                }
-              } catch (RebundleException ex) {
-                problems[i] = ex.getMessage();
-              }
-            }
-          }
-        }));
+                }));
       }
       for (java.util.concurrent.Future<?> f : futures) {
         try {
@@ -457,11 +531,15 @@ public final class CheckpointVerifier {
         continue;
       }
       if (problems[i] != null) {
-        String file = e.shardId() < header.numShards() ? Naming.dataFile(prefix, e.shardId(), header.numShards())
-            : Naming.indexFile(prefix);
+        String file =
+            e.shardId() < header.numShards()
+                ? Naming.dataFile(prefix, e.shardId(), header.numShards())
+                : Naming.indexFile(prefix);
         add(file, e.offset(), records.get(i).name(), problems[i]);
       } else {
-        extents.computeIfAbsent(e.shardId(), k -> new ArrayList<>()).add(new long[] {e.offset(), e.offset() + e.size()});
+        extents
+            .computeIfAbsent(e.shardId(), k -> new ArrayList<>())
+            .add(new long[] {e.offset(), e.offset() + e.size()});
       }
     }
     for (int s : present) {
@@ -482,7 +560,11 @@ public final class CheckpointVerifier {
         at = Math.max(at, x[1]);
       }
       if (at < in.length()) {
-        add(file, at, null, "bytes [" + at + ", " + in.length() + ") at the end are covered by no entry");
+        add(
+            file,
+            at,
+            null,
+            "bytes [" + at + ", " + in.length() + ") at the end are covered by no entry");
       }
     }
     return checked.get();
@@ -504,8 +586,15 @@ public final class CheckpointVerifier {
       for (ObjectGraph.Attribute a : n.attributes()) {
         // An attribute saved as several tensors (key plus suffixes) is present too.
         if (AttributeTensors.of(keys, a.checkpointKey()).isEmpty()) {
-          add(Naming.indexFile(prefix), -1, Naming.OBJECT_GRAPH_KEY,
-              "object graph node " + n.id() + " names checkpoint key " + a.checkpointKey() + ", which is not in the index");
+          add(
+              Naming.indexFile(prefix),
+              -1,
+              Naming.OBJECT_GRAPH_KEY,
+              "object graph node "
+                  + n.id()
+                  + " names checkpoint key "
+                  + a.checkpointKey()
+                  + ", which is not in the index");
         }
       }
     }

@@ -86,8 +86,21 @@ public enum DType {
    */
   public boolean isSliceable() {
     return switch (this) {
-      case FLOAT, DOUBLE, INT32, UINT8, INT16, INT8, COMPLEX64, COMPLEX128, INT64, BOOL, QINT32,
-          QUINT8, QINT8, BFLOAT16 -> true;
+      case FLOAT,
+          DOUBLE,
+          INT32,
+          UINT8,
+          INT16,
+          INT8,
+          COMPLEX64,
+          COMPLEX128,
+          INT64,
+          BOOL,
+          QINT32,
+          QUINT8,
+          QINT8,
+          BFLOAT16 ->
+          true;
       default -> false;
     };
   }
@@ -132,7 +145,8 @@ public enum DType {
   /** Parses a display name ("float32") or an enum name ("DT_FLOAT", "FLOAT"). */
   public static DType parse(String name) {
     for (DType t : values()) {
-      if (t.displayName.equalsIgnoreCase(name) || t.name().equalsIgnoreCase(name)
+      if (t.displayName.equalsIgnoreCase(name)
+          || t.name().equalsIgnoreCase(name)
           || ("DT_" + t.name()).equalsIgnoreCase(name)) {
         return t;
       }

@@ -11,8 +11,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Writes a checkpoint's {@code .index}: the header under the empty key, then every entry in unsigned
- * bytewise key order, with TensorFlow's table parameters.
+ * Writes a checkpoint's {@code .index}: the header under the empty key, then every entry in
+ * unsigned bytewise key order, with TensorFlow's table parameters.
  */
 public final class IndexWriter {
   private IndexWriter() {}
@@ -26,7 +26,8 @@ public final class IndexWriter {
         throw new IllegalArgumentException("Invalid key: the empty key is reserved for the header");
       }
       if (i > 0 && Arrays.equals(sorted.get(i - 1).key(), sorted.get(i).key())) {
-        throw new IllegalArgumentException("Invalid entries: duplicate key " + Bytes.printable(sorted.get(i).key()));
+        throw new IllegalArgumentException(
+            "Invalid entries: duplicate key " + Bytes.printable(sorted.get(i).key()));
       }
     }
     try (PositionOutputStream out = file.create()) {

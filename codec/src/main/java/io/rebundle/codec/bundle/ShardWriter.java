@@ -46,22 +46,32 @@ public final class ShardWriter implements AutoCloseable {
     }
     long expected = shape.numElements() * dtype.elementSize();
     if (data.length != expected) {
-      throw new IllegalArgumentException("Invalid tensor data: " + data.length + " bytes for "
-          + dtype.displayName() + " " + shape + ", expected " + expected);
+      throw new IllegalArgumentException(
+          "Invalid tensor data: "
+              + data.length
+              + " bytes for "
+              + dtype.displayName()
+              + " "
+              + shape
+              + ", expected "
+              + expected);
     }
     return append(dtype, shape, data, Crc32c.mask(Crc32c.of(data)));
   }
 
   public BundleEntry addStrings(TensorShape shape, List<byte[]> values) {
     if (values.size() != shape.numElements()) {
-      throw new IllegalArgumentException("Invalid string tensor: " + values.size() + " values for shape " + shape);
+      throw new IllegalArgumentException(
+          "Invalid string tensor: " + values.size() + " values for shape " + shape);
     }
     StringTensors.Encoded enc = StringTensors.encode(values);
     return append(DType.STRING, shape, enc.bytes(), enc.maskedCrc());
   }
 
   public BundleEntry add(Tensor t) {
-    return t.dtype() == DType.STRING ? addStrings(t.shape(), t.strings()) : add(t.dtype(), t.shape(), t.data());
+    return t.dtype() == DType.STRING
+        ? addStrings(t.shape(), t.strings())
+        : add(t.dtype(), t.shape(), t.data());
   }
 
   private BundleEntry append(DType dtype, TensorShape shape, byte[] bytes, int maskedCrc) {
@@ -85,8 +95,15 @@ public final class ShardWriter implements AutoCloseable {
       throw new IllegalArgumentException("Invalid tensor size: " + size);
     }
     if (dtype.isFixedSize() && size != shape.numElements() * dtype.elementSize()) {
-      throw new IllegalArgumentException("Invalid tensor data: " + size + " bytes for "
-          + dtype.displayName() + " " + shape + ", expected " + shape.numElements() * dtype.elementSize());
+      throw new IllegalArgumentException(
+          "Invalid tensor data: "
+              + size
+              + " bytes for "
+              + dtype.displayName()
+              + " "
+              + shape
+              + ", expected "
+              + shape.numElements() * dtype.elementSize());
     }
     if (streamBuffer == null) {
       streamBuffer = new byte[STREAM_BUFFER_SIZE];
@@ -109,24 +126,31 @@ public final class ShardWriter implements AutoCloseable {
   }
 
   /**
-   * Copies a stored tensor's bytes unchanged from a source checkpoint, verifying the source CRC while
-   * streaming; the entry keeps the source CRC and gets its new location.
+   * Copies a stored tensor's bytes unchanged from a source checkpoint, verifying the source CRC
+   * while streaming; the entry keeps the source CRC and gets its new location.
    */
-  public BundleEntry copyFrom(CheckpointReader source, String key, BundleEntry entry, byte[] buffer) {
+  public BundleEntry copyFrom(
+      CheckpointReader source, String key, BundleEntry entry, byte[] buffer) {
     long offset = out.position();
     source.copyRaw(key, entry, out, directBuffer(buffer.length));
     return entry.withLocation(shardId, offset);
   }
 
   /**
-   * Copies a stored tensor's bytes unchanged (CRC verified, and kept) under a new dtype code and shape
-   * that describe the same bytes: a reshape.
+   * Copies a stored tensor's bytes unchanged (CRC verified, and kept) under a new dtype code and
+   * shape that describe the same bytes: a reshape.
    */
-  public BundleEntry copyAs(CheckpointReader source, String key, BundleEntry entry, int dtypeCode, TensorShape shape,
+  public BundleEntry copyAs(
+      CheckpointReader source,
+      String key,
+      BundleEntry entry,
+      int dtypeCode,
+      TensorShape shape,
       byte[] buffer) {
     long offset = out.position();
     source.copyRaw(key, entry, out, directBuffer(buffer.length));
-    return new BundleEntry(dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
+    return new BundleEntry(
+        dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
   }
 
   /** Appends bytes whose masked CRC32C the caller already knows (a planner literal). */
@@ -151,7 +175,11 @@ public final class ShardWriter implements AutoCloseable {
    * exactly {@code size} bytes, or {@code mismatch} (given the byte count written) is thrown. The
    * entry is {@code dtypeCode} {@code shape} at its new location.
    */
-  public BundleEntry appendProduced(int dtypeCode, TensorShape shape, long size, BytesProducer producer,
+  public BundleEntry appendProduced(
+      int dtypeCode,
+      TensorShape shape,
+      long size,
+      BytesProducer producer,
       java.util.function.LongFunction<RuntimeException> mismatch) {
     long offset = out.position();
     CrcCounter counted = new CrcCounter(out);
@@ -164,7 +192,13 @@ public final class ShardWriter implements AutoCloseable {
     if (written != size) {
       throw mismatch.apply(written);
     }
-    return new BundleEntry(dtypeCode, shape, shardId, offset, size, Crc32c.mask((int) counted.crc.getValue()),
+    return new BundleEntry(
+        dtypeCode,
+        shape,
+        shardId,
+        offset,
+        size,
+        Crc32c.mask((int) counted.crc.getValue()),
         List.of());
   }
 

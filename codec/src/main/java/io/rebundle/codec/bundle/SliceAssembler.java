@@ -17,12 +17,16 @@ final class SliceAssembler {
     TensorShape shape = full.shape();
     if (!dtype.isFixedSize()) {
       throw new UnsupportedCheckpointException(
-          "Cannot assemble sliced tensor " + key + ": dtype " + dtype.displayName() + " cannot be sliced");
+          "Cannot assemble sliced tensor "
+              + key
+              + ": dtype "
+              + dtype.displayName()
+              + " cannot be sliced");
     }
     long totalBytes = shape.numElements() * dtype.elementSize();
     if (totalBytes > CheckpointReader.MAX_IN_MEMORY) {
-      throw new UnsupportedCheckpointException("Cannot load sliced tensor " + key + " into memory: "
-          + totalBytes + " bytes");
+      throw new UnsupportedCheckpointException(
+          "Cannot load sliced tensor " + key + " into memory: " + totalBytes + " bytes");
     }
     List<TensorSlice> slices = full.slices();
     long covered = 0;
@@ -30,29 +34,43 @@ final class SliceAssembler {
       covered += slices.get(i).sliceShape(shape).numElements();
       for (int j = 0; j < i; j++) {
         if (overlap(slices.get(i), slices.get(j), shape)) {
-          throw new CorruptCheckpointException("Cannot read sliced tensor " + key + " in "
-              + reader.indexFile() + ": overlapping slices " + slices.get(j) + " and " + slices.get(i));
+          throw new CorruptCheckpointException(
+              "Cannot read sliced tensor "
+                  + key
+                  + " in "
+                  + reader.indexFile()
+                  + ": overlapping slices "
+                  + slices.get(j)
+                  + " and "
+                  + slices.get(i));
         }
       }
     }
     if (covered != shape.numElements()) {
-      throw new CorruptCheckpointException(String.format(
-          "Cannot read sliced tensor %s in %s: its %d slices cover %d of %d elements",
-          key, reader.indexFile(), slices.size(), covered, shape.numElements()));
+      throw new CorruptCheckpointException(
+          String.format(
+              "Cannot read sliced tensor %s in %s: its %d slices cover %d of %d elements",
+              key, reader.indexFile(), slices.size(), covered, shape.numElements()));
     }
     byte[] out = new byte[(int) totalBytes];
     for (TensorSlice slice : slices) {
       byte[] sliceKey = SliceKeys.encode(key, slice);
       BundleEntry e = reader.findEntry(sliceKey);
       if (e == null) {
-        throw new CorruptCheckpointException("Cannot read sliced tensor " + key + ": the entry for slice "
-            + slice + " is missing from " + reader.indexFile());
+        throw new CorruptCheckpointException(
+            "Cannot read sliced tensor "
+                + key
+                + ": the entry for slice "
+                + slice
+                + " is missing from "
+                + reader.indexFile());
       }
       TensorShape expected = slice.sliceShape(shape);
       if (!e.shape().equals(expected) || e.dtypeCode() != full.dtypeCode()) {
-        throw new CorruptCheckpointException(String.format(
-            "Cannot read sliced tensor %s: slice %s is stored as %s %s, expected %s %s",
-            key, slice, e.dtypeName(), e.shape(), full.dtypeName(), expected));
+        throw new CorruptCheckpointException(
+            String.format(
+                "Cannot read sliced tensor %s: slice %s is stored as %s %s, expected %s %s",
+                key, slice, e.dtypeName(), e.shape(), full.dtypeName(), expected));
       }
       byte[] data = reader.readRaw(key + "[" + slice + "]", e);
       copyInto(out, shape, slice, data, dtype.elementSize());

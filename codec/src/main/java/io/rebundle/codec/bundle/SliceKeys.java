@@ -58,8 +58,17 @@ public final class SliceKeys {
 
   // Header bytes for n-byte encodings, n = 1..10 (ordered_code.cc kLengthToHeaderBits).
   private static final int[][] HEADER = {
-    {0, 0}, {0x80, 0}, {0xC0, 0}, {0xE0, 0}, {0xF0, 0}, {0xF8, 0}, {0xFC, 0}, {0xFE, 0},
-    {0xFF, 0}, {0xFF, 0x80}, {0xFF, 0xC0}
+    {0, 0},
+    {0x80, 0},
+    {0xC0, 0},
+    {0xE0, 0},
+    {0xF0, 0},
+    {0xF8, 0},
+    {0xFC, 0},
+    {0xFE, 0},
+    {0xFF, 0},
+    {0xFF, 0x80},
+    {0xFF, 0xC0}
   };
 
   static void writeSignedNumIncreasing(ByteArrayOutputStream out, long v) {
@@ -129,8 +138,8 @@ public final class SliceKeys {
       long start = readSignedNumIncreasing(key, pos);
       long length = readSignedNumIncreasing(key, pos);
       if (length == -1 ? start != 0 : (start < 0 || length < 0)) {
-        throw new MalformedBytesException("invalid extent in dimension " + i + ": start " + start
-            + ", length " + length, pos[0]);
+        throw new MalformedBytesException(
+            "invalid extent in dimension " + i + ": start " + start + ", length " + length, pos[0]);
       }
       extents.add(length == -1 ? TensorSlice.Extent.FULL : new TensorSlice.Extent(start, length));
     }

@@ -7,6 +7,8 @@ package io.rebundle.codec.bundle;
  */
 @FunctionalInterface
 public interface StreamSource {
-  /** Writes the next {@code length} bytes of the tensor into {@code buffer[offset..offset+length)}. */
+  /**
+   * Writes the next {@code length} bytes of the tensor into {@code buffer[offset..offset+length)}.
+   */
   void fill(byte[] buffer, int offset, int length);
 }

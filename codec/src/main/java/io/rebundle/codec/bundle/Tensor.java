@@ -12,17 +12,26 @@ public record Tensor(DType dtype, TensorShape shape, byte[] data, List<byte[]> s
   public Tensor {
     if (dtype == DType.STRING) {
       if (strings == null || strings.size() != shape.numElements()) {
-        throw new IllegalArgumentException("Invalid string tensor: " + (strings == null ? 0 : strings.size())
-            + " values for shape " + shape);
+        throw new IllegalArgumentException(
+            "Invalid string tensor: "
+                + (strings == null ? 0 : strings.size())
+                + " values for shape "
+                + shape);
       }
       strings = List.copyOf(strings);
     } else {
       if (!dtype.isFixedSize()) {
-        throw new IllegalArgumentException("Invalid tensor dtype for values: " + dtype.displayName());
+        throw new IllegalArgumentException(
+            "Invalid tensor dtype for values: " + dtype.displayName());
       }
       if (data == null || data.length != shape.numElements() * dtype.elementSize()) {
-        throw new IllegalArgumentException("Invalid tensor data: " + (data == null ? 0 : data.length)
-            + " bytes for " + dtype.displayName() + " " + shape);
+        throw new IllegalArgumentException(
+            "Invalid tensor data: "
+                + (data == null ? 0 : data.length)
+                + " bytes for "
+                + dtype.displayName()
+                + " "
+                + shape);
       }
     }
   }
@@ -38,7 +47,8 @@ public record Tensor(DType dtype, TensorShape shape, byte[] data, List<byte[]> s
   /** This single-element tensor as a scalar. */
   public Tensor withShapeScalar() {
     if (shape.numElements() != 1) {
-      throw new IllegalArgumentException("Invalid reshape to scalar: " + shape + " has " + shape.numElements() + " elements");
+      throw new IllegalArgumentException(
+          "Invalid reshape to scalar: " + shape + " has " + shape.numElements() + " elements");
     }
     return new Tensor(dtype, TensorShape.SCALAR, data, strings);
   }

@@ -83,8 +83,10 @@ public abstract sealed class TensorChecksum {
     private int storedLengthsCrc;
     private long fed;
     private long lengthsEnd = -1;
+
     /** Sum of the lengths, saturated at Long.MAX_VALUE. */
     private long total;
+
     private boolean badVarint;
 
     Strings(long numElements, boolean bigEndian, long size) {
@@ -108,8 +110,12 @@ public abstract sealed class TensorChecksum {
           badVarint |= (b & 0x80) != 0;
           long len = value;
           if (len < 0 || len > size) {
-            throw new MalformedBytesException("a string length of " + Long.toUnsignedString(len)
-                + " bytes exceeds the entry size " + size, fed + i - offset);
+            throw new MalformedBytesException(
+                "a string length of "
+                    + Long.toUnsignedString(len)
+                    + " bytes exceeds the entry size "
+                    + size,
+                fed + i - offset);
           }
           StringTensors.updateLength(crc, scratch, len, bigEndian);
           StringTensors.updateLength(lengthsCrc, scratch, len, bigEndian);
@@ -153,7 +159,8 @@ public abstract sealed class TensorChecksum {
       }
       int computed = (int) lengthsCrc.getValue();
       if (Crc32c.unmask(storedLengthsCrc) != computed) {
-        return String.format("checksum mismatch for the string lengths: stored %08x, computed %08x",
+        return String.format(
+            "checksum mismatch for the string lengths: stored %08x, computed %08x",
             Crc32c.unmask(storedLengthsCrc), computed);
       }
       return null;
@@ -179,8 +186,14 @@ public abstract sealed class TensorChecksum {
 
     @Override
     public String problem() {
-      return elementsLeft > 0 && fed > 0 ? "the entry of " + fed + " bytes ends inside element "
-          + "data (" + elementsLeft + " elements left)" : null;
+      return elementsLeft > 0 && fed > 0
+          ? "the entry of "
+              + fed
+              + " bytes ends inside element "
+              + "data ("
+              + elementsLeft
+              + " elements left)"
+          : null;
     }
 
     @Override
@@ -199,8 +212,13 @@ public abstract sealed class TensorChecksum {
           if ((b & 0x80) == 0 || shift >= 70) {
             long consumed = fed + (i - offset);
             if (value < 0 || value > size - consumed) {
-              throw new MalformedBytesException("a variant element length of " + Long.toUnsignedString(value)
-                  + " bytes exceeds the " + (size - consumed) + " bytes left in the entry", consumed);
+              throw new MalformedBytesException(
+                  "a variant element length of "
+                      + Long.toUnsignedString(value)
+                      + " bytes exceeds the "
+                      + (size - consumed)
+                      + " bytes left in the entry",
+                  consumed);
             }
             io.rebundle.codec.util.Varints.putFixed64(scratch, 0, value);
             crc.update(scratch, 0, 8);

@@ -27,11 +27,14 @@ public final class TensorShape implements java.io.Serializable {
     this.numElements = n;
   }
 
-  /** A shape; throws {@link IllegalArgumentException} for negative sizes, overflow or rank > 254. */
+  /**
+   * A shape; throws {@link IllegalArgumentException} for negative sizes, overflow or rank > 254.
+   */
   public static TensorShape of(long... dims) {
     String problem = problem(dims);
     if (problem != null) {
-      throw new IllegalArgumentException("Invalid tensor shape " + Arrays.toString(dims) + ": " + problem);
+      throw new IllegalArgumentException(
+          "Invalid tensor shape " + Arrays.toString(dims) + ": " + problem);
     }
     return new TensorShape(dims.clone());
   }

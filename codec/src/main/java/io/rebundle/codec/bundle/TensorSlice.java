@@ -20,7 +20,8 @@ public record TensorSlice(List<Extent> extents) implements java.io.Serializable 
 
     public Extent {
       if (length == -1 ? start != 0 : (start < 0 || length < 0)) {
-        throw new IllegalArgumentException("Invalid slice extent: start " + start + ", length " + length);
+        throw new IllegalArgumentException(
+            "Invalid slice extent: start " + start + ", length " + length);
       }
     }
 
@@ -149,11 +150,13 @@ public record TensorSlice(List<Extent> extents) implements java.io.Serializable 
   public static TensorSlice fromProto(TensorSliceProto proto) {
     List<Extent> e = new ArrayList<>();
     for (TensorSliceProto.Extent x : proto.getExtentList()) {
-      if (x.getHasLengthCase() == TensorSliceProto.Extent.HasLengthCase.LENGTH && x.getLength() != -1) {
+      if (x.getHasLengthCase() == TensorSliceProto.Extent.HasLengthCase.LENGTH
+          && x.getLength() != -1) {
         e.add(new Extent(x.getStart(), x.getLength()));
       } else {
         if (x.getStart() != 0) {
-          throw new IllegalArgumentException("Invalid slice extent: full dimension with start " + x.getStart());
+          throw new IllegalArgumentException(
+              "Invalid slice extent: full dimension with start " + x.getStart());
         }
         e.add(Extent.FULL);
       }

@@ -81,16 +81,20 @@ public final class Committer {
   }
 
   /**
-   * Commits: {@code shards} holds exactly one staged file per output shard, in shard order;
-   * {@code metadataOnly} are index entries without bytes (full entries of sliced tensors).
+   * Commits: {@code shards} holds exactly one staged file per output shard, in shard order; {@code
+   * metadataOnly} are index entries without bytes (full entries of sliced tensors).
    */
-  public void commit(List<StagedShard> shards, List<IndexRecord> metadataOnly, boolean overwrite,
+  public void commit(
+      List<StagedShard> shards,
+      List<IndexRecord> metadataOnly,
+      boolean overwrite,
       boolean writeStateFile) {
     int n = shards.size();
     List<IndexRecord> all = new ArrayList<>(metadataOnly);
     for (int i = 0; i < n; i++) {
       if (shards.get(i).shard() != i) {
-        throw new IllegalStateException("Invalid commit: result " + i + " is for shard " + shards.get(i).shard());
+        throw new IllegalStateException(
+            "Invalid commit: result " + i + " is for shard " + shards.get(i).shard());
       }
       all.addAll(shards.get(i).entries());
     }
@@ -118,7 +122,9 @@ public final class Committer {
     abort();
   }
 
-  /** Removes the staging directory and everything in it (attempt files of failed or extra attempts). */
+  /**
+   * Removes the staging directory and everything in it (attempt files of failed or extra attempts).
+   */
   public void abort() {
     staging.remove(io);
   }

@@ -30,7 +30,8 @@ public final class StagingArea implements Serializable {
   private StagingArea(String prefix, String runId, String directory) {
     this.prefix = prefix;
     this.runId = runId;
-    this.directory = directory.endsWith("/") ? directory.substring(0, directory.length() - 1) : directory;
+    this.directory =
+        directory.endsWith("/") ? directory.substring(0, directory.length() - 1) : directory;
   }
 
   /** The staging area of the write of {@code prefix} identified by {@code runId}. */
@@ -39,7 +40,9 @@ public final class StagingArea implements Serializable {
       throw new IllegalArgumentException("Invalid run id: " + runId);
     }
     String parent = io.parent(prefix);
-    String dir = io.join(parent.isEmpty() ? "." : parent, DIRECTORY_PREFIX + io.fileName(prefix) + "-" + runId);
+    String dir =
+        io.join(
+            parent.isEmpty() ? "." : parent, DIRECTORY_PREFIX + io.fileName(prefix) + "-" + runId);
     return new StagingArea(prefix, runId, dir);
   }
 
@@ -48,7 +51,10 @@ public final class StagingArea implements Serializable {
     return java.util.UUID.randomUUID().toString().substring(0, 8);
   }
 
-  /** This area with its directory made absolute as {@code absoluteDirectory} (for executors elsewhere). */
+  /**
+   * This area with its directory made absolute as {@code absoluteDirectory} (for executors
+   * elsewhere).
+   */
   public StagingArea at(String absoluteDirectory) {
     return new StagingArea(prefix, runId, absoluteDirectory);
   }
@@ -66,7 +72,10 @@ public final class StagingArea implements Serializable {
     return directory;
   }
 
-  /** Where attempt {@code attempt} of the task writing shard {@code shard} writes: unique per attempt. */
+  /**
+   * Where attempt {@code attempt} of the task writing shard {@code shard} writes: unique per
+   * attempt.
+   */
   public String attemptFile(int shard, String attempt) {
     if (shard < 0) {
       throw new IllegalArgumentException("Invalid shard: " + shard);

@@ -5,11 +5,11 @@ import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.NameMapper;
-import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.util.Crc32c;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -30,16 +30,21 @@ public final class CheckpointDiff {
   private CheckpointDiff() {}
 
   /**
-   * When two values count as equal: {@code |a - b| <= atol + rtol * |b|}, as numpy's {@code allclose}
-   * (b is the second checkpoint's, the reference). Both 0: bit-exact. Applies to floating types.
+   * When two values count as equal: {@code |a - b| <= atol + rtol * |b|}, as numpy's {@code
+   * allclose} (b is the second checkpoint's, the reference). Both 0: bit-exact. Applies to floating
+   * types.
    */
   public record Tolerance(double rtol, double atol) implements Serializable {
     public static final Tolerance EXACT = new Tolerance(0, 0);
 
     public Tolerance {
       if (!(rtol >= 0) || !(atol >= 0) || Double.isInfinite(rtol) || Double.isInfinite(atol)) {
-        throw new IllegalArgumentException("Invalid tolerance: rtol " + rtol + ", atol " + atol
-            + " (must be finite and at least 0)");
+        throw new IllegalArgumentException(
+            "Invalid tolerance: rtol "
+                + rtol
+                + ", atol "
+                + atol
+                + " (must be finite and at least 0)");
       }
     }
 
@@ -49,15 +54,19 @@ public final class CheckpointDiff {
   }
 
   /**
-   * How A's keys meet B's: the mapping rules first, then {@code naming} (A's name after the rules to
-   * B's key, e.g. TF1 variable names to TF2 object-graph keys read from a converted checkpoint), and
-   * the keys each side may hold alone without that being a difference (a conversion's bookkeeping:
-   * the object graph, save_counter, dropped optimizer slots). With {@code casts}, a pair whose
-   * floating dtypes differ is compared after casting A's values to B's dtype rather than reported as
-   * a mismatch.
+   * How A's keys meet B's: the mapping rules first, then {@code naming} (A's name after the rules
+   * to B's key, e.g. TF1 variable names to TF2 object-graph keys read from a converted checkpoint),
+   * and the keys each side may hold alone without that being a difference (a conversion's
+   * bookkeeping: the object graph, save_counter, dropped optimizer slots). With {@code casts}, a
+   * pair whose floating dtypes differ is compared after casting A's values to B's dtype rather than
+   * reported as a mismatch.
    */
-  public record Options(MappingRules rules, Map<String, String> naming, java.util.Set<String> expectedOnlyInA,
-      java.util.Set<String> expectedOnlyInB, boolean casts) {
+  public record Options(
+      MappingRules rules,
+      Map<String, String> naming,
+      java.util.Set<String> expectedOnlyInA,
+      java.util.Set<String> expectedOnlyInB,
+      boolean casts) {
     public Options {
       naming = Map.copyOf(naming);
       expectedOnlyInA = java.util.Set.copyOf(expectedOnlyInA);
@@ -71,12 +80,12 @@ public final class CheckpointDiff {
 
   /**
    * The options that check a conversion of A into B ({@code diff --as-converted}): A's keys (after
-   * {@code rules}, the --map convert was given) are renamed as convert names them, read back from the
-   * object graph(s): a TF2 checkpoint's graph pairs each variable's full_name (its TF1 name) with its
-   * key. Keys a conversion adds or drops by design are expected on one side only: the object graph
-   * and save_counter of a TF2 side, and a TF2 source's optimizer slots (TF1 output keeps them only
-   * with --keep-optimizer; then they match by name like any variable). Casts are compared after
-   * casting.
+   * {@code rules}, the --map convert was given) are renamed as convert names them, read back from
+   * the object graph(s): a TF2 checkpoint's graph pairs each variable's full_name (its TF1 name)
+   * with its key. Keys a conversion adds or drops by design are expected on one side only: the
+   * object graph and save_counter of a TF2 side, and a TF2 source's optimizer slots (TF1 output
+   * keeps them only with --keep-optimizer; then they match by name like any variable). Casts are
+   * compared after casting.
    */
   public static Options asConverted(CheckpointReader a, CheckpointReader b, MappingRules rules) {
     Map<String, String> keyOfName = new LinkedHashMap<>(); // TF1 name (full_name) -> B's key
@@ -113,24 +122,27 @@ public final class CheckpointDiff {
     }
     Map<String, String> naming = new LinkedHashMap<>();
     if (a.isObjectBased() && b.isObjectBased()) {
-      nameOfKeyA.forEach((key, name) -> {
-        String kb = keyOfName.get(name);
-        if (kb != null && !kb.equals(key)) {
-          naming.put(key, kb);
-        }
-      });
+      nameOfKeyA.forEach(
+          (key, name) -> {
+            String kb = keyOfName.get(name);
+            if (kb != null && !kb.equals(key)) {
+              naming.put(key, kb);
+            }
+          });
     } else if (a.isObjectBased()) {
-      nameOfKeyA.forEach((key, name) -> {
-        if (!name.equals(key)) {
-          naming.put(key, name);
-        }
-      });
+      nameOfKeyA.forEach(
+          (key, name) -> {
+            if (!name.equals(key)) {
+              naming.put(key, name);
+            }
+          });
     } else if (b.isObjectBased()) {
-      keyOfName.forEach((name, key) -> {
-        if (!name.equals(key)) {
-          naming.put(name, key);
-        }
-      });
+      keyOfName.forEach(
+          (name, key) -> {
+            if (!name.equals(key)) {
+              naming.put(name, key);
+            }
+          });
     }
     return new Options(rules, naming, expectedA, expectedB, true);
   }
@@ -148,20 +160,34 @@ public final class CheckpointDiff {
   }
 
   /** A key present in both with different dtype or shape. */
-  public record Mismatch(String key, String keyInB, String dtypeA, String shapeA, String dtypeB, String shapeB)
+  public record Mismatch(
+      String key, String keyInB, String dtypeA, String shapeA, String dtypeB, String shapeB)
       implements Serializable {}
 
   /** A key whose values differ. Differences are NaN for non-floating types. */
-  public record ValueDiff(String key, String dtype, long elements, long differing, double maxAbs, double maxRel)
+  public record ValueDiff(
+      String key, String dtype, long elements, long differing, double maxAbs, double maxRel)
       implements Serializable {}
 
   /** A pair of entries with the same dtype and shape, whose values must be compared. */
-  public record Pair(String keyA, BundleEntry a, String keyB, BundleEntry b) implements Serializable {}
+  public record Pair(String keyA, BundleEntry a, String keyB, BundleEntry b)
+      implements Serializable {}
 
   /** The comparison of indexes only; value comparisons still to do are in {@code toCompare}. */
-  public record KeyDiff(List<String> onlyInA, List<String> onlyInB, List<Mismatch> mismatches, List<Pair> toCompare,
-      long identical, long expectedOnlyInA, long expectedOnlyInB) implements Serializable {
-    public KeyDiff(List<String> onlyInA, List<String> onlyInB, List<Mismatch> mismatches, List<Pair> toCompare,
+  public record KeyDiff(
+      List<String> onlyInA,
+      List<String> onlyInB,
+      List<Mismatch> mismatches,
+      List<Pair> toCompare,
+      long identical,
+      long expectedOnlyInA,
+      long expectedOnlyInB)
+      implements Serializable {
+    public KeyDiff(
+        List<String> onlyInA,
+        List<String> onlyInB,
+        List<Mismatch> mismatches,
+        List<Pair> toCompare,
         long identical) {
       this(onlyInA, onlyInB, mismatches, toCompare, identical, 0, 0);
     }
@@ -169,7 +195,10 @@ public final class CheckpointDiff {
 
   public record Result(KeyDiff keys, List<ValueDiff> different) {
     public boolean same() {
-      return keys.onlyInA().isEmpty() && keys.onlyInB().isEmpty() && keys.mismatches().isEmpty() && different.isEmpty();
+      return keys.onlyInA().isEmpty()
+          && keys.onlyInB().isEmpty()
+          && keys.mismatches().isEmpty()
+          && different.isEmpty();
     }
 
     public long equalTensors() {
@@ -190,7 +219,10 @@ public final class CheckpointDiff {
     return compareKeys(a, b, Options.of(rules));
   }
 
-  /** Compares the indexes as {@code o} says; value comparisons are left in the result's {@code toCompare}. */
+  /**
+   * Compares the indexes as {@code o} says; value comparisons are left in the result's {@code
+   * toCompare}.
+   */
   public static KeyDiff compareKeys(CheckpointReader a, CheckpointReader b, Options o) {
     MappingRules rules = o.rules();
     Map<String, BundleEntry> ea = entries(a);
@@ -224,17 +256,35 @@ public final class CheckpointDiff {
         continue;
       }
       seenB.add(e.getValue());
-      boolean castable = o.casts() && x.dtypeCode() != y.dtypeCode() && x.shape().equals(y.shape())
-          && !x.isSliced() && !y.isSliced() && isCastable(x) && isCastable(y);
+      boolean castable =
+          o.casts()
+              && x.dtypeCode() != y.dtypeCode()
+              && x.shape().equals(y.shape())
+              && !x.isSliced()
+              && !y.isSliced()
+              && isCastable(x)
+              && isCastable(y);
       if (castable) {
         pairs.add(new Pair(e.getKey(), x, e.getValue(), y));
       } else if (x.dtypeCode() != y.dtypeCode() || !x.shape().equals(y.shape())) {
-        mismatches.add(new Mismatch(e.getKey(), e.getValue(), x.dtypeName(), x.shape().toString(), y.dtypeName(),
-            y.shape().toString()));
+        mismatches.add(
+            new Mismatch(
+                e.getKey(),
+                e.getValue(),
+                x.dtypeName(),
+                x.shape().toString(),
+                y.dtypeName(),
+                y.shape().toString()));
       } else if (x.isSliced() || y.isSliced()) {
         if (!x.slices().equals(y.slices())) {
-          mismatches.add(new Mismatch(e.getKey(), e.getValue(), x.dtypeName() + " sliced " + x.slices(),
-              x.shape().toString(), y.dtypeName() + " sliced " + y.slices(), y.shape().toString()));
+          mismatches.add(
+              new Mismatch(
+                  e.getKey(),
+                  e.getValue(),
+                  x.dtypeName() + " sliced " + x.slices(),
+                  x.shape().toString(),
+                  y.dtypeName() + " sliced " + y.slices(),
+                  y.shape().toString()));
         } else {
           identical++;
         }
@@ -277,17 +327,20 @@ public final class CheckpointDiff {
     };
   }
 
-  /** Compares the values of one pair, streaming both in chunks; null if they are equal after all. */
+  /**
+   * Compares the values of one pair, streaming both in chunks; null if they are equal after all.
+   */
   public static ValueDiff compareValues(CheckpointReader a, CheckpointReader b, Pair p, int chunk) {
     return compareValues(a, b, p, chunk, Tolerance.EXACT);
   }
 
   /**
-   * Compares the values of one pair within {@code tol}, streaming both in chunks of the same element
-   * count; a pair of different floating dtypes is compared after casting A's values to B's dtype.
-   * Null if they are equal (within tolerance) after all.
+   * Compares the values of one pair within {@code tol}, streaming both in chunks of the same
+   * element count; a pair of different floating dtypes is compared after casting A's values to B's
+   * dtype. Null if they are equal (within tolerance) after all.
    */
-  public static ValueDiff compareValues(CheckpointReader a, CheckpointReader b, Pair p, int chunk, Tolerance tol) {
+  public static ValueDiff compareValues(
+      CheckpointReader a, CheckpointReader b, Pair p, int chunk, Tolerance tol) {
     DType dtype = p.a().dtype();
     DType dtypeB = p.b().dtype();
     long n = p.a().shape().numElements();
@@ -303,7 +356,9 @@ public final class CheckpointDiff {
           differing++;
         }
       }
-      return differing == 0 ? null : new ValueDiff(p.keyA(), dtype.displayName(), n, differing, Double.NaN, Double.NaN);
+      return differing == 0
+          ? null
+          : new ValueDiff(p.keyA(), dtype.displayName(), n, differing, Double.NaN, Double.NaN);
     }
     boolean cast = dtype != dtypeB;
     // One pass per side: the bytes compared are also the bytes checksummed.
@@ -372,13 +427,17 @@ public final class CheckpointDiff {
   }
 
   /** Compares the values of every pair, in order; the differences found. */
-  public static List<ValueDiff> compareAll(CheckpointReader a, CheckpointReader b, java.util.Iterator<Pair> pairs) {
+  public static List<ValueDiff> compareAll(
+      CheckpointReader a, CheckpointReader b, java.util.Iterator<Pair> pairs) {
     return compareAll(a, b, pairs, Tolerance.EXACT);
   }
 
-  /** As {@link #compareAll(CheckpointReader, CheckpointReader, java.util.Iterator)}, within {@code tol}. */
-  public static List<ValueDiff> compareAll(CheckpointReader a, CheckpointReader b, java.util.Iterator<Pair> pairs,
-      Tolerance tol) {
+  /**
+   * As {@link #compareAll(CheckpointReader, CheckpointReader, java.util.Iterator)}, within {@code
+   * tol}.
+   */
+  public static List<ValueDiff> compareAll(
+      CheckpointReader a, CheckpointReader b, java.util.Iterator<Pair> pairs, Tolerance tol) {
     List<ValueDiff> different = new ArrayList<>();
     while (pairs.hasNext()) {
       ValueDiff d = compareValues(a, b, pairs.next(), 1 << 20, tol);
@@ -401,7 +460,8 @@ public final class CheckpointDiff {
 
   /** The whole comparison in this process. */
   public static Result run(FileIO io, String pathA, String pathB, MappingRules rules) {
-    try (CheckpointReader a = CheckpointReader.open(io, pathA); CheckpointReader b = CheckpointReader.open(io, pathB)) {
+    try (CheckpointReader a = CheckpointReader.open(io, pathA);
+        CheckpointReader b = CheckpointReader.open(io, pathB)) {
       KeyDiff keys = compareKeys(a, b, rules);
       return new Result(keys, compareAll(a, b, keys.toCompare().iterator()));
     }

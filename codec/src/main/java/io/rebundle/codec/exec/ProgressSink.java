@@ -3,22 +3,23 @@ package io.rebundle.codec.exec;
 import java.io.Serializable;
 
 /**
- * Receives progress while a task moves bytes: called after each chunk (at most one stream buffer, or
- * one {@link WholeFileExecutor#COPY_CHUNK} of a whole-file copy) and after each finished tensor, from
- * the thread running the task. Implementations must be cheap and thread-safe when several tasks
- * share one (the in-process runner does).
+ * Receives progress while a task moves bytes: called after each chunk (at most one stream buffer,
+ * or one {@link WholeFileExecutor#COPY_CHUNK} of a whole-file copy) and after each finished tensor,
+ * from the thread running the task. Implementations must be cheap and thread-safe when several
+ * tasks share one (the in-process runner does).
  */
 public interface ProgressSink extends Serializable {
   /** A sink that ignores everything. */
-  ProgressSink NONE = new ProgressSink() {
-    private static final long serialVersionUID = 1L;
+  ProgressSink NONE =
+      new ProgressSink() {
+        private static final long serialVersionUID = 1L;
 
-    @Override
-    public void bytes(long n) {}
+        @Override
+        public void bytes(long n) {}
 
-    @Override
-    public void tensors(long n) {}
-  };
+        @Override
+        public void tensors(long n) {}
+      };
 
   /** {@code n} more bytes were written (or linked, or verified in place of a write). */
   void bytes(long n);

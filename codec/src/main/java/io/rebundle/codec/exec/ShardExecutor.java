@@ -3,8 +3,8 @@ package io.rebundle.codec.exec;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
-import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.bundle.ShardWriter;
+import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.PlannedTensor;
@@ -29,8 +29,14 @@ public final class ShardExecutor {
    * {@code progress} receives byte counts as they are written. On failure the partial file is
    * deleted and the exception propagates.
    */
-  public static StagedShard run(FileIO io, String sourcePrefix, List<PlannedTensor> tensors, String outputLocation,
-      int shard, int bufferSize, ProgressSink progress) {
+  public static StagedShard run(
+      FileIO io,
+      String sourcePrefix,
+      List<PlannedTensor> tensors,
+      String outputLocation,
+      int shard,
+      int bufferSize,
+      ProgressSink progress) {
     byte[] buffer = new byte[bufferSize];
     List<IndexRecord> entries = new ArrayList<>(tensors.size());
     long written = 0;
@@ -44,7 +50,8 @@ public final class ShardExecutor {
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = main;
         if (t instanceof PlannedTensor.FromSource f && f.sourcePrefix() != null) {
-          reader = others.computeIfAbsent(f.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
+          reader =
+              others.computeIfAbsent(f.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
         }
         long before = writer.position();
         BundleEntry entry = write(writer, reader, t, buffer, progress);
@@ -74,7 +81,10 @@ public final class ShardExecutor {
     return new StagedShard(shard, outputLocation, entries, written);
   }
 
-  /** The main source's entries these tensors read, in the order they read them (for coalesced reads). */
+  /**
+   * The main source's entries these tensors read, in the order they read them (for coalesced
+   * reads).
+   */
   private static List<BundleEntry> sourceEntries(List<PlannedTensor> tensors) {
     List<BundleEntry> out = new ArrayList<>();
     for (PlannedTensor t : tensors) {
@@ -93,7 +103,11 @@ public final class ShardExecutor {
     return t instanceof PlannedTensor.MergedSlices ? written : 0;
   }
 
-  private static BundleEntry write(ShardWriter writer, CheckpointReader reader, PlannedTensor t, byte[] buffer,
+  private static BundleEntry write(
+      ShardWriter writer,
+      CheckpointReader reader,
+      PlannedTensor t,
+      byte[] buffer,
       ProgressSink progress) {
     if (t instanceof PlannedTensor.Copy c) {
       return writer.copyFrom(reader, c.sourceName(), c.sourceEntry(), buffer);
@@ -102,23 +116,39 @@ public final class ShardExecutor {
       return writer.addStored(l.dtypeCode(), l.shape(), l.bytes(), l.maskedCrc());
     }
     if (t instanceof PlannedTensor.MergedSlices m) {
-      return writer.appendProduced(m.dtypeCode(), m.shape(), m.size(),
-          out -> SliceMerger.write(reader, m, out, buffer, progress), n -> SliceMerger.sizeMismatch(m, n));
+      return writer.appendProduced(
+          m.dtypeCode(),
+          m.shape(),
+          m.size(),
+          out -> SliceMerger.write(reader, m, out, buffer, progress),
+          n -> SliceMerger.sizeMismatch(m, n));
     }
     if (t instanceof PlannedTensor.Transformed x && x.transform().reshape() != null) {
-      return writer.copyAs(reader, x.sourceName(), x.sourceEntry(), x.dtypeCode(), x.shape(), buffer);
+      return writer.copyAs(
+          reader, x.sourceName(), x.sourceEntry(), x.dtypeCode(), x.shape(), buffer);
     }
     if (t instanceof PlannedTensor.Transformed x) {
-      return writer.appendProduced(x.dtypeCode(), x.shape(), x.size(),
+      return writer.appendProduced(
+          x.dtypeCode(),
+          x.shape(),
+          x.size(),
           out -> Transforms.apply(reader, x.sourceName(), x.sourceEntry(), x, out, buffer),
-          n -> new IllegalStateException("Transform of " + x.sourceName() + " wrote " + n + " bytes, expected "
-              + x.size()));
+          n ->
+              new IllegalStateException(
+                  "Transform of "
+                      + x.sourceName()
+                      + " wrote "
+                      + n
+                      + " bytes, expected "
+                      + x.size()));
     }
-    throw new IllegalArgumentException("Invalid shard plan: sliced full entry " + t.targetName() + " has no bytes");
+    throw new IllegalArgumentException(
+        "Invalid shard plan: sliced full entry " + t.targetName() + " has no bytes");
   }
 
   /** For tests: streams the merged bytes of {@code t} to {@code out}. */
-  static void merge(CheckpointReader reader, PlannedTensor.MergedSlices t, OutputStream out, byte[] buffer)
+  static void merge(
+      CheckpointReader reader, PlannedTensor.MergedSlices t, OutputStream out, byte[] buffer)
       throws IOException {
     SliceMerger.write(reader, t, out, buffer, ProgressSink.NONE);
   }

@@ -14,16 +14,23 @@ import java.util.List;
 
 /**
  * Streams a sliced tensor out whole, in row-major order, in bounded memory. Slices cut only along
- * dimension 0 are copied whole, in order (each verified while copying); any other slicing is verified
- * first and then assembled one row of the last dimension at a time. The one slice merger of the
- * migration: the shard executor calls it for every {@link PlannedTensor.MergedSlices}.
+ * dimension 0 are copied whole, in order (each verified while copying); any other slicing is
+ * verified first and then assembled one row of the last dimension at a time. The one slice merger
+ * of the migration: the shard executor calls it for every {@link PlannedTensor.MergedSlices}.
  */
 final class SliceMerger {
   private SliceMerger() {}
 
-  /** Writes the merged bytes of {@code t} to {@code out}; slices that do not tile the tensor fail. */
-  static void write(CheckpointReader reader, PlannedTensor.MergedSlices t, OutputStream out, byte[] buffer,
-      ProgressSink progress) throws IOException {
+  /**
+   * Writes the merged bytes of {@code t} to {@code out}; slices that do not tile the tensor fail.
+   */
+  static void write(
+      CheckpointReader reader,
+      PlannedTensor.MergedSlices t,
+      OutputStream out,
+      byte[] buffer,
+      ProgressSink progress)
+      throws IOException {
     TensorShape shape = t.shape();
     int elem = t.dtype().elementSize();
     List<PlannedTensor.SlicePart> parts = new ArrayList<>(t.parts());
@@ -35,8 +42,14 @@ final class SliceMerger {
       long row = 0;
       for (PlannedTensor.SlicePart p : parts) {
         if (p.slice().start(0) != row) {
-          throw Errors.sliceMergeGap(name, "slice " + p.slice() + " starts at row " + p.slice().start(0)
-              + ", expected row " + row);
+          throw Errors.sliceMergeGap(
+              name,
+              "slice "
+                  + p.slice()
+                  + " starts at row "
+                  + p.slice().start(0)
+                  + ", expected row "
+                  + row);
         }
         reader.copyRaw(name + "[" + p.slice() + "]", p.entry(), out, buffer);
         progress.bytes(p.entry().size());
@@ -52,8 +65,8 @@ final class SliceMerger {
 
   /** The error for merged slices that hold the wrong number of bytes. */
   static CorruptCheckpointException sizeMismatch(PlannedTensor.MergedSlices t, long written) {
-    return Errors.sliceMergeGap(t.sourceName(), "they hold " + written + " bytes, the full tensor needs "
-        + t.size());
+    return Errors.sliceMergeGap(
+        t.sourceName(), "they hold " + written + " bytes, the full tensor needs " + t.size());
   }
 
   private static boolean fullBeyondFirst(TensorSlice s, TensorShape shape) {
@@ -65,8 +78,16 @@ final class SliceMerger {
     return shape.rank() > 0;
   }
 
-  private static void writeRows(CheckpointReader reader, OutputStream out, TensorShape shape, int elem,
-      List<PlannedTensor.SlicePart> parts, String name, byte[] buffer, ProgressSink progress) throws IOException {
+  private static void writeRows(
+      CheckpointReader reader,
+      OutputStream out,
+      TensorShape shape,
+      int elem,
+      List<PlannedTensor.SlicePart> parts,
+      String name,
+      byte[] buffer,
+      ProgressSink progress)
+      throws IOException {
     int rank = shape.rank();
     long last = shape.dim(rank - 1);
     long rows = last == 0 ? 0 : shape.numElements() / last;
@@ -108,7 +129,8 @@ final class SliceMerger {
         at += partShape.dim(rank - 1);
       }
       if (at != last) {
-        throw Errors.sliceMergeGap(name, "row " + row + " is covered up to column " + at + " of " + last);
+        throw Errors.sliceMergeGap(
+            name, "row " + row + " is covered up to column " + at + " of " + last);
       }
       for (int d = rank - 2; d >= 0; d--) {
         if (++index[d] < shape.dim(d)) {

@@ -1,11 +1,11 @@
 package io.rebundle.codec.exec;
 
-import io.rebundle.codec.plan.MappingRules;
-import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.TensorShape;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.PlannedTensor;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
@@ -20,9 +20,14 @@ public final class Transforms {
   private Transforms() {}
 
   /** Writes the transformed tensor to {@code out}; the source CRC is verified along the way. */
-  static void apply(CheckpointReader reader, String key, BundleEntry source, PlannedTensor.Transformed t,
+  static void apply(
+      CheckpointReader reader,
+      String key,
+      BundleEntry source,
+      PlannedTensor.Transformed t,
       OutputStream out,
-      byte[] buffer) throws IOException {
+      byte[] buffer)
+      throws IOException {
     MappingRules.Transform tr = t.transform();
     if (tr.reshape() != null) {
       reader.copyRaw(key, source, out, buffer);
@@ -34,51 +39,60 @@ public final class Transforms {
     }
   }
 
-  private static void cast(CheckpointReader reader, String key, BundleEntry source, DType to, OutputStream out,
-      byte[] buffer) throws IOException {
+  private static void cast(
+      CheckpointReader reader,
+      String key,
+      BundleEntry source,
+      DType to,
+      OutputStream out,
+      byte[] buffer)
+      throws IOException {
     DType from = source.dtype();
     int inSize = from.elementSize();
     int outSize = to.elementSize();
     int chunk = (buffer.length / 2 / 8) * 8;
     byte[] converted = new byte[chunk / inSize * outSize + 16];
     // Read through a copying sink so the source CRC is checked by copyRaw itself.
-    OutputStream sink = new OutputStream() {
-      private final byte[] carry = new byte[16];
-      private int carried;
+    OutputStream sink =
+        new OutputStream() {
+          private final byte[] carry = new byte[16];
+          private int carried;
 
-      @Override
-      public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        int pos = off;
-        int end = off + len;
-        while (pos < end) {
-          if (carried > 0 || end - pos < inSize) {
-            while (carried < inSize && pos < end) {
-              carry[carried++] = b[pos++];
-            }
-            if (carried == inSize) {
-              int n = convert(carry, 0, inSize, from, to, converted, 0);
-              out.write(converted, 0, n);
-              carried = 0;
-            }
-            continue;
+          @Override
+          public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
           }
-          int whole = Math.min((end - pos) / inSize * inSize, chunk);
-          int n = convert(b, pos, whole, from, to, converted, 0);
-          out.write(converted, 0, n);
-          pos += whole;
-        }
-      }
-    };
+
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            int pos = off;
+            int end = off + len;
+            while (pos < end) {
+              if (carried > 0 || end - pos < inSize) {
+                while (carried < inSize && pos < end) {
+                  carry[carried++] = b[pos++];
+                }
+                if (carried == inSize) {
+                  int n = convert(carry, 0, inSize, from, to, converted, 0);
+                  out.write(converted, 0, n);
+                  carried = 0;
+                }
+                continue;
+              }
+              int whole = Math.min((end - pos) / inSize * inSize, chunk);
+              int n = convert(b, pos, whole, from, to, converted, 0);
+              out.write(converted, 0, n);
+              pos += whole;
+            }
+          }
+        };
     byte[] readBuffer = new byte[chunk];
     reader.copyRaw(key, source, sink, readBuffer);
   }
 
-  /** Converts {@code len} bytes of {@code from} elements; returns the bytes written to {@code dst}. */
+  /**
+   * Converts {@code len} bytes of {@code from} elements; returns the bytes written to {@code dst}.
+   */
   static int convert(byte[] src, int off, int len, DType from, DType to, byte[] dst, int dstOff) {
     int inSize = from.elementSize();
     int outSize = to.elementSize();
@@ -169,8 +183,14 @@ public final class Transforms {
    * Writes {@code source} transposed by {@code perm} (numpy semantics: output dimension k is input
    * dimension perm[k]) in output row-major order, gathering elements through a bounded page cache.
    */
-  static void transpose(CheckpointReader reader, String key, BundleEntry source, int[] perm, OutputStream out,
-      byte[] buffer) throws IOException {
+  static void transpose(
+      CheckpointReader reader,
+      String key,
+      BundleEntry source,
+      int[] perm,
+      OutputStream out,
+      byte[] buffer)
+      throws IOException {
     TensorShape in = source.shape();
     int rank = in.rank();
     int elem = source.dtype().elementSize();
@@ -226,12 +246,13 @@ public final class Transforms {
       this.key = key;
       this.entry = entry;
       this.pageSize = pageSize;
-      this.pages = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
-          return size() > maxPages;
-        }
-      };
+      this.pages =
+          new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
+              return size() > maxPages;
+            }
+          };
     }
 
     void read(long offset, byte[] dst, int dstOff, int len) {
@@ -260,7 +281,10 @@ public final class Transforms {
   }
 
   private static int getInt(byte[] b, int i) {
-    return (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8 | (b[i + 2] & 0xFF) << 16 | (b[i + 3] & 0xFF) << 24;
+    return (b[i] & 0xFF)
+        | (b[i + 1] & 0xFF) << 8
+        | (b[i + 2] & 0xFF) << 16
+        | (b[i + 3] & 0xFF) << 24;
   }
 
   private static long getLong(byte[] b, int i) {

@@ -1,9 +1,9 @@
 package io.rebundle.codec.exec;
 
-import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.Errors;
 import io.rebundle.codec.LinkNotPossibleException;
 import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.io.RangeReader;
@@ -15,13 +15,13 @@ import java.io.UncheckedIOException;
 
 /**
  * Makes one output data file out of a source data file that {@link FileReuse} found reusable: a
- * whole-file copy or a hard link at an attempt location in the staging directory. The counterpart of
- * {@link ShardExecutor} for reused files; engine-neutral and stateless.
+ * whole-file copy or a hard link at an attempt location in the staging directory. The counterpart
+ * of {@link ShardExecutor} for reused files; engine-neutral and stateless.
  *
- * <p>No byte passes through a CRC check on the way, unlike streamed tensors. With
- * {@link FileReuse.Policy#verifyCopies()} every tensor of the file is read from the source and
- * checked, with the streaming path's messages, on a second thread while the copy runs (linked files
- * are checked before the link). Without it the file's length is still checked against the plan, so a
+ * <p>No byte passes through a CRC check on the way, unlike streamed tensors. With {@link
+ * FileReuse.Policy#verifyCopies()} every tensor of the file is read from the source and checked,
+ * with the streaming path's messages, on a second thread while the copy runs (linked files are
+ * checked before the link). Without it the file's length is still checked against the plan, so a
  * source that changed since it was planned is caught.
  *
  * <p>Copies run in ranges, each reported to the progress sink: {@link #COPY_CHUNK} bytes per kernel
@@ -37,12 +37,19 @@ public final class WholeFileExecutor {
   private WholeFileExecutor() {}
 
   /**
-   * Copies or links ({@code policy.mode()}: {@link FileReuse.Mode#COPY} or {@link FileReuse.Mode#LINK})
-   * {@code file} of the checkpoint at {@code sourcePrefix} to {@code outputLocation}, which must not
-   * exist. Returns the output shard's entries. On failure nothing is left at {@code outputLocation}.
+   * Copies or links ({@code policy.mode()}: {@link FileReuse.Mode#COPY} or {@link
+   * FileReuse.Mode#LINK}) {@code file} of the checkpoint at {@code sourcePrefix} to {@code
+   * outputLocation}, which must not exist. Returns the output shard's entries. On failure nothing
+   * is left at {@code outputLocation}.
    */
-  public static StagedShard run(FileIO io, String sourcePrefix, FileReuse.ReusedFile file,
-      String outputLocation, FileReuse.Policy policy, byte[] buffer, ProgressSink progress) {
+  public static StagedShard run(
+      FileIO io,
+      String sourcePrefix,
+      FileReuse.ReusedFile file,
+      String outputLocation,
+      FileReuse.Policy policy,
+      byte[] buffer,
+      ProgressSink progress) {
     FileReuse.Mode mode = policy.mode();
     if (mode != FileReuse.Mode.COPY && mode != FileReuse.Mode.LINK) {
       throw new IllegalArgumentException("Invalid mode for a reused file: " + mode);
@@ -51,7 +58,8 @@ public final class WholeFileExecutor {
     if (mode == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
       throw notLinkable(io, source);
     }
-    // Copies clean up after themselves; what is removed here is a finished link or copy of the wrong size.
+    // Copies clean up after themselves; what is removed here is a finished link or copy of the
+    // wrong size.
     long bytes;
     if (mode == FileReuse.Mode.LINK) {
       if (policy.verifyCopies()) {
@@ -69,7 +77,8 @@ public final class WholeFileExecutor {
       try {
         io.delete(outputLocation);
       } catch (RuntimeException ignored) {
-        // The mismatch matters more than a leftover staging file, which the committer's abort removes.
+        // The mismatch matters more than a leftover staging file, which the committer's abort
+        // removes.
       }
       throw Errors.reusedFileChanged(source, bytes, file.bytes());
     }
@@ -83,16 +92,26 @@ public final class WholeFileExecutor {
    * the second from the page cache the first filled). A failed check deletes the finished copy, so
    * nothing unchecked leaves this method. Wall time is about the longer of the two, not their sum.
    */
-  static long copyVerified(FileIO io, String sourcePrefix, FileReuse.ReusedFile file, String source,
-      String target, byte[] buffer, ProgressSink progress) {
+  static long copyVerified(
+      FileIO io,
+      String sourcePrefix,
+      FileReuse.ReusedFile file,
+      String source,
+      String target,
+      byte[] buffer,
+      ProgressSink progress) {
     RuntimeException[] checkFailure = new RuntimeException[1];
-    Thread checker = new Thread(() -> {
-      try {
-        verify(io, sourcePrefix, file, buffer);
-      } catch (RuntimeException | Error t) {
-        checkFailure[0] = t instanceof RuntimeException re ? re : new IllegalStateException(t);
-      }
-    }, "rebundle-copy-check");
+    Thread checker =
+        new Thread(
+            () -> {
+              try {
+                verify(io, sourcePrefix, file, buffer);
+              } catch (RuntimeException | Error t) {
+                checkFailure[0] =
+                    t instanceof RuntimeException re ? re : new IllegalStateException(t);
+              }
+            },
+            "rebundle-copy-check");
     checker.setDaemon(true);
     checker.start();
     long bytes;
@@ -129,8 +148,8 @@ public final class WholeFileExecutor {
   }
 
   /**
-   * Copies {@code source} to {@code target} (which must not exist) in ranges, reporting each: in the
-   * kernel, {@link #COPY_CHUNK} bytes per call, where both ends are local files; else through a
+   * Copies {@code source} to {@code target} (which must not exist) in ranges, reporting each: in
+   * the kernel, {@link #COPY_CHUNK} bytes per call, where both ends are local files; else through a
    * {@link #STREAM_CHUNK} heap buffer. Returns the bytes copied; on failure the target is deleted.
    */
   static long copy(FileIO io, String source, String target, ProgressSink progress) {
@@ -143,7 +162,8 @@ public final class WholeFileExecutor {
           for (long at = 0; at < length; ) {
             long n = Math.min(COPY_CHUNK, length - at);
             if (!in.transferTo(at, n, out)) {
-              throw new IllegalStateException("Invalid storage: " + source + " refused a kernel copy it offered");
+              throw new IllegalStateException(
+                  "Invalid storage: " + source + " refused a kernel copy it offered");
             }
             at += n;
             progress.bytes(n);
@@ -167,12 +187,14 @@ public final class WholeFileExecutor {
           try {
             io.delete(target);
           } catch (RuntimeException ignored) {
-            // The failure being propagated matters more than a partial copy left in the staging area.
+            // The failure being propagated matters more than a partial copy left in the staging
+            // area.
           }
         }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
     }
   }
 
@@ -184,8 +206,11 @@ public final class WholeFileExecutor {
     }
   }
 
-  /** Reads every tensor of {@code file} from the source and checks its CRC32C, as streaming does. */
-  public static void verify(FileIO io, String sourcePrefix, FileReuse.ReusedFile file, byte[] buffer) {
+  /**
+   * Reads every tensor of {@code file} from the source and checks its CRC32C, as streaming does.
+   */
+  public static void verify(
+      FileIO io, String sourcePrefix, FileReuse.ReusedFile file, byte[] buffer) {
     try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix)) {
       reader.willRead(file.tensors().stream().map(PlannedTensor.Copy::sourceEntry).toList());
       for (PlannedTensor.Copy t : file.tensors()) {

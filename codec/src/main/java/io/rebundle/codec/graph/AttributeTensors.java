@@ -8,9 +8,9 @@ import java.util.NavigableSet;
  * Which index keys hold the value of one object-graph attribute (docs/object-graph-attributes.md).
  * An attribute's {@code checkpoint_key} names either one tensor saved under exactly that key, or,
  * for a saveable object with several specs (a hash table's keys and values), the tensors saved
- * under that key plus a suffix, e.g. {@code .../.ATTRIBUTES/table-keys} and
- * {@code .../.ATTRIBUTES/table-values}. A suffix never contains {@code /}: object-path separators
- * are escaped inside names, so a key with a further {@code /} belongs to another object.
+ * under that key plus a suffix, e.g. {@code .../.ATTRIBUTES/table-keys} and {@code
+ * .../.ATTRIBUTES/table-values}. A suffix never contains {@code /}: object-path separators are
+ * escaped inside names, so a key with a further {@code /} belongs to another object.
  */
 public final class AttributeTensors {
   private AttributeTensors() {}
@@ -36,9 +36,13 @@ public final class AttributeTensors {
     return found;
   }
 
-  /** Whether {@code indexKey} is one of the tensors of the attribute saved as {@code checkpointKey}. */
+  /**
+   * Whether {@code indexKey} is one of the tensors of the attribute saved as {@code checkpointKey}.
+   */
   public static boolean belongs(String checkpointKey, String indexKey) {
-    return indexKey.equals(checkpointKey) || (indexKey.length() > checkpointKey.length()
-        && indexKey.startsWith(checkpointKey) && indexKey.indexOf('/', checkpointKey.length()) < 0);
+    return indexKey.equals(checkpointKey)
+        || (indexKey.length() > checkpointKey.length()
+            && indexKey.startsWith(checkpointKey)
+            && indexKey.indexOf('/', checkpointKey.length()) < 0);
   }
 }

@@ -1,8 +1,8 @@
 package io.rebundle.codec.graph;
 
 /**
- * Escaping of one object-path component (tensorbundle-format.md §6.2): {@code .} becomes {@code ..},
- * then {@code /} becomes {@code .S}, so {@code scoped/c} is stored as {@code scoped.Sc}.
+ * Escaping of one object-path component (tensorbundle-format.md §6.2): {@code .} becomes {@code
+ * ..}, then {@code /} becomes {@code .S}, so {@code scoped/c} is stored as {@code scoped.Sc}.
  */
 public final class KeyEscaping {
   private KeyEscaping() {}
@@ -41,7 +41,9 @@ public final class KeyEscaping {
   /** {@code <path>/.ATTRIBUTES/<name>}, the name escaped twice as TensorFlow does. */
   public static String attributeKey(String objectPath, String tensorName) {
     String attr = escape(escape(tensorName));
-    return objectPath.isEmpty() ? "/" + ATTRIBUTES + "/" + attr : objectPath + "/" + ATTRIBUTES + "/" + attr;
+    return objectPath.isEmpty()
+        ? "/" + ATTRIBUTES + "/" + attr
+        : objectPath + "/" + ATTRIBUTES + "/" + attr;
   }
 
   /** The object path part of an attribute key, or null if the key has no {@code .ATTRIBUTES/}. */

@@ -13,8 +13,8 @@ import java.util.Deque;
 import java.util.List;
 
 /**
- * A TF2 checkpoint's object graph (tensorbundle-format.md §7), as an immutable list of nodes; node 0
- * is the root. Encodes to the same bytes TensorFlow writes for the same graph.
+ * A TF2 checkpoint's object graph (tensorbundle-format.md §7), as an immutable list of nodes; node
+ * 0 is the root. Encodes to the same bytes TensorFlow writes for the same graph.
  */
 public record ObjectGraph(List<Node> nodes) {
   /**
@@ -34,7 +34,8 @@ public record ObjectGraph(List<Node> nodes) {
   public record Child(int nodeId, String name) {}
 
   /** A saved tensor of a node: its escaped tensor name, TF1-style full name and index key. */
-  public record Attribute(String name, String fullName, String checkpointKey, boolean optionalRestore) {
+  public record Attribute(
+      String name, String fullName, String checkpointKey, boolean optionalRestore) {
     public Attribute(String name, String fullName, String checkpointKey) {
       this(name, fullName, checkpointKey, false);
     }
@@ -47,8 +48,13 @@ public record ObjectGraph(List<Node> nodes) {
    * One trackable object. {@code hasCheckpointValues} is null when the field is absent (older TF);
    * {@code registeredSaver} is null when absent.
    */
-  public record Node(int id, List<Child> children, List<Attribute> attributes,
-      List<SlotVariable> slotVariables, RegisteredSaverRef registeredSaver, Boolean hasCheckpointValues) {
+  public record Node(
+      int id,
+      List<Child> children,
+      List<Attribute> attributes,
+      List<SlotVariable> slotVariables,
+      RegisteredSaverRef registeredSaver,
+      Boolean hasCheckpointValues) {
     public Node {
       children = List.copyOf(children);
       attributes = List.copyOf(attributes);
@@ -68,10 +74,12 @@ public record ObjectGraph(List<Node> nodes) {
     try {
       proto = TrackableObjectGraph.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      throw Errors.malformedObjectGraph(source, "unparsable TrackableObjectGraph: " + e.getMessage(), e);
+      throw Errors.malformedObjectGraph(
+          source, "unparsable TrackableObjectGraph: " + e.getMessage(), e);
     }
     if (proto.getNodesCount() == 0) {
-      throw Errors.malformedObjectGraph(source, "it has no nodes (TensorFlow always writes the root, node 0)", null);
+      throw Errors.malformedObjectGraph(
+          source, "it has no nodes (TensorFlow always writes the root, node 0)", null);
     }
     List<Node> nodes = new ArrayList<>(proto.getNodesCount());
     int n = proto.getNodesCount();
@@ -84,17 +92,23 @@ public record ObjectGraph(List<Node> nodes) {
       }
       List<Attribute> attrs = new ArrayList<>();
       for (TrackableObject.SerializedTensor t : o.getAttributesList()) {
-        attrs.add(new Attribute(t.getName(), t.getFullName(), t.getCheckpointKey(), t.getOptionalRestore()));
+        attrs.add(
+            new Attribute(
+                t.getName(), t.getFullName(), t.getCheckpointKey(), t.getOptionalRestore()));
       }
       List<SlotVariable> slots = new ArrayList<>();
       for (TrackableObject.SlotVariableReference s : o.getSlotVariablesList()) {
         checkNode(s.getOriginalVariableNodeId(), n, source, id, "slot " + s.getSlotName());
         checkNode(s.getSlotVariableNodeId(), n, source, id, "slot " + s.getSlotName());
-        slots.add(new SlotVariable(s.getOriginalVariableNodeId(), s.getSlotName(), s.getSlotVariableNodeId()));
+        slots.add(
+            new SlotVariable(
+                s.getOriginalVariableNodeId(), s.getSlotName(), s.getSlotVariableNodeId()));
       }
-      RegisteredSaverRef saver = o.hasRegisteredSaver()
-          ? new RegisteredSaverRef(o.getRegisteredSaver().getName(), o.getRegisteredSaver().getObjectName())
-          : null;
+      RegisteredSaverRef saver =
+          o.hasRegisteredSaver()
+              ? new RegisteredSaverRef(
+                  o.getRegisteredSaver().getName(), o.getRegisteredSaver().getObjectName())
+              : null;
       Boolean has = o.hasHasCheckpointValues() ? o.getHasCheckpointValues().getValue() : null;
       nodes.add(new Node(id, children, attrs, slots, saver, has));
     }
@@ -125,12 +139,19 @@ public record ObjectGraph(List<Node> nodes) {
         length[c.nodeId()] = length[id] + 1 + KeyEscaping.escape(c.name()).length();
         total += length[c.nodeId()];
         if (depth[c.nodeId()] > MAX_DEPTH || total > MAX_TOTAL_PATH_CHARS) {
-          throw new UnsupportedCheckpointException(String.format(
-              "Cannot read the object graph of %s: its object paths are %s (node %d); "
-                  + "Rebundle reads graphs up to %d levels deep and %d path characters in total",
-              source, depth[c.nodeId()] > MAX_DEPTH ? "more than " + MAX_DEPTH + " levels deep"
-                  : "longer than " + MAX_TOTAL_PATH_CHARS + " characters in total",
-              c.nodeId(), MAX_DEPTH, MAX_TOTAL_PATH_CHARS), source, null);
+          throw new UnsupportedCheckpointException(
+              String.format(
+                  "Cannot read the object graph of %s: its object paths are %s (node %d); "
+                      + "Rebundle reads graphs up to %d levels deep and %d path characters in total",
+                  source,
+                  depth[c.nodeId()] > MAX_DEPTH
+                      ? "more than " + MAX_DEPTH + " levels deep"
+                      : "longer than " + MAX_TOTAL_PATH_CHARS + " characters in total",
+                  c.nodeId(),
+                  MAX_DEPTH,
+                  MAX_TOTAL_PATH_CHARS),
+              source,
+              null);
         }
         queue.add(c.nodeId());
       }
@@ -139,8 +160,8 @@ public record ObjectGraph(List<Node> nodes) {
 
   private static void checkNode(int target, int n, String source, int id, String what) {
     if (target < 0 || target >= n) {
-      throw Errors.malformedObjectGraph(source,
-          String.format("node %d, %s, points to node %d of %d", id, what, target, n), null);
+      throw Errors.malformedObjectGraph(
+          source, String.format("node %d, %s, points to node %d of %d", id, what, target, n), null);
     }
   }
 
@@ -149,21 +170,31 @@ public record ObjectGraph(List<Node> nodes) {
     for (Node node : nodes) {
       TrackableObject.Builder o = TrackableObject.newBuilder();
       for (Child c : node.children()) {
-        o.addChildren(TrackableObject.ObjectReference.newBuilder().setNodeId(c.nodeId()).setLocalName(c.name()));
+        o.addChildren(
+            TrackableObject.ObjectReference.newBuilder()
+                .setNodeId(c.nodeId())
+                .setLocalName(c.name()));
       }
       for (Attribute a : node.attributes()) {
-        o.addAttributes(TrackableObject.SerializedTensor.newBuilder().setName(a.name())
-            .setFullName(a.fullName()).setCheckpointKey(a.checkpointKey())
-            .setOptionalRestore(a.optionalRestore()));
+        o.addAttributes(
+            TrackableObject.SerializedTensor.newBuilder()
+                .setName(a.name())
+                .setFullName(a.fullName())
+                .setCheckpointKey(a.checkpointKey())
+                .setOptionalRestore(a.optionalRestore()));
       }
       for (SlotVariable s : node.slotVariables()) {
-        o.addSlotVariables(TrackableObject.SlotVariableReference.newBuilder()
-            .setOriginalVariableNodeId(s.originalVariableNodeId()).setSlotName(s.slotName())
-            .setSlotVariableNodeId(s.slotVariableNodeId()));
+        o.addSlotVariables(
+            TrackableObject.SlotVariableReference.newBuilder()
+                .setOriginalVariableNodeId(s.originalVariableNodeId())
+                .setSlotName(s.slotName())
+                .setSlotVariableNodeId(s.slotVariableNodeId()));
       }
       if (node.registeredSaver() != null) {
-        o.setRegisteredSaver(RegisteredSaver.newBuilder().setName(node.registeredSaver().name())
-            .setObjectName(node.registeredSaver().objectName()));
+        o.setRegisteredSaver(
+            RegisteredSaver.newBuilder()
+                .setName(node.registeredSaver().name())
+                .setObjectName(node.registeredSaver().objectName()));
       }
       if (node.hasCheckpointValues() != null) {
         o.setHasCheckpointValues(BoolValue.newBuilder().setValue(node.hasCheckpointValues()));
@@ -198,10 +229,17 @@ public record ObjectGraph(List<Node> nodes) {
     }
     for (Node node : nodes) {
       for (SlotVariable s : node.slotVariables()) {
-        if (paths[s.slotVariableNodeId()] == null && paths[s.originalVariableNodeId()] != null
+        if (paths[s.slotVariableNodeId()] == null
+            && paths[s.originalVariableNodeId()] != null
             && paths[node.id()] != null) {
-          paths[s.slotVariableNodeId()] = paths[s.originalVariableNodeId()] + "/"
-              + KeyEscaping.OPTIMIZER_SLOT + "/" + paths[node.id()] + "/" + KeyEscaping.escape(s.slotName());
+          paths[s.slotVariableNodeId()] =
+              paths[s.originalVariableNodeId()]
+                  + "/"
+                  + KeyEscaping.OPTIMIZER_SLOT
+                  + "/"
+                  + paths[node.id()]
+                  + "/"
+                  + KeyEscaping.escape(s.slotName());
         }
       }
     }

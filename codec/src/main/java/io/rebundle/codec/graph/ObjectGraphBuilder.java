@@ -108,15 +108,22 @@ public final class ObjectGraphBuilder {
           int slotId = order.size();
           ids.put(slot, slotId);
           order.add(slot);
-          paths.add(paths.get(varId) + "/" + KeyEscaping.OPTIMIZER_SLOT + "/" + paths.get(optId) + "/"
-              + KeyEscaping.escape(table.getKey()));
+          paths.add(
+              paths.get(varId)
+                  + "/"
+                  + KeyEscaping.OPTIMIZER_SLOT
+                  + "/"
+                  + paths.get(optId)
+                  + "/"
+                  + KeyEscaping.escape(table.getKey()));
           slotRefs.get(optId).add(new ObjectGraph.SlotVariable(varId, table.getKey(), slotId));
         }
       }
     }
     boolean[] hasValues = new boolean[order.size()];
     for (int i = 0; i < order.size(); i++) {
-      hasValues[i] = !order.get(i).attributes.isEmpty() || (i < bfsCount && !slotRefs.get(i).isEmpty());
+      hasValues[i] =
+          !order.get(i).attributes.isEmpty() || (i < bfsCount && !slotRefs.get(i).isEmpty());
     }
     // Propagate "has values" to every node from which a node with values is reachable.
     boolean changed = true;
@@ -146,11 +153,18 @@ public final class ObjectGraphBuilder {
       }
       List<ObjectGraph.Attribute> attrs = new ArrayList<>();
       for (String[] a : o.attributes) {
-        attrs.add(new ObjectGraph.Attribute(KeyEscaping.escape(a[0]), a[1],
-            KeyEscaping.attributeKey(paths.get(i), a[0])));
+        attrs.add(
+            new ObjectGraph.Attribute(
+                KeyEscaping.escape(a[0]), a[1], KeyEscaping.attributeKey(paths.get(i), a[0])));
       }
-      nodes.add(new ObjectGraph.Node(i, children, attrs,
-          i < bfsCount ? slotRefs.get(i) : List.of(), null, withCheckpointValues ? hasValues[i] : null));
+      nodes.add(
+          new ObjectGraph.Node(
+              i,
+              children,
+              attrs,
+              i < bfsCount ? slotRefs.get(i) : List.of(),
+              null,
+              withCheckpointValues ? hasValues[i] : null));
     }
     return new ObjectGraph(nodes);
   }

@@ -4,7 +4,8 @@ package io.rebundle.codec.io;
 public record ByteRange(long offset, long length) {
   public ByteRange {
     if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
-      throw new IllegalArgumentException("Invalid byte range: " + length + " bytes at offset " + offset);
+      throw new IllegalArgumentException(
+          "Invalid byte range: " + length + " bytes at offset " + offset);
     }
   }
 

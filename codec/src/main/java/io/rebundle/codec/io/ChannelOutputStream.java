@@ -5,8 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
 /**
- * Writes a file through its channel: small writes are gathered in a direct buffer; a direct
- * {@link ByteBuffer} handed to {@link #write(ByteBuffer)} goes to the file without further copies.
+ * Writes a file through its channel: small writes are gathered in a direct buffer; a direct {@link
+ * ByteBuffer} handed to {@link #write(ByteBuffer)} goes to the file without further copies.
  */
 final class ChannelOutputStream extends PositionOutputStream {
   private static final int WRITE_BUFFER = 1 << 20;

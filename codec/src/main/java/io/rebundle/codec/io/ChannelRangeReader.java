@@ -36,9 +36,10 @@ final class ChannelRangeReader implements RangeReader {
       while (target.hasRemaining()) {
         int n = channel.read(target, at);
         if (n < 0) {
-          throw new io.rebundle.codec.CorruptCheckpointException(String.format(
-              "Cannot read %s: file ended at offset %d, expected %d more bytes",
-              location, at, target.remaining()));
+          throw new io.rebundle.codec.CorruptCheckpointException(
+              String.format(
+                  "Cannot read %s: file ended at offset %d, expected %d more bytes",
+                  location, at, target.remaining()));
         }
         at += n;
       }
@@ -62,8 +63,18 @@ final class ChannelRangeReader implements RangeReader {
     try {
       target.transferFrom(channel, position, count);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot copy " + count + " bytes of " + location + " at offset " + position
-          + " to " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot copy "
+              + count
+              + " bytes of "
+              + location
+              + " at offset "
+              + position
+              + " to "
+              + target
+              + ": "
+              + e.getMessage(),
+          e);
     }
     return true;
   }
@@ -77,13 +88,16 @@ final class ChannelRangeReader implements RangeReader {
       while (dst.hasRemaining()) {
         int n = channel.read(dst, at);
         if (n < 0) {
-          throw new io.rebundle.codec.CorruptCheckpointException(String.format(
-              "Cannot read %s: file ended at offset %d, expected %d more bytes", location, at, dst.remaining()));
+          throw new io.rebundle.codec.CorruptCheckpointException(
+              String.format(
+                  "Cannot read %s: file ended at offset %d, expected %d more bytes",
+                  location, at, dst.remaining()));
         }
         at += n;
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot read " + location + " at offset " + position + ": " + e.getMessage(), e);
     }
   }
 

@@ -13,22 +13,25 @@ import java.util.List;
  * <ul>
  *   <li>A caller that knows what it will read announces it with {@link #expect(List)}, in reading
  *       order. Neighbouring ranges (gaps of at most {@code maxGap} bytes) are merged into groups of
- *       at most {@code window} bytes, as long as the gaps stay within 4% of the wanted bytes; when a read reaches a group, that group and the ones after it
- *       that fit in the window are fetched in one {@link RangeReader#readRanges} call (Hadoop's
- *       vectored read where the file system has one). Reads that follow the announcement read each
- *       byte of the file at most once.
+ *       at most {@code window} bytes, as long as the gaps stay within 4% of the wanted bytes; when
+ *       a read reaches a group, that group and the ones after it that fit in the window are fetched
+ *       in one {@link RangeReader#readRanges} call (Hadoop's vectored read where the file system
+ *       has one). Reads that follow the announcement read each byte of the file at most once.
  *   <li>A reader with no announcement whose file fits in the window (an index file) fetches the
  *       whole file on its first read: a footer and all index blocks cost one request.
  *   <li>Anything else (a range bigger than the window, a read nobody announced) goes straight to
  *       the delegate.
  * </ul>
+ *
  * Thread-safe: reads are serialized, as the underlying streams serialize them anyway.
  */
 public final class CoalescingRangeReader implements RangeReader {
   /** Default window: 8 MiB, the size of one ranged read. */
   public static final int DEFAULT_WINDOW = 8 << 20;
+
   /** Default largest gap merged over: reading 64 KiB more costs less than one more request. */
   public static final int DEFAULT_MAX_GAP = 64 << 10;
+
   /**
    * Bytes merged over (gaps) stay within 1/25 (4%) of a group's wanted bytes, so announced reads
    * cost at most 1.04 times their bytes even when several readers share a file between them.
@@ -43,8 +46,10 @@ public final class CoalescingRangeReader implements RangeReader {
   private boolean firstRead = true;
 
   private ByteBuffer buffer;
+
   /** The ranges held in {@link #buffer}, in buffer order, and where each starts in it. */
   private final List<ByteRange> held = new ArrayList<>();
+
   private final List<Integer> heldAt = new ArrayList<>();
 
   public CoalescingRangeReader(RangeReader delegate) {
@@ -78,7 +83,10 @@ public final class CoalescingRangeReader implements RangeReader {
       }
       long gap = r.offset() - end;
       long wasted = (end - start) - useful + gap;
-      if (start >= 0 && gap >= 0 && gap <= maxGap && r.end() - start <= window
+      if (start >= 0
+          && gap >= 0
+          && gap <= maxGap
+          && r.end() - start <= window
           && wasted * GAP_BUDGET_DIVISOR <= useful + r.length()) {
         end = r.end();
         useful += r.length();
@@ -135,7 +143,9 @@ public final class CoalescingRangeReader implements RangeReader {
     }
   }
 
-  /** Copies what the buffer holds at {@code at} into {@code dst}; false if it holds nothing there. */
+  /**
+   * Copies what the buffer holds at {@code at} into {@code dst}; false if it holds nothing there.
+   */
   private boolean copyHeld(long at, ByteBuffer dst) {
     for (int i = 0; i < held.size(); i++) {
       ByteRange r = held.get(i);

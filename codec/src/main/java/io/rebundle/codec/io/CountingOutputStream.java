@@ -3,7 +3,9 @@ package io.rebundle.codec.io;
 import java.io.IOException;
 import java.io.OutputStream;
 
-/** Counts bytes on their way to a delegate stream: a {@link PositionOutputStream} over any stream. */
+/**
+ * Counts bytes on their way to a delegate stream: a {@link PositionOutputStream} over any stream.
+ */
 public class CountingOutputStream extends PositionOutputStream {
   private final OutputStream delegate;
   private long position;

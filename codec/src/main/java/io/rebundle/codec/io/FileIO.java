@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * Storage behind every read and write. Implementations are serializable factories (they travel to
  * Spark executors) and thread-safe. Locations are strings ({@link Location} parses them): plain
- * paths for {@link LocalFileIO}, URIs for Hadoop. Whole-file writers that fail call
- * {@link PositionOutputStream#abort()} so an object store never publishes a partial file.
+ * paths for {@link LocalFileIO}, URIs for Hadoop. Whole-file writers that fail call {@link
+ * PositionOutputStream#abort()} so an object store never publishes a partial file.
  */
 public interface FileIO extends Serializable {
   InputFile newInputFile(String location);
@@ -101,7 +101,8 @@ public interface FileIO extends Serializable {
         out.close();
         done = true;
       } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+        throw new java.io.UncheckedIOException(
+            "Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
       } finally {
         if (!done) {
           discard(out, target);

@@ -4,14 +4,11 @@ import io.rebundle.codec.LinkNotPossibleException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -71,9 +68,11 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
 
   @Override
   public void rename(String source, String target) {
-    // FileIO's contract: fail if the target exists. An ATOMIC_MOVE would silently replace it on POSIX.
+    // FileIO's contract: fail if the target exists. An ATOMIC_MOVE would silently replace it on
+    // POSIX.
     if (Files.exists(path(target), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": target exists",
+      throw new UncheckedIOException(
+          "Cannot rename " + source + " to " + target + ": target exists",
           new FileAlreadyExistsException(target));
     }
     try {
@@ -131,9 +130,11 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
     } catch (NoSuchFileException e) {
       throw new StorageFileNotFoundException(e.getFile(), e);
     } catch (FileAlreadyExistsException e) {
-      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
+      throw new UncheckedIOException(
+          "Cannot copy " + source + " to " + target + ": target exists", e);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
     }
   }
 
@@ -153,20 +154,31 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
     try {
       Files.createLink(to, existing);
     } catch (FileAlreadyExistsException e) {
-      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": target exists", e);
+      throw new UncheckedIOException(
+          "Cannot link " + target + " to " + source + ": target exists", e);
     } catch (NoSuchFileException e) {
-      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": " + e.getFile()
-          + " does not exist", e);
+      throw new UncheckedIOException(
+          "Cannot link " + target + " to " + source + ": " + e.getFile() + " does not exist", e);
     } catch (java.nio.file.FileSystemException e) {
-      // Errno is not exposed: EXDEV (different file systems), EPERM (a file system without hard links,
+      // Errno is not exposed: EXDEV (different file systems), EPERM (a file system without hard
+      // links,
       // or protected_hardlinks), EMLINK (too many links) all arrive here. Name the likely cause.
-      String reason = differentFileSystems(existing, to.toAbsolutePath().getParent())
-          ? "they are on different file systems" : e.getReason() == null ? e.toString() : e.getReason();
-      throw new LinkNotPossibleException("Cannot hard-link " + source + " as " + target + ": "
-          + reason + " (a hard link needs source and destination on one local file system; copy the files instead)",
+      String reason =
+          differentFileSystems(existing, to.toAbsolutePath().getParent())
+              ? "they are on different file systems"
+              : e.getReason() == null ? e.toString() : e.getReason();
+      throw new LinkNotPossibleException(
+          "Cannot hard-link "
+              + source
+              + " as "
+              + target
+              + ": "
+              + reason
+              + " (a hard link needs source and destination on one local file system; copy the files instead)",
           e);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot link " + target + " to " + source + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot link " + target + " to " + source + ": " + e.getMessage(), e);
     }
   }
 
@@ -177,8 +189,6 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
       return false;
     }
   }
-
-
 
   /** A {@link CountingOutputStream}; kept under its old name for existing callers. */
   public static final class CountingStream extends CountingOutputStream {

@@ -12,8 +12,9 @@ public final class Location {
   private Location() {}
 
   /**
-   * The scheme in lower case ({@code "gs"}, {@code "s3a"}, {@code "file"}), or {@code ""} for a plain
-   * path. A scheme is letters, digits, {@code + - .} starting with a letter, then {@code ':'}.
+   * The scheme in lower case ({@code "gs"}, {@code "s3a"}, {@code "file"}), or {@code ""} for a
+   * plain path. A scheme is letters, digits, {@code + - .} starting with a letter, then {@code
+   * ':'}.
    */
   public static String scheme(String location) {
     int colon = location.indexOf(':');
@@ -53,9 +54,8 @@ public final class Location {
 
   /**
    * The directory part of a location, or {@code ""} if it has none. The parent of {@code /a} is
-   * {@code /}, of {@code gs://bucket/a} is {@code gs://bucket/}; a root ({@code /},
-   * {@code gs://bucket/}, {@code gs://bucket}) and a bare name have none. One trailing slash is
-   * ignored.
+   * {@code /}, of {@code gs://bucket/a} is {@code gs://bucket/}; a root ({@code /}, {@code
+   * gs://bucket/}, {@code gs://bucket}) and a bare name have none. One trailing slash is ignored.
    */
   public static String parent(String location) {
     int pathStart = pathStart(location);

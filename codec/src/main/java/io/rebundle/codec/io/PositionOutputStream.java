@@ -18,8 +18,8 @@ public abstract class PositionOutputStream extends OutputStream {
   }
 
   /**
-   * Writes the remaining bytes of {@code src}, advancing its position. Channel-backed streams write a
-   * direct buffer straight to the file; this default copies through the heap.
+   * Writes the remaining bytes of {@code src}, advancing its position. Channel-backed streams write
+   * a direct buffer straight to the file; this default copies through the heap.
    */
   public void write(java.nio.ByteBuffer src) throws java.io.IOException {
     byte[] chunk = new byte[Math.min(src.remaining(), 1 << 16)];

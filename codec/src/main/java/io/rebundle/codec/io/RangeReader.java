@@ -39,17 +39,19 @@ public interface RangeReader extends Closeable {
 
   /**
    * Reads several ranges, {@code ranges.get(i)} into {@code dsts[i]} (each buffer's remaining bytes
-   * must equal its range's length), as one batch: storage with a vectored read (Hadoop's
-   * {@code readVectored}) fetches them in parallel requests; this default reads them one by one.
-   * Throws if any range cannot be read in full.
+   * must equal its range's length), as one batch: storage with a vectored read (Hadoop's {@code
+   * readVectored}) fetches them in parallel requests; this default reads them one by one. Throws if
+   * any range cannot be read in full.
    */
   default void readRanges(java.util.List<ByteRange> ranges, java.nio.ByteBuffer[] dsts) {
     if (ranges.size() != dsts.length) {
-      throw new IllegalArgumentException("Cannot read " + ranges.size() + " ranges into " + dsts.length + " buffers");
+      throw new IllegalArgumentException(
+          "Cannot read " + ranges.size() + " ranges into " + dsts.length + " buffers");
     }
     for (int i = 0; i < dsts.length; i++) {
       if (dsts[i].remaining() != ranges.get(i).length()) {
-        throw new IllegalArgumentException("Cannot read " + ranges.get(i) + " into a buffer of " + dsts[i].remaining());
+        throw new IllegalArgumentException(
+            "Cannot read " + ranges.get(i) + " into a buffer of " + dsts[i].remaining());
       }
       readFully(ranges.get(i).offset(), dsts[i]);
     }
@@ -79,8 +81,8 @@ public interface RangeReader extends Closeable {
   void close();
 
   /**
-   * Fails with a corruption naming the file unless {@code [position, position + length)} lies inside
-   * a file of {@code fileLength} bytes. For implementations, before they read.
+   * Fails with a corruption naming the file unless {@code [position, position + length)} lies
+   * inside a file of {@code fileLength} bytes. For implementations, before they read.
    */
   static void checkRange(String location, long position, long length, long fileLength) {
     if (position < 0 || length < 0 || position > fileLength - length) {

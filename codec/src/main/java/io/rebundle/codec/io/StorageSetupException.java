@@ -15,8 +15,11 @@ public final class StorageSetupException extends UncheckedIOException {
   private final String scheme;
 
   public StorageSetupException(String location, String reason, String fix, Throwable cause) {
-    super("Cannot access " + location + ": " + reason + "; " + fix,
-        cause instanceof IOException io ? io : new IOException(cause == null ? reason : cause.toString(), cause));
+    super(
+        "Cannot access " + location + ": " + reason + "; " + fix,
+        cause instanceof IOException io
+            ? io
+            : new IOException(cause == null ? reason : cause.toString(), cause));
     this.location = location;
     this.scheme = Location.scheme(location);
   }

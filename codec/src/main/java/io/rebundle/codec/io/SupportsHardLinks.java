@@ -8,9 +8,9 @@ package io.rebundle.codec.io;
 public interface SupportsHardLinks {
   /**
    * Makes {@code target} (which must not exist) a second name of the file {@code source}. Writing
-   * to either name afterwards changes both; deleting either leaves the other intact. Throws
-   * {@link io.rebundle.codec.LinkNotPossibleException} naming the file when this storage cannot link
-   * these two locations (different file systems, a file system without hard links).
+   * to either name afterwards changes both; deleting either leaves the other intact. Throws {@link
+   * io.rebundle.codec.LinkNotPossibleException} naming the file when this storage cannot link these
+   * two locations (different file systems, a file system without hard links).
    */
   void link(String source, String target);
 }

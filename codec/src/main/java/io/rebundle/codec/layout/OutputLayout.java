@@ -5,18 +5,23 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * The output's data files: {@code reused} source files as shards {@code 0..k-1}, then
- * {@code newShards} (tensors per shard) as shards {@code k..}. {@code mode} is how the reused
- * files are made ({@link FileReuse.Mode#COPY} or {@link FileReuse.Mode#LINK}; {@link FileReuse.Mode#NEVER} when none are),
- * {@code reason} says why in a sentence, {@code rejected} lists the source files that did not
- * qualify (empty when none were examined).
+ * The output's data files: {@code reused} source files as shards {@code 0..k-1}, then {@code
+ * newShards} (tensors per shard) as shards {@code k..}. {@code mode} is how the reused files are
+ * made ({@link FileReuse.Mode#COPY} or {@link FileReuse.Mode#LINK}; {@link FileReuse.Mode#NEVER}
+ * when none are), {@code reason} says why in a sentence, {@code rejected} lists the source files
+ * that did not qualify (empty when none were examined).
  */
-public record OutputLayout(FileReuse.Mode mode, String reason, List<FileReuse.ReusedFile> reused,
+public record OutputLayout(
+    FileReuse.Mode mode,
+    String reason,
+    List<FileReuse.ReusedFile> reused,
     List<List<PlannedTensor>> newShards,
-    List<FileReuse.Rejected> rejected) implements Serializable {
+    List<FileReuse.Rejected> rejected)
+    implements Serializable {
   public OutputLayout {
     if (mode == FileReuse.Mode.AUTO || (mode == FileReuse.Mode.NEVER) != reused.isEmpty()) {
-      throw new IllegalArgumentException("Invalid layout: mode " + mode + " with " + reused.size() + " reused files");
+      throw new IllegalArgumentException(
+          "Invalid layout: mode " + mode + " with " + reused.size() + " reused files");
     }
     reused = List.copyOf(reused);
     newShards = newShards.stream().map(List::copyOf).toList();

@@ -1,7 +1,6 @@
 package io.rebundle.codec.layout;
 
 import io.rebundle.codec.plan.PlannedTensor;
-import io.rebundle.codec.layout.Scheduler;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -18,7 +17,10 @@ public final class Scheduler {
 
   private Scheduler() {}
 
-  /** The number of shards for {@code totalBytes} at {@code shardSize}, at least 1, at most {@code tensors}. */
+  /**
+   * The number of shards for {@code totalBytes} at {@code shardSize}, at least 1, at most {@code
+   * tensors}.
+   */
   public static int shardCount(long totalBytes, long shardSize, long tensors) {
     if (shardSize <= 0) {
       throw new IllegalArgumentException("Invalid shard size: " + shardSize);
@@ -31,11 +33,16 @@ public final class Scheduler {
     if (numShards < 1) {
       throw new IllegalArgumentException("Invalid number of shards: " + numShards);
     }
-    List<PlannedTensor> data = new ArrayList<>(tensors.stream().filter(PlannedTensor::hasData).toList());
-    data.sort(Comparator.comparingLong(PlannedTensor::size).reversed()
-        .thenComparing(t -> t.targetKey(), java.util.Arrays::compareUnsigned));
+    List<PlannedTensor> data =
+        new ArrayList<>(tensors.stream().filter(PlannedTensor::hasData).toList());
+    data.sort(
+        Comparator.comparingLong(PlannedTensor::size)
+            .reversed()
+            .thenComparing(t -> t.targetKey(), java.util.Arrays::compareUnsigned));
     List<List<PlannedTensor>> shards = new ArrayList<>();
-    PriorityQueue<long[]> load = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+    PriorityQueue<long[]> load =
+        new PriorityQueue<>(
+            (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
     for (int i = 0; i < numShards; i++) {
       shards.add(new ArrayList<>());
       load.add(new long[] {0, i});
@@ -47,7 +54,9 @@ public final class Scheduler {
       load.add(lightest);
     }
     for (List<PlannedTensor> shard : shards) {
-      shard.sort(Comparator.comparingInt(Scheduler::sourceShard).thenComparingLong(Scheduler::sourceOffset));
+      shard.sort(
+          Comparator.comparingInt(Scheduler::sourceShard)
+              .thenComparingLong(Scheduler::sourceOffset));
     }
     return shards;
   }

@@ -27,7 +27,8 @@ public final class LocalMigration {
   public record Result(MigrationPlan plan, OutputLayout layout) {}
 
   /** Prepares, runs on {@code threads} threads (0: one per core) and commits {@code request}. */
-  public static MigrationResult run(FileIO io, MigrationRequest request, ProgressSink progress, int threads) {
+  public static MigrationResult run(
+      FileIO io, MigrationRequest request, ProgressSink progress, int threads) {
     PreparedMigration m = PreparedMigration.prepare(io, request);
     List<TaskOutcome> outcomes;
     try {
@@ -44,15 +45,20 @@ public final class LocalMigration {
   }
 
   /**
-   * Runs {@code tasks} on {@code threads} threads (0: one per core, at most one per task) and returns
-   * their outcomes in task order. If one throws, the others are interrupted and awaited before the
-   * failure propagates, so nothing still writes into the staging area afterwards.
+   * Runs {@code tasks} on {@code threads} threads (0: one per core, at most one per task) and
+   * returns their outcomes in task order. If one throws, the others are interrupted and awaited
+   * before the failure propagates, so nothing still writes into the staging area afterwards.
    */
-  public static List<TaskOutcome> runTasks(FileIO io, List<MigrationTask> tasks, ProgressSink progress, int threads) {
+  public static List<TaskOutcome> runTasks(
+      FileIO io, List<MigrationTask> tasks, ProgressSink progress, int threads) {
     if (tasks.isEmpty()) {
       return List.of();
     }
-    int n = Math.max(1, Math.min(tasks.size(), threads > 0 ? threads : Runtime.getRuntime().availableProcessors()));
+    int n =
+        Math.max(
+            1,
+            Math.min(
+                tasks.size(), threads > 0 ? threads : Runtime.getRuntime().availableProcessors()));
     if (n == 1) {
       List<TaskOutcome> out = new ArrayList<>();
       for (MigrationTask t : tasks) {
@@ -60,11 +66,14 @@ public final class LocalMigration {
       }
       return out;
     }
-    ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
-      Thread th = new Thread(r, "rebundle-task");
-      th.setDaemon(true);
-      return th;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            n,
+            r -> {
+              Thread th = new Thread(r, "rebundle-task");
+              th.setDaemon(true);
+              return th;
+            });
     try {
       List<Future<TaskOutcome>> futures = new ArrayList<>();
       for (MigrationTask t : tasks) {
@@ -101,25 +110,56 @@ public final class LocalMigration {
   }
 
   /** Streams every tensor into {@code numShards} new shards (no file reuse). */
-  public static MigrationPlan run(FileIO io, String source, String destination, MigrationSpec spec,
-      int numShards, boolean overwrite) {
+  public static MigrationPlan run(
+      FileIO io,
+      String source,
+      String destination,
+      MigrationSpec spec,
+      int numShards,
+      boolean overwrite) {
     return run(io, source, destination, spec, MappingRules.none(), numShards, overwrite);
   }
 
   /** Streams every tensor into {@code numShards} new shards (no file reuse). */
-  public static MigrationPlan run(FileIO io, String source, String destination, MigrationSpec spec,
-      MappingRules rules, int numShards, boolean overwrite) {
-    return run(io, source, destination, spec, rules, numShards, overwrite, FileReuse.Policy.never()).plan();
+  public static MigrationPlan run(
+      FileIO io,
+      String source,
+      String destination,
+      MigrationSpec spec,
+      MappingRules rules,
+      int numShards,
+      boolean overwrite) {
+    return run(io, source, destination, spec, rules, numShards, overwrite, FileReuse.Policy.never())
+        .plan();
   }
 
   /**
    * Migrates reusing source data files as {@code reuse} asks ({@link FileReuse}). {@code numShards}
    * is the number of new shards for what is not reused (0: one per ~1 GiB).
    */
-  public static Result run(FileIO io, String source, String destination, MigrationSpec spec,
-      MappingRules rules, int numShards, boolean overwrite, FileReuse.Policy reuse) {
-    MigrationRequest request = new MigrationRequest(source, destination, spec, rules, numShards,
-        Scheduler.DEFAULT_SHARD_SIZE, overwrite, true, null, null, reuse, null);
+  public static Result run(
+      FileIO io,
+      String source,
+      String destination,
+      MigrationSpec spec,
+      MappingRules rules,
+      int numShards,
+      boolean overwrite,
+      FileReuse.Policy reuse) {
+    MigrationRequest request =
+        new MigrationRequest(
+            source,
+            destination,
+            spec,
+            rules,
+            numShards,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            overwrite,
+            true,
+            null,
+            null,
+            reuse,
+            null);
     MigrationResult r = run(io, request, ProgressSink.NONE, 1);
     return new Result(r.plan(), r.layout());
   }

@@ -18,15 +18,25 @@ import io.rebundle.codec.plan.TemplateSpec;
  *   <li>{@code shards}: new output data files (0: from {@code shardSize}); with reused files both
  *       size only the new shards, and either given keeps {@link FileReuse.Mode#AUTO} from reusing.
  *   <li>{@code template}/{@code templateSpec}: fill a template checkpoint instead (null: none).
- *   <li>{@code reuse}: which source data files are reused whole. Null means the default,
- *       {@link FileReuse.Mode#AUTO}; {@code AUTO} always verifies every CRC (the default never skips
- *       a CRC check); {@code COPY}/{@code LINK} verify only when asked.
+ *   <li>{@code reuse}: which source data files are reused whole. Null means the default, {@link
+ *       FileReuse.Mode#AUTO}; {@code AUTO} always verifies every CRC (the default never skips a CRC
+ *       check); {@code COPY}/{@code LINK} verify only when asked.
  *   <li>{@code warmStart}: null or {@link WarmStart#none()} for none.
  * </ul>
  */
-public record MigrationRequest(String source, String destination, MigrationSpec spec, MappingRules rules,
-    int shards, long shardSize, boolean overwrite, boolean writeStateFile, String template,
-    TemplateSpec templateSpec, FileReuse.Policy reuse, WarmStart warmStart) {
+public record MigrationRequest(
+    String source,
+    String destination,
+    MigrationSpec spec,
+    MappingRules rules,
+    int shards,
+    long shardSize,
+    boolean overwrite,
+    boolean writeStateFile,
+    String template,
+    TemplateSpec templateSpec,
+    FileReuse.Policy reuse,
+    WarmStart warmStart) {
   public MigrationRequest {
     if (source == null || destination == null) {
       throw new IllegalArgumentException("Invalid migration: source and destination are required");
@@ -47,10 +57,24 @@ public record MigrationRequest(String source, String destination, MigrationSpec 
     warmStart = warmStart == null ? WarmStart.none() : warmStart;
   }
 
-  /** A plain conversion of {@code source} to {@code destination}: no rules, default layout and reuse. */
+  /**
+   * A plain conversion of {@code source} to {@code destination}: no rules, default layout and
+   * reuse.
+   */
   public static MigrationRequest of(String source, String destination, MigrationSpec spec) {
-    return new MigrationRequest(source, destination, spec, MappingRules.none(), 0, Scheduler.DEFAULT_SHARD_SIZE,
-        false, true, null, null, null, null);
+    return new MigrationRequest(
+        source,
+        destination,
+        spec,
+        MappingRules.none(),
+        0,
+        Scheduler.DEFAULT_SHARD_SIZE,
+        false,
+        true,
+        null,
+        null,
+        null,
+        null);
   }
 
   /**

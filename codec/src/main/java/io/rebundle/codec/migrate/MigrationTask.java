@@ -50,7 +50,8 @@ public sealed interface MigrationTask extends Serializable {
   StagedShard write(FileIO io, String attempt, ProgressSink progress);
 
   /** A new shard: {@code tensors} streamed from {@code sourcePrefix}, in order. */
-  record WriteShard(int shard, List<PlannedTensor> planned, String sourcePrefix, StagingArea staging)
+  record WriteShard(
+      int shard, List<PlannedTensor> planned, String sourcePrefix, StagingArea staging)
       implements MigrationTask {
     public WriteShard {
       planned = List.copyOf(planned);
@@ -68,18 +69,30 @@ public sealed interface MigrationTask extends Serializable {
 
     @Override
     public StagedShard write(FileIO io, String attempt, ProgressSink progress) {
-      return ShardExecutor.run(io, sourcePrefix, planned, staging.attemptFile(shard, attempt), shard, BUFFER_SIZE,
+      return ShardExecutor.run(
+          io,
+          sourcePrefix,
+          planned,
+          staging.attemptFile(shard, attempt),
+          shard,
+          BUFFER_SIZE,
           progress);
     }
   }
 
   /**
-   * One safetensors output file: {@code planned} (already in the file's order) streamed from
-   * {@code sourcePrefix} under {@code metadata}; the header is rebuilt here from the plan, so it is
-   * the one the driver laid out. See {@link SafetensorsExport}.
+   * One safetensors output file: {@code planned} (already in the file's order) streamed from {@code
+   * sourcePrefix} under {@code metadata}; the header is rebuilt here from the plan, so it is the
+   * one the driver laid out. See {@link SafetensorsExport}.
    */
-  record WriteSafetensors(int shard, String name, java.util.Map<String, String> metadata, List<PlannedTensor> planned,
-      String sourcePrefix, StagingArea staging) implements MigrationTask {
+  record WriteSafetensors(
+      int shard,
+      String name,
+      java.util.Map<String, String> metadata,
+      List<PlannedTensor> planned,
+      String sourcePrefix,
+      StagingArea staging)
+      implements MigrationTask {
     public WriteSafetensors {
       planned = List.copyOf(planned);
       metadata = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
@@ -97,12 +110,16 @@ public sealed interface MigrationTask extends Serializable {
 
     @Override
     public StagedShard write(FileIO io, String attempt, ProgressSink progress) {
-      return SafetensorsExport.writeFile(io, this, staging.attemptFile(shard, attempt), BUFFER_SIZE, progress);
+      return SafetensorsExport.writeFile(
+          io, this, staging.attemptFile(shard, attempt), BUFFER_SIZE, progress);
     }
   }
 
-  /** A reused source data file, copied whole ({@code policy} says whether its CRCs are read first). */
-  record CopyFile(FileReuse.ReusedFile file, FileReuse.Policy policy, String sourcePrefix, StagingArea staging)
+  /**
+   * A reused source data file, copied whole ({@code policy} says whether its CRCs are read first).
+   */
+  record CopyFile(
+      FileReuse.ReusedFile file, FileReuse.Policy policy, String sourcePrefix, StagingArea staging)
       implements MigrationTask {
     @Override
     public int shard() {
@@ -122,16 +139,18 @@ public sealed interface MigrationTask extends Serializable {
     @Override
     public StagedShard write(FileIO io, String attempt, ProgressSink progress) {
       byte[] buffer = policy.verifyCopies() ? new byte[BUFFER_SIZE] : new byte[0];
-      return WholeFileExecutor.run(io, sourcePrefix, file, staging.attemptFile(shard(), attempt), policy, buffer,
-          progress);
+      return WholeFileExecutor.run(
+          io, sourcePrefix, file, staging.attemptFile(shard(), attempt), policy, buffer, progress);
     }
   }
 
   /**
    * A reused source data file the driver already hard-linked at {@code linked}: the task only reads
-   * its tensors and checks every CRC32C ({@code --link --verify-copies}), in parallel with the others.
+   * its tensors and checks every CRC32C ({@code --link --verify-copies}), in parallel with the
+   * others.
    */
-  record VerifyLinked(FileReuse.ReusedFile file, String linked, String sourcePrefix) implements MigrationTask {
+  record VerifyLinked(FileReuse.ReusedFile file, String linked, String sourcePrefix)
+      implements MigrationTask {
     @Override
     public int shard() {
       return file.targetShard();

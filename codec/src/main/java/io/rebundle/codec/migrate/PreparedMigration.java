@@ -26,8 +26,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * The one orchestrator of a migration, for every engine: open → plan → validate → lay out → check
- * the destination → stage, then (the engine's part) run {@link #tasks()} anywhere, then
- * {@link #commit} their outcomes on the driver or {@link #abort()}.
+ * the destination → stage, then (the engine's part) run {@link #tasks()} anywhere, then {@link
+ * #commit} their outcomes on the driver or {@link #abort()}.
  *
  * <pre>
  *   PreparedMigration m = PreparedMigration.prepare(io, request);
@@ -35,11 +35,11 @@ import java.util.function.UnaryOperator;
  *   MigrationResult r = m.commit(outcomes);      // or m.abort() if running them failed
  * </pre>
  *
- * It owns every default that guards data: the reuse policy ({@link MigrationRequest#effectiveReuse},
- * so a caller that sets none never skips a CRC check), the meaning of a warm start, the destination
- * check (one check, one message naming {@code --overwrite}), the hard-link check, and validation of
- * the plan against the source's files before any task starts. Not thread-safe; driver-side only
- * (the tasks are what travels).
+ * It owns every default that guards data: the reuse policy ({@link
+ * MigrationRequest#effectiveReuse}, so a caller that sets none never skips a CRC check), the
+ * meaning of a warm start, the destination check (one check, one message naming {@code
+ * --overwrite}), the hard-link check, and validation of the plan against the source's files before
+ * any task starts. Not thread-safe; driver-side only (the tasks are what travels).
  */
 public final class PreparedMigration {
   private final FileIO io;
@@ -56,9 +56,18 @@ public final class PreparedMigration {
   private final long planNanos;
   private boolean finished;
 
-  private PreparedMigration(FileIO io, MigrationRequest request, FileReuse.Policy reuse, String sourcePrefix,
-      String destination, MigrationPlan plan, OutputLayout layout, Committer committer, List<MigrationTask> tasks,
-      String taskSource, long planNanos) {
+  private PreparedMigration(
+      FileIO io,
+      MigrationRequest request,
+      FileReuse.Policy reuse,
+      String sourcePrefix,
+      String destination,
+      MigrationPlan plan,
+      OutputLayout layout,
+      Committer committer,
+      List<MigrationTask> tasks,
+      String taskSource,
+      long planNanos) {
     this.io = io;
     this.request = request;
     this.reuse = reuse;
@@ -72,9 +81,12 @@ public final class PreparedMigration {
     this.planNanos = planNanos;
   }
 
-  /** {@link #prepare(FileIO, MigrationRequest, Consumer, UnaryOperator)} ignoring warnings, locations as given. */
+  /**
+   * {@link #prepare(FileIO, MigrationRequest, Consumer, UnaryOperator)} ignoring warnings,
+   * locations as given.
+   */
   public static PreparedMigration prepare(FileIO io, MigrationRequest request) {
-    return prepare(io, request, w -> { }, UnaryOperator.identity());
+    return prepare(io, request, w -> {}, UnaryOperator.identity());
   }
 
   /**
@@ -83,7 +95,10 @@ public final class PreparedMigration {
    * {@code warnings} receives the readers' warnings (one line each); {@code taskLocations} turns a
    * location into one every task's machine resolves (an absolute path, a qualified URI).
    */
-  public static PreparedMigration prepare(FileIO io, MigrationRequest request, Consumer<String> warnings,
+  public static PreparedMigration prepare(
+      FileIO io,
+      MigrationRequest request,
+      Consumer<String> warnings,
       UnaryOperator<String> taskLocations) {
     PreparedMigration m = build(io, request, warnings, taskLocations, true);
     m.stage();
@@ -94,14 +109,19 @@ public final class PreparedMigration {
    * The plan and layout only, for a dry run: the destination is not checked and nothing is written;
    * {@link #commit} refuses.
    */
-  public static PreparedMigration preview(FileIO io, MigrationRequest request, Consumer<String> warnings) {
+  public static PreparedMigration preview(
+      FileIO io, MigrationRequest request, Consumer<String> warnings) {
     PreparedMigration m = build(io, request, warnings, UnaryOperator.identity(), false);
     m.finished = true;
     return m;
   }
 
-  private static PreparedMigration build(FileIO io, MigrationRequest r, Consumer<String> warnings,
-      UnaryOperator<String> taskLocations, boolean checkDestination) {
+  private static PreparedMigration build(
+      FileIO io,
+      MigrationRequest r,
+      Consumer<String> warnings,
+      UnaryOperator<String> taskLocations,
+      boolean checkDestination) {
     long t0 = System.nanoTime();
     FileReuse.Policy reuse = r.effectiveReuse();
     if (reuse.mode() == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
@@ -113,11 +133,14 @@ public final class PreparedMigration {
     if (template != null) {
       PlanValidator.validate(io, template);
     }
-    MigrationPlan plan = template != null
-        ? TemplatePlanner.plan(source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
-        : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
+    MigrationPlan plan =
+        template != null
+            ? TemplatePlanner.plan(
+                source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
+            : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
     String destination = destinationPrefix(io, r.destination(), source.prefix());
-    OutputLayout layout = FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
+    OutputLayout layout =
+        FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
     if (checkDestination && !r.overwrite() && Committer.destinationExists(io, destination)) {
       throw Errors.destinationExists(destination);
     }
@@ -131,15 +154,28 @@ public final class PreparedMigration {
       if (layout.mode() == FileReuse.Mode.COPY) {
         tasks.add(new MigrationTask.CopyFile(f, how, taskSource, forTasks));
       } else if (how.verifyCopies()) {
-        tasks.add(new MigrationTask.VerifyLinked(f, forTasks.attemptFile(f.targetShard(), "link"), taskSource));
+        tasks.add(
+            new MigrationTask.VerifyLinked(
+                f, forTasks.attemptFile(f.targetShard(), "link"), taskSource));
       }
     }
     for (int i = 0; i < layout.newShards().size(); i++) {
-      tasks.add(new MigrationTask.WriteShard(layout.firstNewShard() + i, layout.newShards().get(i), taskSource,
-          forTasks));
+      tasks.add(
+          new MigrationTask.WriteShard(
+              layout.firstNewShard() + i, layout.newShards().get(i), taskSource, forTasks));
     }
-    return new PreparedMigration(io, r, reuse, source.prefix(), destination, plan, layout,
-        new Committer(io, forTasks), tasks, taskSource, System.nanoTime() - t0);
+    return new PreparedMigration(
+        io,
+        r,
+        reuse,
+        source.prefix(),
+        destination,
+        plan,
+        layout,
+        new Committer(io, forTasks),
+        tasks,
+        taskSource,
+        System.nanoTime() - t0);
   }
 
   private static SourceIndex read(FileIO io, String location, Consumer<String> warnings) {
@@ -157,9 +193,16 @@ public final class PreparedMigration {
     try {
       committer.staging().create(io);
       if (layout.mode() == FileReuse.Mode.LINK) {
-                for (FileReuse.ReusedFile f : layout.reused()) {
-          StagedShard linked = WholeFileExecutor.run(io, taskSource, f, committer.attemptFile(f.targetShard(), "link"),
-              FileReuse.Policy.of(FileReuse.Mode.LINK), new byte[0], ProgressSink.NONE);
+        for (FileReuse.ReusedFile f : layout.reused()) {
+          StagedShard linked =
+              WholeFileExecutor.run(
+                  io,
+                  taskSource,
+                  f,
+                  committer.attemptFile(f.targetShard(), "link"),
+                  FileReuse.Policy.of(FileReuse.Mode.LINK),
+                  new byte[0],
+                  ProgressSink.NONE);
           if (!reuse.verifyCopies()) {
             driverStaged.add(linked);
           }
@@ -220,7 +263,9 @@ public final class PreparedMigration {
     return planNanos;
   }
 
-  /** Every task still to run, one per output file not made on the driver; independent of each other. */
+  /**
+   * Every task still to run, one per output file not made on the driver; independent of each other.
+   */
   public List<MigrationTask> tasks() {
     return tasks;
   }
@@ -232,12 +277,13 @@ public final class PreparedMigration {
 
   /**
    * Publishes the output from one outcome per task (any order). An {@link TaskOutcome.InputProblem}
-   * aborts and is thrown as the corrupt (or unsupported) checkpoint error it stands for. Any failure
-   * removes the staged files; the destination is then untouched.
+   * aborts and is thrown as the corrupt (or unsupported) checkpoint error it stands for. Any
+   * failure removes the staged files; the destination is then untouched.
    */
   public MigrationResult commit(List<TaskOutcome> outcomes) {
     if (finished) {
-      throw new IllegalStateException("Invalid commit: migration to " + destination + " is not staged");
+      throw new IllegalStateException(
+          "Invalid commit: migration to " + destination + " is not staged");
     }
     try {
       List<StagedShard> staged = new ArrayList<>(driverStaged);
@@ -249,8 +295,12 @@ public final class PreparedMigration {
       }
       staged.sort(Comparator.comparingInt(StagedShard::shard));
       if (staged.size() != layout.numShards()) {
-        throw new IllegalStateException("Invalid commit: " + staged.size() + " staged files for "
-            + layout.numShards() + " shards");
+        throw new IllegalStateException(
+            "Invalid commit: "
+                + staged.size()
+                + " staged files for "
+                + layout.numShards()
+                + " shards");
       }
       List<IndexRecord> metadata = new ArrayList<>();
       for (PlannedTensor t : plan.tensors()) {
@@ -264,7 +314,8 @@ public final class PreparedMigration {
       abortAfter(e);
       throw e;
     }
-    return new MigrationResult(sourcePrefix, destination, plan, layout, plan.dataBytes(), verified());
+    return new MigrationResult(
+        sourcePrefix, destination, plan, layout, plan.dataBytes(), verified());
   }
 
   /** Removes everything this migration staged. Safe to call more than once. */

@@ -40,18 +40,29 @@ import java.util.function.UnaryOperator;
  * partitioned variables merged; mapping rules, transposes and casts applied), minus training state
  * (optimizer slots, {@code save_counter}, {@code global_step}, listed as dropped). The layout is a
  * {@link SafetensorsLayout}: one file when the destination ends in {@code .safetensors}, else a
- * directory of {@code --shard-size} shards plus the index json. Each output file is one
- * {@link MigrationTask.WriteSafetensors} (any engine runs them), staged next to the destination;
- * {@link #commit} moves the files in place and the index last. Not thread-safe; driver-side only.
+ * directory of {@code --shard-size} shards plus the index json. Each output file is one {@link
+ * MigrationTask.WriteSafetensors} (any engine runs them), staged next to the destination; {@link
+ * #commit} moves the files in place and the index last. Not thread-safe; driver-side only.
  */
 public final class SafetensorsExport {
   /** File name suffix that makes a destination a single file rather than a directory. */
   public static final String FILE_SUFFIX = ".safetensors";
 
-  private static final Set<String> TRAINING_STATE = Set.of("global_step", Planner.SAVE_COUNTER, "beta1_power",
-      "beta2_power");
-  private static final List<String> SLOT_SUFFIXES = List.of("/Adam", "/Adam_1", "/adam_m", "/adam_v", "/Momentum",
-      "/RMSProp", "/RMSProp_1", "/Adagrad", "/Ftrl", "/Ftrl_1", "/ExponentialMovingAverage");
+  private static final Set<String> TRAINING_STATE =
+      Set.of("global_step", Planner.SAVE_COUNTER, "beta1_power", "beta2_power");
+  private static final List<String> SLOT_SUFFIXES =
+      List.of(
+          "/Adam",
+          "/Adam_1",
+          "/adam_m",
+          "/adam_v",
+          "/Momentum",
+          "/RMSProp",
+          "/RMSProp_1",
+          "/Adagrad",
+          "/Ftrl",
+          "/Ftrl_1",
+          "/ExponentialMovingAverage");
 
   private final FileIO io;
   private final MigrationRequest request;
@@ -64,8 +75,16 @@ public final class SafetensorsExport {
   private final long planNanos;
   private boolean finished;
 
-  private SafetensorsExport(FileIO io, MigrationRequest request, String destination, boolean singleFile,
-      MigrationPlan plan, SafetensorsLayout layout, StagingArea staging, List<MigrationTask> tasks, long planNanos) {
+  private SafetensorsExport(
+      FileIO io,
+      MigrationRequest request,
+      String destination,
+      boolean singleFile,
+      MigrationPlan plan,
+      SafetensorsLayout layout,
+      StagingArea staging,
+      List<MigrationTask> tasks,
+      long planNanos) {
     this.io = io;
     this.request = request;
     this.destination = destination;
@@ -78,7 +97,10 @@ public final class SafetensorsExport {
   }
 
   /** Plans, lays out, checks the destination and creates the staging directory. */
-  public static SafetensorsExport prepare(FileIO io, MigrationRequest request, Consumer<String> warnings,
+  public static SafetensorsExport prepare(
+      FileIO io,
+      MigrationRequest request,
+      Consumer<String> warnings,
       UnaryOperator<String> taskLocations) {
     SafetensorsExport e = build(io, request, warnings, taskLocations, true);
     e.staging.create(io);
@@ -86,7 +108,8 @@ public final class SafetensorsExport {
   }
 
   /** The plan and layout only (dry run): nothing is checked at the destination or written. */
-  public static SafetensorsExport preview(FileIO io, MigrationRequest request, Consumer<String> warnings) {
+  public static SafetensorsExport preview(
+      FileIO io, MigrationRequest request, Consumer<String> warnings) {
     SafetensorsExport e = build(io, request, warnings, UnaryOperator.identity(), false);
     e.finished = true;
     return e;
@@ -97,11 +120,16 @@ public final class SafetensorsExport {
     return location.endsWith(FILE_SUFFIX);
   }
 
-  private static SafetensorsExport build(FileIO io, MigrationRequest r, Consumer<String> warnings,
-      UnaryOperator<String> taskLocations, boolean checkDestination) {
+  private static SafetensorsExport build(
+      FileIO io,
+      MigrationRequest r,
+      Consumer<String> warnings,
+      UnaryOperator<String> taskLocations,
+      boolean checkDestination) {
     long t0 = System.nanoTime();
     if (r.template() != null) {
-      throw new IllegalArgumentException("Invalid migration: a safetensors export takes no template");
+      throw new IllegalArgumentException(
+          "Invalid migration: a safetensors export takes no template");
     }
     SourceIndex source;
     try (CheckpointReader reader = CheckpointReader.open(io, r.source())) {
@@ -109,12 +137,17 @@ public final class SafetensorsExport {
       source = SourceIndex.read(reader);
     }
     PlanValidator.validate(io, source);
-    MigrationSpec spec = new MigrationSpec(CheckpointFormat.TF1, MigrationSpec.DEFAULT_ROOT, false, true);
-    MigrationPlan plan = withoutTrainingState(Planner.plan(source, spec, r.warmStart().applyTo(r.rules())));
-    String dst = r.destination().endsWith("/") && r.destination().length() > 1
-        ? r.destination().substring(0, r.destination().length() - 1) : r.destination();
+    MigrationSpec spec =
+        new MigrationSpec(CheckpointFormat.TF1, MigrationSpec.DEFAULT_ROOT, false, true);
+    MigrationPlan plan =
+        withoutTrainingState(Planner.plan(source, spec, r.warmStart().applyTo(r.rules())));
+    String dst =
+        r.destination().endsWith("/") && r.destination().length() > 1
+            ? r.destination().substring(0, r.destination().length() - 1)
+            : r.destination();
     boolean single = isSingleFile(dst);
-    Map<String, String> metadata = SafetensorsWriter.defaultMetadata(source.prefix(), toolVersion());
+    Map<String, String> metadata =
+        SafetensorsWriter.defaultMetadata(source.prefix(), toolVersion());
     List<TensorSpec> specs = new ArrayList<>();
     Map<String, PlannedTensor> byName = new HashMap<>();
     for (PlannedTensor t : plan.tensors()) {
@@ -125,14 +158,17 @@ public final class SafetensorsExport {
     }
     SafetensorsLayout layout;
     try {
-      layout = single ? SafetensorsLayout.single(io.fileName(dst), metadata, specs)
-          : SafetensorsLayout.sharded(metadata, specs, r.shardSize());
+      layout =
+          single
+              ? SafetensorsLayout.single(io.fileName(dst), metadata, specs)
+              : SafetensorsLayout.sharded(metadata, specs, r.shardSize());
       for (SafetensorsLayout.PlannedFile f : layout.files()) {
-        f.header().encode(); // refuses a header over the format's 100 MB now, before any byte is written
+        f.header()
+            .encode(); // refuses a header over the format's 100 MB now, before any byte is written
       }
     } catch (IllegalArgumentException e) {
-      throw new UnsupportedCheckpointException("Cannot export " + source.prefix() + " to safetensors: "
-          + e.getMessage());
+      throw new UnsupportedCheckpointException(
+          "Cannot export " + source.prefix() + " to safetensors: " + e.getMessage());
     }
     if (checkDestination && !r.overwrite() && exists(io, dst, single)) {
       throw Errors.destinationExists(dst);
@@ -147,9 +183,11 @@ public final class SafetensorsExport {
       for (SafetensorsEntry e : f.header().entries()) {
         ordered.add(byName.get(e.name()));
       }
-      tasks.add(new MigrationTask.WriteSafetensors(i, f.name(), metadata, ordered, taskSource, forTasks));
+      tasks.add(
+          new MigrationTask.WriteSafetensors(i, f.name(), metadata, ordered, taskSource, forTasks));
     }
-    return new SafetensorsExport(io, r, dst, single, plan, layout, forTasks, tasks, System.nanoTime() - t0);
+    return new SafetensorsExport(
+        io, r, dst, single, plan, layout, forTasks, tasks, System.nanoTime() - t0);
   }
 
   /** The plan without optimizer slots, save_counter and global_step, each listed as dropped. */
@@ -167,8 +205,14 @@ public final class SafetensorsExport {
         dropped.add(new MigrationPlan.Dropped(t.sourceName(), reason));
       }
     }
-    return new MigrationPlan(plan.sourcePrefix(), plan.sourceFormat(), plan.targetFormat(), kept, dropped,
-        plan.renamed(), plan.notes());
+    return new MigrationPlan(
+        plan.sourcePrefix(),
+        plan.sourceFormat(),
+        plan.targetFormat(),
+        kept,
+        dropped,
+        plan.renamed(),
+        plan.notes());
   }
 
   private static String trainingState(String name) {
@@ -201,34 +245,46 @@ public final class SafetensorsExport {
   }
 
   /** Makes one output file at {@code location} (staging) from {@code task}; run by any engine. */
-  static StagedShard writeFile(FileIO io, MigrationTask.WriteSafetensors task, String location, int bufferSize,
+  static StagedShard writeFile(
+      FileIO io,
+      MigrationTask.WriteSafetensors task,
+      String location,
+      int bufferSize,
       ProgressSink progress) {
     List<TensorSpec> specs = new ArrayList<>();
     for (PlannedTensor t : task.planned()) {
-      specs.add(new TensorSpec(t.targetName(), SafetensorsDType.fromTf(t.sourceName(),
-          DType.fromCode(t.dtypeCode())), t.shape()));
+      specs.add(
+          new TensorSpec(
+              t.targetName(),
+              SafetensorsDType.fromTf(t.sourceName(), DType.fromCode(t.dtypeCode())),
+              t.shape()));
     }
     SafetensorsHeader header = SafetensorsHeader.layout(task.metadata(), specs);
     for (int i = 0; i < specs.size(); i++) {
       if (!header.entries().get(i).name().equals(task.planned().get(i).targetName())) {
-        throw new IllegalStateException("Invalid safetensors task: tensor " + i + " of " + task.name()
-            + " is out of the header's order");
+        throw new IllegalStateException(
+            "Invalid safetensors task: tensor "
+                + i
+                + " of "
+                + task.name()
+                + " is out of the header's order");
       }
     }
     byte[] buffer = new byte[bufferSize];
     try (SafetensorsWriter writer = SafetensorsWriter.create(io, location, header);
         CheckpointReader reader = CheckpointReader.openPrefix(io, task.sourcePrefix())) {
-      OutputStream out = new OutputStream() {
-        @Override
-        public void write(int b) {
-          write(new byte[] {(byte) b}, 0, 1);
-        }
+      OutputStream out =
+          new OutputStream() {
+            @Override
+            public void write(int b) {
+              write(new byte[] {(byte) b}, 0, 1);
+            }
 
-        @Override
-        public void write(byte[] b, int off, int len) {
-          writer.write(b, off, len);
-        }
-      };
+            @Override
+            public void write(byte[] b, int off, int len) {
+              writer.write(b, off, len);
+            }
+          };
       for (PlannedTensor t : task.planned()) {
         TensorStreams.write(reader, t, out, buffer, ProgressSink.NONE);
         progress.bytes(t.size());
@@ -276,7 +332,8 @@ public final class SafetensorsExport {
    */
   public MigrationResult commit(List<TaskOutcome> outcomes) {
     if (finished) {
-      throw new IllegalStateException("Invalid commit: export to " + destination + " is not staged");
+      throw new IllegalStateException(
+          "Invalid commit: export to " + destination + " is not staged");
     }
     try {
       String[] staged = new String[layout.files().size()];
@@ -291,7 +348,8 @@ public final class SafetensorsExport {
       }
       for (int i = 0; i < staged.length; i++) {
         if (staged[i] == null) {
-          throw new IllegalStateException("Invalid commit: no staged file for " + layout.files().get(i).name());
+          throw new IllegalStateException(
+              "Invalid commit: no staged file for " + layout.files().get(i).name());
         }
       }
       String index = null;

@@ -41,17 +41,30 @@ public record WarmStart(Pattern vars, Map<String, String> previousNames) impleme
     }
     List<MappingRules.Assignment> pairs = new ArrayList<>();
     previousNames.forEach((now, old) -> pairs.add(new MappingRules.Assignment(old, now)));
-    List<Pattern> include = vars == null ? List.of() : List.of(Pattern.compile("(?:" + vars.pattern() + ").*"));
-    return new MappingRules(rules.assignmentMap(), rules.rename(), rules.include(), rules.exclude(), rules.drop(),
-        rules.strict(), rules.transforms(), MappingRules.Switch.DROP, rules.optimizerSlots())
+    List<Pattern> include =
+        vars == null ? List.of() : List.of(Pattern.compile("(?:" + vars.pattern() + ").*"));
+    return new MappingRules(
+            rules.assignmentMap(),
+            rules.rename(),
+            rules.include(),
+            rules.exclude(),
+            rules.drop(),
+            rules.strict(),
+            rules.transforms(),
+            MappingRules.Switch.DROP,
+            rules.optimizerSlots())
         .plus(pairs, include);
   }
 
-  /** {@code spec} filled only as this warm start selects (a warm start given here wins over the spec's). */
+  /**
+   * {@code spec} filled only as this warm start selects (a warm start given here wins over the
+   * spec's).
+   */
   public TemplateSpec applyTo(TemplateSpec spec) {
     if (isNone()) {
       return spec;
     }
-    return new TemplateSpec(spec.matchByPath(), spec.keepTemplateValues(), spec.strictUnused(), vars, previousNames);
+    return new TemplateSpec(
+        spec.matchByPath(), spec.keepTemplateValues(), spec.strictUnused(), vars, previousNames);
   }
 }

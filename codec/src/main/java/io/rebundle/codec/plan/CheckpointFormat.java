@@ -17,7 +17,8 @@ public enum CheckpointFormat {
     return switch (s.trim().toLowerCase(Locale.ROOT)) {
       case "tf1" -> TF1;
       case "tf2" -> TF2;
-      default -> throw new IllegalArgumentException("Invalid format: " + s + " (expected tf1 or tf2)");
+      default ->
+          throw new IllegalArgumentException("Invalid format: " + s + " (expected tf1 or tf2)");
     };
   }
 }

@@ -7,8 +7,14 @@ import java.util.List;
  * that is dropped with its reason, renames and notes for the report. Nothing is lost silently: each
  * source key is either the source of an output entry or in {@link #dropped()}.
  */
-public record MigrationPlan(String sourcePrefix, CheckpointFormat sourceFormat, CheckpointFormat targetFormat,
-    List<PlannedTensor> tensors, List<Dropped> dropped, List<Renamed> renamed, List<String> notes)
+public record MigrationPlan(
+    String sourcePrefix,
+    CheckpointFormat sourceFormat,
+    CheckpointFormat targetFormat,
+    List<PlannedTensor> tensors,
+    List<Dropped> dropped,
+    List<Renamed> renamed,
+    List<String> notes)
     implements java.io.Serializable {
 
   public MigrationPlan {

@@ -13,25 +13,29 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Applies {@link MappingRules} to source names. In order: {@code drop}, {@code exclude} and
- * {@code include} filters and the global-step/optimizer switches; then the assignment map, pairs
- * sorted by checkpoint name as {@code init_from_checkpoint} processes them (a source may feed several
- * targets); then, for sources the assignment map did not touch, the first fully matching
- * {@code rename} rule; then, for sources neither touched, the {@code segments} rewrite if there is
- * one; anything left keeps its name (an error under {@code strict}). Two sources
- * reaching one target is an error naming both; a rule that matches nothing is a warning.
+ * Applies {@link MappingRules} to source names. In order: {@code drop}, {@code exclude} and {@code
+ * include} filters and the global-step/optimizer switches; then the assignment map, pairs sorted by
+ * checkpoint name as {@code init_from_checkpoint} processes them (a source may feed several
+ * targets); then, for sources the assignment map did not touch, the first fully matching {@code
+ * rename} rule; then, for sources neither touched, the {@code segments} rewrite if there is one;
+ * anything left keeps its name (an error under {@code strict}). Two sources reaching one target is
+ * an error naming both; a rule that matches nothing is a warning.
  */
 public final class NameMapper {
   private NameMapper() {}
 
   /** Targets of each kept source (in source order), dropped sources with reasons, warnings. */
-  public record Result(Map<String, List<String>> targets, List<MigrationPlan.Dropped> dropped,
-      List<String> warnings, Set<String> mappedByRule) {}
+  public record Result(
+      Map<String, List<String>> targets,
+      List<MigrationPlan.Dropped> dropped,
+      List<String> warnings,
+      Set<String> mappedByRule) {}
 
   /** TF1 optimizer slot and accumulator names (tensorbundle-format.md §6.1). */
-  static final Pattern TF1_OPTIMIZER = Pattern.compile(
-      ".+/(Adam|Adam_1|Momentum|Adagrad|RMSProp|RMSProp_1|Ftrl|Ftrl_1|AdagradDA|AdagradDA_1|Adadelta|Adadelta_1)"
-          + "|beta1_power|beta2_power");
+  static final Pattern TF1_OPTIMIZER =
+      Pattern.compile(
+          ".+/(Adam|Adam_1|Momentum|Adagrad|RMSProp|RMSProp_1|Ftrl|Ftrl_1|AdagradDA|AdagradDA_1|Adadelta|Adadelta_1)"
+              + "|beta1_power|beta2_power");
 
   public static boolean isTf1OptimizerName(String name) {
     return TF1_OPTIMIZER.matcher(name).matches();
@@ -62,7 +66,8 @@ public final class NameMapper {
         }
       } else if (isTf1OptimizerName(s) && rules.optimizerSlots() != MappingRules.Switch.DEFAULT) {
         if (rules.optimizerSlots() == MappingRules.Switch.DROP) {
-          dropped.add(new MigrationPlan.Dropped(s, "optimizer state not carried (optimizer: drop)"));
+          dropped.add(
+              new MigrationPlan.Dropped(s, "optimizer state not carried (optimizer: drop)"));
         } else {
           kept.add(s);
           exempt.add(s);
@@ -105,18 +110,28 @@ public final class NameMapper {
           bySourceRule.add(ckpt);
           matched = true;
         } else if (!sourcesSet.contains(ckpt)) {
-          throw new MigrationException("Cannot apply assignment_map entry '" + ckpt + "': '" + a.newName()
-              + "': tensor " + ckpt + " is not found in checkpoint " + description);
+          throw new MigrationException(
+              "Cannot apply assignment_map entry '"
+                  + ckpt
+                  + "': '"
+                  + a.newName()
+                  + "': tensor "
+                  + ckpt
+                  + " is not found in checkpoint "
+                  + description);
         }
         if (!matched) {
-          warnings.add("assignment_map entry '" + ckpt + "': '" + a.newName() + "' matches no kept tensor");
+          warnings.add(
+              "assignment_map entry '" + ckpt + "': '" + a.newName() + "' matches no kept tensor");
         }
       }
     }
     for (MappingRules.Rename r : rules.rename()) {
-      boolean matched = kept.stream().anyMatch(s -> !bySourceRule.contains(s) && r.from().matcher(s).matches());
+      boolean matched =
+          kept.stream().anyMatch(s -> !bySourceRule.contains(s) && r.from().matcher(s).matches());
       if (!matched) {
-        warnings.add("rename rule '" + r.from().pattern() + "' -> '" + r.to() + "' matches no tensor");
+        warnings.add(
+            "rename rule '" + r.from().pattern() + "' -> '" + r.to() + "' matches no tensor");
       }
     }
     List<String> unmapped = new ArrayList<>();
@@ -153,17 +168,29 @@ public final class NameMapper {
       }
     }
     if (rules.strict() && rules.hasNameRules() && !unmapped.isEmpty()) {
-      throw new MigrationException("Cannot map " + description + " (strict): " + unmapped.size()
-          + " tensor(s) matched by no rule and not excluded: " + String.join(", ", unmapped)
-          + " (add a rule, an exclude pattern, or set strict: false)");
+      throw new MigrationException(
+          "Cannot map "
+              + description
+              + " (strict): "
+              + unmapped.size()
+              + " tensor(s) matched by no rule and not excluded: "
+              + String.join(", ", unmapped)
+              + " (add a rule, an exclude pattern, or set strict: false)");
     }
     Map<String, String> owner = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> e : targets.entrySet()) {
       for (String t : e.getValue()) {
         String previous = owner.putIfAbsent(t, e.getKey());
         if (previous != null && !previous.equals(e.getKey())) {
-          throw new MigrationException("Cannot map " + description + ": tensors " + previous + " and "
-              + e.getKey() + " both map to " + t);
+          throw new MigrationException(
+              "Cannot map "
+                  + description
+                  + ": tensors "
+                  + previous
+                  + " and "
+                  + e.getKey()
+                  + " both map to "
+                  + t);
         }
       }
     }

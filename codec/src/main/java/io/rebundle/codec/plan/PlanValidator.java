@@ -13,9 +13,9 @@ import java.util.Map;
 
 /**
  * Checks, on the driver and before anything is planned or any task starts, everything about a
- * source that its index alone reveals: every stored entry has a shard id below the header's
- * {@code num_shards}, a known dtype, a size that matches dtype times shape (fixed-size dtypes), and
- * an offset and size that lie inside its data file, which must exist. Entries are checked in key
+ * source that its index alone reveals: every stored entry has a shard id below the header's {@code
+ * num_shards}, a known dtype, a size that matches dtype times shape (fixed-size dtypes), and an
+ * offset and size that lie inside its data file, which must exist. Entries are checked in key
  * order, so the first problem reported is deterministic. One metadata call per data file; no tensor
  * byte is read. A failure is a corrupt (or unsupported) checkpoint naming the file, the key and the
  * offset; what the index cannot judge (checksums) is still checked by the tasks as they stream.
@@ -35,7 +35,8 @@ public final class PlanValidator {
     }
   }
 
-  private static void check(FileIO io, Source s, byte[] rawKey, BundleEntry e, Map<String, Long> lengths) {
+  private static void check(
+      FileIO io, Source s, byte[] rawKey, BundleEntry e, Map<String, Long> lengths) {
     String key = Bytes.printable(rawKey);
     String index = Naming.indexFile(s.prefix());
     if (e.isSliced()) {
@@ -60,12 +61,17 @@ public final class PlanValidator {
         expected = -1;
       }
       if (expected != e.size()) {
-        throw Errors.sizeMismatch(index, key, e.size(), expected < 0
-            ? "more than 2^63 (" + dtype.displayName() + " " + e.shape() + ")"
-            : expected + " (" + dtype.displayName() + " " + e.shape() + ")");
+        throw Errors.sizeMismatch(
+            index,
+            key,
+            e.size(),
+            expected < 0
+                ? "more than 2^63 (" + dtype.displayName() + " " + e.shape() + ")"
+                : expected + " (" + dtype.displayName() + " " + e.shape() + ")");
       }
     }
-    long length = lengths.computeIfAbsent(file, f -> length(io, f, key, e.shardId(), s.numShards()));
+    long length =
+        lengths.computeIfAbsent(file, f -> length(io, f, key, e.shardId(), s.numShards()));
     if (e.offset() > length - e.size()) {
       throw Errors.entryPastEnd(file, key, e.offset(), e.size(), length);
     }

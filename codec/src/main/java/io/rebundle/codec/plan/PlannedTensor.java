@@ -12,15 +12,16 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One entry of the output index and where its bytes come from: one record per variant, so a
- * variant never carries fields of another. Serializable: plans travel to executors.
+ * One entry of the output index and where its bytes come from: one record per variant, so a variant
+ * never carries fields of another. Serializable: plans travel to executors.
  *
  * <ul>
  *   <li>{@link Copy}: the stored bytes of a source entry, copied unchanged with their CRC verified.
  *   <li>{@link Literal}: bytes the planner made (save_counter, the object graph).
  *   <li>{@link MergedSlices}: a full tensor assembled from the stored slices of a partitioned one.
  *   <li>{@link SlicedEntry}: the full entry of a sliced tensor; it has no bytes of its own.
- *   <li>{@link Transformed}: a source tensor whose bytes change on the way (cast, transpose, reshape).
+ *   <li>{@link Transformed}: a source tensor whose bytes change on the way (cast, transpose,
+ *       reshape).
  * </ul>
  *
  * <p>Variants read from a checkpoint ({@link FromSource}) name it by {@code sourcePrefix}; null
@@ -30,7 +31,13 @@ public sealed interface PlannedTensor extends Serializable
     permits PlannedTensor.FromSource, PlannedTensor.Literal {
 
   /** The variant as a name, for reports and counting. */
-  enum Kind { COPY, LITERAL, MERGE_SLICES, SLICED, TRANSFORM }
+  enum Kind {
+    COPY,
+    LITERAL,
+    MERGE_SLICES,
+    SLICED,
+    TRANSFORM
+  }
 
   byte[] targetKey();
 
@@ -64,7 +71,8 @@ public sealed interface PlannedTensor extends Serializable
   BundleEntry toEntry(int shard, long offset, int maskedCrc);
 
   /** A variant whose bytes (or metadata) come from a stored entry of a checkpoint. */
-  sealed interface FromSource extends PlannedTensor permits Copy, MergedSlices, SlicedEntry, Transformed {
+  sealed interface FromSource extends PlannedTensor
+      permits Copy, MergedSlices, SlicedEntry, Transformed {
     byte[] sourceKey();
 
     /** The stored source entry (for merges and sliced entries: the full entry). */
@@ -80,11 +88,15 @@ public sealed interface PlannedTensor extends Serializable
   }
 
   /** One stored slice of a tensor to merge. */
-  record SlicePart(TensorSlice slice, byte[] sourceKey, BundleEntry entry) implements Serializable {}
+  record SlicePart(TensorSlice slice, byte[] sourceKey, BundleEntry entry)
+      implements Serializable {}
 
   /** The stored bytes of {@code sourceEntry}, unchanged under a (possibly) new key. */
-  record Copy(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry, String sourcePrefix) implements FromSource {
-    /** The same copy read from another checkpoint (a template) instead of the migration's source. */
+  record Copy(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry, String sourcePrefix)
+      implements FromSource {
+    /**
+     * The same copy read from another checkpoint (a template) instead of the migration's source.
+     */
     public Copy from(String prefix) {
       return new Copy(targetKey, sourceKey, sourceEntry, prefix);
     }
@@ -116,8 +128,14 @@ public sealed interface PlannedTensor extends Serializable
 
     @Override
     public BundleEntry toEntry(int shard, long offset, int maskedCrc) {
-      return new BundleEntry(sourceEntry.dtypeCode(), sourceEntry.shape(), shard, offset, sourceEntry.size(),
-          maskedCrc, List.of());
+      return new BundleEntry(
+          sourceEntry.dtypeCode(),
+          sourceEntry.shape(),
+          shard,
+          offset,
+          sourceEntry.size(),
+          maskedCrc,
+          List.of());
     }
   }
 
@@ -156,8 +174,13 @@ public sealed interface PlannedTensor extends Serializable
   }
 
   /** A full tensor assembled from {@code parts}, the stored slices of {@code sourceEntry}. */
-  record MergedSlices(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry, List<SlicePart> parts,
-      String sourcePrefix) implements FromSource {
+  record MergedSlices(
+      byte[] targetKey,
+      byte[] sourceKey,
+      BundleEntry sourceEntry,
+      List<SlicePart> parts,
+      String sourcePrefix)
+      implements FromSource {
     public MergedSlices {
       parts = List.copyOf(parts);
     }
@@ -193,12 +216,16 @@ public sealed interface PlannedTensor extends Serializable
 
     @Override
     public BundleEntry toEntry(int shard, long offset, int maskedCrc) {
-      return new BundleEntry(sourceEntry.dtypeCode(), shape(), shard, offset, size(), maskedCrc, List.of());
+      return new BundleEntry(
+          sourceEntry.dtypeCode(), shape(), shard, offset, size(), maskedCrc, List.of());
     }
   }
 
-  /** The full entry of a sliced tensor, written as metadata only: its slices are separate copies. */
-  record SlicedEntry(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry) implements FromSource {
+  /**
+   * The full entry of a sliced tensor, written as metadata only: its slices are separate copies.
+   */
+  record SlicedEntry(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry)
+      implements FromSource {
     @Override
     public String sourcePrefix() {
       return null;
@@ -240,9 +267,20 @@ public sealed interface PlannedTensor extends Serializable
     }
   }
 
-  /** {@code sourceEntry} changed by {@code transform} into {@code dtype} {@code shape}, {@code size} bytes. */
-  record Transformed(byte[] targetKey, byte[] sourceKey, BundleEntry sourceEntry, MappingRules.Transform transform,
-      DType dtype, TensorShape shape, long size, String sourcePrefix) implements FromSource {
+  /**
+   * {@code sourceEntry} changed by {@code transform} into {@code dtype} {@code shape}, {@code size}
+   * bytes.
+   */
+  record Transformed(
+      byte[] targetKey,
+      byte[] sourceKey,
+      BundleEntry sourceEntry,
+      MappingRules.Transform transform,
+      DType dtype,
+      TensorShape shape,
+      long size,
+      String sourcePrefix)
+      implements FromSource {
     @Override
     public Kind kind() {
       return Kind.TRANSFORM;
@@ -268,7 +306,8 @@ public sealed interface PlannedTensor extends Serializable
     return new Copy(targetKey, sourceKey, source, null);
   }
 
-  static Literal literal(byte[] targetKey, DType dtype, TensorShape shape, byte[] bytes, int maskedCrc) {
+  static Literal literal(
+      byte[] targetKey, DType dtype, TensorShape shape, byte[] bytes, int maskedCrc) {
     return new Literal(targetKey, dtype, shape, bytes, maskedCrc);
   }
 
@@ -276,23 +315,30 @@ public sealed interface PlannedTensor extends Serializable
     return new SlicedEntry(targetKey, sourceKey, full);
   }
 
-  static MergedSlices merge(byte[] targetKey, byte[] sourceKey, BundleEntry full, List<SlicePart> parts) {
+  static MergedSlices merge(
+      byte[] targetKey, byte[] sourceKey, BundleEntry full, List<SlicePart> parts) {
     return new MergedSlices(targetKey, sourceKey, full, parts, null);
   }
 
   /**
-   * A copy whose bytes change on the way: a dtype cast, a transpose or a reshape. Refuses transforms
-   * that cannot apply to the source ({@link MigrationException}).
+   * A copy whose bytes change on the way: a dtype cast, a transpose or a reshape. Refuses
+   * transforms that cannot apply to the source ({@link MigrationException}).
    */
-  static Transformed transform(byte[] targetKey, byte[] sourceKey, BundleEntry source,
-      MappingRules.Transform transform) {
+  static Transformed transform(
+      byte[] targetKey, byte[] sourceKey, BundleEntry source, MappingRules.Transform transform) {
     DType from = source.dtype();
     TensorShape shape = source.shape();
     DType dtype = from;
     if (transform.cast() != null) {
       if (!from.isFloating()) {
-        throw new MigrationException("Cannot cast " + Bytes.printable(sourceKey) + " (" + from.displayName()
-            + ") to " + transform.cast().displayName() + ": only floating-point tensors can be cast");
+        throw new MigrationException(
+            "Cannot cast "
+                + Bytes.printable(sourceKey)
+                + " ("
+                + from.displayName()
+                + ") to "
+                + transform.cast().displayName()
+                + ": only floating-point tensors can be cast");
       }
       dtype = transform.cast();
     } else if (transform.reshape() != null) {
@@ -300,22 +346,44 @@ public sealed interface PlannedTensor extends Serializable
       try {
         to = TensorShape.of(transform.reshape());
       } catch (IllegalArgumentException e) {
-        throw new MigrationException("Cannot reshape " + Bytes.printable(sourceKey) + ": " + e.getMessage());
+        throw new MigrationException(
+            "Cannot reshape " + Bytes.printable(sourceKey) + ": " + e.getMessage());
       }
       if (to.numElements() != shape.numElements()) {
-        throw new MigrationException("Cannot reshape " + Bytes.printable(sourceKey) + " from " + shape + " to " + to
-            + ": " + shape.numElements() + " elements do not fit " + to.numElements());
+        throw new MigrationException(
+            "Cannot reshape "
+                + Bytes.printable(sourceKey)
+                + " from "
+                + shape
+                + " to "
+                + to
+                + ": "
+                + shape.numElements()
+                + " elements do not fit "
+                + to.numElements());
       }
       shape = to;
     } else {
       int[] perm = transform.transpose();
       if (!isPermutation(perm, shape.rank())) {
-        throw new MigrationException("Cannot transpose " + Bytes.printable(sourceKey) + " " + shape + " by "
-            + Arrays.toString(perm) + ": not a permutation of its " + shape.rank() + " dimensions");
+        throw new MigrationException(
+            "Cannot transpose "
+                + Bytes.printable(sourceKey)
+                + " "
+                + shape
+                + " by "
+                + Arrays.toString(perm)
+                + ": not a permutation of its "
+                + shape.rank()
+                + " dimensions");
       }
       if (!from.isFixedSize()) {
-        throw new MigrationException("Cannot transpose " + Bytes.printable(sourceKey) + ": " + from.displayName()
-            + " tensors have no fixed element size");
+        throw new MigrationException(
+            "Cannot transpose "
+                + Bytes.printable(sourceKey)
+                + ": "
+                + from.displayName()
+                + " tensors have no fixed element size");
       }
       long[] d = new long[perm.length];
       for (int i = 0; i < perm.length; i++) {
@@ -343,6 +411,8 @@ public sealed interface PlannedTensor extends Serializable
   }
 
   private static String name(byte[] key) {
-    return SliceKeys.isSliceKey(key) ? Bytes.printable(key) : new String(key, StandardCharsets.UTF_8);
+    return SliceKeys.isSliceKey(key)
+        ? Bytes.printable(key)
+        : new String(key, StandardCharsets.UTF_8);
   }
 }

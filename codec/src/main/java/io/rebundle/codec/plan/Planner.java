@@ -22,29 +22,34 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns a source index and a {@link MigrationSpec} into a {@link MigrationPlan}. Pure metadata work:
- * no tensor bytes are read.
+ * Turns a source index and a {@link MigrationSpec} into a {@link MigrationPlan}. Pure metadata
+ * work: no tensor bytes are read.
  *
  * <ul>
- *   <li>TF1 to TF2 is TensorFlow's migration-guide conversion, {@code Checkpoint(<root>={name: var})}:
- *       keys {@code <root>/<escaped name>/.ATTRIBUTES/VARIABLE_VALUE}, a {@code save_counter} of 1, and
- *       the object graph TensorFlow builds for it, with each variable's original TF1 name as its
- *       {@code full_name} so name-based restores keep working.
- *   <li>TF2 to TF1 names each variable by its {@code full_name}, falling back to its unescaped object
- *       path where the full name is empty or shared; drops {@code save_counter}, the object graph and
- *       (unless asked to keep them) optimizer slots, each with its reason.
+ *   <li>TF1 to TF2 is TensorFlow's migration-guide conversion, {@code Checkpoint(<root>={name:
+ *       var})}: keys {@code <root>/<escaped name>/.ATTRIBUTES/VARIABLE_VALUE}, a {@code
+ *       save_counter} of 1, and the object graph TensorFlow builds for it, with each variable's
+ *       original TF1 name as its {@code full_name} so name-based restores keep working.
+ *   <li>TF2 to TF1 names each variable by its {@code full_name}, falling back to its unescaped
+ *       object path where the full name is empty or shared; drops {@code save_counter}, the object
+ *       graph and (unless asked to keep them) optimizer slots, each with its reason.
  *   <li>Same format: keys unchanged, a plain copy into the new shard layout.
  * </ul>
  */
 public final class Planner {
   public static final String SAVE_COUNTER = "save_counter";
-  static final String VALUE_SUFFIX = "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.VARIABLE_VALUE;
+  static final String VALUE_SUFFIX =
+      "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.VARIABLE_VALUE;
 
   private final SourceIndex source;
   private final MigrationSpec spec;
   private final MappingRules rules;
-  /** Target key to target logical name (a TF1-style name or object path), for transforms and graphs. */
+
+  /**
+   * Target key to target logical name (a TF1-style name or object path), for transforms and graphs.
+   */
   private final Map<String, String> logicalTarget = new LinkedHashMap<>();
+
   private final List<PlannedTensor> tensors = new ArrayList<>();
   private final List<MigrationPlan.Dropped> dropped = new ArrayList<>();
   private final List<MigrationPlan.Renamed> renamed = new ArrayList<>();
@@ -73,19 +78,24 @@ public final class Planner {
       Map<String, String> names;
       if (from == CheckpointFormat.TF1 && to == CheckpointFormat.TF2) {
         names = identityNames();
-        names.forEach((k, v) -> {
-          String key = tf2Key(spec.rootName(), v);
-          logicalTarget.put(key, v);
-          keys.put(k, List.of(key));
-        });
+        names.forEach(
+            (k, v) -> {
+              String key = tf2Key(spec.rootName(), v);
+              logicalTarget.put(key, v);
+              keys.put(k, List.of(key));
+            });
       } else {
-        names = from == CheckpointFormat.TF2 && to == CheckpointFormat.TF1 ? tf2ToTf1Names() : identityNames();
-        names.forEach((k, v) -> {
-          keys.put(k, v == null ? List.of() : List.of(v));
-          if (v != null) {
-            logicalTarget.put(v, v);
-          }
-        });
+        names =
+            from == CheckpointFormat.TF2 && to == CheckpointFormat.TF1
+                ? tf2ToTf1Names()
+                : identityNames();
+        names.forEach(
+            (k, v) -> {
+              keys.put(k, v == null ? List.of() : List.of(v));
+              if (v != null) {
+                logicalTarget.put(v, v);
+              }
+            });
       }
     } else {
       mapWithRules(from, to, keys);
@@ -100,7 +110,8 @@ public final class Planner {
   /** Object path and attribute name of each TF2 source key (for restructuring TF2 to TF2). */
   private final Map<String, String[]> tf2Attr = new HashMap<>();
 
-  private void mapWithRules(CheckpointFormat from, CheckpointFormat to, Map<String, List<String>> keys) {
+  private void mapWithRules(
+      CheckpointFormat from, CheckpointFormat to, Map<String, List<String>> keys) {
     Map<String, String> logical;
     if (from == CheckpointFormat.TF1) {
       logical = identityNames();
@@ -109,8 +120,10 @@ public final class Planner {
     } else {
       logical = tf2Paths();
     }
-    List<String> names = new ArrayList<>(new java.util.LinkedHashSet<>(
-        logical.values().stream().filter(java.util.Objects::nonNull).toList()));
+    List<String> names =
+        new ArrayList<>(
+            new java.util.LinkedHashSet<>(
+                logical.values().stream().filter(java.util.Objects::nonNull).toList()));
     NameMapper.Result m = NameMapper.map(names, rules, source.prefix());
     dropped.addAll(m.dropped());
     m.warnings().forEach(w -> notes.add("warning: " + w));
@@ -130,7 +143,10 @@ public final class Planner {
           key = tf2Key(spec.rootName(), t);
         } else {
           String[] pa = tf2Attr.get(sourceKey);
-          key = pa == null ? t : escapePath(t) + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.escape(pa[1]);
+          key =
+              pa == null
+                  ? t
+                  : escapePath(t) + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.escape(pa[1]);
         }
         logicalTarget.put(key, t);
         out.add(key);
@@ -153,12 +169,14 @@ public final class Planner {
         String key = a.checkpointKey();
         if (slots.contains(n.id())) {
           logical.put(key, null);
-          dropped.add(new MigrationPlan.Dropped(key, "optimizer slot: not carried through a restructure"));
+          dropped.add(
+              new MigrationPlan.Dropped(key, "optimizer slot: not carried through a restructure"));
         } else if (paths[n.id()] != null && paths[n.id()].equals(SAVE_COUNTER)) {
           logical.put(key, null);
           dropped.add(new MigrationPlan.Dropped(key, "save_counter: regenerated"));
         } else {
-          String path = unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
+          String path =
+              unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
           logical.put(key, path);
           tf2Attr.put(key, new String[] {path, a.name(), a.fullName()});
         }
@@ -167,7 +185,8 @@ public final class Planner {
     for (IndexRecord r : fullRecords()) {
       if (r.name().equals(Naming.OBJECT_GRAPH_KEY)) {
         logical.put(r.name(), null);
-        dropped.add(new MigrationPlan.Dropped(r.name(), "object graph: rebuilt for the new structure"));
+        dropped.add(
+            new MigrationPlan.Dropped(r.name(), "object graph: rebuilt for the new structure"));
       } else if (!logical.containsKey(r.name())) {
         logical.put(r.name(), null);
         dropped.add(new MigrationPlan.Dropped(r.name(), "not referenced by the object graph"));
@@ -245,7 +264,8 @@ public final class Planner {
         for (String part : a[1].split("/", -1)) {
           node = node.child(part);
         }
-        node.attribute(pa == null ? KeyEscaping.VARIABLE_VALUE : KeyEscaping.unescape(pa[1]),
+        node.attribute(
+            pa == null ? KeyEscaping.VARIABLE_VALUE : KeyEscaping.unescape(pa[1]),
             pa == null ? a[1] : pa[2]);
       }
     }
@@ -265,7 +285,9 @@ public final class Planner {
     tensors.add(PlannedTensor.literal(Bytes.utf8(key), dtype, TensorShape.SCALAR, bytes, crc));
   }
 
-  /** TF1 names of a TF2 checkpoint's tensors ({@link VariableNames}), with drops and notes reported. */
+  /**
+   * TF1 names of a TF2 checkpoint's tensors ({@link VariableNames}), with drops and notes reported.
+   */
   private Map<String, String> tf2ToTf1Names() {
     VariableNames v = VariableNames.of(source, false);
     Map<String, String> names = new LinkedHashMap<>();
@@ -278,27 +300,45 @@ public final class Planner {
       VariableNames.Slot slot = v.slots().get(key);
       if (slot == null) {
         if (v.attributes().contains(key)) {
-          notes.add("Attribute " + key + " is not a variable value; kept under its object path " + e.getValue());
+          notes.add(
+              "Attribute "
+                  + key
+                  + " is not a variable value; kept under its object path "
+                  + e.getValue());
         }
         names.put(key, e.getValue());
       } else if (spec.keepOptimizer() && slot.owner() != null) {
         names.put(key, slot.owner() + "/" + slot.slotName());
       } else {
         names.put(key, null);
-        dropped.add(new MigrationPlan.Dropped(key, "optimizer slot '" + slot.slotName() + "' of "
-            + (slot.owner() == null ? "node " + slot.ownerNode() : slot.owner())
-            + (spec.keepOptimizer() ? ": its variable has no TF1 name" : " (use --keep-optimizer to keep it)")));
+        dropped.add(
+            new MigrationPlan.Dropped(
+                key,
+                "optimizer slot '"
+                    + slot.slotName()
+                    + "' of "
+                    + (slot.owner() == null ? "node " + slot.ownerNode() : slot.owner())
+                    + (spec.keepOptimizer()
+                        ? ": its variable has no TF1 name"
+                        : " (use --keep-optimizer to keep it)")));
       }
     }
     if (v.saveCounterKey() != null) {
       names.put(v.saveCounterKey(), null);
-      dropped.add(0, new MigrationPlan.Dropped(v.saveCounterKey(), "save_counter: TF2 bookkeeping, unknown to TF1"));
+      dropped.add(
+          0,
+          new MigrationPlan.Dropped(
+              v.saveCounterKey(), "save_counter: TF2 bookkeeping, unknown to TF1"));
     }
     if (!v.fallbacks().isEmpty()) {
       List<String> described = new ArrayList<>();
-      v.fallbacks().forEach((key, why) -> described.add(key + " -> " + v.byKey().get(key) + " (" + why + ")"));
-      notes.add(described.size() + " variable(s) had no usable full_name and were named by object path: "
-          + String.join("; ", described));
+      v.fallbacks()
+          .forEach(
+              (key, why) -> described.add(key + " -> " + v.byKey().get(key) + " (" + why + ")"));
+      notes.add(
+          described.size()
+              + " variable(s) had no usable full_name and were named by object path: "
+              + String.join("; ", described));
     }
     for (IndexRecord r : fullRecords()) {
       String key = r.name();
@@ -312,7 +352,6 @@ public final class Planner {
     }
     return names;
   }
-
 
   /** {@code vars/scoped.Sc} becomes {@code vars/scoped/c}. */
   static String unescapePath(String path) {
@@ -333,8 +372,15 @@ public final class Planner {
   private void claim(String target, String source) {
     String previous = targetOwners.putIfAbsent(target, source);
     if (previous != null) {
-      throw new MigrationException("Cannot plan migration of " + this.source.prefix() + ": " + previous
-          + " and " + source + " both map to " + target);
+      throw new MigrationException(
+          "Cannot plan migration of "
+              + this.source.prefix()
+              + ": "
+              + previous
+              + " and "
+              + source
+              + " both map to "
+              + target);
     }
   }
 
@@ -344,7 +390,8 @@ public final class Planner {
     for (IndexRecord r : source.records()) {
       if (r.isSliceEntry()) {
         SliceKeys.Decoded d = SliceKeys.decode(r.key());
-        slicesOf.computeIfAbsent(d.name(), k -> new ArrayList<>())
+        slicesOf
+            .computeIfAbsent(d.name(), k -> new ArrayList<>())
             .add(new PlannedTensor.SlicePart(d.slice(), r.key(), r.entry()));
       }
     }
@@ -359,7 +406,9 @@ public final class Planner {
         }
         if (parts != null) {
           for (PlannedTensor.SlicePart p : parts) {
-            dropped.add(new MigrationPlan.Dropped(Bytes.printable(p.sourceKey()), "slice of dropped tensor " + from));
+            dropped.add(
+                new MigrationPlan.Dropped(
+                    Bytes.printable(p.sourceKey()), "slice of dropped tensor " + from));
           }
         }
         continue;
@@ -373,38 +422,63 @@ public final class Planner {
         byte[] target = Bytes.utf8(to);
         MappingRules.Transform transform = transformFor(to);
         if (!e.isSliced()) {
-          tensors.add(transform == null ? PlannedTensor.copy(target, r.key(), e)
-              : PlannedTensor.transform(target, r.key(), e, transform));
+          tensors.add(
+              transform == null
+                  ? PlannedTensor.copy(target, r.key(), e)
+                  : PlannedTensor.transform(target, r.key(), e, transform));
           continue;
         }
         if (transform != null) {
-          throw new MigrationException("Cannot " + transform.describe() + " sliced tensor " + from
-              + ": transforms of partitioned variables are not supported");
+          throw new MigrationException(
+              "Cannot "
+                  + transform.describe()
+                  + " sliced tensor "
+                  + from
+                  + ": transforms of partitioned variables are not supported");
         }
         List<PlannedTensor.SlicePart> found = parts == null ? List.of() : parts;
         if (spec.mergeSlices()) {
           if (!DType.isKnown(e.dtypeCode()) || !e.dtype().isFixedSize()) {
             // Each slice of a string tensor is its own encoding (lengths, length CRC, bytes): the
-            // slices cannot be concatenated, and a merged size of elements * -1 bytes means nothing.
-            throw new MigrationException("Cannot plan migration of " + source.prefix() + ": sliced tensor " + from
-                + " has dtype " + e.dtypeName() + ", whose slices cannot be merged (only fixed-size dtypes can); "
-                + "convert without --merge-slices to keep its slices");
+            // slices cannot be concatenated, and a merged size of elements * -1 bytes means
+            // nothing.
+            throw new MigrationException(
+                "Cannot plan migration of "
+                    + source.prefix()
+                    + ": sliced tensor "
+                    + from
+                    + " has dtype "
+                    + e.dtypeName()
+                    + ", whose slices cannot be merged (only fixed-size dtypes can); "
+                    + "convert without --merge-slices to keep its slices");
           }
           tensors.add(PlannedTensor.merge(target, r.key(), e, orderedParts(from, e, found)));
           notes.add("Sliced tensor " + from + " merged from " + found.size() + " slices");
         } else {
           tensors.add(PlannedTensor.sliced(target, r.key(), e));
           for (PlannedTensor.SlicePart p : orderedParts(from, e, found)) {
-            tensors.add(PlannedTensor.copy(SliceKeys.encode(to, p.slice()), p.sourceKey(), p.entry()));
+            tensors.add(
+                PlannedTensor.copy(SliceKeys.encode(to, p.slice()), p.sourceKey(), p.entry()));
           }
         }
       }
     }
-    slicesOf.forEach((name, parts) -> parts.forEach(p -> dropped.add(new MigrationPlan.Dropped(
-        Bytes.printable(p.sourceKey()), "slice entry without a full entry for " + name))));
+    slicesOf.forEach(
+        (name, parts) ->
+            parts.forEach(
+                p ->
+                    dropped.add(
+                        new MigrationPlan.Dropped(
+                            Bytes.printable(p.sourceKey()),
+                            "slice entry without a full entry for " + name))));
     for (MappingRules.Transform t : rules.transforms()) {
       if (!usedTransforms.contains(t)) {
-        notes.add("warning: transform '" + t.match().pattern() + "' (" + t.describe() + ") matches no tensor");
+        notes.add(
+            "warning: transform '"
+                + t.match().pattern()
+                + "' ("
+                + t.describe()
+                + ") matches no tensor");
       }
     }
   }
@@ -423,26 +497,34 @@ public final class Planner {
     return null;
   }
 
-  private List<PlannedTensor.SlicePart> orderedParts(String name, BundleEntry full, List<PlannedTensor.SlicePart> found) {
+  private List<PlannedTensor.SlicePart> orderedParts(
+      String name, BundleEntry full, List<PlannedTensor.SlicePart> found) {
     return orderedParts(source.prefix(), name, full, found);
   }
 
   /** The stored slices of a full entry, in its list order; a missing one is corruption. */
-  static List<PlannedTensor.SlicePart> orderedParts(String prefix, String name, BundleEntry full,
-      List<PlannedTensor.SlicePart> found) {
+  static List<PlannedTensor.SlicePart> orderedParts(
+      String prefix, String name, BundleEntry full, List<PlannedTensor.SlicePart> found) {
     List<PlannedTensor.SlicePart> ordered = new ArrayList<>();
     for (TensorSlice s : full.slices()) {
-      PlannedTensor.SlicePart match = found == null ? null
-          : found.stream().filter(p -> p.slice().equals(s)).findFirst().orElse(null);
+      PlannedTensor.SlicePart match =
+          found == null
+              ? null
+              : found.stream().filter(p -> p.slice().equals(s)).findFirst().orElse(null);
       if (match == null) {
-        throw new io.rebundle.codec.CorruptCheckpointException("Cannot plan migration of " + prefix
-            + ": sliced tensor " + name + " lists slice " + s + " but its slice entry is missing from the index");
+        throw new io.rebundle.codec.CorruptCheckpointException(
+            "Cannot plan migration of "
+                + prefix
+                + ": sliced tensor "
+                + name
+                + " lists slice "
+                + s
+                + " but its slice entry is missing from the index");
       }
       ordered.add(match);
     }
     return ordered;
   }
-
 
   static String utf8(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);

@@ -11,7 +11,8 @@ import java.util.List;
  * The metadata a plan is made from: every index record of the source and, for TF2 checkpoints, its
  * object graph. Kilobytes to megabytes, held on the driver.
  */
-public record SourceIndex(String prefix, int numShards, List<IndexRecord> records, ObjectGraph graph) {
+public record SourceIndex(
+    String prefix, int numShards, List<IndexRecord> records, ObjectGraph graph) {
   public SourceIndex {
     records = List.copyOf(records);
   }
@@ -26,8 +27,10 @@ public record SourceIndex(String prefix, int numShards, List<IndexRecord> record
    */
   public static SourceIndex read(CheckpointReader reader) {
     if (reader.header().bigEndian()) {
-      throw new UnsupportedCheckpointException("Cannot migrate checkpoint " + reader.prefix()
-          + ": its tensor data is big-endian, and migrations write little-endian checkpoints without byte-swapping");
+      throw new UnsupportedCheckpointException(
+          "Cannot migrate checkpoint "
+              + reader.prefix()
+              + ": its tensor data is big-endian, and migrations write little-endian checkpoints without byte-swapping");
     }
     List<IndexRecord> records = new ArrayList<>();
     reader.records().forEach(records::add);

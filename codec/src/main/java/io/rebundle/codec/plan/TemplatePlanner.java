@@ -30,14 +30,16 @@ public final class TemplatePlanner {
   private final List<MigrationPlan.Renamed> renamed = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
 
-  private TemplatePlanner(SourceIndex source, SourceIndex template, TemplateSpec ts, MappingRules rules) {
+  private TemplatePlanner(
+      SourceIndex source, SourceIndex template, TemplateSpec ts, MappingRules rules) {
     this.source = source;
     this.template = template;
     this.ts = ts;
     this.rules = rules;
   }
 
-  public static MigrationPlan plan(SourceIndex source, SourceIndex template, TemplateSpec ts, MappingRules rules) {
+  public static MigrationPlan plan(
+      SourceIndex source, SourceIndex template, TemplateSpec ts, MappingRules rules) {
     return new TemplatePlanner(source, template, ts, rules).run();
   }
 
@@ -46,7 +48,8 @@ public final class TemplatePlanner {
     for (IndexRecord r : index.records()) {
       if (r.isSliceEntry()) {
         SliceKeys.Decoded d = SliceKeys.decode(r.key());
-        out.computeIfAbsent(d.name(), k -> new ArrayList<>()).add(new PlannedTensor.SlicePart(d.slice(), r.key(), r.entry()));
+        out.computeIfAbsent(d.name(), k -> new ArrayList<>())
+            .add(new PlannedTensor.SlicePart(d.slice(), r.key(), r.entry()));
       }
     }
     return out;
@@ -56,7 +59,9 @@ public final class TemplatePlanner {
     VariableNames srcNames = VariableNames.of(source, ts.matchByPath());
     VariableNames tplNames = VariableNames.of(template, ts.matchByPath());
     Map<String, BundleEntry> sourceEntries = new HashMap<>();
-    source.records().stream().filter(r -> !r.isSliceEntry()).forEach(r -> sourceEntries.put(r.name(), r.entry()));
+    source.records().stream()
+        .filter(r -> !r.isSliceEntry())
+        .forEach(r -> sourceEntries.put(r.name(), r.entry()));
     Map<String, List<PlannedTensor.SlicePart>> sourceSlices = slices(source);
     Map<String, List<PlannedTensor.SlicePart>> templateSlices = slices(template);
 
@@ -68,10 +73,15 @@ public final class TemplatePlanner {
     srcNames.byKey().forEach((k, n) -> keyOfName.putIfAbsent(n, k));
     Map<String, String> sourceForTarget = new HashMap<>();
     Map<String, String> targetNameOfSource = new HashMap<>();
-    mapped.targets().forEach((name, targets) -> targets.forEach(t -> {
-      sourceForTarget.put(t, keyOfName.get(name));
-      targetNameOfSource.put(keyOfName.get(name), t);
-    }));
+    mapped
+        .targets()
+        .forEach(
+            (name, targets) ->
+                targets.forEach(
+                    t -> {
+                      sourceForTarget.put(t, keyOfName.get(name));
+                      targetNameOfSource.put(keyOfName.get(name), t);
+                    }));
 
     Set<String> consumed = new HashSet<>();
     List<String> unfilled = new ArrayList<>();
@@ -92,7 +102,8 @@ public final class TemplatePlanner {
         kept.add(key);
         continue;
       }
-      if (ts.warmStart() != null && (name.equals("global_step") || !ts.warmStart().matcher(name).lookingAt())) {
+      if (ts.warmStart() != null
+          && (name.equals("global_step") || !ts.warmStart().matcher(name).lookingAt())) {
         keepTemplate(r, templateSlices);
         kept.add(key + " (" + name + ": not warm-started)");
         continue;
@@ -102,8 +113,13 @@ public final class TemplatePlanner {
       if (previous != null) {
         srcKey = keyOfName.get(previous);
         if (srcKey == null) {
-          throw new MigrationException("Cannot fill template variable " + name + " from previous name " + previous
-              + ": no such tensor in " + source.prefix());
+          throw new MigrationException(
+              "Cannot fill template variable "
+                  + name
+                  + " from previous name "
+                  + previous
+                  + ": no such tensor in "
+                  + source.prefix());
         }
       } else {
         srcKey = sourceForTarget.get(name);
@@ -121,11 +137,22 @@ public final class TemplatePlanner {
       if (!srcKey.equals(key)) {
         renamed.add(new MigrationPlan.Renamed(srcKey, key));
       }
-      fill(r, name, srcKey, sourceEntries.get(srcKey), sourceSlices.get(srcKey), templateSlices.get(key));
+      fill(
+          r,
+          name,
+          srcKey,
+          sourceEntries.get(srcKey),
+          sourceSlices.get(srcKey),
+          templateSlices.get(key));
     }
     if (!unfilled.isEmpty()) {
-      throw new MigrationException(unfilled.size() + " template variable(s) not filled from " + source.prefix()
-          + ": " + String.join(", ", unfilled) + " (map them with rules or --prev-name, or use --keep-template-values)");
+      throw new MigrationException(
+          unfilled.size()
+              + " template variable(s) not filled from "
+              + source.prefix()
+              + ": "
+              + String.join(", ", unfilled)
+              + " (map them with rules or --prev-name, or use --keep-template-values)");
     }
     if (!kept.isEmpty()) {
       notes.add(kept.size() + " template value(s) kept: " + String.join(", ", kept));
@@ -144,17 +171,28 @@ public final class TemplatePlanner {
       }
       unused.add(key);
       String target = targetNameOfSource.get(key);
-      dropped.add(new MigrationPlan.Dropped(key, "not used by the template"
-          + (target == null || target.equals(key) ? "" : " (its name after the rules: " + target + ")")));
+      dropped.add(
+          new MigrationPlan.Dropped(
+              key,
+              "not used by the template"
+                  + (target == null || target.equals(key)
+                      ? ""
+                      : " (its name after the rules: " + target + ")")));
     }
     if (ts.strictUnused() && !unused.isEmpty()) {
-      throw new MigrationException(unused.size() + " source tensor(s) of " + source.prefix()
-          + " not used by the template (strict): " + String.join(", ", unused));
+      throw new MigrationException(
+          unused.size()
+              + " source tensor(s) of "
+              + source.prefix()
+              + " not used by the template (strict): "
+              + String.join(", ", unused));
     }
-    return new MigrationPlan(source.prefix(), source.format(), template.format(), tensors, dropped, renamed, notes);
+    return new MigrationPlan(
+        source.prefix(), source.format(), template.format(), tensors, dropped, renamed, notes);
   }
 
-  private void keepTemplate(IndexRecord r, Map<String, List<PlannedTensor.SlicePart>> templateSlices) {
+  private void keepTemplate(
+      IndexRecord r, Map<String, List<PlannedTensor.SlicePart>> templateSlices) {
     BundleEntry e = r.entry();
     if (!e.isSliced()) {
       tensors.add(PlannedTensor.copy(r.key(), r.key(), e).from(template.prefix()));
@@ -162,11 +200,17 @@ public final class TemplatePlanner {
     }
     tensors.add(PlannedTensor.sliced(r.key(), r.key(), e));
     for (PlannedTensor.SlicePart p : templateSlices.getOrDefault(r.name(), List.of())) {
-      tensors.add(PlannedTensor.copy(p.sourceKey(), p.sourceKey(), p.entry()).from(template.prefix()));
+      tensors.add(
+          PlannedTensor.copy(p.sourceKey(), p.sourceKey(), p.entry()).from(template.prefix()));
     }
   }
 
-  private void fill(IndexRecord t, String name, String srcKey, BundleEntry s, List<PlannedTensor.SlicePart> srcParts,
+  private void fill(
+      IndexRecord t,
+      String name,
+      String srcKey,
+      BundleEntry s,
+      List<PlannedTensor.SlicePart> srcParts,
       List<PlannedTensor.SlicePart> tplParts) {
     BundleEntry te = t.entry();
     byte[] target = t.key();
@@ -176,16 +220,31 @@ public final class TemplatePlanner {
       if (!sameType) {
         throw mismatch(t.name(), name, te, srcKey, s);
       }
-      if (te.isSliced() && s.isSliced() && new HashSet<>(te.slices()).equals(new HashSet<>(s.slices()))) {
+      if (te.isSliced()
+          && s.isSliced()
+          && new HashSet<>(te.slices()).equals(new HashSet<>(s.slices()))) {
         tensors.add(PlannedTensor.sliced(target, sourceKey, te));
         for (PlannedTensor.SlicePart p : srcParts) {
-          tensors.add(PlannedTensor.copy(SliceKeys.encode(t.name(), p.slice()), p.sourceKey(), p.entry()));
+          tensors.add(
+              PlannedTensor.copy(SliceKeys.encode(t.name(), p.slice()), p.sourceKey(), p.entry()));
         }
       } else if (!te.isSliced()) {
-        tensors.add(PlannedTensor.merge(target, sourceKey, s, Planner.orderedParts(source.prefix(), srcKey, s, srcParts)));
+        tensors.add(
+            PlannedTensor.merge(
+                target, sourceKey, s, Planner.orderedParts(source.prefix(), srcKey, s, srcParts)));
       } else {
-        throw new MigrationException("Cannot fill template variable " + t.name() + " (" + name + ") from " + srcKey
-            + ": the template slices it differently (" + te.slices() + " vs " + s.slices() + "); re-slicing is not supported");
+        throw new MigrationException(
+            "Cannot fill template variable "
+                + t.name()
+                + " ("
+                + name
+                + ") from "
+                + srcKey
+                + ": the template slices it differently ("
+                + te.slices()
+                + " vs "
+                + s.slices()
+                + "); re-slicing is not supported");
       }
       return;
     }
@@ -205,9 +264,23 @@ public final class TemplatePlanner {
     throw mismatch(t.name(), name, te, srcKey, s);
   }
 
-  private static MigrationException mismatch(String key, String name, BundleEntry te, String srcKey, BundleEntry s) {
-    return new MigrationException("Cannot fill template variable " + key + " (" + name + "): the template holds "
-        + te.dtypeName() + " " + te.shape() + " but source " + srcKey + " is " + s.dtypeName() + " " + s.shape()
-        + " (add a cast, transpose or reshape transform)");
+  private static MigrationException mismatch(
+      String key, String name, BundleEntry te, String srcKey, BundleEntry s) {
+    return new MigrationException(
+        "Cannot fill template variable "
+            + key
+            + " ("
+            + name
+            + "): the template holds "
+            + te.dtypeName()
+            + " "
+            + te.shape()
+            + " but source "
+            + srcKey
+            + " is "
+            + s.dtypeName()
+            + " "
+            + s.shape()
+            + " (add a cast, transpose or reshape transform)");
   }
 }

@@ -7,33 +7,42 @@ import io.rebundle.codec.graph.ObjectGraph;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * The name each tensor of a checkpoint is matched by when filling a template: a TF1 key as is; a TF2
- * variable by its {@code full_name} (or, with {@code byPath}, or where the full name is empty or
- * shared, its unescaped object path); a TF2 optimizer slot as {@code <variable name>/<slot name>}.
- * TF1 optimizer slot suffixes are normalised to Keras slot names ({@code Adam}→{@code m},
+ * The name each tensor of a checkpoint is matched by when filling a template: a TF1 key as is; a
+ * TF2 variable by its {@code full_name} (or, with {@code byPath}, or where the full name is empty
+ * or shared, its unescaped object path); a TF2 optimizer slot as {@code <variable name>/<slot
+ * name>}. TF1 optimizer slot suffixes are normalised to Keras slot names ({@code Adam}→{@code m},
  * {@code Adam_1}→{@code v}, {@code Momentum}→{@code momentum}) so slots match across formats.
  */
-public record VariableNames(Map<String, String> byKey, String saveCounterKey, boolean objectBased,
-    Map<String, String> fallbacks, Map<String, Slot> slots, Set<String> attributes, Set<String> unreferenced) {
+public record VariableNames(
+    Map<String, String> byKey,
+    String saveCounterKey,
+    boolean objectBased,
+    Map<String, String> fallbacks,
+    Map<String, Slot> slots,
+    Set<String> attributes,
+    Set<String> unreferenced) {
 
   /**
    * An optimizer slot: its slot name and the TF1 name of the variable it belongs to (null when that
-   * variable has none); the slot's own name is {@code owner/slot}, or its object path without owner.
+   * variable has none); the slot's own name is {@code owner/slot}, or its object path without
+   * owner.
    */
   public record Slot(String slotName, String owner, int ownerNode) {}
 
   /** Keras (OptimizerV2) slot names for TF1 slot suffixes (tensorbundle-format.md §6.1, §6.2). */
-  static final Map<String, String> TF1_TO_KERAS_SLOT = Map.of("Adam", "m", "Adam_1", "v", "Momentum", "momentum");
+  static final Map<String, String> TF1_TO_KERAS_SLOT =
+      Map.of("Adam", "m", "Adam_1", "v", "Momentum", "momentum");
 
   /**
    * Names every tensor of {@code index}. For TF2: {@code fallbacks} holds the variables named by
    * object path and why, {@code slots} the optimizer slots, {@code attributes} the tensors that are
-   * not variable values (named {@code <path>/<attribute>}), {@code unreferenced} the keys the object
-   * graph does not mention (named by themselves). {@code save_counter} and the graph are not named.
+   * not variable values (named {@code <path>/<attribute>}), {@code unreferenced} the keys the
+   * object graph does not mention (named by themselves). {@code save_counter} and the graph are not
+   * named.
    */
   public static VariableNames of(SourceIndex index, boolean byPath) {
     Map<String, String> names = new LinkedHashMap<>();
@@ -48,7 +57,9 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
     ObjectGraph graph = index.graph();
     String[] paths = graph.objectPaths();
     Map<Integer, ObjectGraph.SlotVariable> slotOf = new HashMap<>();
-    graph.nodes().forEach(n -> n.slotVariables().forEach(s -> slotOf.put(s.slotVariableNodeId(), s)));
+    graph
+        .nodes()
+        .forEach(n -> n.slotVariables().forEach(s -> slotOf.put(s.slotVariableNodeId(), s)));
     int saveCounterNode = -1;
     for (ObjectGraph.Child c : graph.node(0).children()) {
       if (c.name().equals(Planner.SAVE_COUNTER)) {
@@ -82,7 +93,11 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
           saveCounter = a.checkpointKey();
           continue;
         }
-        String path = Planner.unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(a.checkpointKey()) : paths[n.id()]);
+        String path =
+            Planner.unescapePath(
+                paths[n.id()] == null
+                    ? KeyEscaping.objectPathOf(a.checkpointKey())
+                    : paths[n.id()]);
         String name;
         if (!a.name().equals(KeyEscaping.VARIABLE_VALUE)) {
           name = path + "/" + KeyEscaping.unescape(a.name());
@@ -90,8 +105,15 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
         } else if (byPath || a.fullName().isEmpty() || fullNameCount.get(a.fullName()) > 1) {
           name = path;
           if (!byPath) {
-            fallbacks.put(a.checkpointKey(), a.fullName().isEmpty() ? "no full_name"
-                : "full_name '" + a.fullName() + "' is shared by " + fullNameCount.get(a.fullName()) + " variables");
+            fallbacks.put(
+                a.checkpointKey(),
+                a.fullName().isEmpty()
+                    ? "no full_name"
+                    : "full_name '"
+                        + a.fullName()
+                        + "' is shared by "
+                        + fullNameCount.get(a.fullName())
+                        + " variables");
           }
         } else {
           name = a.fullName();
@@ -110,13 +132,17 @@ public record VariableNames(Map<String, String> byKey, String saveCounterKey, bo
       String owner = variableName.get(s.originalVariableNodeId());
       for (ObjectGraph.Attribute a : n.attributes()) {
         slots.put(a.checkpointKey(), new Slot(s.slotName(), owner, s.originalVariableNodeId()));
-        names.put(a.checkpointKey(), owner == null
-            ? Planner.unescapePath(paths[n.id()] == null ? a.checkpointKey() : paths[n.id()])
-            : owner + "/" + s.slotName());
+        names.put(
+            a.checkpointKey(),
+            owner == null
+                ? Planner.unescapePath(paths[n.id()] == null ? a.checkpointKey() : paths[n.id()])
+                : owner + "/" + s.slotName());
       }
     }
     for (IndexRecord r : index.records()) {
-      if (!r.isSliceEntry() && !names.containsKey(r.name()) && !r.name().equals(Naming.OBJECT_GRAPH_KEY)
+      if (!r.isSliceEntry()
+          && !names.containsKey(r.name())
+          && !r.name().equals(Naming.OBJECT_GRAPH_KEY)
           && !r.name().equals(saveCounter)) {
         names.put(r.name(), r.name());
         unreferenced.add(r.name());

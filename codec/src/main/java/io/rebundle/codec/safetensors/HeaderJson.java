@@ -7,11 +7,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The small, strict JSON reader and writer the safetensors header and index need (RFC 8259). Objects
- * become insertion-ordered maps and duplicate keys are refused (the reference reader's maps would keep
- * one silently); integers become {@link Long} when they fit, {@link BigInteger} otherwise; other
- * numbers {@link Double}. Nesting is bounded, so a hostile header cannot exhaust the stack. Not
- * thread-safe; one instance per document.
+ * The small, strict JSON reader and writer the safetensors header and index need (RFC 8259).
+ * Objects become insertion-ordered maps and duplicate keys are refused (the reference reader's maps
+ * would keep one silently); integers become {@link Long} when they fit, {@link BigInteger}
+ * otherwise; other numbers {@link Double}. Nesting is bounded, so a hostile header cannot exhaust
+ * the stack. Not thread-safe; one instance per document.
  */
 final class HeaderJson {
   /** Deeper than any header or index needs (they nest three levels). */
@@ -42,7 +42,8 @@ final class HeaderJson {
     Object v = p.value(0);
     p.skipSpace();
     if (p.at != text.length()) {
-      throw new SyntaxException("unexpected '" + text.charAt(p.at) + "' after the JSON value", p.at);
+      throw new SyntaxException(
+          "unexpected '" + text.charAt(p.at) + "' after the JSON value", p.at);
     }
     return v;
   }

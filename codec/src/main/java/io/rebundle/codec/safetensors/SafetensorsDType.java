@@ -5,9 +5,9 @@ import io.rebundle.codec.bundle.DType;
 
 /**
  * The element types a safetensors header names, with their sizes and their TensorFlow counterparts.
- * The declaration order is the reference implementation's {@code Dtype} order (increasing alignment);
- * its writer lays tensors out by this order, descending, then by name, so every tensor starts at an
- * offset aligned to its element size.
+ * The declaration order is the reference implementation's {@code Dtype} order (increasing
+ * alignment); its writer lays tensors out by this order, descending, then by name, so every tensor
+ * starts at an offset aligned to its element size.
  */
 public enum SafetensorsDType {
   BOOL(1, DType.BOOL),
@@ -55,9 +55,9 @@ public enum SafetensorsDType {
   }
 
   /**
-   * The safetensors dtype for a TensorFlow dtype, or an {@link UnsupportedCheckpointException} naming
-   * the tensor and the dtype: strings, complex numbers, variants, resources and quantized types have
-   * no safetensors counterpart.
+   * The safetensors dtype for a TensorFlow dtype, or an {@link UnsupportedCheckpointException}
+   * naming the tensor and the dtype: strings, complex numbers, variants, resources and quantized
+   * types have no safetensors counterpart.
    */
   public static SafetensorsDType fromTf(String key, DType dtype) {
     for (SafetensorsDType t : values()) {

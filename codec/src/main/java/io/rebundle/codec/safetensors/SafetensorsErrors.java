@@ -16,21 +16,35 @@ final class SafetensorsErrors {
   }
 
   static CorruptCheckpointException corruptAt(String file, long offset, String reason) {
-    return new CorruptCheckpointException("Cannot read " + file + ": " + reason + " (at byte " + offset + ")");
+    return new CorruptCheckpointException(
+        "Cannot read " + file + ": " + reason + " (at byte " + offset + ")");
   }
 
   static CorruptCheckpointException corruptTensor(String file, String key, String reason) {
-    return new CorruptCheckpointException("Cannot read " + file + ": tensor '" + key + "' " + reason);
+    return new CorruptCheckpointException(
+        "Cannot read " + file + ": tensor '" + key + "' " + reason);
   }
 
   static UnsupportedCheckpointException unknownDtype(String file, String key, String dtype) {
-    return new UnsupportedCheckpointException("Cannot read " + file + ": tensor '" + key + "' has dtype '" + dtype
-        + "', which Rebundle does not support (supported: " + supportedNames() + ")");
+    return new UnsupportedCheckpointException(
+        "Cannot read "
+            + file
+            + ": tensor '"
+            + key
+            + "' has dtype '"
+            + dtype
+            + "', which Rebundle does not support (supported: "
+            + supportedNames()
+            + ")");
   }
 
   static UnsupportedCheckpointException noCounterpart(String key, DType dtype) {
-    return new UnsupportedCheckpointException("Cannot write tensor " + key + " to safetensors: dtype "
-        + dtype.displayName() + " has no safetensors counterpart (exclude it with a mapping rule)");
+    return new UnsupportedCheckpointException(
+        "Cannot write tensor "
+            + key
+            + " to safetensors: dtype "
+            + dtype.displayName()
+            + " has no safetensors counterpart (exclude it with a mapping rule)");
   }
 
   static String supportedNames() {

@@ -16,9 +16,9 @@ import java.util.Set;
 
 /**
  * The header of a safetensors file: an 8-byte little-endian length N, then N bytes of UTF-8 JSON
- * mapping each tensor name to {@link SafetensorsEntry} fields, plus an optional
- * {@code "__metadata__"} map of strings. The reference writer pads the JSON with spaces so the data
- * starts on an 8-byte boundary, and refuses headers over {@link #MAX_HEADER_SIZE} bytes.
+ * mapping each tensor name to {@link SafetensorsEntry} fields, plus an optional {@code
+ * "__metadata__"} map of strings. The reference writer pads the JSON with spaces so the data starts
+ * on an 8-byte boundary, and refuses headers over {@link #MAX_HEADER_SIZE} bytes.
  *
  * <p>{@link #parse} is the strict reader: every number is checked before it is used, the entries
  * must tile the data region exactly (sorted by offset, each starting where the previous ended, the
@@ -28,8 +28,10 @@ import java.util.Set;
 public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEntry> entries) {
   /** The reference implementation's limit on N (safetensors {@code MAX_HEADER_SIZE}). */
   public static final int MAX_HEADER_SIZE = 100_000_000;
+
   /** The key of the free-form string map. */
   public static final String METADATA_KEY = "__metadata__";
+
   /** Bytes of the length prefix. */
   public static final int LENGTH_BYTES = 8;
 
@@ -40,14 +42,21 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     long at = 0;
     for (SafetensorsEntry e : entries) {
       if (!names.add(e.name())) {
-        throw new IllegalArgumentException("Invalid safetensors header: duplicate tensor name " + e.name());
+        throw new IllegalArgumentException(
+            "Invalid safetensors header: duplicate tensor name " + e.name());
       }
       if (e.name().equals(METADATA_KEY)) {
-        throw new IllegalArgumentException("Invalid safetensors header: a tensor cannot be named " + METADATA_KEY);
+        throw new IllegalArgumentException(
+            "Invalid safetensors header: a tensor cannot be named " + METADATA_KEY);
       }
       if (e.begin() != at) {
-        throw new IllegalArgumentException("Invalid safetensors header: tensor " + e.name() + " starts at "
-            + e.begin() + ", expected " + at);
+        throw new IllegalArgumentException(
+            "Invalid safetensors header: tensor "
+                + e.name()
+                + " starts at "
+                + e.begin()
+                + ", expected "
+                + at);
       }
       at = e.end();
     }
@@ -73,50 +82,66 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
    * reverse of {@link SafetensorsDType}'s declaration order), then name (byte order of UTF-8, which
    * for Java strings is code point order).
    */
-  public static final Comparator<SafetensorsEntry> WRITER_ORDER = Comparator
-      .comparing((SafetensorsEntry e) -> e.dtype().ordinal(), Comparator.reverseOrder())
-      .thenComparing(SafetensorsEntry::name, SafetensorsHeader::compareUtf8);
+  public static final Comparator<SafetensorsEntry> WRITER_ORDER =
+      Comparator.comparing((SafetensorsEntry e) -> e.dtype().ordinal(), Comparator.reverseOrder())
+          .thenComparing(SafetensorsEntry::name, SafetensorsHeader::compareUtf8);
 
   static int compareUtf8(String a, String b) {
-    return java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    return java.util.Arrays.compareUnsigned(
+        a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
-   * Checks and decodes the length prefix: at least 2 (the smallest JSON object), at most
-   * {@link #MAX_HEADER_SIZE}, and inside a file of {@code fileLength} bytes.
+   * Checks and decodes the length prefix: at least 2 (the smallest JSON object), at most {@link
+   * #MAX_HEADER_SIZE}, and inside a file of {@code fileLength} bytes.
    */
   public static int headerLength(String file, byte[] prefix, long fileLength) {
     if (fileLength < LENGTH_BYTES) {
-      throw SafetensorsErrors.corrupt(file, "file is " + fileLength + " bytes, too short for the 8-byte header length");
+      throw SafetensorsErrors.corrupt(
+          file, "file is " + fileLength + " bytes, too short for the 8-byte header length");
     }
     long n = 0;
     for (int i = LENGTH_BYTES - 1; i >= 0; i--) {
       n = (n << 8) | (prefix[i] & 0xFF);
     }
     if (n < 0 || n > MAX_HEADER_SIZE) {
-      throw SafetensorsErrors.corruptAt(file, 0, "header length " + Long.toUnsignedString(n)
-          + " exceeds the format's limit of " + MAX_HEADER_SIZE + " bytes");
+      throw SafetensorsErrors.corruptAt(
+          file,
+          0,
+          "header length "
+              + Long.toUnsignedString(n)
+              + " exceeds the format's limit of "
+              + MAX_HEADER_SIZE
+              + " bytes");
     }
     if (n < 2) {
-      throw SafetensorsErrors.corruptAt(file, 0, "header length " + n + " is too small for a JSON object");
+      throw SafetensorsErrors.corruptAt(
+          file, 0, "header length " + n + " is too small for a JSON object");
     }
     if (n > fileLength - LENGTH_BYTES) {
-      throw SafetensorsErrors.corruptAt(file, 0, "header length " + n + " runs past the end of the file ("
-          + fileLength + " bytes)");
+      throw SafetensorsErrors.corruptAt(
+          file,
+          0,
+          "header length " + n + " runs past the end of the file (" + fileLength + " bytes)");
     }
     return (int) n;
   }
 
   /**
-   * Parses the {@code json} bytes of a header read from {@code file} and checks them against a file of
-   * {@code fileLength} bytes. Throws a corruption naming the file (and the tensor) on any violation,
-   * and an unsupported-input error for a dtype Rebundle does not know.
+   * Parses the {@code json} bytes of a header read from {@code file} and checks them against a file
+   * of {@code fileLength} bytes. Throws a corruption naming the file (and the tensor) on any
+   * violation, and an unsupported-input error for a dtype Rebundle does not know.
    */
   public static SafetensorsHeader parse(String file, byte[] json, long fileLength) {
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(json)).toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(java.nio.ByteBuffer.wrap(json))
+              .toString();
     } catch (CharacterCodingException e) {
       throw SafetensorsErrors.corrupt(file, "header is not valid UTF-8");
     }
@@ -127,7 +152,9 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     try {
       root = HeaderJson.parse(text);
     } catch (HeaderJson.SyntaxException e) {
-      throw SafetensorsErrors.corruptAt(file, LENGTH_BYTES + utf8Offset(text, e.position),
+      throw SafetensorsErrors.corruptAt(
+          file,
+          LENGTH_BYTES + utf8Offset(text, e.position),
           "header is not valid JSON: " + e.getMessage());
     }
     if (!(root instanceof Map<?, ?> top)) {
@@ -145,24 +172,47 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     }
     // The reference reader sorts by offsets before checking that they tile the data: files written
     // by other tools may list tensors in any order.
-    entries.sort(Comparator.comparingLong(SafetensorsEntry::begin).thenComparingLong(SafetensorsEntry::end));
+    entries.sort(
+        Comparator.comparingLong(SafetensorsEntry::begin).thenComparingLong(SafetensorsEntry::end));
     long dataLength = fileLength - LENGTH_BYTES - json.length;
     long at = 0;
     for (SafetensorsEntry e : entries) {
       if (e.begin() != at) {
-        throw SafetensorsErrors.corruptTensor(file, e.name(), e.begin() < at
-            ? "overlaps the previous tensor: data_offsets start at " + e.begin() + ", previous tensor ends at " + at
-            : "leaves a hole: data_offsets start at " + e.begin() + ", previous tensor ends at " + at);
+        throw SafetensorsErrors.corruptTensor(
+            file,
+            e.name(),
+            e.begin() < at
+                ? "overlaps the previous tensor: data_offsets start at "
+                    + e.begin()
+                    + ", previous tensor ends at "
+                    + at
+                : "leaves a hole: data_offsets start at "
+                    + e.begin()
+                    + ", previous tensor ends at "
+                    + at);
       }
       if (e.end() > dataLength) {
-        throw SafetensorsErrors.corruptTensor(file, e.name(), "has data_offsets [" + e.begin() + ", " + e.end()
-            + "] past the end of the data (" + dataLength + " bytes)");
+        throw SafetensorsErrors.corruptTensor(
+            file,
+            e.name(),
+            "has data_offsets ["
+                + e.begin()
+                + ", "
+                + e.end()
+                + "] past the end of the data ("
+                + dataLength
+                + " bytes)");
       }
       at = e.end();
     }
     if (at != dataLength) {
-      throw SafetensorsErrors.corrupt(file, "tensors cover " + at + " of the " + dataLength
-          + " data bytes; the last tensor must end at the end of the file");
+      throw SafetensorsErrors.corrupt(
+          file,
+          "tensors cover "
+              + at
+              + " of the "
+              + dataLength
+              + " data bytes; the last tensor must end at the end of the file");
     }
     return new SafetensorsHeader(metadata, entries);
   }
@@ -174,7 +224,8 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> kv : m.entrySet()) {
       if (!(kv.getValue() instanceof String s)) {
-        throw SafetensorsErrors.corrupt(file, METADATA_KEY + " value for '" + kv.getKey() + "' is not a string");
+        throw SafetensorsErrors.corrupt(
+            file, METADATA_KEY + " value for '" + kv.getKey() + "' is not a string");
       }
       out.put((String) kv.getKey(), s);
     }
@@ -183,7 +234,8 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
 
   private static SafetensorsEntry entry(String file, String name, Object value) {
     if (!(value instanceof Map<?, ?> m)) {
-      throw SafetensorsErrors.corruptTensor(file, name, "is not a JSON object {dtype, shape, data_offsets}");
+      throw SafetensorsErrors.corruptTensor(
+          file, name, "is not a JSON object {dtype, shape, data_offsets}");
     }
     for (Object k : m.keySet()) {
       if (!k.equals("dtype") && !k.equals("shape") && !k.equals("data_offsets")) {
@@ -201,30 +253,44 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
       throw SafetensorsErrors.corruptTensor(file, name, "has no shape list");
     }
     if (shapeList.size() > TensorShape.MAX_RANK) {
-      throw SafetensorsErrors.corruptTensor(file, name, "has rank " + shapeList.size() + ", more than "
-          + TensorShape.MAX_RANK);
+      throw SafetensorsErrors.corruptTensor(
+          file, name, "has rank " + shapeList.size() + ", more than " + TensorShape.MAX_RANK);
     }
     long[] dims = new long[shapeList.size()];
     BigInteger elements = BigInteger.ONE;
     for (int i = 0; i < dims.length; i++) {
       Object d = shapeList.get(i);
       if (!(d instanceof Long l) || l < 0) {
-        throw SafetensorsErrors.corruptTensor(file, name, "has invalid dimension " + d + " in its shape");
+        throw SafetensorsErrors.corruptTensor(
+            file, name, "has invalid dimension " + d + " in its shape");
       }
       dims[i] = l;
       elements = elements.multiply(BigInteger.valueOf(l));
     }
-    if (!(m.get("data_offsets") instanceof List<?> offsets) || offsets.size() != 2
-        || !(offsets.get(0) instanceof Long begin) || !(offsets.get(1) instanceof Long end)) {
-      throw SafetensorsErrors.corruptTensor(file, name, "has no data_offsets [begin, end] of two integers");
+    if (!(m.get("data_offsets") instanceof List<?> offsets)
+        || offsets.size() != 2
+        || !(offsets.get(0) instanceof Long begin)
+        || !(offsets.get(1) instanceof Long end)) {
+      throw SafetensorsErrors.corruptTensor(
+          file, name, "has no data_offsets [begin, end] of two integers");
     }
     if (begin < 0 || end < begin) {
-      throw SafetensorsErrors.corruptTensor(file, name, "has invalid data_offsets [" + begin + ", " + end + "]");
+      throw SafetensorsErrors.corruptTensor(
+          file, name, "has invalid data_offsets [" + begin + ", " + end + "]");
     }
     BigInteger expected = elements.multiply(BigInteger.valueOf(dtype.elementSize()));
     if (!expected.equals(BigInteger.valueOf(end - begin))) {
-      throw SafetensorsErrors.corruptTensor(file, name, "holds " + (end - begin) + " bytes but dtype " + dtypeName
-          + " and shape " + java.util.Arrays.toString(dims) + " need " + expected);
+      throw SafetensorsErrors.corruptTensor(
+          file,
+          name,
+          "holds "
+              + (end - begin)
+              + " bytes but dtype "
+              + dtypeName
+              + " and shape "
+              + java.util.Arrays.toString(dims)
+              + " need "
+              + expected);
     }
     TensorShape shape;
     try {
@@ -242,7 +308,8 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
 
   /**
    * The bytes a file starts with: the length prefix, then the JSON (the metadata first, then the
-   * entries in their order), padded with spaces to a multiple of 8 bytes as the reference writer pads.
+   * entries in their order), padded with spaces to a multiple of 8 bytes as the reference writer
+   * pads.
    */
   public byte[] encode() {
     StringBuilder sb = new StringBuilder(64 + entries.size() * 96);
@@ -279,8 +346,13 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     byte[] json = sb.toString().getBytes(StandardCharsets.UTF_8);
     int padded = (json.length + 7) / 8 * 8;
     if (padded > MAX_HEADER_SIZE) {
-      throw new IllegalArgumentException("Cannot write safetensors header: " + padded + " bytes exceed the format's "
-          + "limit of " + MAX_HEADER_SIZE + " (split the tensors over more shards)");
+      throw new IllegalArgumentException(
+          "Cannot write safetensors header: "
+              + padded
+              + " bytes exceed the format's "
+              + "limit of "
+              + MAX_HEADER_SIZE
+              + " (split the tensors over more shards)");
     }
     byte[] out = new byte[LENGTH_BYTES + padded];
     long n = padded;
@@ -293,8 +365,9 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
   }
 
   /**
-   * A header for tensors laid out as the reference writer lays them: sorted by {@link #WRITER_ORDER},
-   * contiguous from offset 0. {@code specs} need only name, dtype and shape; their offsets are ignored.
+   * A header for tensors laid out as the reference writer lays them: sorted by {@link
+   * #WRITER_ORDER}, contiguous from offset 0. {@code specs} need only name, dtype and shape; their
+   * offsets are ignored.
    */
   public static SafetensorsHeader layout(Map<String, String> metadata, List<TensorSpec> specs) {
     List<TensorSpec> sorted = new ArrayList<>(specs);
@@ -303,7 +376,8 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
     long at = 0;
     for (TensorSpec s : sorted) {
       long size = s.size();
-      entries.add(new SafetensorsEntry(s.name(), s.dtype(), s.shape(), at, Math.addExact(at, size)));
+      entries.add(
+          new SafetensorsEntry(s.name(), s.dtype(), s.shape(), at, Math.addExact(at, size)));
       at += size;
     }
     return new SafetensorsHeader(metadata, entries);
@@ -311,13 +385,14 @@ public record SafetensorsHeader(Map<String, String> metadata, List<SafetensorsEn
 
   /** What the writer needs to know of a tensor before its bytes: name, dtype, shape. */
   public record TensorSpec(String name, SafetensorsDType dtype, TensorShape shape) {
-    public static final Comparator<TensorSpec> WRITER_ORDER = Comparator
-        .comparing((TensorSpec e) -> e.dtype().ordinal(), Comparator.reverseOrder())
-        .thenComparing(TensorSpec::name, SafetensorsHeader::compareUtf8);
+    public static final Comparator<TensorSpec> WRITER_ORDER =
+        Comparator.comparing((TensorSpec e) -> e.dtype().ordinal(), Comparator.reverseOrder())
+            .thenComparing(TensorSpec::name, SafetensorsHeader::compareUtf8);
 
     public TensorSpec {
       if (name == null || name.isEmpty() || dtype == null || shape == null) {
-        throw new IllegalArgumentException("Invalid tensor spec: name, dtype and shape are required");
+        throw new IllegalArgumentException(
+            "Invalid tensor spec: name, dtype and shape are required");
       }
     }
 

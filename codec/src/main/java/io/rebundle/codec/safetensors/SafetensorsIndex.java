@@ -11,14 +11,18 @@ import java.util.TreeMap;
 /**
  * {@code model.safetensors.index.json}, the index of a sharded safetensors model as transformers
  * writes it: {@code {"metadata": {"total_size": BYTES}, "weight_map": {TENSOR: SHARD_FILE}}}, where
- * {@code total_size} is the sum of the tensors' data bytes (headers excluded). Immutable; the weight map
- * is sorted by tensor name, as transformers writes it ({@code sort_keys=True}). A {@code totalSize}
- * of -1 means a parsed index had none.
+ * {@code total_size} is the sum of the tensors' data bytes (headers excluded). Immutable; the
+ * weight map is sorted by tensor name, as transformers writes it ({@code sort_keys=True}). A {@code
+ * totalSize} of -1 means a parsed index had none.
  */
-public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Map<String, Object> otherMetadata) {
+public record SafetensorsIndex(
+    long totalSize, Map<String, String> weightMap, Map<String, Object> otherMetadata) {
   /** The index's file name in a model directory. */
   public static final String FILE_NAME = "model.safetensors.index.json";
-  /** More shards than any real model has; bounds the shard list a hostile index can make us open. */
+
+  /**
+   * More shards than any real model has; bounds the shard list a hostile index can make us open.
+   */
   public static final int MAX_SHARDS = 100_000;
 
   public SafetensorsIndex {
@@ -26,7 +30,10 @@ public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Ma
       throw new IllegalArgumentException("Invalid safetensors index: total_size " + totalSize);
     }
     weightMap = Collections.unmodifiableMap(new TreeMap<>(weightMap));
-    otherMetadata = otherMetadata == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(otherMetadata));
+    otherMetadata =
+        otherMetadata == null
+            ? Map.of()
+            : Collections.unmodifiableMap(new LinkedHashMap<>(otherMetadata));
   }
 
   /** The shard file names, in name order. */
@@ -45,7 +52,8 @@ public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Ma
     try {
       root = HeaderJson.parse(new String(bytes, StandardCharsets.UTF_8));
     } catch (HeaderJson.SyntaxException e) {
-      throw SafetensorsErrors.corrupt(file, "not valid JSON: " + e.getMessage() + " at character " + e.position);
+      throw SafetensorsErrors.corrupt(
+          file, "not valid JSON: " + e.getMessage() + " at character " + e.position);
     }
     if (!(root instanceof Map<?, ?> top)) {
       throw SafetensorsErrors.corrupt(file, "not a JSON object");
@@ -56,14 +64,24 @@ public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Ma
     Map<String, String> weightMap = new LinkedHashMap<>();
     java.util.Set<String> shards = new java.util.HashSet<>();
     for (Map.Entry<?, ?> kv : wm.entrySet()) {
-      if (!(kv.getValue() instanceof String shard) || shard.isEmpty() || shard.contains("/") || shard.contains("\\")
-          || shard.equals("..") || shard.equals(".")) {
-        throw SafetensorsErrors.corrupt(file, "weight_map entry '" + kv.getKey() + "' does not name a file in the "
-            + "index's directory: " + kv.getValue());
+      if (!(kv.getValue() instanceof String shard)
+          || shard.isEmpty()
+          || shard.contains("/")
+          || shard.contains("\\")
+          || shard.equals("..")
+          || shard.equals(".")) {
+        throw SafetensorsErrors.corrupt(
+            file,
+            "weight_map entry '"
+                + kv.getKey()
+                + "' does not name a file in the "
+                + "index's directory: "
+                + kv.getValue());
       }
       shards.add(shard);
       if (shards.size() > MAX_SHARDS) {
-        throw SafetensorsErrors.corrupt(file, "weight_map names more than " + MAX_SHARDS + " shard files");
+        throw SafetensorsErrors.corrupt(
+            file, "weight_map names more than " + MAX_SHARDS + " shard files");
       }
       weightMap.put((String) kv.getKey(), shard);
     }
@@ -73,7 +91,8 @@ public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Ma
       for (Map.Entry<?, ?> kv : meta.entrySet()) {
         if (kv.getKey().equals("total_size")) {
           if (!(kv.getValue() instanceof Long l) || l < 0) {
-            throw SafetensorsErrors.corrupt(file, "metadata.total_size is not a non-negative integer: " + kv.getValue());
+            throw SafetensorsErrors.corrupt(
+                file, "metadata.total_size is not a non-negative integer: " + kv.getValue());
           }
           totalSize = l;
         } else {
@@ -91,13 +110,18 @@ public record SafetensorsIndex(long totalSize, Map<String, String> weightMap, Ma
     return totalSize >= 0;
   }
 
-  /** The JSON text, indented by two spaces and keys sorted, as transformers writes it, with a final newline. */
+  /**
+   * The JSON text, indented by two spaces and keys sorted, as transformers writes it, with a final
+   * newline.
+   */
   public byte[] encode() {
     if (totalSize < 0) {
       throw new IllegalStateException("Cannot write safetensors index: total_size is unknown");
     }
     StringBuilder sb = new StringBuilder(64 + weightMap.size() * 80);
-    sb.append("{\n  \"metadata\": {\n    \"total_size\": ").append(totalSize).append("\n  },\n  \"weight_map\": {");
+    sb.append("{\n  \"metadata\": {\n    \"total_size\": ")
+        .append(totalSize)
+        .append("\n  },\n  \"weight_map\": {");
     boolean first = true;
     for (Map.Entry<String, String> kv : weightMap.entrySet()) {
       sb.append(first ? "\n    " : ",\n    ");

@@ -9,19 +9,22 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Plans the files of a safetensors export before any byte is written: which tensors go to which file,
- * and each file's header. A single file holds everything; a sharded layout fills shards in the given
- * tensor order up to {@code maxShardBytes} of tensor data each (a larger tensor gets a shard of its
- * own), names them {@code model-00001-of-0000N.safetensors} and adds the index json, as
- * transformers' {@code save_pretrained} does (and, like it, writes a lone {@code model.safetensors}
- * without an index when everything fits in one shard). Within each file tensors are laid out in the
- * reference writer's order. Immutable.
+ * Plans the files of a safetensors export before any byte is written: which tensors go to which
+ * file, and each file's header. A single file holds everything; a sharded layout fills shards in
+ * the given tensor order up to {@code maxShardBytes} of tensor data each (a larger tensor gets a
+ * shard of its own), names them {@code model-00001-of-0000N.safetensors} and adds the index json,
+ * as transformers' {@code save_pretrained} does (and, like it, writes a lone {@code
+ * model.safetensors} without an index when everything fits in one shard). Within each file tensors
+ * are laid out in the reference writer's order. Immutable.
  */
 public record SafetensorsLayout(List<PlannedFile> files, SafetensorsIndex index) {
   /** The file name of an unsharded model in a directory. */
   public static final String SINGLE_FILE_NAME = "model.safetensors";
 
-  /** One file to write: its name (relative to the output directory, or the output itself) and header. */
+  /**
+   * One file to write: its name (relative to the output directory, or the output itself) and
+   * header.
+   */
   public record PlannedFile(String name, SafetensorsHeader header) {}
 
   public SafetensorsLayout {
@@ -29,15 +32,19 @@ public record SafetensorsLayout(List<PlannedFile> files, SafetensorsIndex index)
   }
 
   /** Everything in one file named {@code name}. Duplicate names are refused. */
-  public static SafetensorsLayout single(String name, Map<String, String> metadata, List<TensorSpec> specs) {
+  public static SafetensorsLayout single(
+      String name, Map<String, String> metadata, List<TensorSpec> specs) {
     checkUnique(specs);
-    return new SafetensorsLayout(List.of(new PlannedFile(name, SafetensorsHeader.layout(metadata, specs))), null);
+    return new SafetensorsLayout(
+        List.of(new PlannedFile(name, SafetensorsHeader.layout(metadata, specs))), null);
   }
 
   /** Shards of at most {@code maxShardBytes} tensor bytes (see the class comment). */
-  public static SafetensorsLayout sharded(Map<String, String> metadata, List<TensorSpec> specs, long maxShardBytes) {
+  public static SafetensorsLayout sharded(
+      Map<String, String> metadata, List<TensorSpec> specs, long maxShardBytes) {
     if (maxShardBytes <= 0) {
-      throw new IllegalArgumentException("Invalid shard size: " + maxShardBytes + " (must be positive)");
+      throw new IllegalArgumentException(
+          "Invalid shard size: " + maxShardBytes + " (must be positive)");
     }
     checkUnique(specs);
     List<List<TensorSpec>> groups = new ArrayList<>();
@@ -77,11 +84,15 @@ public record SafetensorsLayout(List<PlannedFile> files, SafetensorsIndex index)
     Set<String> seen = new HashSet<>();
     for (TensorSpec s : specs) {
       if (s.name().equals(SafetensorsHeader.METADATA_KEY)) {
-        throw new IllegalArgumentException("Cannot write tensor " + s.name() + " to safetensors: the name is "
-            + "reserved for the header's metadata");
+        throw new IllegalArgumentException(
+            "Cannot write tensor "
+                + s.name()
+                + " to safetensors: the name is "
+                + "reserved for the header's metadata");
       }
       if (!seen.add(s.name())) {
-        throw new IllegalArgumentException("Cannot write safetensors: two tensors are named " + s.name());
+        throw new IllegalArgumentException(
+            "Cannot write safetensors: two tensors are named " + s.name());
       }
     }
   }

@@ -15,10 +15,10 @@ import java.util.Map;
 /**
  * Reads a safetensors model over {@link FileIO}: one {@code .safetensors} file, or a directory
  * holding {@code model.safetensors.index.json} and the shards it names (or holding exactly one
- * {@code .safetensors} file). Every header is parsed strictly when the reader opens
- * ({@link SafetensorsHeader#parse}); a directory's weight map must agree with its shards' headers.
- * Headers are read in one positioned read each, bounded by the format's 100 MB limit and the file's
- * length, so no number from a file sizes an allocation unchecked.
+ * {@code .safetensors} file). Every header is parsed strictly when the reader opens ({@link
+ * SafetensorsHeader#parse}); a directory's weight map must agree with its shards' headers. Headers
+ * are read in one positioned read each, bounded by the format's 100 MB limit and the file's length,
+ * so no number from a file sizes an allocation unchecked.
  *
  * <p>The caller owns and closes the reader; data files are opened on first use and closed with it.
  * Not thread-safe.
@@ -39,7 +39,11 @@ public final class SafetensorsReader implements TensorSource {
   private final List<String> warnings;
   private final Map<Integer, RangeReader> open = new HashMap<>();
 
-  private SafetensorsReader(FileIO io, String location, List<Shard> shards, SafetensorsIndex index,
+  private SafetensorsReader(
+      FileIO io,
+      String location,
+      List<Shard> shards,
+      SafetensorsIndex index,
       List<String> warnings) {
     this.io = io;
     this.location = location;
@@ -52,10 +56,15 @@ public final class SafetensorsReader implements TensorSource {
       Shard s = shards.get(i);
       for (SafetensorsEntry e : s.header().entries()) {
         if (byName.containsKey(e.name())) {
-          throw SafetensorsErrors.corrupt(s.location(), "tensor '" + e.name() + "' is also stored in "
-              + shards.get(byName.get(e.name()).file()).location());
+          throw SafetensorsErrors.corrupt(
+              s.location(),
+              "tensor '"
+                  + e.name()
+                  + "' is also stored in "
+                  + shards.get(byName.get(e.name()).file()).location());
         }
-        byName.put(e.name(), new SourceTensor(e.name(), e.dtype().tfType(), e.shape(), e.size(), i));
+        byName.put(
+            e.name(), new SourceTensor(e.name(), e.dtype().tfType(), e.shape(), e.size(), i));
         entries.put(e.name(), e);
       }
     }
@@ -63,8 +72,8 @@ public final class SafetensorsReader implements TensorSource {
 
   /**
    * Whether {@code path} names safetensors input: a {@code .safetensors} file, an index json, or a
-   * directory with an index json or a {@code .safetensors} file (and no TensorFlow {@code checkpoint}
-   * file or {@code .index} files, which make it a TensorFlow model directory).
+   * directory with an index json or a {@code .safetensors} file (and no TensorFlow {@code
+   * checkpoint} file or {@code .index} files, which make it a TensorFlow model directory).
    */
   public static boolean isSafetensors(FileIO io, String path) {
     if (path.endsWith(EXTENSION) || path.endsWith(SafetensorsIndex.FILE_NAME)) {
@@ -77,7 +86,8 @@ public final class SafetensorsReader implements TensorSource {
     if (names.contains("checkpoint") || names.stream().anyMatch(n -> n.endsWith(".index"))) {
       return false;
     }
-    return names.contains(SafetensorsIndex.FILE_NAME) || names.stream().anyMatch(n -> n.endsWith(EXTENSION));
+    return names.contains(SafetensorsIndex.FILE_NAME)
+        || names.stream().anyMatch(n -> n.endsWith(EXTENSION));
   }
 
   /** Opens a safetensors file, an index json, or a model directory (see the class comment). */
@@ -95,9 +105,18 @@ public final class SafetensorsReader implements TensorSource {
         String file = io.join(path, files.get(0));
         return new SafetensorsReader(io, path, List.of(readShard(io, file)), null, List.of());
       }
-      throw new CheckpointNotFoundException("Cannot open " + path + " as safetensors: "
-          + (files.isEmpty() ? "it holds no " + EXTENSION + " file" : "it holds " + files.size() + " "
-              + EXTENSION + " files but no " + SafetensorsIndex.FILE_NAME));
+      throw new CheckpointNotFoundException(
+          "Cannot open "
+              + path
+              + " as safetensors: "
+              + (files.isEmpty()
+                  ? "it holds no " + EXTENSION + " file"
+                  : "it holds "
+                      + files.size()
+                      + " "
+                      + EXTENSION
+                      + " files but no "
+                      + SafetensorsIndex.FILE_NAME));
     }
     return new SafetensorsReader(io, path, List.of(readShard(io, path)), null, List.of());
   }
@@ -106,8 +125,9 @@ public final class SafetensorsReader implements TensorSource {
     InputFile in = io.newInputFile(indexFile);
     long length = in.length();
     if (length > SafetensorsHeader.MAX_HEADER_SIZE) {
-      throw SafetensorsErrors.corrupt(indexFile, "index is " + length + " bytes, more than "
-          + SafetensorsHeader.MAX_HEADER_SIZE);
+      throw SafetensorsErrors.corrupt(
+          indexFile,
+          "index is " + length + " bytes, more than " + SafetensorsHeader.MAX_HEADER_SIZE);
     }
     byte[] bytes;
     try (RangeReader r = in.open()) {
@@ -119,8 +139,8 @@ public final class SafetensorsReader implements TensorSource {
     for (String name : index.shardFiles()) {
       String file = io.join(directory, name);
       if (!io.exists(file)) {
-        throw new CheckpointNotFoundException("Cannot open " + indexFile + ": shard " + name
-            + " named by its weight_map is missing");
+        throw new CheckpointNotFoundException(
+            "Cannot open " + indexFile + ": shard " + name + " named by its weight_map is missing");
       }
       shardOf.put(name, shards.size());
       shards.add(readShard(io, file));
@@ -132,8 +152,14 @@ public final class SafetensorsReader implements TensorSource {
       for (SafetensorsEntry e : s.header().entries()) {
         String listed = index.weightMap().get(e.name());
         if (!shardName.equals(listed)) {
-          throw SafetensorsErrors.corrupt(indexFile, "tensor '" + e.name() + "' is stored in " + shardName
-              + " but the weight_map " + (listed == null ? "does not list it" : "places it in " + listed));
+          throw SafetensorsErrors.corrupt(
+              indexFile,
+              "tensor '"
+                  + e.name()
+                  + "' is stored in "
+                  + shardName
+                  + " but the weight_map "
+                  + (listed == null ? "does not list it" : "places it in " + listed));
         }
         total += e.size();
       }
@@ -141,16 +167,26 @@ public final class SafetensorsReader implements TensorSource {
     for (Map.Entry<String, String> kv : index.weightMap().entrySet()) {
       Shard s = shards.get(shardOf.get(kv.getValue()));
       if (s.header().entry(kv.getKey()) == null) {
-        throw SafetensorsErrors.corrupt(indexFile, "weight_map places tensor '" + kv.getKey() + "' in "
-            + kv.getValue() + ", whose header does not hold it");
+        throw SafetensorsErrors.corrupt(
+            indexFile,
+            "weight_map places tensor '"
+                + kv.getKey()
+                + "' in "
+                + kv.getValue()
+                + ", whose header does not hold it");
       }
     }
     List<String> warnings = new ArrayList<>();
     if (!index.hasTotalSize()) {
       warnings.add(indexFile + " has no metadata.total_size");
     } else if (index.totalSize() != total) {
-      warnings.add(indexFile + " says metadata.total_size " + index.totalSize() + " but its shards hold " + total
-          + " tensor bytes");
+      warnings.add(
+          indexFile
+              + " says metadata.total_size "
+              + index.totalSize()
+              + " but its shards hold "
+              + total
+              + " tensor bytes");
     }
     return new SafetensorsReader(io, directory, shards, index, warnings);
   }
@@ -222,7 +258,8 @@ public final class SafetensorsReader implements TensorSource {
   }
 
   @Override
-  public void readRange(SourceTensor t, long offsetInTensor, byte[] buffer, int offset, int length) {
+  public void readRange(
+      SourceTensor t, long offsetInTensor, byte[] buffer, int offset, int length) {
     TensorSource.checkRange(t, offsetInTensor, length);
     SafetensorsEntry e = entries.get(t.name());
     if (e == null) {

@@ -9,14 +9,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Writes one safetensors file as a stream: the header (every tensor's name, dtype, shape and offsets)
- * goes out first, then the caller hands over each tensor's bytes in header order, in pieces of any
- * size, so an executor can stream a tensor from its source through a fixed buffer. The writer checks
- * that exactly the declared bytes arrive, in order.
+ * Writes one safetensors file as a stream: the header (every tensor's name, dtype, shape and
+ * offsets) goes out first, then the caller hands over each tensor's bytes in header order, in
+ * pieces of any size, so an executor can stream a tensor from its source through a fixed buffer.
+ * The writer checks that exactly the declared bytes arrive, in order.
  *
- * <p>Nothing appears at the target until {@link #commit()}: bytes go to {@code TARGET.partial}, which
- * is renamed onto the target once complete; {@link #close()} without a commit deletes it. The caller
- * owns and closes the writer. Not thread-safe.
+ * <p>Nothing appears at the target until {@link #commit()}: bytes go to {@code TARGET.partial},
+ * which is renamed onto the target once complete; {@link #close()} without a commit deletes it. The
+ * caller owns and closes the writer. Not thread-safe.
  */
 public final class SafetensorsWriter implements AutoCloseable {
   /** Suffix of the staging file a writer fills before its commit. */
@@ -40,7 +40,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     this.header = header;
     if (io.exists(target)) {
       // A storage condition, not a caller bug: the command line maps it to exit code 4.
-      throw new UncheckedIOException("Cannot write " + target + ": it already exists",
+      throw new UncheckedIOException(
+          "Cannot write " + target + ": it already exists",
           new java.nio.file.FileAlreadyExistsException(target));
     }
     byte[] head = header.encode();
@@ -61,8 +62,8 @@ public final class SafetensorsWriter implements AutoCloseable {
   }
 
   /**
-   * The default {@code __metadata__}: {@code format: pt} (transformers refuses to load files without
-   * it), the source location and the tool version.
+   * The default {@code __metadata__}: {@code format: pt} (transformers refuses to load files
+   * without it), the source location and the tool version.
    */
   public static Map<String, String> defaultMetadata(String source, String toolVersion) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -111,8 +112,15 @@ public final class SafetensorsWriter implements AutoCloseable {
     long left = header.dataLength() - (out.position() - dataStart);
     if (len > left) {
       SafetensorsEntry e = next();
-      throw new IllegalStateException("Cannot write " + len + " bytes to " + target + ": only " + left
-          + " bytes of tensor data remain" + (e == null ? "" : " (next tensor " + e.name() + ")"));
+      throw new IllegalStateException(
+          "Cannot write "
+              + len
+              + " bytes to "
+              + target
+              + ": only "
+              + left
+              + " bytes of tensor data remain"
+              + (e == null ? "" : " (next tensor " + e.name() + ")"));
     }
   }
 
@@ -145,8 +153,16 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
     SafetensorsEntry missing = next();
     if (missing != null) {
-      throw new IllegalStateException("Cannot commit " + target + ": tensor " + missing.name() + " has "
-          + writtenInCurrent + " of its " + missing.size() + " bytes");
+      throw new IllegalStateException(
+          "Cannot commit "
+              + target
+              + ": tensor "
+              + missing.name()
+              + " has "
+              + writtenInCurrent
+              + " of its "
+              + missing.size()
+              + " bytes");
     }
     closed = true;
     try {

@@ -42,35 +42,36 @@ public final class BundleSource implements TensorSource {
 
   @Override
   public Iterable<SourceTensor> tensors() {
-    return () -> new Iterator<>() {
-      private final Iterator<IndexRecord> records = reader.records().iterator();
-      private SourceTensor next = advance();
+    return () ->
+        new Iterator<>() {
+          private final Iterator<IndexRecord> records = reader.records().iterator();
+          private SourceTensor next = advance();
 
-      private SourceTensor advance() {
-        while (records.hasNext()) {
-          IndexRecord r = records.next();
-          if (!r.isSliceEntry()) {
-            return of(r.name(), r.entry());
+          private SourceTensor advance() {
+            while (records.hasNext()) {
+              IndexRecord r = records.next();
+              if (!r.isSliceEntry()) {
+                return of(r.name(), r.entry());
+              }
+            }
+            return null;
           }
-        }
-        return null;
-      }
 
-      @Override
-      public boolean hasNext() {
-        return next != null;
-      }
+          @Override
+          public boolean hasNext() {
+            return next != null;
+          }
 
-      @Override
-      public SourceTensor next() {
-        if (next == null) {
-          throw new NoSuchElementException();
-        }
-        SourceTensor t = next;
-        next = advance();
-        return t;
-      }
-    };
+          @Override
+          public SourceTensor next() {
+            if (next == null) {
+              throw new NoSuchElementException();
+            }
+            SourceTensor t = next;
+            next = advance();
+            return t;
+          }
+        };
   }
 
   @Override
@@ -80,15 +81,23 @@ public final class BundleSource implements TensorSource {
   }
 
   private static SourceTensor of(String name, BundleEntry e) {
-    return new SourceTensor(name, e.dtype(), e.shape(), e.isSliced() ? 0 : e.size(), e.isSliced() ? 0 : e.shardId());
+    return new SourceTensor(
+        name, e.dtype(), e.shape(), e.isSliced() ? 0 : e.size(), e.isSliced() ? 0 : e.shardId());
   }
 
   @Override
-  public void readRange(SourceTensor t, long offsetInTensor, byte[] buffer, int offset, int length) {
+  public void readRange(
+      SourceTensor t, long offsetInTensor, byte[] buffer, int offset, int length) {
     BundleEntry e = reader.entry(t.name());
     if (e.isSliced()) {
-      throw new UnsupportedCheckpointException("Cannot read tensor " + t.name() + " of " + reader.prefix()
-          + " as one range: it is stored in " + e.slices().size() + " slices");
+      throw new UnsupportedCheckpointException(
+          "Cannot read tensor "
+              + t.name()
+              + " of "
+              + reader.prefix()
+              + " as one range: it is stored in "
+              + e.slices().size()
+              + " slices");
     }
     reader.readRange(t.name(), e, offsetInTensor, buffer, offset, length);
   }

@@ -3,9 +3,9 @@ package io.rebundle.codec.source;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.diff.CheckpointDiff;
+import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.NameMapper;
-import io.rebundle.codec.exec.Transforms;
 import io.rebundle.codec.source.TensorSource.SourceTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,17 +17,18 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code diff} between any two {@link TensorSource}s (a safetensors model against a checkpoint, or two
- * safetensors models), with the same result type and the same rules as {@link CheckpointDiff}: A's
- * names go through the mapping rules, then keys only in A or B, dtype/shape mismatches and value
- * differences are reported. safetensors stores no checksums, so every matched pair is compared byte by
- * byte, streaming both sides through fixed buffers. In-process; one thread.
+ * {@code diff} between any two {@link TensorSource}s (a safetensors model against a checkpoint, or
+ * two safetensors models), with the same result type and the same rules as {@link CheckpointDiff}:
+ * A's names go through the mapping rules, then keys only in A or B, dtype/shape mismatches and
+ * value differences are reported. safetensors stores no checksums, so every matched pair is
+ * compared byte by byte, streaming both sides through fixed buffers. In-process; one thread.
  */
 public final class SourceDiff {
   private SourceDiff() {}
 
   /** The whole comparison, reading values in chunks of {@code chunk} bytes. */
-  public static CheckpointDiff.Result run(TensorSource a, TensorSource b, MappingRules rules, int chunk) {
+  public static CheckpointDiff.Result run(
+      TensorSource a, TensorSource b, MappingRules rules, int chunk) {
     Map<String, SourceTensor> ta = new LinkedHashMap<>();
     a.tensors().forEach(t -> ta.put(t.name(), t));
     Map<String, String> aToB = new LinkedHashMap<>();
@@ -51,8 +52,14 @@ public final class SourceDiff {
       }
       seenB.add(e.getValue());
       if (x.dtype() != y.dtype() || !x.shape().equals(y.shape()) || x.size() != y.size()) {
-        mismatches.add(new CheckpointDiff.Mismatch(e.getKey(), e.getValue(), x.dtype().displayName(),
-            x.shape().toString(), y.dtype().displayName(), y.shape().toString()));
+        mismatches.add(
+            new CheckpointDiff.Mismatch(
+                e.getKey(),
+                e.getValue(),
+                x.dtype().displayName(),
+                x.shape().toString(),
+                y.dtype().displayName(),
+                y.shape().toString()));
         continue;
       }
       pairs.add(new CheckpointDiff.Pair(e.getKey(), entry(x), e.getValue(), entry(y)));
@@ -67,7 +74,8 @@ public final class SourceDiff {
         onlyB.add(t.name());
       }
     }
-    return new CheckpointDiff.Result(new CheckpointDiff.KeyDiff(onlyA, onlyB, mismatches, pairs, 0), different);
+    return new CheckpointDiff.Result(
+        new CheckpointDiff.KeyDiff(onlyA, onlyB, mismatches, pairs, 0), different);
   }
 
   private static BundleEntry entry(SourceTensor t) {
@@ -75,8 +83,8 @@ public final class SourceDiff {
   }
 
   /** Compares two tensors of one dtype and shape; null when their bytes are equal. */
-  static CheckpointDiff.ValueDiff compare(TensorSource a, SourceTensor x, TensorSource b, SourceTensor y, String key,
-      int chunk) {
+  static CheckpointDiff.ValueDiff compare(
+      TensorSource a, SourceTensor x, TensorSource b, SourceTensor y, String key, int chunk) {
     DType dtype = x.dtype();
     long n = x.shape().numElements();
     int elem = dtype.isFixedSize() ? dtype.elementSize() : 1;
@@ -118,7 +126,9 @@ public final class SourceDiff {
         maxRel = Math.max(maxRel, Double.isNaN(rel) ? Double.POSITIVE_INFINITY : rel);
       }
     }
-    return differing == 0 ? null : new CheckpointDiff.ValueDiff(key, dtype.displayName(), n, differing, maxAbs, maxRel);
+    return differing == 0
+        ? null
+        : new CheckpointDiff.ValueDiff(key, dtype.displayName(), n, differing, maxAbs, maxRel);
   }
 
   private static double value(ByteBuffer b, int i, DType dtype) {

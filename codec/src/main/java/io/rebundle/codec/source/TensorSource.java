@@ -4,9 +4,9 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.TensorShape;
 
 /**
- * A checkpoint-like input seen only as named, fixed-layout tensors: what {@code inspect},
- * {@code verify}, {@code diff} and a migration planner need from any format. Implemented by
- * {@link BundleSource} (a TensorBundle, through {@link io.rebundle.codec.bundle.CheckpointReader}) and
+ * A checkpoint-like input seen only as named, fixed-layout tensors: what {@code inspect}, {@code
+ * verify}, {@code diff} and a migration planner need from any format. Implemented by {@link
+ * BundleSource} (a TensorBundle, through {@link io.rebundle.codec.bundle.CheckpointReader}) and
  * {@link io.rebundle.codec.safetensors.SafetensorsReader}.
  *
  * <p>Whoever opens a source closes it. Not thread-safe: one source per thread or task. Byte counts
@@ -23,8 +23,8 @@ public interface TensorSource extends AutoCloseable {
   int numFiles();
 
   /**
-   * Every tensor, in the source's own order (index order for a bundle, data-offset order per file for
-   * safetensors). Iterating may read the index lazily; it does not read tensor bytes.
+   * Every tensor, in the source's own order (index order for a bundle, data-offset order per file
+   * for safetensors). Iterating may read the index lazily; it does not read tensor bytes.
    */
   Iterable<SourceTensor> tensors();
 
@@ -33,8 +33,8 @@ public interface TensorSource extends AutoCloseable {
 
   /**
    * Reads {@code length} bytes of tensor {@code t} starting {@code offsetInTensor} bytes into it.
-   * The range must lie inside the tensor ({@link IllegalArgumentException} otherwise, a caller bug);
-   * bytes missing from storage are a {@link io.rebundle.codec.CorruptCheckpointException}.
+   * The range must lie inside the tensor ({@link IllegalArgumentException} otherwise, a caller
+   * bug); bytes missing from storage are a {@link io.rebundle.codec.CorruptCheckpointException}.
    */
   void readRange(SourceTensor t, long offsetInTensor, byte[] buffer, int offset, int length);
 
@@ -42,8 +42,8 @@ public interface TensorSource extends AutoCloseable {
   void close();
 
   /**
-   * One tensor of a source. {@code file} is the index of the file holding it (its shard), {@code size}
-   * its byte count. Immutable.
+   * One tensor of a source. {@code file} is the index of the file holding it (its shard), {@code
+   * size} its byte count. Immutable.
    */
   record SourceTensor(String name, DType dtype, TensorShape shape, long size, int file) {
     public SourceTensor {
@@ -56,8 +56,15 @@ public interface TensorSource extends AutoCloseable {
   /** Checks a requested range against a tensor's size; for implementations. */
   static void checkRange(SourceTensor t, long offsetInTensor, int length) {
     if (offsetInTensor < 0 || length < 0 || offsetInTensor > t.size() - length) {
-      throw new IllegalArgumentException("Invalid range of tensor " + t.name() + ": " + length + " bytes at "
-          + offsetInTensor + " of " + t.size());
+      throw new IllegalArgumentException(
+          "Invalid range of tensor "
+              + t.name()
+              + ": "
+              + length
+              + " bytes at "
+              + offsetInTensor
+              + " of "
+              + t.size());
     }
   }
 }

@@ -4,8 +4,8 @@ import io.rebundle.codec.bundle.DType;
 import java.nio.ByteBuffer;
 
 /**
- * Widens stored elements to double, exactly for every type whose values a double holds exactly
- * (all floats up to float64, all integers up to 32 bits); 64-bit integers beyond 2^53 round to the
+ * Widens stored elements to double, exactly for every type whose values a double holds exactly (all
+ * floats up to float64, all integers up to 32 bits); 64-bit integers beyond 2^53 round to the
  * nearest double. One-byte float types (float8 variants, float4) go through a 256-entry table built
  * from their bit layouts; float16 through a 65536-entry table. Sub-byte integer types (int4, uint4,
  * int2, uint2) are stored one element per byte, sign- or zero-extended, and are read as such.
@@ -17,109 +17,125 @@ abstract class ElementDecoder {
     this.width = width;
   }
 
-  /** Decodes {@code n} elements starting at absolute byte {@code pos} of {@code b} into {@code out}. */
+  /**
+   * Decodes {@code n} elements starting at absolute byte {@code pos} of {@code b} into {@code out}.
+   */
   abstract void decode(ByteBuffer b, int pos, int n, double[] out);
 
-  /** The decoder of a dtype, or null if statistics are not defined for it (strings, complex, ...). */
+  /**
+   * The decoder of a dtype, or null if statistics are not defined for it (strings, complex, ...).
+   */
   static ElementDecoder of(DType dtype) {
     return switch (dtype) {
-      case FLOAT -> new ElementDecoder(4) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getFloat(pos + 4 * i);
-          }
-        }
-      };
-      case DOUBLE -> new ElementDecoder(8) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getDouble(pos + 8 * i);
-          }
-        }
-      };
-      case HALF -> new ElementDecoder(2) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          float[] t = HALF_TABLE;
-          for (int i = 0; i < n; i++) {
-            out[i] = t[b.getShort(pos + 2 * i) & 0xFFFF];
-          }
-        }
-      };
-      case BFLOAT16 -> new ElementDecoder(2) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = Float.intBitsToFloat((b.getShort(pos + 2 * i) & 0xFFFF) << 16);
-          }
-        }
-      };
-      case INT8, QINT8, INT4, INT2 -> new ElementDecoder(1) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.get(pos + i);
-          }
-        }
-      };
-      case UINT8, QUINT8, BOOL, UINT4, UINT2 -> new ElementDecoder(1) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.get(pos + i) & 0xFF;
-          }
-        }
-      };
-      case INT16, QINT16 -> new ElementDecoder(2) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getShort(pos + 2 * i);
-          }
-        }
-      };
-      case UINT16, QUINT16 -> new ElementDecoder(2) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getShort(pos + 2 * i) & 0xFFFF;
-          }
-        }
-      };
-      case INT32, QINT32 -> new ElementDecoder(4) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getInt(pos + 4 * i);
-          }
-        }
-      };
-      case UINT32 -> new ElementDecoder(4) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getInt(pos + 4 * i) & 0xFFFFFFFFL;
-          }
-        }
-      };
-      case INT64 -> new ElementDecoder(8) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = b.getLong(pos + 8 * i);
-          }
-        }
-      };
-      case UINT64 -> new ElementDecoder(8) {
-        @Override
-        void decode(ByteBuffer b, int pos, int n, double[] out) {
-          for (int i = 0; i < n; i++) {
-            out[i] = unsignedToDouble(b.getLong(pos + 8 * i));
-          }
-        }
-      };
+      case FLOAT ->
+          new ElementDecoder(4) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getFloat(pos + 4 * i);
+              }
+            }
+          };
+      case DOUBLE ->
+          new ElementDecoder(8) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getDouble(pos + 8 * i);
+              }
+            }
+          };
+      case HALF ->
+          new ElementDecoder(2) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              float[] t = HALF_TABLE;
+              for (int i = 0; i < n; i++) {
+                out[i] = t[b.getShort(pos + 2 * i) & 0xFFFF];
+              }
+            }
+          };
+      case BFLOAT16 ->
+          new ElementDecoder(2) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = Float.intBitsToFloat((b.getShort(pos + 2 * i) & 0xFFFF) << 16);
+              }
+            }
+          };
+      case INT8, QINT8, INT4, INT2 ->
+          new ElementDecoder(1) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.get(pos + i);
+              }
+            }
+          };
+      case UINT8, QUINT8, BOOL, UINT4, UINT2 ->
+          new ElementDecoder(1) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.get(pos + i) & 0xFF;
+              }
+            }
+          };
+      case INT16, QINT16 ->
+          new ElementDecoder(2) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getShort(pos + 2 * i);
+              }
+            }
+          };
+      case UINT16, QUINT16 ->
+          new ElementDecoder(2) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getShort(pos + 2 * i) & 0xFFFF;
+              }
+            }
+          };
+      case INT32, QINT32 ->
+          new ElementDecoder(4) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getInt(pos + 4 * i);
+              }
+            }
+          };
+      case UINT32 ->
+          new ElementDecoder(4) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getInt(pos + 4 * i) & 0xFFFFFFFFL;
+              }
+            }
+          };
+      case INT64 ->
+          new ElementDecoder(8) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = b.getLong(pos + 8 * i);
+              }
+            }
+          };
+      case UINT64 ->
+          new ElementDecoder(8) {
+            @Override
+            void decode(ByteBuffer b, int pos, int n, double[] out) {
+              for (int i = 0; i < n; i++) {
+                out[i] = unsignedToDouble(b.getLong(pos + 8 * i));
+              }
+            }
+          };
       case FLOAT8_E5M2 -> table(minifloatTable(5, 2, 15, true, false, false));
       case FLOAT8_E4M3FN -> table(minifloatTable(4, 3, 7, false, true, false));
       case FLOAT8_E4M3FNUZ -> table(minifloatTable(4, 3, 8, false, false, true));
@@ -176,9 +192,9 @@ abstract class ElementDecoder {
   /**
    * The values of all 256 codes of a small float format with {@code e} exponent bits, {@code m}
    * mantissa bits and exponent bias {@code bias}. {@code ieee}: the top exponent encodes Inf/NaN
-   * (float8_e5m2); {@code fn}: no infinities, only the all-ones code is NaN (float8_e4m3fn);
-   * {@code uz}: no infinities and no negative zero, the code 0x80 is the only NaN (the *fnuz
-   * types). Codes wider than the format (float4 in a byte) use the low bits.
+   * (float8_e5m2); {@code fn}: no infinities, only the all-ones code is NaN (float8_e4m3fn); {@code
+   * uz}: no infinities and no negative zero, the code 0x80 is the only NaN (the *fnuz types). Codes
+   * wider than the format (float4 in a byte) use the low bits.
    */
   static double[] minifloatTable(int e, int m, int bias, boolean ieee, boolean fn, boolean uz) {
     int bits = 1 + e + m;

@@ -15,13 +15,13 @@ import java.util.zip.CRC32C;
  * ({@link TensorStats}), the CRC-32C the bundle entry stores, and a 128-bit content fingerprint.
  *
  * <p>A tensor of a fixed-size dtype may be read as several byte ranges, in any order and on
- * different machines, each starting at a multiple of {@link #CHUNK}: each range yields a
- * {@link Partial}, and {@link #combine} merges them into the tensor's {@link Result}. Counts merge
+ * different machines, each starting at a multiple of {@link #CHUNK}: each range yields a {@link
+ * Partial}, and {@link #combine} merges them into the tensor's {@link Result}. Counts merge
  * exactly, moments by Chan's pairwise update, CRCs by GF(2) combination, and the fingerprint is
  * mergeable by design: it hashes the dtype, the shape, the byte size and the list of per-chunk
  * MurmurHash3-128 digests of the bytes, so each range contributes the digests of its own chunks and
- * the result does not depend on how the tensor was split. Strings and variants have a CRC that is
- * a state machine over the whole tensor, so they are always read as one range, without statistics.
+ * the result does not depend on how the tensor was split. Strings and variants have a CRC that is a
+ * state machine over the whole tensor, so they are always read as one range, without statistics.
  *
  * <p>The fingerprint is equal when dtype, shape and bytes are equal; different content gives a
  * different fingerprint except with probability about 2^-128 (MurmurHash3 is not built to resist
@@ -30,7 +30,10 @@ import java.util.zip.CRC32C;
 public final class TensorDigest {
   /** Fingerprint chunk; byte ranges of one tensor must start at multiples of it. */
   public static final int CHUNK = 1 << 20;
-  /** Elements decoded per statistics block (the block's moments are merged into the running ones). */
+
+  /**
+   * Elements decoded per statistics block (the block's moments are merged into the running ones).
+   */
   private static final int BLOCK = 2048;
 
   private TensorDigest() {}
@@ -53,7 +56,8 @@ public final class TensorDigest {
    * A whole tensor: statistics (null for dtypes without, or when not asked for), the unmasked
    * CRC-32C of its stored bytes, and its fingerprint (16 bytes).
    */
-  public record Result(TensorStats stats, int crc32c, byte[] fingerprint) implements java.io.Serializable {
+  public record Result(TensorStats stats, int crc32c, byte[] fingerprint)
+      implements java.io.Serializable {
     public String fingerprintHex() {
       return hex(fingerprint);
     }
@@ -63,20 +67,28 @@ public final class TensorDigest {
    * Starts accumulating bytes [{@code start}, {@code start + length}) of a tensor's stored bytes.
    * {@code stats} false skips the statistics (CRC and fingerprint only).
    */
-  public static Accumulator accumulate(DType dtype, long elements, boolean bigEndian, long start,
-      long length, boolean stats) {
+  public static Accumulator accumulate(
+      DType dtype, long elements, boolean bigEndian, long start, long length, boolean stats) {
     if (start < 0 || length < 0 || start % CHUNK != 0) {
-      throw new IllegalArgumentException("Invalid tensor range: " + length + " bytes at " + start
-          + " (ranges start at multiples of " + CHUNK + ")");
+      throw new IllegalArgumentException(
+          "Invalid tensor range: "
+              + length
+              + " bytes at "
+              + start
+              + " (ranges start at multiples of "
+              + CHUNK
+              + ")");
     }
     if (!isSplittable(dtype) && start != 0) {
-      throw new IllegalArgumentException("Invalid tensor range: " + dtype.displayName()
-          + " tensors are read whole");
+      throw new IllegalArgumentException(
+          "Invalid tensor range: " + dtype.displayName() + " tensors are read whole");
     }
     return new Accumulator(dtype, elements, bigEndian, start, length, stats);
   }
 
-  /** Accumulates one range; feed it the range's bytes in order, in any chunking. Not thread-safe. */
+  /**
+   * Accumulates one range; feed it the range's bytes in order, in any chunking. Not thread-safe.
+   */
   public static final class Accumulator {
     private final long start;
     private final long length;
@@ -105,8 +117,8 @@ public final class TensorDigest {
     private double m2;
     private double sumSquares;
 
-    private Accumulator(DType dtype, long elements, boolean bigEndian, long start, long length,
-        boolean stats) {
+    private Accumulator(
+        DType dtype, long elements, boolean bigEndian, long start, long length, boolean stats) {
       this.start = start;
       this.length = length;
       this.order = bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
@@ -126,7 +138,8 @@ public final class TensorDigest {
     public void update(ByteBuffer b) {
       int n = b.remaining();
       if (n > length - fed) {
-        throw new IllegalArgumentException("Invalid tensor range: more than " + length + " bytes fed");
+        throw new IllegalArgumentException(
+            "Invalid tensor range: more than " + length + " bytes fed");
       }
       if (rawCrc != null) {
         rawCrc.update(b.duplicate());
@@ -188,7 +201,9 @@ public final class TensorDigest {
       }
     }
 
-    /** Counts a block and merges its moments (shifted by the running mean) into the running ones. */
+    /**
+     * Counts a block and merges its moments (shifted by the running mean) into the running ones.
+     */
     private void block(double[] x, int n) {
       double shift = finite > 0 ? mean : Double.NaN;
       if (finite == 0) {
@@ -266,7 +281,8 @@ public final class TensorDigest {
     /** Ends the range; all its bytes must have been fed. */
     public Partial finish() {
       if (fed != length) {
-        throw new IllegalStateException("Cannot finish tensor range: " + fed + " of " + length + " bytes fed");
+        throw new IllegalStateException(
+            "Cannot finish tensor range: " + fed + " of " + length + " bytes fed");
       }
       if (chunkFed > 0 || digests.isEmpty() && length == 0) {
         digests.add(chunk.finish());
@@ -279,9 +295,21 @@ public final class TensorDigest {
       TensorStats s = null;
       if (decoder != null) {
         long elements = nan + posInf + negInf + finite;
-        s = new TensorStats(elements, nan, posInf, negInf, zero, negative, positive, finite,
-            finite > 0 ? min : Double.NaN, finite > 0 ? max : Double.NaN, finite > 0 ? mean : Double.NaN,
-            m2, sumSquares);
+        s =
+            new TensorStats(
+                elements,
+                nan,
+                posInf,
+                negInf,
+                zero,
+                negative,
+                positive,
+                finite,
+                finite > 0 ? min : Double.NaN,
+                finite > 0 ? max : Double.NaN,
+                finite > 0 ? mean : Double.NaN,
+                m2,
+                sumSquares);
       }
       int crc = rawCrc != null ? (int) rawCrc.getValue() : checksum.value();
       return new Partial(start, length, s, crc, flat);
@@ -302,8 +330,11 @@ public final class TensorDigest {
     List<long[]> digests = new ArrayList<>();
     for (Partial p : sorted) {
       if (p.start() != at) {
-        throw new IllegalArgumentException("Cannot combine tensor ranges: expected a range at " + at
-            + ", found one at " + p.start());
+        throw new IllegalArgumentException(
+            "Cannot combine tensor ranges: expected a range at "
+                + at
+                + ", found one at "
+                + p.start());
       }
       crc = at == 0 ? p.crc() : Crc32cCombine.combine(crc, p.crc(), p.length());
       if (withStats) {
@@ -313,15 +344,16 @@ public final class TensorDigest {
       at += p.length();
     }
     if (at != size) {
-      throw new IllegalArgumentException("Cannot combine tensor ranges: they cover " + at + " of "
-          + size + " bytes");
+      throw new IllegalArgumentException(
+          "Cannot combine tensor ranges: they cover " + at + " of " + size + " bytes");
     }
     if (size == 0 && sorted.isEmpty()) {
       stats = hasStats(dtype) ? TensorStats.EMPTY : null;
       digests.add(new Murmur3(0).finish());
     }
     Murmur3 h = new Murmur3(0x5245_4255_4e44_4c45L);
-    ByteBuffer head = ByteBuffer.allocate(16 + 8 * shape.dims().length).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer head =
+        ByteBuffer.allocate(16 + 8 * shape.dims().length).order(ByteOrder.LITTLE_ENDIAN);
     head.putInt(dtype.code()).putInt(shape.dims().length).putLong(size);
     for (long d : shape.dims()) {
       head.putLong(d);
@@ -346,7 +378,9 @@ public final class TensorDigest {
     return new Result(stats, crc, out);
   }
 
-  /** Reads a whole tensor from one buffer-at-a-time source: a convenience for single-range reads. */
+  /**
+   * Reads a whole tensor from one buffer-at-a-time source: a convenience for single-range reads.
+   */
   public static Result ofBytes(DType dtype, TensorShape shape, boolean bigEndian, byte[] bytes) {
     Accumulator a = accumulate(dtype, shape.numElements(), bigEndian, 0, bytes.length, true);
     a.update(bytes, 0, bytes.length);
@@ -364,8 +398,10 @@ public final class TensorDigest {
       ByteBuffer b = ByteBuffer.allocate(4 + k.length).order(ByteOrder.LITTLE_ENDIAN);
       b.putInt(k.length).put(k).flip();
       h.update(b);
-      byte[] f = tensorFingerprints.get(i) == null ? new byte[0]
-          : tensorFingerprints.get(i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      byte[] f =
+          tensorFingerprints.get(i) == null
+              ? new byte[0]
+              : tensorFingerprints.get(i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
       ByteBuffer fb = ByteBuffer.allocate(4 + f.length).order(ByteOrder.LITTLE_ENDIAN);
       fb.putInt(f.length).put(f).flip();
       h.update(fb);

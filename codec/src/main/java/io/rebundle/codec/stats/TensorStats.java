@@ -8,20 +8,43 @@ package io.rebundle.codec.stats;
  * value is finite, {@link #min()}, {@link #max()} and {@link #mean()} are NaN and the accessors
  * that return boxed values return null.
  */
-public record TensorStats(long elements, long nanCount, long posInfCount, long negInfCount,
-    long zeroCount, long negativeCount, long positiveCount, long finiteCount, double min,
-    double max, double mean, double m2, double sumSquares) implements java.io.Serializable {
+public record TensorStats(
+    long elements,
+    long nanCount,
+    long posInfCount,
+    long negInfCount,
+    long zeroCount,
+    long negativeCount,
+    long positiveCount,
+    long finiteCount,
+    double min,
+    double max,
+    double mean,
+    double m2,
+    double sumSquares)
+    implements java.io.Serializable {
 
-  public static final TensorStats EMPTY = new TensorStats(0, 0, 0, 0, 0, 0, 0, 0, Double.NaN,
-      Double.NaN, Double.NaN, 0, 0);
+  public static final TensorStats EMPTY =
+      new TensorStats(0, 0, 0, 0, 0, 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, 0, 0);
 
   public TensorStats {
-    if (elements < 0 || finiteCount < 0 || finiteCount > elements
+    if (elements < 0
+        || finiteCount < 0
+        || finiteCount > elements
         || nanCount + posInfCount + negInfCount + finiteCount != elements
         || zeroCount + negativeCount + positiveCount != finiteCount) {
-      throw new IllegalArgumentException("Invalid tensor statistics: counts do not add up: " + elements
-          + " elements, " + finiteCount + " finite, " + nanCount + " NaN, " + posInfCount + " +Inf, "
-          + negInfCount + " -Inf");
+      throw new IllegalArgumentException(
+          "Invalid tensor statistics: counts do not add up: "
+              + elements
+              + " elements, "
+              + finiteCount
+              + " finite, "
+              + nanCount
+              + " NaN, "
+              + posInfCount
+              + " +Inf, "
+              + negInfCount
+              + " -Inf");
     }
   }
 
@@ -29,19 +52,39 @@ public record TensorStats(long elements, long nanCount, long posInfCount, long n
   public TensorStats merge(TensorStats o) {
     if (o.finiteCount == 0 || finiteCount == 0) {
       TensorStats values = finiteCount == 0 ? o : this;
-      return new TensorStats(elements + o.elements, nanCount + o.nanCount, posInfCount + o.posInfCount,
-          negInfCount + o.negInfCount, zeroCount + o.zeroCount, negativeCount + o.negativeCount,
-          positiveCount + o.positiveCount, finiteCount + o.finiteCount, values.min, values.max,
-          values.mean, values.m2, values.sumSquares);
+      return new TensorStats(
+          elements + o.elements,
+          nanCount + o.nanCount,
+          posInfCount + o.posInfCount,
+          negInfCount + o.negInfCount,
+          zeroCount + o.zeroCount,
+          negativeCount + o.negativeCount,
+          positiveCount + o.positiveCount,
+          finiteCount + o.finiteCount,
+          values.min,
+          values.max,
+          values.mean,
+          values.m2,
+          values.sumSquares);
     }
     long n = finiteCount + o.finiteCount;
     double delta = o.mean - mean;
     double newMean = mean + delta * ((double) o.finiteCount / n);
     double newM2 = m2 + o.m2 + delta * delta * ((double) finiteCount * o.finiteCount / n);
-    return new TensorStats(elements + o.elements, nanCount + o.nanCount, posInfCount + o.posInfCount,
-        negInfCount + o.negInfCount, zeroCount + o.zeroCount, negativeCount + o.negativeCount,
-        positiveCount + o.positiveCount, n, Math.min(min, o.min), Math.max(max, o.max), newMean,
-        newM2, sumSquares + o.sumSquares);
+    return new TensorStats(
+        elements + o.elements,
+        nanCount + o.nanCount,
+        posInfCount + o.posInfCount,
+        negInfCount + o.negInfCount,
+        zeroCount + o.zeroCount,
+        negativeCount + o.negativeCount,
+        positiveCount + o.positiveCount,
+        n,
+        Math.min(min, o.min),
+        Math.max(max, o.max),
+        newMean,
+        newM2,
+        sumSquares + o.sumSquares);
   }
 
   public boolean hasFinite() {
@@ -61,7 +104,9 @@ public record TensorStats(long elements, long nanCount, long posInfCount, long n
     return hasFinite() ? mean : null;
   }
 
-  /** Population standard deviation of the finite values (DebugNumericSummary's variance, rooted). */
+  /**
+   * Population standard deviation of the finite values (DebugNumericSummary's variance, rooted).
+   */
   public Double stdOrNull() {
     return hasFinite() ? Math.sqrt(Math.max(0, m2) / finiteCount) : null;
   }

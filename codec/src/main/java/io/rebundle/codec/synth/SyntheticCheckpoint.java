@@ -23,18 +23,19 @@ import java.util.PriorityQueue;
 import java.util.TreeMap;
 
 /**
- * Generates checkpoints of a chosen size and shape for demos, tests and benchmarks, deterministically
- * from a seed: the same options give the same bytes, index and data files alike.
+ * Generates checkpoints of a chosen size and shape for demos, tests and benchmarks,
+ * deterministically from a seed: the same options give the same bytes, index and data files alike.
  *
  * <p>The size distribution is that of a recommender or language model: a few huge embedding tables
  * ({@code model/embedding_<i>/embeddings}, three quarters of the bytes) and many small dense layers
  * ({@code model/dense_<j>/kernel} and {@code bias}, log-normal sizes), no tensor above the maximum.
- * TF1 checkpoints key tensors by those names; TF2 checkpoints are {@code Checkpoint(model=...)} with
- * Keras-style object paths ({@code model/layer_with_weights-<k>/kernel/.ATTRIBUTES/VARIABLE_VALUE}),
- * the names as each variable's {@code full_name}, a {@code save_counter} of 1 and the object graph.
- * The K largest variables can be partitioned along dimension 0 into slices, as
- * {@code fixed_size_partitioner} does. Values come from {@link SyntheticData}, keyed by the TF1 name,
- * so a tensor holds the same values in both formats and whether or not it is sliced.
+ * TF1 checkpoints key tensors by those names; TF2 checkpoints are {@code Checkpoint(model=...)}
+ * with Keras-style object paths ({@code
+ * model/layer_with_weights-<k>/kernel/.ATTRIBUTES/VARIABLE_VALUE}), the names as each variable's
+ * {@code full_name}, a {@code save_counter} of 1 and the object graph. The K largest variables can
+ * be partitioned along dimension 0 into slices, as {@code fixed_size_partitioner} does. Values come
+ * from {@link SyntheticData}, keyed by the TF1 name, so a tensor holds the same values in both
+ * formats and whether or not it is sliced.
  *
  * <p>Writing streams every tensor through one reusable buffer ({@link
  * io.rebundle.codec.bundle.ShardWriter#append}): memory is bounded by the metadata (about 200 bytes
@@ -49,15 +50,26 @@ public final class SyntheticCheckpoint {
 
   private SyntheticCheckpoint() {}
 
-  /** What to generate. {@code dtypes} are drawn at random per tensor; {@code sliced} tensors are partitioned. */
-  public record Options(CheckpointFormat format, long size, int tensors, long maxTensorBytes, List<DType> dtypes,
-      int shards, int sliced, long seed) {
+  /**
+   * What to generate. {@code dtypes} are drawn at random per tensor; {@code sliced} tensors are
+   * partitioned.
+   */
+  public record Options(
+      CheckpointFormat format,
+      long size,
+      int tensors,
+      long maxTensorBytes,
+      List<DType> dtypes,
+      int shards,
+      int sliced,
+      long seed) {
     public Options {
       if (size <= 0) {
         throw new IllegalArgumentException("Invalid size: " + size + " (must be positive)");
       }
       if (tensors < 1) {
-        throw new IllegalArgumentException("Invalid number of tensors: " + tensors + " (must be at least 1)");
+        throw new IllegalArgumentException(
+            "Invalid number of tensors: " + tensors + " (must be at least 1)");
       }
       if (maxTensorBytes <= 0) {
         throw new IllegalArgumentException("Invalid maximum tensor size: " + maxTensorBytes);
@@ -67,24 +79,36 @@ public final class SyntheticCheckpoint {
       }
       for (DType d : dtypes) {
         if (!d.isFixedSize()) {
-          throw new IllegalArgumentException("Invalid dtype for synthetic tensors: " + d.displayName()
-              + " (only fixed-size types)");
+          throw new IllegalArgumentException(
+              "Invalid dtype for synthetic tensors: "
+                  + d.displayName()
+                  + " (only fixed-size types)");
         }
       }
       dtypes = List.copyOf(dtypes);
       if (shards < 1) {
-        throw new IllegalArgumentException("Invalid number of shards: " + shards + " (must be at least 1)");
+        throw new IllegalArgumentException(
+            "Invalid number of shards: " + shards + " (must be at least 1)");
       }
       if (sliced < 0 || sliced > tensors) {
-        throw new IllegalArgumentException("Invalid number of sliced tensors: " + sliced + " (0 to " + tensors + ")");
+        throw new IllegalArgumentException(
+            "Invalid number of sliced tensors: " + sliced + " (0 to " + tensors + ")");
       }
       if (sliced > 0 && dtypes.stream().noneMatch(DType::isSliceable)) {
-        throw new IllegalArgumentException("Invalid dtypes for sliced tensors: TensorFlow cannot partition "
-            + dtypes.stream().map(DType::displayName).toList() + "; add e.g. float32");
+        throw new IllegalArgumentException(
+            "Invalid dtypes for sliced tensors: TensorFlow cannot partition "
+                + dtypes.stream().map(DType::displayName).toList()
+                + "; add e.g. float32");
       }
       if ((double) tensors * maxTensorBytes < size) {
-        throw new IllegalArgumentException("Invalid options: " + tensors + " tensors of at most " + maxTensorBytes
-            + " bytes cannot hold " + size + " bytes; raise the maximum tensor size or the number of tensors");
+        throw new IllegalArgumentException(
+            "Invalid options: "
+                + tensors
+                + " tensors of at most "
+                + maxTensorBytes
+                + " bytes cannot hold "
+                + size
+                + " bytes; raise the maximum tensor size or the number of tensors");
       }
     }
 
@@ -96,23 +120,37 @@ public final class SyntheticCheckpoint {
   /**
    * One stored piece of data: a whole tensor, one slice of a partitioned tensor ({@code slice} not
    * null), or a literal (save_counter, object graph). {@code variable} indexes the layout's
-   * variables (-1 for literals); {@code start} is the slice's first byte in its tensor's value stream.
+   * variables (-1 for literals); {@code start} is the slice's first byte in its tensor's value
+   * stream.
    */
-  public record Part(byte[] key, String tensorKey, int variable, TensorSlice slice, TensorShape shape, long start,
-      long bytes, int shard, Tensor literal) {}
+  public record Part(
+      byte[] key,
+      String tensorKey,
+      int variable,
+      TensorSlice slice,
+      TensorShape shape,
+      long start,
+      long bytes,
+      int shard,
+      Tensor literal) {}
 
   /**
-   * One variable: its TF1 name (the TF2 {@code full_name}), its index key, dtype, full shape, and the
-   * seed of its values.
+   * One variable: its TF1 name (the TF2 {@code full_name}), its index key, dtype, full shape, and
+   * the seed of its values.
    */
-  public record Variable(String name, String key, DType dtype, TensorShape shape, long dataSeed, int partitions) {
+  public record Variable(
+      String name, String key, DType dtype, TensorShape shape, long dataSeed, int partitions) {
     public long bytes() {
       return shape.numElements() * dtype.elementSize();
     }
   }
 
-  /** Everything that will be written, decided before a byte is: variables, parts in key order, shards. */
-  public record Layout(Options options, List<Variable> variables, List<Part> parts, long dataBytes) {
+  /**
+   * Everything that will be written, decided before a byte is: variables, parts in key order,
+   * shards.
+   */
+  public record Layout(
+      Options options, List<Variable> variables, List<Part> parts, long dataBytes) {
     public long entries() {
       return parts.size() + variables.stream().filter(v -> v.partitions() > 0).count();
     }
@@ -149,14 +187,20 @@ public final class SyntheticCheckpoint {
       boolean huge = i < numHuge;
       int layer = huge ? i : numHuge + (i - numHuge) / 2;
       String variable = huge ? "embeddings" : ((i - numHuge) % 2 == 0 ? "kernel" : "bias");
-      names[i] = huge ? MODEL + "/embedding_" + i + "/embeddings"
-          : MODEL + "/dense_" + (i - numHuge) / 2 + "/" + variable;
+      names[i] =
+          huge
+              ? MODEL + "/embedding_" + i + "/embeddings"
+              : MODEL + "/dense_" + (i - numHuge) / 2 + "/" + variable;
       String objectPath = MODEL + "/layer_with_weights-" + layer + "/" + variable;
-      keys[i] = graph == null ? names[i] : KeyEscaping.attributeKey(objectPath, KeyEscaping.VARIABLE_VALUE);
+      keys[i] =
+          graph == null
+              ? names[i]
+              : KeyEscaping.attributeKey(objectPath, KeyEscaping.VARIABLE_VALUE);
       if (graph != null) {
         // link(), not child(): child() looks names up linearly, quadratic for a million layers.
         if (huge || (i - numHuge) % 2 == 0) {
-          layerObject = model.link("layer_with_weights-" + layer, new ObjectGraphBuilder.TrackedObject());
+          layerObject =
+              model.link("layer_with_weights-" + layer, new ObjectGraphBuilder.TrackedObject());
         }
         layerObject.link(variable, new ObjectGraphBuilder.TrackedObject()).variable(names[i]);
       }
@@ -166,11 +210,15 @@ public final class SyntheticCheckpoint {
     if (graph != null) {
       byte[] counter = new byte[8];
       counter[0] = 1;
-      literals.add(literal(SAVE_COUNTER + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.VARIABLE_VALUE,
-          Tensor.of(DType.INT64, TensorShape.SCALAR, counter), 8));
+      literals.add(
+          literal(
+              SAVE_COUNTER + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.VARIABLE_VALUE,
+              Tensor.of(DType.INT64, TensorShape.SCALAR, counter),
+              8));
       byte[] encoded = graph.build().encode();
       Tensor g = Tensor.ofStrings(TensorShape.SCALAR, List.of(encoded));
-      literals.add(literal(Naming.OBJECT_GRAPH_KEY, g, StringTensors.encode(g.strings()).bytes().length));
+      literals.add(
+          literal(Naming.OBJECT_GRAPH_KEY, g, StringTensors.encode(g.strings()).bytes().length));
       bookkeeping = literals.stream().mapToLong(Part::bytes).sum();
     }
     double target = Math.max(0, o.size() - bookkeeping);
@@ -185,9 +233,12 @@ public final class SyntheticCheckpoint {
     for (int i = 0; i < n; i++) {
       bySize[i] = i;
     }
-    Arrays.sort(bySize, Comparator.comparingDouble((Integer i) -> size[i]).reversed().thenComparingInt(i -> i));
+    Arrays.sort(
+        bySize,
+        Comparator.comparingDouble((Integer i) -> size[i]).reversed().thenComparingInt(i -> i));
     boolean[] sliced = new boolean[n];
-    DType sliceable = o.dtypes().stream().filter(DType::isSliceable).findFirst().orElse(DType.FLOAT);
+    DType sliceable =
+        o.dtypes().stream().filter(DType::isSliceable).findFirst().orElse(DType.FLOAT);
     for (int k = 0; k < o.sliced(); k++) {
       int i = bySize[k];
       sliced[i] = true;
@@ -222,7 +273,8 @@ public final class SyntheticCheckpoint {
       if (dims[i][0] == 0 || rowBytes == 0) {
         continue;
       }
-      long rows = Math.max(1, Math.min(o.maxTensorBytes() / rowBytes, dims[i][0] + diff / rowBytes));
+      long rows =
+          Math.max(1, Math.min(o.maxTensorBytes() / rowBytes, dims[i][0] + diff / rowBytes));
       diff -= (rows - dims[i][0]) * rowBytes;
       dims[i][0] = rows;
     }
@@ -233,8 +285,14 @@ public final class SyntheticCheckpoint {
       TensorShape shape = TensorShape.of(dims[i]);
       long rows = dims[i][0];
       int partitions = sliced[i] && rows >= 2 ? (int) Math.min(rows, 2 + rng.nextInt(7)) : 0;
-      Variable v = new Variable(names[i], keys[i], dtype[i], shape, SyntheticData.streamSeed(o.seed(), names[i]),
-          partitions);
+      Variable v =
+          new Variable(
+              names[i],
+              keys[i],
+              dtype[i],
+              shape,
+              SyntheticData.streamSeed(o.seed(), names[i]),
+              partitions);
       variables.add(v);
       if (partitions == 0) {
         parts.add(new Part(Bytes.utf8(keys[i]), keys[i], i, null, shape, 0, v.bytes(), 0, null));
@@ -250,8 +308,17 @@ public final class SyntheticCheckpoint {
           extents.add(TensorSlice.Extent.FULL);
         }
         TensorSlice slice = new TensorSlice(extents);
-        parts.add(new Part(SliceKeys.encode(keys[i], slice), keys[i], i, slice, slice.sliceShape(shape),
-            start * rowBytes, length * rowBytes, 0, null));
+        parts.add(
+            new Part(
+                SliceKeys.encode(keys[i], slice),
+                keys[i],
+                i,
+                slice,
+                slice.sliceShape(shape),
+                start * rowBytes,
+                length * rowBytes,
+                0,
+                null));
         start += length;
       }
     }
@@ -276,8 +343,8 @@ public final class SyntheticCheckpoint {
 
   /**
    * Byte sizes: three quarters of {@code target} over the huge tensors (uniform weights 0.5-1.5),
-   * the rest log-normally over the others, then water-filled under {@code max}: whatever exceeds
-   * it moves to the tensors below it, in proportion to their size.
+   * the rest log-normally over the others, then water-filled under {@code max}: whatever exceeds it
+   * moves to the tensors below it, in proportion to their size.
    */
   static double[] spread(Rng rng, int n, int numHuge, double target, long max) {
     double[] s = new double[n];
@@ -293,7 +360,8 @@ public final class SyntheticCheckpoint {
       }
     }
     for (int i = 0; i < n; i++) {
-      s[i] = i < numHuge ? hugeTotal * s[i] / hugeWeights : (target - hugeTotal) * s[i] / smallWeights;
+      s[i] =
+          i < numHuge ? hugeTotal * s[i] / hugeWeights : (target - hugeTotal) * s[i] / smallWeights;
     }
     boolean[] capped = new boolean[n];
     while (true) {
@@ -323,18 +391,30 @@ public final class SyntheticCheckpoint {
   /** Largest part first onto the lightest shard (ties: lower shard, then key order). */
   private static List<Part> assignShards(List<Part> parts, int shards) {
     List<Part> order = new ArrayList<>(parts);
-    order.sort(Comparator.comparingLong(Part::bytes).reversed()
-        .thenComparing(Part::key, Arrays::compareUnsigned));
-    PriorityQueue<long[]> load = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0])
-        : Long.compare(a[1], b[1]));
+    order.sort(
+        Comparator.comparingLong(Part::bytes)
+            .reversed()
+            .thenComparing(Part::key, Arrays::compareUnsigned));
+    PriorityQueue<long[]> load =
+        new PriorityQueue<>(
+            (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
     for (int i = 0; i < shards; i++) {
       load.add(new long[] {0, i});
     }
     List<Part> out = new ArrayList<>(order.size());
     for (Part p : order) {
       long[] lightest = load.poll();
-      out.add(new Part(p.key(), p.tensorKey(), p.variable(), p.slice(), p.shape(), p.start(), p.bytes(),
-          (int) lightest[1], p.literal()));
+      out.add(
+          new Part(
+              p.key(),
+              p.tensorKey(),
+              p.variable(),
+              p.slice(),
+              p.shape(),
+              p.start(),
+              p.bytes(),
+              (int) lightest[1],
+              p.literal()));
       lightest[0] += p.bytes();
       load.add(lightest);
     }
@@ -346,7 +426,8 @@ public final class SyntheticCheckpoint {
    * CheckpointWriter} does), then, if asked, the {@code checkpoint} state file beside it. Fails if
    * the checkpoint exists, unless {@code overwrite}.
    */
-  public static Summary write(FileIO io, String prefix, Options o, boolean overwrite, boolean writeStateFile) {
+  public static Summary write(
+      FileIO io, String prefix, Options o, boolean overwrite, boolean writeStateFile) {
     long t0 = System.nanoTime();
     Layout layout = layout(o);
     String parent = io.parent(prefix);
@@ -364,7 +445,8 @@ public final class SyntheticCheckpoint {
         if (p.slice() == null) {
           w.append(p.shard(), v.key(), v.dtype(), v.shape(), data.source(0));
         } else {
-          w.appendSlice(p.shard(), v.key(), v.dtype(), v.shape(), p.slice(), data.source(p.start()));
+          w.appendSlice(
+              p.shard(), v.key(), v.dtype(), v.shape(), p.slice(), data.source(p.start()));
         }
       }
       w.finish();

@@ -33,10 +33,14 @@ public final class SyntheticData {
     this.bits = bits;
   }
 
-  /** The data of one tensor of {@code dtype} (fixed-size types only) whose stream starts at {@code seed}. */
+  /**
+   * The data of one tensor of {@code dtype} (fixed-size types only) whose stream starts at {@code
+   * seed}.
+   */
   public static SyntheticData of(DType dtype, long seed) {
     if (!dtype.isFixedSize()) {
-      throw new IllegalArgumentException("Invalid dtype for synthetic data: " + dtype.displayName());
+      throw new IllegalArgumentException(
+          "Invalid dtype for synthetic data: " + dtype.displayName());
     }
     return switch (dtype) {
       // sign, lowest exponent bit and mantissa random; exponent 2^-7 or 2^-6 (IEEE-754 layouts).
@@ -98,7 +102,10 @@ public final class SyntheticData {
     }
   }
 
-  /** A source for stream bytes from {@code start} on, as {@link io.rebundle.codec.bundle.ShardWriter} pulls them. */
+  /**
+   * A source for stream bytes from {@code start} on, as {@link
+   * io.rebundle.codec.bundle.ShardWriter} pulls them.
+   */
   public StreamSource source(long start) {
     long[] position = {start};
     return (buffer, offset, length) -> {

@@ -44,8 +44,12 @@ public final class Block {
     }
     long restarts = Integer.toUnsignedLong(Varints.getFixed32(data, data.length - 4));
     if (restarts > (data.length - 4) / 4) {
-      throw corrupt("bad block contents: " + restarts + " restart points do not fit in "
-          + data.length + " bytes");
+      throw corrupt(
+          "bad block contents: "
+              + restarts
+              + " restart points do not fit in "
+              + data.length
+              + " bytes");
     }
     this.numRestarts = (int) restarts;
     this.restartsOffset = data.length - 4 * (numRestarts + 1);
@@ -54,9 +58,14 @@ public final class Block {
       int point = restartPoint(i);
       // Unsigned: a "negative" restart point is a huge offset, past the entry area all the same.
       if (point < 0 || point > restartsOffset || point < previous) {
-        throw corrupt("restart point " + i + " is " + Integer.toUnsignedString(point)
-            + (point < previous && point >= 0 ? ", below the previous one" : ", outside the entry area of "
-                + restartsOffset + " bytes"));
+        throw corrupt(
+            "restart point "
+                + i
+                + " is "
+                + Integer.toUnsignedString(point)
+                + (point < previous && point >= 0
+                    ? ", below the previous one"
+                    : ", outside the entry area of " + restartsOffset + " bytes"));
       }
       previous = point;
     }
@@ -111,12 +120,23 @@ public final class Block {
         throw corrupt("bad entry at byte " + entryOffset + ": " + e.reason());
       }
       if (shared > key.length) {
-        throw corrupt("bad entry at byte " + entryOffset + ": shares " + shared
-            + " bytes with a previous key of " + key.length);
+        throw corrupt(
+            "bad entry at byte "
+                + entryOffset
+                + ": shares "
+                + shared
+                + " bytes with a previous key of "
+                + key.length);
       }
       if ((long) nonShared + valueLen > c.remaining()) {
-        throw corrupt("bad entry at byte " + entryOffset + ": lengths " + nonShared + "+"
-            + valueLen + " overrun the entry area");
+        throw corrupt(
+            "bad entry at byte "
+                + entryOffset
+                + ": lengths "
+                + nonShared
+                + "+"
+                + valueLen
+                + " overrun the entry area");
       }
       byte[] k = Arrays.copyOf(key, shared + nonShared);
       System.arraycopy(data, c.position(), k, shared, nonShared);

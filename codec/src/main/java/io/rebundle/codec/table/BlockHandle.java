@@ -13,7 +13,8 @@ public record BlockHandle(long offset, long size) {
 
   public BlockHandle {
     if (offset < 0 || size < 0) {
-      throw new IllegalArgumentException("Invalid block handle: offset " + offset + ", size " + size);
+      throw new IllegalArgumentException(
+          "Invalid block handle: offset " + offset + ", size " + size);
     }
   }
 
@@ -33,8 +34,8 @@ public record BlockHandle(long offset, long size) {
     long offset = cursor.varint64();
     long size = cursor.varint64();
     if (offset < 0 || size < 0) {
-      throw new MalformedBytesException("negative block handle: offset " + offset + ", size " + size,
-          cursor.position());
+      throw new MalformedBytesException(
+          "negative block handle: offset " + offset + ", size " + size, cursor.position());
     }
     return new BlockHandle(offset, size);
   }

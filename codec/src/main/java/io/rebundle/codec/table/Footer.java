@@ -32,7 +32,8 @@ public record Footer(BlockHandle metaindex, BlockHandle index) {
   /** Decodes a footer read at {@code footerOffset} of {@code file}. */
   public static Footer decode(byte[] footer, String file, long footerOffset) {
     if (!hasMagic(footer)) {
-      throw Errors.badMagic(file, footerOffset + MAGIC_OFFSET, MAGIC, Varints.getFixed64(footer, MAGIC_OFFSET));
+      throw Errors.badMagic(
+          file, footerOffset + MAGIC_OFFSET, MAGIC, Varints.getFixed64(footer, MAGIC_OFFSET));
     }
     try {
       Varints.Cursor cursor = new Varints.Cursor(footer, 0, MAGIC_OFFSET);
@@ -44,8 +45,8 @@ public record Footer(BlockHandle metaindex, BlockHandle index) {
 
   /**
    * Offset (within the footer) of the first byte that differs from the canonical encoding of the
-   * same handles (minimal varints, zero padding, magic), or -1 if the footer is canonical. TensorFlow
-   * never looks at the padding and accepts padded varints; {@code verify} does not.
+   * same handles (minimal varints, zero padding, magic), or -1 if the footer is canonical.
+   * TensorFlow never looks at the padding and accepts padded varints; {@code verify} does not.
    */
   public int firstNonCanonicalByte(byte[] footer) {
     byte[] canonical = encode();

@@ -21,7 +21,9 @@ public final class Snappy {
     int limit = offset + length;
     Varints.Cursor cursor = new Varints.Cursor(input, offset, limit);
     long expected = cursor.varint64();
-    if (expected < 0 || expected > (long) length * MAX_RATIO + 64 || expected > Integer.MAX_VALUE - 8) {
+    if (expected < 0
+        || expected > (long) length * MAX_RATIO + 64
+        || expected > Integer.MAX_VALUE - 8) {
       throw new MalformedBytesException("implausible uncompressed length " + expected, offset);
     }
     byte[] out = new byte[(int) expected];
@@ -83,8 +85,14 @@ public final class Snappy {
         }
       }
       if (copyOffset <= 0 || copyOffset > op || len > out.length - op) {
-        throw new MalformedBytesException("copy of " + len + " bytes from offset " + copyOffset
-            + " is out of range at output byte " + op, ip);
+        throw new MalformedBytesException(
+            "copy of "
+                + len
+                + " bytes from offset "
+                + copyOffset
+                + " is out of range at output byte "
+                + op,
+            ip);
       }
       for (int i = 0; i < len; i++) {
         out[op + i] = out[op - copyOffset + i];
@@ -92,7 +100,8 @@ public final class Snappy {
       op += len;
     }
     if (op != out.length) {
-      throw new MalformedBytesException("produced " + op + " bytes, header promised " + out.length, ip);
+      throw new MalformedBytesException(
+          "produced " + op + " bytes, header promised " + out.length, ip);
     }
     return out;
   }

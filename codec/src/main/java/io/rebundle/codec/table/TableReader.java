@@ -1,6 +1,5 @@
 package io.rebundle.codec.table;
 
-import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.Errors;
 import io.rebundle.codec.MalformedBytesException;
 import io.rebundle.codec.io.RangeReader;
@@ -12,10 +11,10 @@ import java.util.List;
 import java.util.NoSuchElementException;
 
 /**
- * Reads a LevelDB-style table (the {@code .index} of a checkpoint). Opening reads the footer and the
- * index block; data blocks are read one at a time, on demand, and every block's checksum is
- * verified. Memory is bounded by the index block plus one data block. Does not own the
- * {@link RangeReader}. Not thread-safe.
+ * Reads a LevelDB-style table (the {@code .index} of a checkpoint). Opening reads the footer and
+ * the index block; data blocks are read one at a time, on demand, and every block's checksum is
+ * verified. Memory is bounded by the index block plus one data block. Does not own the {@link
+ * RangeReader}. Not thread-safe.
  */
 public final class TableReader {
   private final RangeReader reader;
@@ -78,7 +77,10 @@ public final class TableReader {
     try {
       return BlockHandle.decode(new Varints.Cursor(value, 0, value.length));
     } catch (MalformedBytesException e) {
-      throw Errors.malformedBlock(file, "index", footer.index().offset(),
+      throw Errors.malformedBlock(
+          file,
+          "index",
+          footer.index().offset(),
           "bad block handle in the entry at byte " + entryOffset + ": " + e.reason());
     }
   }
@@ -90,16 +92,26 @@ public final class TableReader {
   public Block readBlock(BlockHandle handle, String what) {
     if (handle.size() > Integer.MAX_VALUE - Block.TRAILER_SIZE
         || handle.offset() > footerOffset() - handle.size() - Block.TRAILER_SIZE) {
-      throw Errors.malformedBlock(file, what, handle.offset(), String.format(
-          "its %d bytes and trailer run past the footer at %d", handle.size(), footerOffset()));
+      throw Errors.malformedBlock(
+          file,
+          what,
+          handle.offset(),
+          String.format(
+              "its %d bytes and trailer run past the footer at %d", handle.size(), footerOffset()));
     }
     int n = (int) handle.size();
     byte[] raw = reader.readFully(handle.offset(), n + Block.TRAILER_SIZE);
     int stored = Crc32c.unmask(Varints.getFixed32(raw, n + 1));
     int actual = Crc32c.of(raw, 0, n + 1);
     if (stored != actual) {
-      throw Errors.checksumMismatch(what + " block", file, null, handle.offset(),
-          String.format("offset %d, %d bytes", handle.offset(), n), stored, actual);
+      throw Errors.checksumMismatch(
+          what + " block",
+          file,
+          null,
+          handle.offset(),
+          String.format("offset %d, %d bytes", handle.offset(), n),
+          stored,
+          actual);
     }
     byte type = raw[n];
     byte[] contents;
@@ -109,8 +121,8 @@ public final class TableReader {
       try {
         contents = Snappy.uncompress(raw, 0, n);
       } catch (MalformedBytesException e) {
-        throw Errors.malformedBlock(file, what, handle.offset(),
-            "corrupted compressed contents: " + e.reason());
+        throw Errors.malformedBlock(
+            file, what, handle.offset(), "corrupted compressed contents: " + e.reason());
       }
     } else {
       throw Errors.malformedBlock(file, what, handle.offset(), "bad block type " + (type & 0xFF));
@@ -166,7 +178,10 @@ public final class TableReader {
           byte[] key = current.key();
           int order = previous == null ? -1 : Arrays.compareUnsigned(previous, key);
           if (order >= 0) {
-            throw Errors.keysOutOfOrder(file, currentHandle.offset(), io.rebundle.codec.util.Bytes.printable(key),
+            throw Errors.keysOutOfOrder(
+                file,
+                currentHandle.offset(),
+                io.rebundle.codec.util.Bytes.printable(key),
                 order == 0);
           }
           previous = key;

@@ -43,8 +43,10 @@ public final class TableWriter {
     }
     if (numEntries > 0) {
       if (Arrays.compareUnsigned(key, lastKey) <= 0) {
-        throw new IllegalArgumentException("Invalid key order in " + location
-            + ": keys must strictly increase, got a key after an equal or greater one");
+        throw new IllegalArgumentException(
+            "Invalid key order in "
+                + location
+                + ": keys must strictly increase, got a key after an equal or greater one");
       }
       if ((long) key.length + value.length >= 2L * BLOCK_SIZE) {
         flush();

@@ -5,7 +5,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 
-/** Byte-string helpers: TensorFlow's key order is unsigned bytewise (tensorbundle-format.md §2.10). */
+/**
+ * Byte-string helpers: TensorFlow's key order is unsigned bytewise (tensorbundle-format.md §2.10).
+ */
 public final class Bytes {
   private Bytes() {}
 

@@ -95,7 +95,8 @@ public final class Varints {
 
     public void skip(int n) {
       if (n < 0 || n > limit - pos) {
-        throw new MalformedBytesException("skip of " + n + " bytes runs past the end at byte " + pos, pos);
+        throw new MalformedBytesException(
+            "skip of " + n + " bytes runs past the end at byte " + pos, pos);
       }
       pos += n;
     }
@@ -124,7 +125,8 @@ public final class Varints {
     public int varint32() {
       long v = varint64();
       if (v < 0 || v > Integer.MAX_VALUE) {
-        throw new MalformedBytesException("varint32 out of range: " + Long.toUnsignedString(v), pos);
+        throw new MalformedBytesException(
+            "varint32 out of range: " + Long.toUnsignedString(v), pos);
       }
       return (int) v;
     }

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 
 class BundleEntryTest {
 
-  /** The §5.2 full entry of {@code emb}: float32 [4,2] in two explicit [2,2] slices along axis 0. */
+  /**
+   * The §5.2 full entry of {@code emb}: float32 [4,2] in two explicit [2,2] slices along axis 0.
+   */
   static final String EMB_FULL_ENTRY =
       "08 01 12 08 12 02 08 04 12 02 08 02 3A 08 0A 02 10 02 0A 02 10 02 3A 0A 0A 04 08 02 10 02 0A 02 10 02";
 
@@ -32,14 +34,16 @@ class BundleEntryTest {
   void encodesInt64ScalarAsSpecExample() {
     int crc = Varints.getFixed32(hex("37 38 58 B4"), 0);
     BundleEntry e = BundleEntry.of(DType.INT64, TensorShape.SCALAR, 0, 182702864L, 8, crc);
-    assertEquals(spaced(hex("08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4")), spaced(e.encode()));
+    assertEquals(
+        spaced(hex("08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4")), spaced(e.encode()));
   }
 
   @Test
   void encodesFloatVectorAtOffsetZeroAsSpecExample() {
     int crc = Varints.getFixed32(hex("BB ED 83 9B"), 0);
     BundleEntry e = BundleEntry.of(DType.FLOAT, TensorShape.of(256), 0, 0, 1024, crc);
-    assertEquals(spaced(hex("08 01 12 05 12 03 08 80 02 28 80 08 35 BB ED 83 9B")), spaced(e.encode()));
+    assertEquals(
+        spaced(hex("08 01 12 05 12 03 08 80 02 28 80 08 35 BB ED 83 9B")), spaced(e.encode()));
   }
 
   @Test
@@ -58,26 +62,33 @@ class BundleEntryTest {
 
   @Test
   void encodesFullEntryOfSlicedEmbAsSpecExample() {
-    BundleEntry e = BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2),
-        List.of(slice(0, 2, 0, 2), slice(2, 2, 0, 2)));
+    BundleEntry e =
+        BundleEntry.sliced(
+            DType.FLOAT, TensorShape.of(4, 2), List.of(slice(0, 2, 0, 2), slice(2, 2, 0, 2)));
     assertEquals(spaced(hex(EMB_FULL_ENTRY)), spaced(e.encode()));
     assertTrue(e.isSliced());
   }
 
   @Test
   void encodesFullDimensionAsEmptyExtent() {
-    BundleEntry e = BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2),
-        List.of(new TensorSlice(List.of(new TensorSlice.Extent(0, 2), TensorSlice.Extent.FULL))));
+    BundleEntry e =
+        BundleEntry.sliced(
+            DType.FLOAT,
+            TensorShape.of(4, 2),
+            List.of(
+                new TensorSlice(List.of(new TensorSlice.Extent(0, 2), TensorSlice.Extent.FULL))));
     assertEquals("08 01 12 08 12 02 08 04 12 02 08 02 3a 06 0a 02 10 02 0a 00", spaced(e.encode()));
   }
 
   @Test
   void decodesWhatItEncodes() {
-    List<BundleEntry> entries = List.of(
-        BundleEntry.of(DType.INT64, TensorShape.SCALAR, 0, 182702864L, 8, 0xB4583837),
-        BundleEntry.of(DType.STRING, TensorShape.of(3, 1), 4, Long.MAX_VALUE / 2, 77, -1),
-        BundleEntry.sliced(DType.DOUBLE, TensorShape.of(4, 2), List.of(slice(0, 2, 0, 2), slice(2, 2, 0, 2))),
-        new BundleEntry(99, TensorShape.of(1), 0, 0, 4, 123, List.of()));
+    List<BundleEntry> entries =
+        List.of(
+            BundleEntry.of(DType.INT64, TensorShape.SCALAR, 0, 182702864L, 8, 0xB4583837),
+            BundleEntry.of(DType.STRING, TensorShape.of(3, 1), 4, Long.MAX_VALUE / 2, 77, -1),
+            BundleEntry.sliced(
+                DType.DOUBLE, TensorShape.of(4, 2), List.of(slice(0, 2, 0, 2), slice(2, 2, 0, 2))),
+            new BundleEntry(99, TensorShape.of(1), 0, 0, 4, 123, List.of()));
     for (BundleEntry e : entries) {
       assertEquals(e, BundleEntry.decode(e.encode(), "p.index", "k"));
     }
@@ -85,7 +96,8 @@ class BundleEntryTest {
 
   @Test
   void decodesSpecBytes() {
-    BundleEntry e = BundleEntry.decode(hex("08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4"), "p.index", "k");
+    BundleEntry e =
+        BundleEntry.decode(hex("08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4"), "p.index", "k");
     assertEquals(DType.INT64, e.dtype());
     assertTrue(e.shape().isScalar());
     assertEquals(182702864L, e.offset());
@@ -108,9 +120,13 @@ class BundleEntryTest {
 
   @Test
   void rejectsUnparsableEntry() {
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> BundleEntry.decode(hex("12 05 12"), "p.index", "w"));
-    assertTrue(e.getMessage().startsWith("Cannot read p.index: entry for key w not parseable: "), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> BundleEntry.decode(hex("12 05 12"), "p.index", "w"));
+    assertTrue(
+        e.getMessage().startsWith("Cannot read p.index: entry for key w not parseable: "),
+        e.getMessage());
   }
 
   @Test
@@ -118,29 +134,37 @@ class BundleEntryTest {
     // shape { dim { size: -1 } }
     byte[] value = hex("08 01 12 0d 12 0b 08 ff ff ff ff ff ff ff ff ff 01");
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "w"));
+        assertThrows(
+            CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "w"));
     assertEquals("Cannot read p.index: invalid tensor shape for key w: [-1]", e.getMessage());
   }
 
   @Test
   void rejectsSliceOutsideTheShape() {
-    byte[] value = BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2), List.of(slice(3, 2, 0, 2))).encode();
+    byte[] value =
+        BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2), List.of(slice(3, 2, 0, 2))).encode();
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "emb"));
-    assertEquals("Cannot read p.index: entry for key emb: extent in dimension 0 out of bounds: 3,2 of 4",
+        assertThrows(
+            CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "emb"));
+    assertEquals(
+        "Cannot read p.index: entry for key emb: extent in dimension 0 out of bounds: 3,2 of 4",
         e.getMessage());
   }
 
   @Test
   void rejectsNegativeLocation() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, -4, 4, 0));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, -4, 4, 0));
     assertEquals("Invalid bundle entry: shard 0, offset -4, size 4", e.getMessage());
     // offset: -4 as an int64 varint.
     byte[] value = hex("08 01 12 00 20 fc ff ff ff ff ff ff ff ff 01 28 04");
     CorruptCheckpointException c =
-        assertThrows(CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "w"));
-    assertEquals("Cannot read p.index: entry for key w has negative location: shard 0, offset -4, size 4",
+        assertThrows(
+            CorruptCheckpointException.class, () -> BundleEntry.decode(value, "p.index", "w"));
+    assertEquals(
+        "Cannot read p.index: entry for key w has negative location: shard 0, offset -4, size 4",
         c.getMessage());
   }
 

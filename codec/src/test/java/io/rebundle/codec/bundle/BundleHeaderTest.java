@@ -34,9 +34,14 @@ class BundleHeaderTest {
   @Test
   void rejectsUnparsableHeader() {
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> BundleHeader.decode(hex("1a 05 08"), "p.index"));
-    assertTrue(e.getMessage().startsWith(
-        "Cannot read p.index: unable to parse the bundle header (the entry under the empty key): "), e.getMessage());
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> BundleHeader.decode(hex("1a 05 08"), "p.index"));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Cannot read p.index: unable to parse the bundle header (the entry under the empty key): "),
+        e.getMessage());
   }
 
   @Test
@@ -49,22 +54,39 @@ class BundleHeaderTest {
 
   @Test
   void rejectsVersionsThisReaderCannotConsume() {
-    UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class,
-        () -> BundleHeader.decode(new BundleHeader(1, false, 1, 2, List.of()).encode(), "p.index"));
-    assertEquals("Cannot read p.index: checkpoint min consumer version 2 above current version 1; "
-        + "it was written by a newer TensorFlow", e.getMessage());
-    e = assertThrows(UnsupportedCheckpointException.class,
-        () -> BundleHeader.decode(new BundleHeader(1, false, -1, 0, List.of()).encode(), "p.index"));
-    assertEquals("Cannot read p.index: checkpoint producer version -1 below min producer 0", e.getMessage());
-    e = assertThrows(UnsupportedCheckpointException.class,
-        () -> BundleHeader.decode(new BundleHeader(1, false, 1, 0, List.of(0, 1)).encode(), "p.index"));
+    UnsupportedCheckpointException e =
+        assertThrows(
+            UnsupportedCheckpointException.class,
+            () ->
+                BundleHeader.decode(
+                    new BundleHeader(1, false, 1, 2, List.of()).encode(), "p.index"));
+    assertEquals(
+        "Cannot read p.index: checkpoint min consumer version 2 above current version 1; "
+            + "it was written by a newer TensorFlow",
+        e.getMessage());
+    e =
+        assertThrows(
+            UnsupportedCheckpointException.class,
+            () ->
+                BundleHeader.decode(
+                    new BundleHeader(1, false, -1, 0, List.of()).encode(), "p.index"));
+    assertEquals(
+        "Cannot read p.index: checkpoint producer version -1 below min producer 0", e.getMessage());
+    e =
+        assertThrows(
+            UnsupportedCheckpointException.class,
+            () ->
+                BundleHeader.decode(
+                    new BundleHeader(1, false, 1, 0, List.of(0, 1)).encode(), "p.index"));
     assertEquals("Cannot read p.index: checkpoint disallows consumer version 1", e.getMessage());
   }
 
   @Test
   void rejectsUnknownEndianness() {
-    UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class,
-        () -> BundleHeader.decode(hex("08 01 10 02 1a 02 08 01"), "p.index"));
+    UnsupportedCheckpointException e =
+        assertThrows(
+            UnsupportedCheckpointException.class,
+            () -> BundleHeader.decode(hex("08 01 10 02 1a 02 08 01"), "p.index"));
     assertEquals("Cannot read p.index: unknown endianness 2", e.getMessage());
   }
 }

@@ -22,8 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointLocatorTest {
   private final FileIO io = new LocalFileIO();
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String path(String relative) {
     return dir.resolve(relative).toString();
@@ -54,7 +53,8 @@ class CheckpointLocatorTest {
   @Test
   void resolvesAPrefix() {
     checkpoint(path("ckpt-1"));
-    assertEquals(new CheckpointLocator.Resolved(path("ckpt-1"), List.of()),
+    assertEquals(
+        new CheckpointLocator.Resolved(path("ckpt-1"), List.of()),
         CheckpointLocator.resolve(io, path("ckpt-1")));
   }
 
@@ -67,16 +67,21 @@ class CheckpointLocatorTest {
   @Test
   void resolvesASavedModelDirectory() {
     checkpoint(path("model/variables/variables"));
-    assertEquals(path("model/variables/variables"), CheckpointLocator.resolve(io, path("model")).prefix());
-    assertEquals(path("model/variables/variables"), CheckpointLocator.resolve(io, path("model") + "/").prefix());
+    assertEquals(
+        path("model/variables/variables"), CheckpointLocator.resolve(io, path("model")).prefix());
+    assertEquals(
+        path("model/variables/variables"),
+        CheckpointLocator.resolve(io, path("model") + "/").prefix());
   }
 
   @Test
   void resolvesAModelDirectoryThroughARelativeStateFile() throws IOException {
     checkpoint(path("train/ckpt-1"));
     checkpoint(path("train/ckpt-2"));
-    stateFile(dir.resolve("train"), "model_checkpoint_path: \"ckpt-2\"\n"
-        + "all_model_checkpoint_paths: \"ckpt-1\"\nall_model_checkpoint_paths: \"ckpt-2\"\n");
+    stateFile(
+        dir.resolve("train"),
+        "model_checkpoint_path: \"ckpt-2\"\n"
+            + "all_model_checkpoint_paths: \"ckpt-1\"\nall_model_checkpoint_paths: \"ckpt-2\"\n");
     CheckpointLocator.Resolved r = CheckpointLocator.resolve(io, path("train"));
     assertEquals(new CheckpointLocator.Resolved(path("train/ckpt-2"), List.of()), r);
     try (CheckpointReader reader = CheckpointReader.open(io, path("train"))) {
@@ -88,8 +93,10 @@ class CheckpointLocatorTest {
   @Test
   void resolvesAnAbsolutePathInTheStateFile() throws IOException {
     checkpoint(path("elsewhere/ckpt-7"));
-    stateFile(dir.resolve("train"), "model_checkpoint_path: \"" + path("elsewhere/ckpt-7") + "\"\n");
-    assertEquals(new CheckpointLocator.Resolved(path("elsewhere/ckpt-7"), List.of()),
+    stateFile(
+        dir.resolve("train"), "model_checkpoint_path: \"" + path("elsewhere/ckpt-7") + "\"\n");
+    assertEquals(
+        new CheckpointLocator.Resolved(path("elsewhere/ckpt-7"), List.of()),
         CheckpointLocator.resolve(io, path("train")));
   }
 
@@ -100,9 +107,16 @@ class CheckpointLocatorTest {
     stateFile(dir.resolve("moved"), "model_checkpoint_path: \"" + old + "\"\n");
     try (CheckpointReader reader = CheckpointReader.open(io, path("moved"))) {
       assertEquals(path("moved/ckpt-3"), reader.prefix());
-      assertEquals(List.of("The checkpoint state file " + path("moved/checkpoint") + " names " + old
-          + ", which does not exist; using " + path("moved/ckpt-3")
-          + " found beside the state file (the directory was probably moved)"), reader.warnings());
+      assertEquals(
+          List.of(
+              "The checkpoint state file "
+                  + path("moved/checkpoint")
+                  + " names "
+                  + old
+                  + ", which does not exist; using "
+                  + path("moved/ckpt-3")
+                  + " found beside the state file (the directory was probably moved)"),
+          reader.warnings());
       assertEquals(iota(3), reader.read("w"));
     }
   }
@@ -113,36 +127,64 @@ class CheckpointLocatorTest {
     checkpoint(path("train/ckpt-2"));
     stateFile(dir.resolve("train"), "model_checkpoint_path: \"ckpt-9\"\n");
     CheckpointNotFoundException e =
-        assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("train")));
-    assertEquals("Cannot find checkpoint " + path("train/ckpt-9") + " named by " + path("train/checkpoint")
-        + ": no " + path("train/ckpt-9") + ".index; checkpoints present: " + path("train/ckpt-1") + ", "
-        + path("train/ckpt-2"), e.getMessage());
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("train")));
+    assertEquals(
+        "Cannot find checkpoint "
+            + path("train/ckpt-9")
+            + " named by "
+            + path("train/checkpoint")
+            + ": no "
+            + path("train/ckpt-9")
+            + ".index; checkpoints present: "
+            + path("train/ckpt-1")
+            + ", "
+            + path("train/ckpt-2"),
+        e.getMessage());
   }
 
   @Test
   void saysSoWhenADirectoryHasNoCheckpoints() throws IOException {
     Files.createDirectories(dir.resolve("empty"));
     CheckpointNotFoundException e =
-        assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("empty")));
-    assertEquals("Cannot find a checkpoint in directory " + path("empty")
-        + ": no 'checkpoint' state file and no variables/variables.index", e.getMessage());
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("empty")));
+    assertEquals(
+        "Cannot find a checkpoint in directory "
+            + path("empty")
+            + ": no 'checkpoint' state file and no variables/variables.index",
+        e.getMessage());
     checkpoint(path("empty/a-1"));
-    e = assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("empty")));
-    assertEquals("Cannot find a checkpoint in directory " + path("empty")
-        + ": no 'checkpoint' state file and no variables/variables.index; checkpoints present: "
-        + path("empty/a-1"), e.getMessage());
+    e =
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("empty")));
+    assertEquals(
+        "Cannot find a checkpoint in directory "
+            + path("empty")
+            + ": no 'checkpoint' state file and no variables/variables.index; checkpoints present: "
+            + path("empty/a-1"),
+        e.getMessage());
   }
 
   @Test
   void suggestsTheNumberedCheckpointForAPrefixMissingItsSuffix() {
     checkpoint(path("ckpt-1"));
     CheckpointNotFoundException e =
-        assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("ckpt")));
-    assertEquals("Cannot find checkpoint " + path("ckpt") + ": no " + path("ckpt") + ".index found; "
-        + "did you mean ckpt-1? (a checkpoint suffix such as '-1' may be missing)", e.getMessage());
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("ckpt")));
+    assertEquals(
+        "Cannot find checkpoint "
+            + path("ckpt")
+            + ": no "
+            + path("ckpt")
+            + ".index found; "
+            + "did you mean ckpt-1? (a checkpoint suffix such as '-1' may be missing)",
+        e.getMessage());
     CheckpointNotFoundException plain =
-        assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("other")));
-    assertEquals("Cannot find checkpoint " + path("other") + ": no " + path("other") + ".index found",
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("other")));
+    assertEquals(
+        "Cannot find checkpoint " + path("other") + ": no " + path("other") + ".index found",
         plain.getMessage());
   }
 
@@ -150,11 +192,18 @@ class CheckpointLocatorTest {
   void recognisesALegacyV1Checkpoint() throws IOException {
     v1Checkpoint(path("model.ckpt"));
     LegacyCheckpointException e =
-        assertThrows(LegacyCheckpointException.class, () -> CheckpointLocator.resolve(io, path("model.ckpt")));
+        assertThrows(
+            LegacyCheckpointException.class,
+            () -> CheckpointLocator.resolve(io, path("model.ckpt")));
     assertEquals(path("model.ckpt"), e.file());
-    assertEquals("Cannot read " + path("model.ckpt") + ": legacy V1 checkpoint (tf.train.Saver "
-        + "write_version=V1); re-save it with a TensorFlow that writes V2 checkpoints", e.getMessage());
-    assertThrows(LegacyCheckpointException.class, () -> CheckpointReader.open(io, path("model.ckpt")));
+    assertEquals(
+        "Cannot read "
+            + path("model.ckpt")
+            + ": legacy V1 checkpoint (tf.train.Saver "
+            + "write_version=V1); re-save it with a TensorFlow that writes V2 checkpoints",
+        e.getMessage());
+    assertThrows(
+        LegacyCheckpointException.class, () -> CheckpointReader.open(io, path("model.ckpt")));
   }
 
   @Test
@@ -162,7 +211,9 @@ class CheckpointLocatorTest {
     v1Checkpoint(path("model.ckpt-00000-of-00002"));
     v1Checkpoint(path("model.ckpt-00001-of-00002"));
     LegacyCheckpointException e =
-        assertThrows(LegacyCheckpointException.class, () -> CheckpointLocator.resolve(io, path("model.ckpt")));
+        assertThrows(
+            LegacyCheckpointException.class,
+            () -> CheckpointLocator.resolve(io, path("model.ckpt")));
     assertEquals(path("model.ckpt-00000-of-00002"), e.file());
   }
 
@@ -176,7 +227,8 @@ class CheckpointLocatorTest {
   @Test
   void doesNotMistakeOtherFilesForV1Checkpoints() throws IOException {
     Files.writeString(dir.resolve("notes"), "not a table");
-    assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("notes")));
+    assertThrows(
+        CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("notes")));
     // A V2-style header (0x08) in a table at the prefix path is not V1 either.
     try (PositionOutputStream out = io.newOutputFile(path("v2like")).create()) {
       TableWriter t = new TableWriter(out, "v2like");
@@ -184,7 +236,8 @@ class CheckpointLocatorTest {
       t.finish();
     }
     assertTrue(io.exists(path("v2like")));
-    assertThrows(CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("v2like")));
+    assertThrows(
+        CheckpointNotFoundException.class, () -> CheckpointLocator.resolve(io, path("v2like")));
     assertTrue(!CheckpointLocator.isLegacyV1(io, path("v2like")));
     assertTrue(!CheckpointLocator.isLegacyV1(io, path("notes")));
   }

@@ -28,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointReaderTest {
   private final FileIO io = new LocalFileIO();
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String prefix() {
     return dir.resolve("ckpt-1").toString();
@@ -49,7 +48,8 @@ class CheckpointReaderTest {
   }
 
   /** An index written by hand with {@link IndexWriter}, and a data file with {@code data}. */
-  private void writeByHand(BundleHeader header, byte[] data, IndexRecord... records) throws IOException {
+  private void writeByHand(BundleHeader header, byte[] data, IndexRecord... records)
+      throws IOException {
     Files.write(Path.of(dataFile(0, header.numShards())), data);
     IndexWriter.write(io.newOutputFile(Naming.indexFile(prefix())), header, List.of(records));
   }
@@ -64,12 +64,19 @@ class CheckpointReaderTest {
     flipByte(Path.of(dataFile(0, 1)), 30);
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(iota(6), r.read("a"));
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
-      assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor b in " + dataFile(0, 1)
-          + " (shard 0, offset 24, 24 bytes): stored "), e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Checksum mismatch for tensor b in "
+                      + dataFile(0, 1)
+                      + " (shard 0, offset 24, 24 bytes): stored "),
+          e.getMessage());
       // verifyData streams the same check.
-      CorruptCheckpointException v = assertThrows(CorruptCheckpointException.class,
-          () -> r.verifyData("b", r.entry("b"), new byte[7]));
+      CorruptCheckpointException v =
+          assertThrows(
+              CorruptCheckpointException.class, () -> r.verifyData("b", r.entry("b"), new byte[7]));
       assertEquals(e.getMessage(), v.getMessage());
     }
   }
@@ -77,15 +84,24 @@ class CheckpointReaderTest {
   @Test
   void rejectsStringTensorWithFlippedByte() {
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix())) {
-      w.add("s", Tensor.ofStrings(TensorShape.SCALAR, List.of("abc".getBytes(StandardCharsets.UTF_8))));
+      w.add(
+          "s",
+          Tensor.ofStrings(TensorShape.SCALAR, List.of("abc".getBytes(StandardCharsets.UTF_8))));
       w.finish();
     }
     flipByte(Path.of(dataFile(0, 1)), 6);
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
-      assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor s in " + dataFile(0, 1)
-          + " (shard 0, offset 0, 8 bytes): stored " + String.format("%08x", Crc32c.unmask(0x199AD1C3))
-          + ", computed "), e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Checksum mismatch for tensor s in "
+                      + dataFile(0, 1)
+                      + " (shard 0, offset 0, 8 bytes): stored "
+                      + String.format("%08x", Crc32c.unmask(0x199AD1C3))
+                      + ", computed "),
+          e.getMessage());
     }
   }
 
@@ -100,8 +116,10 @@ class CheckpointReaderTest {
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(iota(2), r.read("a"));
       // A missing data file of an existing checkpoint is corruption (exit 3), not "not found".
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
-      assertEquals("Cannot read tensor b: data file " + dataFile(1, 3) + " (shard 1 of 3) is missing",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
+      assertEquals(
+          "Cannot read tensor b: data file " + dataFile(1, 3) + " (shard 1 of 3) is missing",
           e.getMessage());
       assertEquals(dataFile(1, 3), e.location());
       assertEquals("b", e.key());
@@ -116,9 +134,14 @@ class CheckpointReaderTest {
     }
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(iota(6), r.read("a"));
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
-      assertEquals("Cannot read tensor b in " + dataFile(0, 1) + ": bytes [24, 48) lie past the end of the file "
-          + "(40 bytes)", e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("b"));
+      assertEquals(
+          "Cannot read tensor b in "
+              + dataFile(0, 1)
+              + ": bytes [24, 48) lie past the end of the file "
+              + "(40 bytes)",
+          e.getMessage());
       assertEquals(24L, e.offset());
     }
   }
@@ -126,23 +149,37 @@ class CheckpointReaderTest {
   @Test
   void rejectsEntrySizeThatDoesNotMatchDtypeAndShape() throws IOException {
     byte[] data = hex("00 00 80 3F");
-    writeByHand(BundleHeader.of(1), data,
-        record("x", BundleEntry.of(DType.FLOAT, TensorShape.of(2), 0, 0, 4, Crc32c.mask(Crc32c.of(data)))));
+    writeByHand(
+        BundleHeader.of(1),
+        data,
+        record(
+            "x",
+            BundleEntry.of(DType.FLOAT, TensorShape.of(2), 0, 0, 4, Crc32c.mask(Crc32c.of(data)))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("x"));
-      assertEquals("Invalid size in bundle entry: key x in " + prefix() + ".index; stored size 4; expected size 8",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("x"));
+      assertEquals(
+          "Invalid size in bundle entry: key x in "
+              + prefix()
+              + ".index; stored size 4; expected size 8",
           e.getMessage());
     }
   }
 
   @Test
   void rejectsStringEntrySmallerThanItsElementCount() throws IOException {
-    writeByHand(BundleHeader.of(1), new byte[4],
+    writeByHand(
+        BundleHeader.of(1),
+        new byte[4],
         record("s", BundleEntry.of(DType.STRING, TensorShape.of(5), 0, 0, 4, 0)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
-      assertEquals("Invalid size in bundle entry: key s in " + prefix()
-          + ".index; stored size 4; expected size is at least 5", e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
+      assertEquals(
+          "Invalid size in bundle entry: key s in "
+              + prefix()
+              + ".index; stored size 4; expected size is at least 5",
+          e.getMessage());
     }
   }
 
@@ -150,15 +187,22 @@ class CheckpointReaderTest {
   void rejectsStringTensorWithBadLengthChecksum() throws IOException {
     // "abc" with a wrong length checksum, under an entry CRC that matches the bytes.
     byte[] data = hex("03 00 00 00 00 61 62 63");
-    // The entry CRC covers the length as fixed32, the stored length checksum, then the bytes (§4.4).
+    // The entry CRC covers the length as fixed32, the stored length checksum, then the bytes
+    // (§4.4).
     int crc = Crc32c.mask(Crc32c.of(hex("03 00 00 00 00 00 00 00 61 62 63")));
-    writeByHand(BundleHeader.of(1), data,
+    writeByHand(
+        BundleHeader.of(1),
+        data,
         record("s", BundleEntry.of(DType.STRING, TensorShape.SCALAR, 0, 0, 8, crc)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
-      assertEquals(String.format("Cannot read string tensor s in %s at offset 0: checksum mismatch for the "
-          + "string lengths: stored %08x, computed %08x", dataFile(0, 1), Crc32c.unmask(0),
-          Crc32c.of(hex("03 00 00 00"))), e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
+      assertEquals(
+          String.format(
+              "Cannot read string tensor s in %s at offset 0: checksum mismatch for the "
+                  + "string lengths: stored %08x, computed %08x",
+              dataFile(0, 1), Crc32c.unmask(0), Crc32c.of(hex("03 00 00 00"))),
+          e.getMessage());
     }
   }
 
@@ -166,28 +210,42 @@ class CheckpointReaderTest {
   void rejectsStringLengthsThatOverrunTheEntry() throws IOException {
     byte[] data = hex("09 63 3F 7F 28 61 62 63");
     int crc = Crc32c.mask(Crc32c.of(hex("09 00 00 00 63 3F 7F 28 61 62 63")));
-    writeByHand(BundleHeader.of(1), data,
+    writeByHand(
+        BundleHeader.of(1),
+        data,
         record("s", BundleEntry.of(DType.STRING, TensorShape.SCALAR, 0, 0, 8, crc)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
-      assertEquals("Cannot read string tensor s in " + dataFile(0, 1)
-          + " at offset 0: a string length of 9 bytes exceeds the entry size 8", e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("s"));
+      assertEquals(
+          "Cannot read string tensor s in "
+              + dataFile(0, 1)
+              + " at offset 0: a string length of 9 bytes exceeds the entry size 8",
+          e.getMessage());
     }
   }
 
   @Test
   void listsUnknownDtypeButRefusesToReadIt() throws IOException {
     byte[] data = hex("01 02 03 04");
-    writeByHand(BundleHeader.of(1), data,
-        record("odd", new BundleEntry(99, TensorShape.of(4), 0, 0, 4, Crc32c.mask(Crc32c.of(data)), List.of())),
-        record("x", BundleEntry.of(DType.UINT8, TensorShape.of(4), 0, 0, 4, Crc32c.mask(Crc32c.of(data)))));
+    writeByHand(
+        BundleHeader.of(1),
+        data,
+        record(
+            "odd",
+            new BundleEntry(
+                99, TensorShape.of(4), 0, 0, 4, Crc32c.mask(Crc32c.of(data)), List.of())),
+        record(
+            "x",
+            BundleEntry.of(DType.UINT8, TensorShape.of(4), 0, 0, 4, Crc32c.mask(Crc32c.of(data)))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       List<String> listed = new ArrayList<>();
       for (IndexRecord rec : r.records()) {
         listed.add(rec.name() + " " + rec.entry().dtypeName() + " " + rec.entry().shape());
       }
       assertEquals(List.of("odd dtype<99> [4]", "x uint8 [4]"), listed);
-      UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class, () -> r.read("odd"));
+      UnsupportedCheckpointException e =
+          assertThrows(UnsupportedCheckpointException.class, () -> r.read("odd"));
       assertTrue(e.getMessage().contains("99"), e.getMessage());
       assertEquals(Tensor.of(DType.UINT8, TensorShape.of(4), data), r.read("x"));
     }
@@ -196,33 +254,53 @@ class CheckpointReaderTest {
   @Test
   void refusesToDecodeVariantTensors() throws IOException {
     byte[] data = hex("00 D8 EA 82 A2");
-    writeByHand(BundleHeader.of(1), data,
-        record("it", BundleEntry.of(DType.VARIANT, TensorShape.SCALAR, 0, 0, 5, Crc32c.mask(Crc32c.of(data)))));
+    writeByHand(
+        BundleHeader.of(1),
+        data,
+        record(
+            "it",
+            BundleEntry.of(
+                DType.VARIANT, TensorShape.SCALAR, 0, 0, 5, Crc32c.mask(Crc32c.of(data)))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class, () -> r.read("it"));
-      assertEquals("Cannot decode tensor it: DT_VARIANT values need TensorFlow's variant decoders; they can be "
-          + "copied, not read", e.getMessage());
+      UnsupportedCheckpointException e =
+          assertThrows(UnsupportedCheckpointException.class, () -> r.read("it"));
+      assertEquals(
+          "Cannot decode tensor it: DT_VARIANT values need TensorFlow's variant decoders; they can be "
+              + "copied, not read",
+          e.getMessage());
     }
   }
 
   @Test
   void swapsBigEndianData() throws IOException {
     byte[] data = hex("3F 80 00 00 40 00 00 00");
-    writeByHand(new BundleHeader(1, true, 1, 0, List.of()), data,
-        record("x", BundleEntry.of(DType.FLOAT, TensorShape.of(2), 0, 0, 8, Crc32c.mask(Crc32c.of(data)))));
+    writeByHand(
+        new BundleHeader(1, true, 1, 0, List.of()),
+        data,
+        record(
+            "x",
+            BundleEntry.of(DType.FLOAT, TensorShape.of(2), 0, 0, 8, Crc32c.mask(Crc32c.of(data)))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      assertEquals(Tensor.of(DType.FLOAT, TensorShape.of(2), hex("00 00 80 3F 00 00 00 40")), r.read("x"));
+      assertEquals(
+          Tensor.of(DType.FLOAT, TensorShape.of(2), hex("00 00 80 3F 00 00 00 40")), r.read("x"));
     }
   }
 
   @Test
   void rejectsEntryNamingAShardThatDoesNotExist() throws IOException {
-    writeByHand(BundleHeader.of(1), new byte[4],
+    writeByHand(
+        BundleHeader.of(1),
+        new byte[4],
         record("x", BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 5, 0, 4, 0)));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("x"));
-      assertEquals("Cannot read tensor x: its entry in " + prefix() + ".index names shard 5, but the checkpoint "
-          + "has 1 shard", e.getMessage());
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("x"));
+      assertEquals(
+          "Cannot read tensor x: its entry in "
+              + prefix()
+              + ".index names shard 5, but the checkpoint "
+              + "has 1 shard",
+          e.getMessage());
     }
   }
 
@@ -230,13 +308,16 @@ class CheckpointReaderTest {
   void reportsMissingKeyAndMissingIndex() {
     writeTwoTensors();
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, () -> r.read("nope"));
+      CheckpointNotFoundException e =
+          assertThrows(CheckpointNotFoundException.class, () -> r.read("nope"));
       assertEquals("Key nope not found in checkpoint " + prefix(), e.getMessage());
     }
     String other = dir.resolve("other").toString();
     CheckpointNotFoundException e =
-        assertThrows(CheckpointNotFoundException.class, () -> CheckpointReader.openPrefix(io, other));
-    assertEquals("Cannot find checkpoint " + other + ": no " + other + ".index found", e.getMessage());
+        assertThrows(
+            CheckpointNotFoundException.class, () -> CheckpointReader.openPrefix(io, other));
+    assertEquals(
+        "Cannot find checkpoint " + other + ": no " + other + ".index found", e.getMessage());
   }
 
   @Test
@@ -247,9 +328,14 @@ class CheckpointReaderTest {
       t.finish();
     }
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
-    assertEquals("Cannot read entry (header) in " + prefix() + ".index: no bundle header (the first entry must "
-        + "have the empty key); the file is corrupt or was produced by a newer TensorFlow", e.getMessage());
+        assertThrows(
+            CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
+    assertEquals(
+        "Cannot read entry (header) in "
+            + prefix()
+            + ".index: no bundle header (the first entry must "
+            + "have the empty key); the file is corrupt or was produced by a newer TensorFlow",
+        e.getMessage());
   }
 
   @Test
@@ -258,9 +344,12 @@ class CheckpointReaderTest {
     // Byte 12 lies in the header/entries of the only data block.
     flipByte(Path.of(Naming.indexFile(prefix())), 12);
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for data block in " + prefix()
-        + ".index (offset 0, "), e.getMessage());
+        assertThrows(
+            CorruptCheckpointException.class, () -> CheckpointReader.openPrefix(io, prefix()));
+    assertTrue(
+        e.getMessage()
+            .startsWith("Checksum mismatch for data block in " + prefix() + ".index (offset 0, "),
+        e.getMessage());
     assertEquals(prefix() + ".index", e.location());
     assertEquals(0L, e.offset());
   }
@@ -270,29 +359,53 @@ class CheckpointReaderTest {
     TensorSlice top = TensorSlice.parse("0,2:-");
     TensorSlice bottom = TensorSlice.parse("2,2:-");
     Tensor part = iota(2, 2);
-    writeByHand(BundleHeader.of(1), part.data(),
+    writeByHand(
+        BundleHeader.of(1),
+        part.data(),
         record("emb", BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2), List.of(top, bottom))),
-        new IndexRecord(SliceKeys.encode("emb", top),
-            BundleEntry.of(DType.FLOAT, TensorShape.of(2, 2), 0, 0, 16, Crc32c.mask(Crc32c.of(part.data())))));
+        new IndexRecord(
+            SliceKeys.encode("emb", top),
+            BundleEntry.of(
+                DType.FLOAT, TensorShape.of(2, 2), 0, 0, 16, Crc32c.mask(Crc32c.of(part.data())))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("emb"));
-      assertEquals("Cannot read sliced tensor emb: the entry for slice 2,2:- is missing from " + prefix() + ".index",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("emb"));
+      assertEquals(
+          "Cannot read sliced tensor emb: the entry for slice 2,2:- is missing from "
+              + prefix()
+              + ".index",
           e.getMessage());
     }
   }
 
   @Test
   void rejectsSlicesThatDoNotCoverOrOverlap() throws IOException {
-    writeByHand(BundleHeader.of(1), new byte[0],
-        record("gap", BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2), List.of(TensorSlice.parse("0,2:-")))),
-        record("overlap", BundleEntry.sliced(DType.FLOAT, TensorShape.of(4, 2),
-            List.of(TensorSlice.parse("0,3:-"), TensorSlice.parse("2,2:-")))));
+    writeByHand(
+        BundleHeader.of(1),
+        new byte[0],
+        record(
+            "gap",
+            BundleEntry.sliced(
+                DType.FLOAT, TensorShape.of(4, 2), List.of(TensorSlice.parse("0,2:-")))),
+        record(
+            "overlap",
+            BundleEntry.sliced(
+                DType.FLOAT,
+                TensorShape.of(4, 2),
+                List.of(TensorSlice.parse("0,3:-"), TensorSlice.parse("2,2:-")))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.read("gap"));
-      assertEquals("Cannot read sliced tensor gap in " + prefix() + ".index: its 1 slices cover 4 of 8 elements",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.read("gap"));
+      assertEquals(
+          "Cannot read sliced tensor gap in "
+              + prefix()
+              + ".index: its 1 slices cover 4 of 8 elements",
           e.getMessage());
       e = assertThrows(CorruptCheckpointException.class, () -> r.read("overlap"));
-      assertEquals("Cannot read sliced tensor overlap in " + prefix() + ".index: overlapping slices 0,3:- and 2,2:-",
+      assertEquals(
+          "Cannot read sliced tensor overlap in "
+              + prefix()
+              + ".index: overlapping slices 0,3:- and 2,2:-",
           e.getMessage());
     }
   }

@@ -1,6 +1,5 @@
 package io.rebundle.codec.bundle;
 
-import io.rebundle.codec.DestinationExistsException;
 import static io.rebundle.codec.bundle.BundleFixtures.extract;
 import static io.rebundle.codec.bundle.BundleFixtures.iota;
 import static io.rebundle.codec.bundle.BundleFixtures.list;
@@ -15,13 +14,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.DestinationExistsException;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.graph.ObjectGraphBuilder;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.util.Crc32c;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,8 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointRoundTripTest {
   private final FileIO io = new LocalFileIO();
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String prefix() {
     return dir.resolve("ckpt-1").toString();
@@ -68,14 +66,19 @@ class CheckpointRoundTripTest {
       w.add("x", Tensor.of(DType.FLOAT, TensorShape.SCALAR, hex("00 00 80 3F")));
       w.finish();
     }
-    byte[] expected = hex("00 00 06 08 01 1A 02 08 01"
-        + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
-        + "00 00 00 00 01 00 00 00 00 38 5A DF 39"
-        + "00 00 00 00 01 00 00 00 00 C0 F2 A1 B0"
-        + "00 01 02 79 00 20 00 00 00 00 01 00 00 00 00 C2 4C 06 42"
-        + "25 08 32 0E" + "00".repeat(36) + "57 FB 80 8B 24 75 47 DB");
+    byte[] expected =
+        hex(
+            "00 00 06 08 01 1A 02 08 01"
+                + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
+                + "00 00 00 00 01 00 00 00 00 38 5A DF 39"
+                + "00 00 00 00 01 00 00 00 00 C0 F2 A1 B0"
+                + "00 01 02 79 00 20 00 00 00 00 01 00 00 00 00 C2 4C 06 42"
+                + "25 08 32 0E"
+                + "00".repeat(36)
+                + "57 FB 80 8B 24 75 47 DB");
     assertEquals(spaced(expected), spaced(Files.readAllBytes(dir.resolve("ckpt-1.index"))));
-    assertEquals("00 00 80 3f", spaced(Files.readAllBytes(dir.resolve("ckpt-1.data-00000-of-00001"))));
+    assertEquals(
+        "00 00 80 3f", spaced(Files.readAllBytes(dir.resolve("ckpt-1.data-00000-of-00001"))));
     // No temporary files are left behind.
     assertEquals(List.of("ckpt-1.data-00000-of-00001", "ckpt-1.index"), list(dir));
   }
@@ -125,7 +128,8 @@ class CheckpointRoundTripTest {
   @Test
   void roundTripsScalars() {
     Map<String, Tensor> tensors = new LinkedHashMap<>();
-    tensors.put("global_step", Tensor.of(DType.INT64, TensorShape.SCALAR, hex("2a 00 00 00 00 00 00 00")));
+    tensors.put(
+        "global_step", Tensor.of(DType.INT64, TensorShape.SCALAR, hex("2a 00 00 00 00 00 00 00")));
     tensors.put("flag", Tensor.of(DType.BOOL, TensorShape.SCALAR, hex("01")));
     tensors.put("lr", Tensor.of(DType.FLOAT, TensorShape.SCALAR, hex("6f 12 83 3a")));
     tensors.put("name", strings(new long[0], "abc".getBytes(StandardCharsets.UTF_8)));
@@ -160,7 +164,8 @@ class CheckpointRoundTripTest {
   @Test
   void roundTripsStringTensors() {
     byte[] empty = new byte[0];
-    byte[] utf8 = "h\u00e9llo w\u00f6rld \u4e2d\u6587 \uD83D\uDE00".getBytes(StandardCharsets.UTF_8);
+    byte[] utf8 =
+        "h\u00e9llo w\u00f6rld \u4e2d\u6587 \uD83D\uDE00".getBytes(StandardCharsets.UTF_8);
     byte[] binary = {0, (byte) 0xFF, (byte) 0x80, 0x0A, 0, (byte) 0xC3};
     byte[] long300 = new byte[300];
     new Random(3).nextBytes(long300);
@@ -186,7 +191,8 @@ class CheckpointRoundTripTest {
     byte[] long300 = new byte[300];
     new Random(6).nextBytes(long300);
     Map<String, Tensor> tensors = new LinkedHashMap<>();
-    tensors.put("s", strings(new long[] {3}, long300, new byte[0], "xyz".getBytes(StandardCharsets.UTF_8)));
+    tensors.put(
+        "s", strings(new long[] {3}, long300, new byte[0], "xyz".getBytes(StandardCharsets.UTF_8)));
     tensors.put("f", iota(7));
     write(tensors);
     byte[] data = Files.readAllBytes(dir.resolve("ckpt-1.data-00000-of-00001"));
@@ -196,8 +202,10 @@ class CheckpointRoundTripTest {
           BundleEntry e = r.entry(key);
           java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
           r.copyRaw(key, e, out, new byte[chunk]);
-          assertArrayEquals(java.util.Arrays.copyOfRange(data, (int) e.offset(), (int) (e.offset() + e.size())),
-              out.toByteArray(), key + " in chunks of " + chunk);
+          assertArrayEquals(
+              java.util.Arrays.copyOfRange(data, (int) e.offset(), (int) (e.offset() + e.size())),
+              out.toByteArray(),
+              key + " in chunks of " + chunk);
           r.verifyData(key, e, new byte[chunk]);
         }
       }
@@ -219,8 +227,13 @@ class CheckpointRoundTripTest {
       w.add(1, "d", d);
       w.finish();
     }
-    assertEquals(List.of("ckpt-1.data-00000-of-00003", "ckpt-1.data-00001-of-00003",
-        "ckpt-1.data-00002-of-00003", "ckpt-1.index"), list(dir));
+    assertEquals(
+        List.of(
+            "ckpt-1.data-00000-of-00003",
+            "ckpt-1.data-00001-of-00003",
+            "ckpt-1.data-00002-of-00003",
+            "ckpt-1.index"),
+        list(dir));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertEquals(BundleHeader.of(3), r.header());
       assertEquals(0, r.entry("a").shardId());
@@ -256,17 +269,22 @@ class CheckpointRoundTripTest {
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix(), 2, false)) {
       BundleEntry e = w.append(0, "big", DType.INT32, big.shape(), sourceOf(big.data()));
       assertEquals(Crc32c.mask(Crc32c.of(big.data())), e.crc32c());
-      BundleEntry s = w.shard(1).append(DType.STRING, strings.shape(), enc.bytes().length, sourceOf(enc.bytes()));
+      BundleEntry s =
+          w.shard(1)
+              .append(DType.STRING, strings.shape(), enc.bytes().length, sourceOf(enc.bytes()));
       assertEquals(enc.maskedCrc(), s.crc32c());
       w.addEntry("s".getBytes(StandardCharsets.UTF_8), s);
       for (String slice : List.of("0,1:-", "1,3:-")) {
         TensorSlice ts = TensorSlice.parse(slice);
         w.appendSlice(1, "emb", DType.FLOAT, emb.shape(), ts, sourceOf(extract(emb, ts).data()));
       }
-      IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-          () -> w.shard(0).append(DType.FLOAT, TensorShape.of(2), 7, sourceOf(new byte[7])));
+      IllegalArgumentException bad =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> w.shard(0).append(DType.FLOAT, TensorShape.of(2), 7, sourceOf(new byte[7])));
       assertEquals("Invalid tensor data: 7 bytes for float32 [2], expected 8", bad.getMessage());
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> w.append(0, "t", DType.STRING, TensorShape.SCALAR, sourceOf(new byte[5])));
       w.finish();
     }
@@ -330,7 +348,8 @@ class CheckpointRoundTripTest {
     Random random = new Random(5);
     for (DType t : List.of(DType.INT64, DType.BOOL, DType.COMPLEX128, DType.INT8)) {
       Tensor full = random(t, random, 3, 4);
-      List<TensorSlice> slices = List.of(TensorSlice.parse("0,3:0,1"), TensorSlice.parse("0,3:1,3"));
+      List<TensorSlice> slices =
+          List.of(TensorSlice.parse("0,3:0,1"), TensorSlice.parse("0,3:1,3"));
       writeSliced("emb", full, slices);
       try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
         assertEquals(full, r.read("emb"), t.name());
@@ -343,7 +362,8 @@ class CheckpointRoundTripTest {
 
   @Test
   void listsSliceEntriesBeforeTensorNames() {
-    writeSliced("emb", iota(4, 2), List.of(TensorSlice.parse("0,2:0,2"), TensorSlice.parse("2,2:0,2")));
+    writeSliced(
+        "emb", iota(4, 2), List.of(TensorSlice.parse("0,2:0,2"), TensorSlice.parse("2,2:0,2")));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       List<String> names = new ArrayList<>();
       List<Boolean> sliceFlags = new ArrayList<>();
@@ -353,7 +373,8 @@ class CheckpointRoundTripTest {
       }
       assertEquals(List.of("emb[0,2:0,2]", "emb[2,2:0,2]", "emb"), names);
       assertEquals(List.of(true, true, false), sliceFlags);
-      assertArrayEquals(hex("00 65 6D 62 00 01 01 02 80 82 80 82"), r.records().iterator().next().key());
+      assertArrayEquals(
+          hex("00 65 6D 62 00 01 01 02 80 82 80 82"), r.records().iterator().next().key());
       assertEquals(spaced(hex(BundleEntryTest.EMB_FULL_ENTRY)), spaced(r.entry("emb").encode()));
     }
   }
@@ -361,12 +382,23 @@ class CheckpointRoundTripTest {
   @Test
   void rejectsSliceOutsideTheTensor() {
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix())) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.addSlice(0, "emb",
-          TensorShape.of(4, 2), TensorSlice.parse("3,2:-"), iota(2, 2)));
-      assertEquals("Invalid slice for emb: extent in dimension 0 out of bounds: 3,2 of 4", e.getMessage());
-      e = assertThrows(IllegalArgumentException.class, () -> w.addSlice(0, "emb",
-          TensorShape.of(4, 2), TensorSlice.parse("0,2:-"), iota(2, 1)));
-      assertEquals("Invalid slice data for emb: shape [2, 1], slice 0,2:- of [4, 2] needs [2, 2]", e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  w.addSlice(
+                      0, "emb", TensorShape.of(4, 2), TensorSlice.parse("3,2:-"), iota(2, 2)));
+      assertEquals(
+          "Invalid slice for emb: extent in dimension 0 out of bounds: 3,2 of 4", e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  w.addSlice(
+                      0, "emb", TensorShape.of(4, 2), TensorSlice.parse("0,2:-"), iota(2, 1)));
+      assertEquals(
+          "Invalid slice data for emb: shape [2, 1], slice 0,2:- of [4, 2] needs [2, 2]",
+          e.getMessage());
     }
   }
 
@@ -405,9 +437,13 @@ class CheckpointRoundTripTest {
   @Test
   void refusesToReplaceAnExistingCheckpointUnlessAskedTo() {
     write(Map.of("w", iota(3)));
-    DestinationExistsException e = assertThrows(DestinationExistsException.class,
-        () -> CheckpointWriter.create(io, prefix()));
-    assertEquals("Cannot write checkpoint " + prefix() + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
+    DestinationExistsException e =
+        assertThrows(DestinationExistsException.class, () -> CheckpointWriter.create(io, prefix()));
+    assertEquals(
+        "Cannot write checkpoint "
+            + prefix()
+            + ": it already exists (use --overwrite to replace it once the new one is complete)",
+        e.getMessage());
     assertEquals(prefix(), e.prefix());
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix(), 1, true)) {
       w.add("w", iota(5));

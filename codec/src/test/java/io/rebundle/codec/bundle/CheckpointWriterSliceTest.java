@@ -15,15 +15,27 @@ class CheckpointWriterSliceTest {
   @TempDir Path dir;
 
   private static Tensor floats(long... shape) {
-    return Tensor.of(DType.FLOAT, TensorShape.of(shape), new byte[(int) TensorShape.of(shape).numElements() * 4]);
+    return Tensor.of(
+        DType.FLOAT,
+        TensorShape.of(shape),
+        new byte[(int) TensorShape.of(shape).numElements() * 4]);
   }
 
   @Test
   void rejectsSlicesOfDtypesTensorFlowCannotAssemble() {
     try (CheckpointWriter w = CheckpointWriter.create(io, dir.resolve("c").toString())) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.addSlice(0, "h",
-          TensorShape.of(4), TensorSlice.parse("0,2"), Tensor.of(DType.HALF, TensorShape.of(2), new byte[4])));
-      assertEquals("Invalid slice for h: TensorFlow cannot restore sliced float16 tensors", e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  w.addSlice(
+                      0,
+                      "h",
+                      TensorShape.of(4),
+                      TensorSlice.parse("0,2"),
+                      Tensor.of(DType.HALF, TensorShape.of(2), new byte[4])));
+      assertEquals(
+          "Invalid slice for h: TensorFlow cannot restore sliced float16 tensors", e.getMessage());
     }
   }
 
@@ -31,11 +43,26 @@ class CheckpointWriterSliceTest {
   void rejectsOverlappingAndMismatchedSlices() {
     try (CheckpointWriter w = CheckpointWriter.create(io, dir.resolve("c").toString())) {
       w.addSlice(0, "e", TensorShape.of(4, 2), TensorSlice.parse("0,2:-"), floats(2, 2));
-      assertEquals("Invalid slice for e: 1,2:- overlaps 0,2:-", assertThrows(IllegalArgumentException.class,
-          () -> w.addSlice(0, "e", TensorShape.of(4, 2), TensorSlice.parse("1,2:-"), floats(2, 2))).getMessage());
-      assertEquals("Invalid slice for e: int32 [4, 2] does not match earlier slices of float32 [4, 2]",
-          assertThrows(IllegalArgumentException.class, () -> w.addSlice(0, "e", TensorShape.of(4, 2),
-              TensorSlice.parse("2,2:-"), Tensor.of(DType.INT32, TensorShape.of(2, 2), new byte[16]))).getMessage());
+      assertEquals(
+          "Invalid slice for e: 1,2:- overlaps 0,2:-",
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () ->
+                      w.addSlice(
+                          0, "e", TensorShape.of(4, 2), TensorSlice.parse("1,2:-"), floats(2, 2)))
+              .getMessage());
+      assertEquals(
+          "Invalid slice for e: int32 [4, 2] does not match earlier slices of float32 [4, 2]",
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () ->
+                      w.addSlice(
+                          0,
+                          "e",
+                          TensorShape.of(4, 2),
+                          TensorSlice.parse("2,2:-"),
+                          Tensor.of(DType.INT32, TensorShape.of(2, 2), new byte[16])))
+              .getMessage());
     }
   }
 

@@ -14,9 +14,10 @@ class DTypeTest {
   void hasTensorFlowCodesAndElementSizes() {
     // tensorbundle-format.md §3.6, in code order.
     Object[][] table = {
-      {1, 4}, {2, 8}, {3, 4}, {4, 1}, {5, 2}, {6, 1}, {7, -1}, {8, 8}, {9, 8}, {10, 1}, {11, 1}, {12, 1},
-      {13, 4}, {14, 2}, {15, 2}, {16, 2}, {17, 2}, {18, 16}, {19, 2}, {20, -1}, {21, -1}, {22, 4}, {23, 8},
-      {24, 1}, {25, 1}, {26, 1}, {27, 1}, {28, 1}, {29, 1}, {30, 1}, {31, 1}, {32, 1}, {33, 1},
+      {1, 4}, {2, 8}, {3, 4}, {4, 1}, {5, 2}, {6, 1}, {7, -1}, {8, 8}, {9, 8}, {10, 1}, {11, 1},
+      {12, 1}, {13, 4}, {14, 2}, {15, 2}, {16, 2}, {17, 2}, {18, 16}, {19, 2}, {20, -1}, {21, -1},
+      {22, 4}, {23, 8}, {24, 1}, {25, 1}, {26, 1}, {27, 1}, {28, 1}, {29, 1}, {30, 1}, {31, 1},
+      {32, 1}, {33, 1},
     };
     assertEquals(table.length, DType.values().length);
     for (Object[] row : table) {
@@ -34,11 +35,14 @@ class DTypeTest {
 
   @Test
   void rejectsUnknownAndReferenceCodes() {
-    assertEquals("Unsupported dtype: unknown DataType code 99",
+    assertEquals(
+        "Unsupported dtype: unknown DataType code 99",
         assertThrows(UnsupportedCheckpointException.class, () -> DType.fromCode(99)).getMessage());
-    assertEquals("Unsupported dtype: unknown DataType code 0",
+    assertEquals(
+        "Unsupported dtype: unknown DataType code 0",
         assertThrows(UnsupportedCheckpointException.class, () -> DType.fromCode(0)).getMessage());
-    assertEquals("Unsupported dtype: reference type code 101 never appears in valid bundles",
+    assertEquals(
+        "Unsupported dtype: reference type code 101 never appears in valid bundles",
         assertThrows(UnsupportedCheckpointException.class, () -> DType.fromCode(101)).getMessage());
     assertFalse(DType.isKnown(99));
     assertFalse(DType.isKnown(0));
@@ -54,7 +58,8 @@ class DTypeTest {
     assertEquals(DType.HALF, DType.parse("float16"));
     assertEquals(DType.HALF, DType.parse("half"));
     assertEquals(DType.INT64, DType.parse("Int64"));
-    assertEquals("Invalid dtype: float33",
+    assertEquals(
+        "Invalid dtype: float33",
         assertThrows(IllegalArgumentException.class, () -> DType.parse("float33")).getMessage());
   }
 

@@ -40,7 +40,9 @@ class KernelCopyTest {
     }
   }
 
-  /** Local storage whose readers count the bytes they hand to the kernel (transferTo), and delegate. */
+  /**
+   * Local storage whose readers count the bytes they hand to the kernel (transferTo), and delegate.
+   */
   private static final class KernelCountingFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
     final AtomicLong kernelBytes = new AtomicLong();
@@ -120,11 +122,15 @@ class KernelCopyTest {
   void largeTensorsTakeTheKernelPathAndSmallOnesDoNot() throws Exception {
     KernelCountingFileIO counting = new KernelCountingFileIO();
     try (CheckpointReader r = CheckpointReader.open(counting, prefix);
-        PositionOutputStream out = counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
+        PositionOutputStream out =
+            counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
       r.copyRaw("small", r.entry("small"), out, ByteBuffer.allocateDirect(1 << 20));
       assertEquals(0, counting.kernelBytes.get(), "7 bytes are below the kernel copy threshold");
       r.copyRaw("big", r.entry("big"), out, ByteBuffer.allocateDirect(1 << 20));
-      assertEquals(data.length, counting.kernelBytes.get(), "every byte of the big tensor went through the kernel");
+      assertEquals(
+          data.length,
+          counting.kernelBytes.get(),
+          "every byte of the big tensor went through the kernel");
     }
     byte[] written = Files.readAllBytes(dir.resolve("k.bin"));
     assertArrayEquals(data, java.util.Arrays.copyOfRange(written, 7, written.length));
@@ -157,9 +163,15 @@ class KernelCopyTest {
       f.seek(7 + (2 << 20));
       f.write(b ^ 0x10);
     }
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> copy(dir.resolve("out.bin").toString()));
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor big in " + Naming.dataFile(prefix, 0, 1)
-        + " (shard 0, offset 7, 3145728 bytes)"), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class, () -> copy(dir.resolve("out.bin").toString()));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Checksum mismatch for tensor big in "
+                    + Naming.dataFile(prefix, 0, 1)
+                    + " (shard 0, offset 7, 3145728 bytes)"),
+        e.getMessage());
   }
 }

@@ -1,6 +1,5 @@
 package io.rebundle.codec.bundle;
 
-import io.rebundle.codec.MalformedBytesException;
 import static io.rebundle.codec.bundle.BundleEntryTest.slice;
 import static io.rebundle.codec.util.TestBytes.hex;
 import static io.rebundle.codec.util.TestBytes.spaced;
@@ -9,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.MalformedBytesException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -40,8 +40,10 @@ class SliceKeysTest {
 
   @Test
   void encodesSliceKeysOfEmbAsSpecExample() {
-    assertEquals("00 65 6d 62 00 01 01 02 80 82 80 82", spaced(SliceKeys.encode("emb", slice(0, 2, 0, 2))));
-    assertEquals("00 65 6d 62 00 01 01 02 82 82 80 82", spaced(SliceKeys.encode("emb", slice(2, 2, 0, 2))));
+    assertEquals(
+        "00 65 6d 62 00 01 01 02 80 82 80 82", spaced(SliceKeys.encode("emb", slice(0, 2, 0, 2))));
+    assertEquals(
+        "00 65 6d 62 00 01 01 02 82 82 80 82", spaced(SliceKeys.encode("emb", slice(2, 2, 0, 2))));
   }
 
   @Test
@@ -89,8 +91,22 @@ class SliceKeysTest {
   @Test
   void decodesSignedNumbersItEncodes() {
     Random random = new Random(17);
-    List<Long> values = new ArrayList<>(List.of(0L, 1L, -1L, 63L, 64L, -64L, -65L, 0x424242L, -0x800L,
-        Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE / 2, Long.MIN_VALUE / 2));
+    List<Long> values =
+        new ArrayList<>(
+            List.of(
+                0L,
+                1L,
+                -1L,
+                63L,
+                64L,
+                -64L,
+                -65L,
+                0x424242L,
+                -0x800L,
+                Long.MAX_VALUE,
+                Long.MIN_VALUE,
+                Long.MAX_VALUE / 2,
+                Long.MIN_VALUE / 2));
     for (int shift = 0; shift < 64; shift++) {
       values.add(1L << shift);
       values.add((1L << shift) - 1);
@@ -117,16 +133,21 @@ class SliceKeysTest {
       ByteArrayOutputStream eb = new ByteArrayOutputStream();
       SliceKeys.writeSignedNumIncreasing(ea, a);
       SliceKeys.writeSignedNumIncreasing(eb, b);
-      assertEquals(Long.signum(Long.compare(a, b)),
-          Integer.signum(Arrays.compareUnsigned(ea.toByteArray(), eb.toByteArray())), a + " vs " + b);
+      assertEquals(
+          Long.signum(Long.compare(a, b)),
+          Integer.signum(Arrays.compareUnsigned(ea.toByteArray(), eb.toByteArray())),
+          a + " vs " + b);
     }
   }
 
   @Test
   void escapesZeroBytesInNames() {
-    assertEquals("00 61 00 ff 62 00 01 01 01 80 7f", spaced(SliceKeys.encode("a\u0000b", TensorSlice.full(1))));
+    assertEquals(
+        "00 61 00 ff 62 00 01 01 01 80 7f",
+        spaced(SliceKeys.encode("a\u0000b", TensorSlice.full(1))));
     // U+00FF is C3 BF in UTF-8: no escape needed.
-    assertEquals("00 c3 bf 00 01 01 01 80 7f", spaced(SliceKeys.encode("\u00ff", TensorSlice.full(1))));
+    assertEquals(
+        "00 c3 bf 00 01 01 01 80 7f", spaced(SliceKeys.encode("\u00ff", TensorSlice.full(1))));
   }
 
   @Test
@@ -134,14 +155,17 @@ class SliceKeysTest {
     // A name byte 0xFF is stored as FF 00 (§5.2 step 2).
     SliceKeys.Decoded d = SliceKeys.decode(hex("00 61 ff 00 62 00 01 01 01 82 84"));
     assertEquals(slice(2, 4), d.slice());
-    assertEquals(3, d.name().getBytes(StandardCharsets.UTF_8).length - 2); // 'a', U+FFFD (3 bytes), 'b'
+    assertEquals(
+        3, d.name().getBytes(StandardCharsets.UTF_8).length - 2); // 'a', U+FFFD (3 bytes), 'b'
   }
 
   @Test
   void decodesWhatItEncodesForRandomNamesAndExtents() {
     Random random = new Random(31);
-    char[] alphabet = {'a', 'Z', '/', '.', '_', '0', '\u0000', '\u0001', '\u007f', '\u00e9', '\u00ff',
-        '\uffff', '\u4e2d'};
+    char[] alphabet = {
+      'a', 'Z', '/', '.', '_', '0', '\u0000', '\u0001', '\u007f', '\u00e9', '\u00ff', '\uffff',
+      '\u4e2d'
+    };
     for (int trial = 0; trial < 2000; trial++) {
       StringBuilder name = new StringBuilder();
       int len = random.nextInt(12);
@@ -156,23 +180,32 @@ class SliceKeysTest {
       for (int d = 0; d < rank; d++) {
         switch (random.nextInt(4)) {
           case 0 -> extents.add(TensorSlice.Extent.FULL);
-          case 1 -> extents.add(new TensorSlice.Extent(random.nextInt(100), 1 + random.nextInt(100)));
+          case 1 ->
+              extents.add(new TensorSlice.Extent(random.nextInt(100), 1 + random.nextInt(100)));
           case 2 -> extents.add(new TensorSlice.Extent(0, Long.MAX_VALUE / 2));
-          default -> extents.add(new TensorSlice.Extent(
-              (random.nextLong() >>> 2) >> random.nextInt(62), 1 + ((random.nextLong() >>> 2) >> random.nextInt(62))));
+          default ->
+              extents.add(
+                  new TensorSlice.Extent(
+                      (random.nextLong() >>> 2) >> random.nextInt(62),
+                      1 + ((random.nextLong() >>> 2) >> random.nextInt(62))));
         }
       }
       TensorSlice s = new TensorSlice(extents);
       byte[] key = SliceKeys.encode(name.toString(), s);
       assertTrue(SliceKeys.isSliceKey(key));
-      assertEquals(new SliceKeys.Decoded(name.toString(), s), SliceKeys.decode(key), "key " + spaced(key));
+      assertEquals(
+          new SliceKeys.Decoded(name.toString(), s), SliceKeys.decode(key), "key " + spaced(key));
     }
   }
 
   @Test
   void decodesLargeExtents() {
-    TensorSlice s = new TensorSlice(List.of(new TensorSlice.Extent(Long.MAX_VALUE / 2, Long.MAX_VALUE / 2),
-        TensorSlice.Extent.FULL, new TensorSlice.Extent(0, 1)));
+    TensorSlice s =
+        new TensorSlice(
+            List.of(
+                new TensorSlice.Extent(Long.MAX_VALUE / 2, Long.MAX_VALUE / 2),
+                TensorSlice.Extent.FULL,
+                new TensorSlice.Extent(0, 1)));
     assertEquals(new SliceKeys.Decoded("big", s), SliceKeys.decode(SliceKeys.encode("big", s)));
   }
 
@@ -185,29 +218,49 @@ class SliceKeysTest {
 
   @Test
   void rejectsKeysThatAreNotSliceKeys() {
-    assertEquals("does not start with 0",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("01 02 65"))).getMessage());
-    assertEquals("unterminated name",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 6d 62"))).getMessage());
-    assertEquals("bad escape 00 2",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 02"))).getMessage());
-    assertEquals("bad escape ff 1",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 ff 01"))).getMessage());
-    assertEquals("rank 0",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 01 00"))).getMessage());
-    assertEquals("truncated at byte 7", assertThrows(MalformedBytesException.class,
-        () -> SliceKeys.decode(hex("00 65 00 01 01 01 80"))).getMessage());
-    assertEquals("1 trailing bytes", assertThrows(MalformedBytesException.class,
-        () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7f 80"))).getMessage());
-    assertEquals("number of 9 bytes",
-        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("09 00"))).getMessage());
+    assertEquals(
+        "does not start with 0",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("01 02 65")))
+            .getMessage());
+    assertEquals(
+        "unterminated name",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 6d 62")))
+            .getMessage());
+    assertEquals(
+        "bad escape 00 2",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 02")))
+            .getMessage());
+    assertEquals(
+        "bad escape ff 1",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 ff 01")))
+            .getMessage());
+    assertEquals(
+        "rank 0",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 01 00")))
+            .getMessage());
+    assertEquals(
+        "truncated at byte 7",
+        assertThrows(
+                MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 01 01 01 80")))
+            .getMessage());
+    assertEquals(
+        "1 trailing bytes",
+        assertThrows(
+                MalformedBytesException.class,
+                () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7f 80")))
+            .getMessage());
+    assertEquals(
+        "number of 9 bytes",
+        assertThrows(MalformedBytesException.class, () -> SliceKeys.decode(hex("09 00")))
+            .getMessage());
   }
 
   @Test
   void rejectsInvalidExtentsInKeys() {
     // start 0, length -2.
-    MalformedBytesException e = assertThrows(MalformedBytesException.class,
-        () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7e")));
+    MalformedBytesException e =
+        assertThrows(
+            MalformedBytesException.class, () -> SliceKeys.decode(hex("00 65 00 01 01 01 80 7e")));
     assertEquals("invalid extent in dimension 0: start 0, length -2", e.getMessage());
   }
 }

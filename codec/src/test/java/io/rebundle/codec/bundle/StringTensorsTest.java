@@ -15,7 +15,8 @@ class StringTensorsTest {
 
   @Test
   void encodesScalarAbcAsSpecExample() {
-    StringTensors.Encoded e = StringTensors.encode(List.of("abc".getBytes(StandardCharsets.US_ASCII)));
+    StringTensors.Encoded e =
+        StringTensors.encode(List.of("abc".getBytes(StandardCharsets.US_ASCII)));
     assertEquals("03 63 3f 7f 28 61 62 63", spaced(e.bytes()));
     assertEquals(0x199AD1C3, e.maskedCrc());
   }

@@ -30,13 +30,16 @@ class TensorShapeTest {
 
   @Test
   void rejectsInvalidShapes() {
-    assertEquals("Invalid tensor shape [2, -1]: negative dimension -1",
+    assertEquals(
+        "Invalid tensor shape [2, -1]: negative dimension -1",
         assertThrows(IllegalArgumentException.class, () -> TensorShape.of(2, -1)).getMessage());
-    assertEquals("Invalid tensor shape [4294967296, 4294967296]: element count overflows int64",
-        assertThrows(IllegalArgumentException.class, () -> TensorShape.of(1L << 32, 1L << 32)).getMessage());
+    assertEquals(
+        "Invalid tensor shape [4294967296, 4294967296]: element count overflows int64",
+        assertThrows(IllegalArgumentException.class, () -> TensorShape.of(1L << 32, 1L << 32))
+            .getMessage());
     assertEquals("rank 255 exceeds 254", TensorShape.problem(new long[255]));
-    TensorShapeProto negative = TensorShapeProto.newBuilder()
-        .addDim(TensorShapeProto.Dim.newBuilder().setSize(-3)).build();
+    TensorShapeProto negative =
+        TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(-3)).build();
     assertNull(TensorShape.fromProtoOrNull(negative));
   }
 

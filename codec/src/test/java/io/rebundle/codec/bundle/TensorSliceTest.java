@@ -37,30 +37,42 @@ class TensorSliceTest {
 
   @Test
   void rejectsMalformedText() {
-    assertEquals("Invalid slice: 0,2,3",
-        assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("0,2,3")).getMessage());
-    assertEquals("Invalid slice: a,b",
+    assertEquals(
+        "Invalid slice: 0,2,3",
+        assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("0,2,3"))
+            .getMessage());
+    assertEquals(
+        "Invalid slice: a,b",
         assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("a,b")).getMessage());
-    assertEquals("Invalid slice: 0,0 (extent 0,0)",
+    assertEquals(
+        "Invalid slice: 0,0 (extent 0,0)",
         assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("0,0")).getMessage());
-    assertEquals("Invalid slice: -1,2:- (extent -1,2)",
-        assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("-1,2:-")).getMessage());
-    assertEquals("Invalid slice: 1,-1 (extent 1,-1)",
+    assertEquals(
+        "Invalid slice: -1,2:- (extent -1,2)",
+        assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("-1,2:-"))
+            .getMessage());
+    assertEquals(
+        "Invalid slice: 1,-1 (extent 1,-1)",
         assertThrows(IllegalArgumentException.class, () -> TensorSlice.parse("1,-1")).getMessage());
   }
 
   @Test
   void rejectsInvalidExtents() {
-    assertEquals("Invalid slice extent: start 3, length -1",
-        assertThrows(IllegalArgumentException.class, () -> new TensorSlice.Extent(3, -1)).getMessage());
-    assertEquals("Invalid slice extent: start -1, length 2",
-        assertThrows(IllegalArgumentException.class, () -> new TensorSlice.Extent(-1, 2)).getMessage());
+    assertEquals(
+        "Invalid slice extent: start 3, length -1",
+        assertThrows(IllegalArgumentException.class, () -> new TensorSlice.Extent(3, -1))
+            .getMessage());
+    assertEquals(
+        "Invalid slice extent: start -1, length 2",
+        assertThrows(IllegalArgumentException.class, () -> new TensorSlice.Extent(-1, 2))
+            .getMessage());
   }
 
   @Test
   void encodesProtoAsTensorFlowDoes() {
     // Full: empty Extent. Partial: start omitted when 0, length always present (oneof).
-    assertEquals("0a 00 0a 02 10 02 0a 04 08 02 10 02",
+    assertEquals(
+        "0a 00 0a 02 10 02 0a 04 08 02 10 02",
         spaced(TensorSlice.parse("-:0,2:2,2").toProto().toByteArray()));
   }
 
@@ -68,13 +80,19 @@ class TensorSliceTest {
   void decodesProto() {
     TensorSlice s = TensorSlice.parse("-:0,2:2,2");
     assertEquals(s, TensorSlice.fromProto(s.toProto()));
-    TensorSliceProto minusOne = TensorSliceProto.newBuilder()
-        .addExtent(TensorSliceProto.Extent.newBuilder().setLength(-1)).build();
+    TensorSliceProto minusOne =
+        TensorSliceProto.newBuilder()
+            .addExtent(TensorSliceProto.Extent.newBuilder().setLength(-1))
+            .build();
     assertEquals(TensorSlice.full(1), TensorSlice.fromProto(minusOne));
-    TensorSliceProto badFull = TensorSliceProto.newBuilder()
-        .addExtent(TensorSliceProto.Extent.newBuilder().setStart(3)).build();
-    assertEquals("Invalid slice extent: full dimension with start 3",
-        assertThrows(IllegalArgumentException.class, () -> TensorSlice.fromProto(badFull)).getMessage());
+    TensorSliceProto badFull =
+        TensorSliceProto.newBuilder()
+            .addExtent(TensorSliceProto.Extent.newBuilder().setStart(3))
+            .build();
+    assertEquals(
+        "Invalid slice extent: full dimension with start 3",
+        assertThrows(IllegalArgumentException.class, () -> TensorSlice.fromProto(badFull))
+            .getMessage());
   }
 
   @Test
@@ -94,8 +112,13 @@ class TensorSliceTest {
     TensorShape shape = TensorShape.of(4, 6);
     assertNull(TensorSlice.parse("2,2:-").problemWith(shape));
     assertNull(TensorSlice.parse("0,4:0,6").problemWith(shape));
-    assertEquals("slice 0,2 has rank 1, tensor has rank 2", TensorSlice.parse("0,2").problemWith(shape));
-    assertEquals("extent in dimension 1 out of bounds: 4,3 of 6", TensorSlice.parse("-:4,3").problemWith(shape));
-    assertEquals("extent in dimension 0 out of bounds: 5,1 of 4", TensorSlice.parse("5,1:-").problemWith(shape));
+    assertEquals(
+        "slice 0,2 has rank 1, tensor has rank 2", TensorSlice.parse("0,2").problemWith(shape));
+    assertEquals(
+        "extent in dimension 1 out of bounds: 4,3 of 6",
+        TensorSlice.parse("-:4,3").problemWith(shape));
+    assertEquals(
+        "extent in dimension 0 out of bounds: 5,1 of 4",
+        TensorSlice.parse("5,1:-").problemWith(shape));
   }
 }

@@ -1,10 +1,5 @@
 package io.rebundle.codec.commit;
 
-import io.rebundle.codec.DestinationExistsException;
-import io.rebundle.codec.plan.RecordingFileIO;
-import io.rebundle.codec.commit.Committer;
-import io.rebundle.codec.commit.CommitterTest;
-import io.rebundle.codec.exec.ShardExecutor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.DestinationExistsException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointWriter;
@@ -22,10 +18,10 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.plan.RecordingFileIO;
 import io.rebundle.codec.util.Bytes;
 import io.rebundle.codec.util.Crc32c;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +37,7 @@ class CommitterTest {
   private static final TensorSlice ALL = new TensorSlice(List.of(new TensorSlice.Extent(0, 4)));
   private static final String STAGING = ".rebundle-staging-ckpt-run1";
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String prefix() {
     return dir.resolve("ckpt").toString();
@@ -55,13 +50,18 @@ class CommitterTest {
   }
 
   private static BundleEntry entry(byte[] data, int shard, long offset) {
-    return BundleEntry.of(DType.UINT8, TensorShape.of(data.length), shard, offset, data.length,
+    return BundleEntry.of(
+        DType.UINT8,
+        TensorShape.of(data.length),
+        shard,
+        offset,
+        data.length,
         Crc32c.mask(Crc32c.of(data)));
   }
 
   /**
-   * Two attempt files as tasks leave them: shard 0 holds a, shard 1 holds b then the one slice of s.
-   * A failed attempt of shard 0 lies beside them.
+   * Two attempt files as tasks leave them: shard 0 holds a, shard 1 holds b then the one slice of
+   * s. A failed attempt of shard 0 lies beside them.
    */
   private List<StagedShard> stage(Committer c) throws IOException {
     Files.createDirectories(Path.of(c.stagingDirectory()));
@@ -72,8 +72,13 @@ class CommitterTest {
     Files.write(Path.of(c.attemptFile(0, "failed")), new byte[] {0});
     return List.of(
         new StagedShard(0, f0, List.of(new IndexRecord(Bytes.utf8("a"), entry(A, 0, 0))), 3),
-        new StagedShard(1, f1, List.of(new IndexRecord(Bytes.utf8("b"), entry(B, 1, 0)),
-            new IndexRecord(SliceKeys.encode("s", ALL), entry(S, 1, 2))), 6));
+        new StagedShard(
+            1,
+            f1,
+            List.of(
+                new IndexRecord(Bytes.utf8("b"), entry(B, 1, 0)),
+                new IndexRecord(SliceKeys.encode("s", ALL), entry(S, 1, 2))),
+            6));
   }
 
   private static byte[] concat(byte[] x, byte[] y) {
@@ -84,7 +89,9 @@ class CommitterTest {
   }
 
   private static List<IndexRecord> metadata() {
-    return List.of(new IndexRecord(Bytes.utf8("s"), BundleEntry.sliced(DType.UINT8, TensorShape.of(4), List.of(ALL))));
+    return List.of(
+        new IndexRecord(
+            Bytes.utf8("s"), BundleEntry.sliced(DType.UINT8, TensorShape.of(4), List.of(ALL))));
   }
 
   @Test
@@ -92,8 +99,11 @@ class CommitterTest {
     Committer c = new Committer(new LocalFileIO(), prefix(), "run1");
     assertEquals(prefix(), c.prefix());
     assertEquals(dir.resolve(STAGING).toString(), c.stagingDirectory());
-    assertEquals(dir.resolve(STAGING + "/shard-00003-attempt-7-12").toString(), c.attemptFile(3, "7-12"));
-    assertEquals("./.rebundle-staging-ckpt-run1", new Committer(new LocalFileIO(), "ckpt", "run1").stagingDirectory());
+    assertEquals(
+        dir.resolve(STAGING + "/shard-00003-attempt-7-12").toString(), c.attemptFile(3, "7-12"));
+    assertEquals(
+        "./.rebundle-staging-ckpt-run1",
+        new Committer(new LocalFileIO(), "ckpt", "run1").stagingDirectory());
   }
 
   @Test
@@ -102,20 +112,26 @@ class CommitterTest {
     Committer c = new Committer(io, prefix(), "run1");
     List<StagedShard> results = stage(c);
     c.commit(results, metadata(), false, true);
-    List<String> log = io.log.stream().map(l -> l.replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*")).toList();
-    assertEquals(List.of(
-        "create " + STAGING + "/index",
-        "close " + STAGING + "/index",
-        "rename " + STAGING + "/shard-00000-attempt-a -> ckpt.data-00000-of-00002",
-        "rename " + STAGING + "/shard-00001-attempt-b -> ckpt.data-00001-of-00002",
-        "rename " + STAGING + "/index -> ckpt.index",
-        "create checkpoint.tmp*",
-        "close checkpoint.tmp*",
-        "rename checkpoint.tmp* -> checkpoint",
-        "delete " + STAGING + "/shard-00000-attempt-failed",
-        "delete " + STAGING), log);
-    assertEquals(List.of("checkpoint", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"), list(dir));
-    assertEquals("model_checkpoint_path: \"ckpt\"\nall_model_checkpoint_paths: \"ckpt\"\n",
+    List<String> log =
+        io.log.stream().map(l -> l.replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*")).toList();
+    assertEquals(
+        List.of(
+            "create " + STAGING + "/index",
+            "close " + STAGING + "/index",
+            "rename " + STAGING + "/shard-00000-attempt-a -> ckpt.data-00000-of-00002",
+            "rename " + STAGING + "/shard-00001-attempt-b -> ckpt.data-00001-of-00002",
+            "rename " + STAGING + "/index -> ckpt.index",
+            "create checkpoint.tmp*",
+            "close checkpoint.tmp*",
+            "rename checkpoint.tmp* -> checkpoint",
+            "delete " + STAGING + "/shard-00000-attempt-failed",
+            "delete " + STAGING),
+        log);
+    assertEquals(
+        List.of("checkpoint", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"),
+        list(dir));
+    assertEquals(
+        "model_checkpoint_path: \"ckpt\"\nall_model_checkpoint_paths: \"ckpt\"\n",
         Files.readString(dir.resolve("checkpoint")));
     assertEquals(List.of(), List.copyOf(io.openStreams));
   }
@@ -141,7 +157,8 @@ class CommitterTest {
   void writesNoStateFileWhenNotAsked() throws IOException {
     Committer c = new Committer(new LocalFileIO(), prefix(), "run1");
     c.commit(stage(c), List.of(), false, false);
-    assertEquals(List.of("ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"), list(dir));
+    assertEquals(
+        List.of("ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"), list(dir));
   }
 
   private void writeOld(int shards) {
@@ -159,9 +176,14 @@ class CommitterTest {
     Committer c = new Committer(io, prefix(), "run1");
     assertTrue(c.destinationExists());
     List<StagedShard> results = stage(c);
-    DestinationExistsException e = assertThrows(DestinationExistsException.class,
-        () -> c.commit(results, metadata(), false, true));
-    assertEquals("Cannot write checkpoint " + prefix() + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
+    DestinationExistsException e =
+        assertThrows(
+            DestinationExistsException.class, () -> c.commit(results, metadata(), false, true));
+    assertEquals(
+        "Cannot write checkpoint "
+            + prefix()
+            + ": it already exists (use --overwrite to replace it once the new one is complete)",
+        e.getMessage());
     assertArrayEquals(oldIndex, Files.readAllBytes(dir.resolve("ckpt.index")));
     assertEquals(List.of(STAGING, "ckpt.data-00000-of-00001", "ckpt.index"), list(dir));
     c.abort();
@@ -185,8 +207,14 @@ class CommitterTest {
     LocalFileIO io = new LocalFileIO();
     Committer c = new Committer(io, prefix(), "run1");
     c.commit(stage(c), metadata(), true, true);
-    assertEquals(List.of("checkpoint", "ckpt-2.index", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002",
-        "ckpt.index"), list(dir));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "ckpt-2.index",
+            "ckpt.data-00000-of-00002",
+            "ckpt.data-00001-of-00002",
+            "ckpt.index"),
+        list(dir));
     try (CheckpointReader r = CheckpointReader.open(io, prefix())) {
       assertNull(r.findEntry("old"));
       assertArrayEquals(A, r.read("a").data());
@@ -197,7 +225,8 @@ class CommitterTest {
   void abortRemovesTheStagingDirectoryAndLeavesTheDestinationAlone() throws IOException {
     Committer c = new Committer(new LocalFileIO(), prefix(), "run1");
     stage(c);
-    assertEquals(List.of("shard-00000-attempt-a", "shard-00000-attempt-failed", "shard-00001-attempt-b"),
+    assertEquals(
+        List.of("shard-00000-attempt-a", "shard-00000-attempt-failed", "shard-00001-attempt-b"),
         list(dir.resolve(STAGING)));
     c.abort();
     assertEquals(List.of(), list(dir));
@@ -209,8 +238,10 @@ class CommitterTest {
   void rejectsResultsOutOfShardOrder() throws IOException {
     Committer c = new Committer(new LocalFileIO(), prefix(), "run1");
     List<StagedShard> results = stage(c);
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> c.commit(List.of(results.get(1), results.get(0)), List.of(), false, true));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> c.commit(List.of(results.get(1), results.get(0)), List.of(), false, true));
     assertEquals("Invalid commit: result 0 is for shard 1", e.getMessage());
     assertFalse(Files.exists(dir.resolve("ckpt.index")));
   }

@@ -1,15 +1,5 @@
 package io.rebundle.codec.exec;
 
-import io.rebundle.codec.commit.StagedShard;
-import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.MigrationPlan;
-import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.PlanFixtures;
-import io.rebundle.codec.plan.PlannedTensor;
-import io.rebundle.codec.plan.Planner;
-import io.rebundle.codec.plan.RecordingFileIO;
-import io.rebundle.codec.exec.ShardExecutor;
-import io.rebundle.codec.exec.ShardExecutorTest;
 import static io.rebundle.codec.bundle.BundleFixtures.extract;
 import static io.rebundle.codec.bundle.BundleFixtures.random;
 import static io.rebundle.codec.util.TestBytes.concat;
@@ -32,8 +22,16 @@ import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlanFixtures;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.RecordingFileIO;
 import io.rebundle.codec.util.Bytes;
 import io.rebundle.codec.util.Crc32c;
 import java.io.IOException;
@@ -64,8 +62,7 @@ class ShardExecutorTest {
     };
   }
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String source() {
     return dir.resolve("src/ckpt").toString();
@@ -75,14 +72,13 @@ class ShardExecutorTest {
     return dir.resolve("out/shard-00001").toString();
   }
 
-
-
-
-
   private static TensorSlice slice(long... startLength) {
     List<TensorSlice.Extent> e = new ArrayList<>();
     for (int i = 0; i < startLength.length; i += 2) {
-      e.add(startLength[i + 1] < 0 ? TensorSlice.Extent.FULL : new TensorSlice.Extent(startLength[i], startLength[i + 1]));
+      e.add(
+          startLength[i + 1] < 0
+              ? TensorSlice.Extent.FULL
+              : new TensorSlice.Extent(startLength[i], startLength[i + 1]));
     }
     return new TensorSlice(e);
   }
@@ -126,14 +122,18 @@ class ShardExecutorTest {
   private byte[] storedBytes(String key) throws IOException {
     try (CheckpointReader r = CheckpointReader.open(io, source())) {
       BundleEntry e = r.entry(key);
-      byte[] all = Files.readAllBytes(Path.of(Naming.dataFile(source(), e.shardId(), r.header().numShards())));
+      byte[] all =
+          Files.readAllBytes(
+              Path.of(Naming.dataFile(source(), e.shardId(), r.header().numShards())));
       return Arrays.copyOfRange(all, (int) e.offset(), (int) (e.offset() + e.size()));
     }
   }
 
   private PlannedTensor mergePlan(String key) {
-    MigrationPlan plan = Planner.plan(PlanFixtures.read(io, source()),
-        new MigrationSpec(CheckpointFormat.TF1, "vars", false, true));
+    MigrationPlan plan =
+        Planner.plan(
+            PlanFixtures.read(io, source()),
+            new MigrationSpec(CheckpointFormat.TF1, "vars", false, true));
     return PlanFixtures.tensor(plan, key);
   }
 
@@ -146,16 +146,27 @@ class ShardExecutorTest {
   @Test
   void copiesStoredBytesUnchangedAndKeepsTheirCrc() throws IOException {
     Random random = new Random(1);
-    writeSource(random(DType.FLOAT, random, 3), Tensor.ofStrings(TensorShape.of(2),
-        List.of("héllo".getBytes(StandardCharsets.UTF_8), new byte[0])), random(DType.INT64, random, 2, 2),
+    writeSource(
+        random(DType.FLOAT, random, 3),
+        Tensor.ofStrings(
+            TensorShape.of(2), List.of("héllo".getBytes(StandardCharsets.UTF_8), new byte[0])),
+        random(DType.INT64, random, 2, 2),
         random(DType.FLOAT, random, 0));
     List<PlannedTensor> plan = new ArrayList<>(copies("t1", "t3", "t0", "t2"));
-    plan.add(PlannedTensor.literal(Bytes.utf8("lit"), DType.INT64, TensorShape.SCALAR, PlanFixtures.int64(1), 77));
+    plan.add(
+        PlannedTensor.literal(
+            Bytes.utf8("lit"), DType.INT64, TensorShape.SCALAR, PlanFixtures.int64(1), 77));
     List<Long> progress = new ArrayList<>();
-    StagedShard result = ShardExecutor.run(io, source(), plan, output(), 1, 5, recordBytes(progress));
+    StagedShard result =
+        ShardExecutor.run(io, source(), plan, output(), 1, 5, recordBytes(progress));
 
-    byte[] expected = concat(storedBytes("t1"), storedBytes("t3"), storedBytes("t0"), storedBytes("t2"),
-        PlanFixtures.int64(1));
+    byte[] expected =
+        concat(
+            storedBytes("t1"),
+            storedBytes("t3"),
+            storedBytes("t0"),
+            storedBytes("t2"),
+            PlanFixtures.int64(1));
     assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
     assertEquals(1, result.shard());
     assertEquals(output(), result.file());
@@ -171,7 +182,9 @@ class ShardExecutorTest {
         offset += src.size();
       }
     }
-    assertEquals(BundleEntry.of(DType.INT64, TensorShape.SCALAR, 1, offset, 8, 77), result.entries().get(4).entry());
+    assertEquals(
+        BundleEntry.of(DType.INT64, TensorShape.SCALAR, 1, offset, 8, 77),
+        result.entries().get(4).entry());
   }
 
   @Test
@@ -186,23 +199,37 @@ class ShardExecutorTest {
     Files.write(data, bytes);
     int computed = Crc32c.of(bytes, (int) t0.offset(), (int) t0.size());
 
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), plan, output(), 0, 4, ProgressSink.NONE));
-    assertEquals(String.format("Checksum mismatch for tensor t0 in %s (shard 0, offset 0, 12 bytes): "
-        + "stored %08x, computed %08x", data, Crc32c.unmask(t0.crc32c()), computed), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> ShardExecutor.run(io, source(), plan, output(), 0, 4, ProgressSink.NONE));
+    assertEquals(
+        String.format(
+            "Checksum mismatch for tensor t0 in %s (shard 0, offset 0, 12 bytes): "
+                + "stored %08x, computed %08x",
+            data, Crc32c.unmask(t0.crc32c()), computed),
+        e.getMessage());
     assertFalse(Files.exists(Path.of(output())), "partial output must be deleted");
   }
 
   @Test
   void deletesAndClosesItsOutputWhenTheSourceIsMissing() {
     RecordingFileIO recording = new RecordingFileIO(dir.toString());
-    PlannedTensor t = PlannedTensor.literal(Bytes.utf8("x"), DType.UINT8, TensorShape.of(1), new byte[1], 0);
-    CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class,
-        () -> ShardExecutor.run(recording, source(), List.of(t), output(), 0, 4, ProgressSink.NONE));
-    assertEquals("Cannot find checkpoint " + source() + ": no " + source() + ".index found", e.getMessage());
+    PlannedTensor t =
+        PlannedTensor.literal(Bytes.utf8("x"), DType.UINT8, TensorShape.of(1), new byte[1], 0);
+    CheckpointNotFoundException e =
+        assertThrows(
+            CheckpointNotFoundException.class,
+            () ->
+                ShardExecutor.run(
+                    recording, source(), List.of(t), output(), 0, 4, ProgressSink.NONE));
+    assertEquals(
+        "Cannot find checkpoint " + source() + ": no " + source() + ".index found", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
     assertEquals(List.of(), List.copyOf(recording.openStreams), "output stream left open");
-    assertEquals(List.of("create out/shard-00001", "close out/shard-00001", "delete out/shard-00001"), recording.log);
+    assertEquals(
+        List.of("create out/shard-00001", "close out/shard-00001", "delete out/shard-00001"),
+        recording.log);
   }
 
   @Test
@@ -210,18 +237,32 @@ class ShardExecutorTest {
     writeSource(Tensor.of(DType.UINT8, TensorShape.of(1), new byte[] {9}));
     Files.createDirectories(Path.of(output()).getParent());
     Files.write(Path.of(output()), new byte[] {1, 2, 3});
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
-        () -> ShardExecutor.run(io, source(), copies("t0"), output(), 0, 4, ProgressSink.NONE));
+    UncheckedIOException e =
+        assertThrows(
+            UncheckedIOException.class,
+            () -> ShardExecutor.run(io, source(), copies("t0"), output(), 0, 4, ProgressSink.NONE));
     assertEquals("Cannot create " + output() + ": it already exists", e.getMessage());
     assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(Path.of(output())));
   }
 
   @Test
   void rejectsSlicedFullEntries() {
-    writeSliced("emb", random(DType.FLOAT, new Random(3), 4, 2), slice(0, 2, 0, -1), slice(2, 2, 0, -1));
-    MigrationPlan plan = Planner.plan(PlanFixtures.read(io, source()), MigrationSpec.to(CheckpointFormat.TF1));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ShardExecutor.run(io, source(), List.of(PlanFixtures.tensor(plan, "emb")), output(), 0, 4, ProgressSink.NONE));
+    writeSliced(
+        "emb", random(DType.FLOAT, new Random(3), 4, 2), slice(0, 2, 0, -1), slice(2, 2, 0, -1));
+    MigrationPlan plan =
+        Planner.plan(PlanFixtures.read(io, source()), MigrationSpec.to(CheckpointFormat.TF1));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                ShardExecutor.run(
+                    io,
+                    source(),
+                    List.of(PlanFixtures.tensor(plan, "emb")),
+                    output(),
+                    0,
+                    4,
+                    ProgressSink.NONE));
     assertEquals("Invalid shard plan: sliced full entry emb has no bytes", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -229,11 +270,14 @@ class ShardExecutorTest {
   private void assertMergesToTheFullTensor(Tensor full, int bufferSize) throws IOException {
     PlannedTensor merge = mergePlan("emb");
     assertEquals(PlannedTensor.Kind.MERGE_SLICES, merge.kind());
-    StagedShard result = ShardExecutor.run(io, source(), List.of(merge), output(), 2, bufferSize, ProgressSink.NONE);
+    StagedShard result =
+        ShardExecutor.run(io, source(), List.of(merge), output(), 2, bufferSize, ProgressSink.NONE);
     byte[] expected = sourceTensor("emb").data();
     assertArrayEquals(full.data(), expected, "CheckpointReader assembles the source");
     assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
-    assertEquals(BundleEntry.of(full.dtype(), full.shape(), 2, 0, expected.length, Crc32c.mask(Crc32c.of(expected))),
+    assertEquals(
+        BundleEntry.of(
+            full.dtype(), full.shape(), 2, 0, expected.length, Crc32c.mask(Crc32c.of(expected))),
         result.entries().get(0).entry());
     assertEquals("emb", result.entries().get(0).name());
   }
@@ -256,24 +300,31 @@ class ShardExecutorTest {
   @Test
   void mergesATwoByTwoGrid() throws IOException {
     Tensor full = random(DType.FLOAT, new Random(6), 4, 6);
-    writeSliced("emb", full, slice(2, 2, 3, 3), slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3));
+    writeSliced(
+        "emb", full, slice(2, 2, 3, 3), slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3));
     assertMergesToTheFullTensor(full, 5);
   }
 
   @Test
   void mergesUnevenBlocksOfARankThreeTensor() throws IOException {
     Tensor full = random(DType.INT16, new Random(7), 2, 3, 4);
-    writeSliced("emb", full, slice(0, 2, 1, 2, 0, 3), slice(0, -1, 0, 1, 0, 4), slice(0, 2, 1, 2, 3, 1));
+    writeSliced(
+        "emb", full, slice(0, 2, 1, 2, 0, 3), slice(0, -1, 0, 1, 0, 4), slice(0, 2, 1, 2, 3, 1));
     assertMergesToTheFullTensor(full, 1 << 20);
   }
 
   @Test
   void rejectsAGridWithAHole() {
     Tensor full = random(DType.FLOAT, new Random(8), 4, 6);
-    writeSliced("emb", full, slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 4, 2));
+    writeSliced(
+        "emb", full, slice(0, 2, 0, 3), slice(2, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 4, 2));
     PlannedTensor merge = mergePlan("emb");
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                ShardExecutor.run(
+                    io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
     assertEquals("Cannot merge slices of emb: row 2 is not covered at column 3", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
@@ -285,9 +336,14 @@ class ShardExecutorTest {
     writeSliced("emb", full, slice(0, 2, 0, -1), slice(1, 2, 0, -1));
     PlannedTensor merge = mergePlan("emb");
     assertEquals(32, merge.size());
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
-    assertEquals("Cannot merge slices of emb: slice 1,2:- starts at row 1, expected row 2", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                ShardExecutor.run(
+                    io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
+    assertEquals(
+        "Cannot merge slices of emb: slice 1,2:- starts at row 1, expected row 2", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
 
@@ -296,34 +352,51 @@ class ShardExecutorTest {
     Tensor full = random(DType.FLOAT, new Random(10), 4, 2);
     writeSliced("emb", full, slice(0, 1, 0, -1), slice(2, 2, 0, -1));
     PlannedTensor merge = mergePlan("emb");
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
-    assertEquals("Cannot merge slices of emb: slice 2,2:- starts at row 2, expected row 1", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                ShardExecutor.run(
+                    io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
+    assertEquals(
+        "Cannot merge slices of emb: slice 2,2:- starts at row 2, expected row 1", e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
 
   @Test
   void deletesItsOutputWhenASliceCrcDoesNotMatch() throws IOException {
     Tensor full = random(DType.FLOAT, new Random(11), 4, 6);
-    writeSliced("emb", full, slice(0, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 0, 3), slice(2, 2, 3, 3));
+    writeSliced(
+        "emb", full, slice(0, 2, 0, 3), slice(0, 2, 3, 3), slice(2, 2, 0, 3), slice(2, 2, 3, 3));
     PlannedTensor merge = mergePlan("emb");
     PlannedTensor.SlicePart last = ((PlannedTensor.MergedSlices) merge).parts().get(3);
     Path data = Path.of(Naming.dataFile(source(), 0, 1));
     byte[] bytes = Files.readAllBytes(data);
     bytes[(int) last.entry().offset()] ^= (byte) 0x80;
     Files.write(data, bytes);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> ShardExecutor.run(io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
-    assertEquals(String.format("Checksum mismatch for tensor emb[2,2:3,3] in %s (shard 0, offset %d, 24 bytes): "
-            + "stored %08x, computed %08x", data, last.entry().offset(), Crc32c.unmask(last.entry().crc32c()),
-        Crc32c.of(bytes, (int) last.entry().offset(), 24)), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                ShardExecutor.run(
+                    io, source(), List.of(merge), output(), 0, 64, ProgressSink.NONE));
+    assertEquals(
+        String.format(
+            "Checksum mismatch for tensor emb[2,2:3,3] in %s (shard 0, offset %d, 24 bytes): "
+                + "stored %08x, computed %08x",
+            data,
+            last.entry().offset(),
+            Crc32c.unmask(last.entry().crc32c()),
+            Crc32c.of(bytes, (int) last.entry().offset(), 24)),
+        e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
 
   @Test
   void resultEntriesAreIndexRecordsUnderTargetKeys() {
     writeSource(Tensor.of(DType.UINT8, TensorShape.of(2), new byte[] {4, 5}));
-    StagedShard r = ShardExecutor.run(io, source(), copies("t0"), output(), 0, 1, ProgressSink.NONE);
+    StagedShard r =
+        ShardExecutor.run(io, source(), copies("t0"), output(), 0, 1, ProgressSink.NONE);
     IndexRecord only = r.entries().get(0);
     assertArrayEquals(Bytes.utf8("new/t0"), only.key());
     assertTrue(Files.exists(Path.of(output())));

@@ -1,13 +1,5 @@
 package io.rebundle.codec.exec;
 
-import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.MappingRules;
-import io.rebundle.codec.plan.MigrationException;
-import io.rebundle.codec.plan.MigrationPlan;
-import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.exec.Transforms;
-import io.rebundle.codec.exec.TransformsTest;
-import io.rebundle.codec.migrate.LocalMigration;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,6 +11,12 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationException;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -35,14 +33,26 @@ class TransformsTest {
   void halfConversionRoundsToNearestEvenAndKeepsSpecials() {
     assertEquals(0x3C00, Transforms.floatToHalf(1f) & 0xFFFF);
     assertEquals(0x7BFF, Transforms.floatToHalf(65504f) & 0xFFFF);
-    assertEquals(0x7BFF, Transforms.floatToHalf(65519f) & 0xFFFF, "below the halfway point to infinity");
-    assertEquals(0x7C00, Transforms.floatToHalf(65520f) & 0xFFFF, "the tie rounds to even: infinity");
+    assertEquals(
+        0x7BFF, Transforms.floatToHalf(65519f) & 0xFFFF, "below the halfway point to infinity");
+    assertEquals(
+        0x7C00, Transforms.floatToHalf(65520f) & 0xFFFF, "the tie rounds to even: infinity");
     assertEquals(0xFC00, Transforms.floatToHalf(Float.NEGATIVE_INFINITY) & 0xFFFF);
     assertEquals(0x0001, Transforms.floatToHalf(0x1p-24f) & 0xFFFF, "smallest subnormal");
-    assertEquals(0x0000, Transforms.floatToHalf(0x1p-25f) & 0xFFFF, "tie between 0 and the smallest subnormal: even");
-    assertEquals(0x0002, Transforms.floatToHalf(0x3p-25f) & 0xFFFF, "tie between 1 and 2 subnormal units: even");
-    assertEquals(0x3C00, Transforms.floatToHalf(1f + 0x1p-11f) & 0xFFFF, "tie at 1 + half an ulp: even (down)");
-    assertEquals(0x3C02, Transforms.floatToHalf(1f + 0x3p-11f) & 0xFFFF, "tie at 1 + 1.5 ulp: even (up)");
+    assertEquals(
+        0x0000,
+        Transforms.floatToHalf(0x1p-25f) & 0xFFFF,
+        "tie between 0 and the smallest subnormal: even");
+    assertEquals(
+        0x0002,
+        Transforms.floatToHalf(0x3p-25f) & 0xFFFF,
+        "tie between 1 and 2 subnormal units: even");
+    assertEquals(
+        0x3C00,
+        Transforms.floatToHalf(1f + 0x1p-11f) & 0xFFFF,
+        "tie at 1 + half an ulp: even (down)");
+    assertEquals(
+        0x3C02, Transforms.floatToHalf(1f + 0x3p-11f) & 0xFFFF, "tie at 1 + 1.5 ulp: even (up)");
     assertEquals(0x8000, Transforms.floatToHalf(-0f) & 0xFFFF);
     assertTrue(Float.isNaN(Transforms.halfToFloat(Transforms.floatToHalf(Float.NaN))));
   }
@@ -65,10 +75,13 @@ class TransformsTest {
     assertEquals(0x3F80, Transforms.floatToBfloat16(1f) & 0xFFFF);
     assertEquals(0x3F80, Transforms.floatToBfloat16(1f + 0x1p-8f) & 0xFFFF, "tie: even (down)");
     assertEquals(0x3F82, Transforms.floatToBfloat16(1f + 0x3p-8f) & 0xFFFF, "tie: even (up)");
-    assertEquals(0x3F81, Transforms.floatToBfloat16(1f + 0x1p-8f + 0x1p-20f) & 0xFFFF, "above the tie");
+    assertEquals(
+        0x3F81, Transforms.floatToBfloat16(1f + 0x1p-8f + 0x1p-20f) & 0xFFFF, "above the tie");
     assertEquals(0x7F80, Transforms.floatToBfloat16(Float.POSITIVE_INFINITY) & 0xFFFF);
     int nan = Transforms.floatToBfloat16(Float.intBitsToFloat(0x7F800001)) & 0xFFFF;
-    assertTrue((nan & 0x7F80) == 0x7F80 && (nan & 0x7F) != 0, "a signalling NaN stays NaN: " + Integer.toHexString(nan));
+    assertTrue(
+        (nan & 0x7F80) == 0x7F80 && (nan & 0x7F) != 0,
+        "a signalling NaN stays NaN: " + Integer.toHexString(nan));
   }
 
   private static byte[] floats(float... v) {
@@ -86,13 +99,30 @@ class TransformsTest {
       w.add("w", t);
       w.finish();
     }
-    MappingRules rules = new MappingRules(List.of(), List.of(), List.of(), List.of(), List.of(), false,
-        List.of(transform), MappingRules.Switch.DEFAULT, MappingRules.Switch.DEFAULT);
-    return LocalMigration.run(io, src, dir.resolve(out).toString(), MigrationSpec.to(CheckpointFormat.TF1), rules, 1, false);
+    MappingRules rules =
+        new MappingRules(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            List.of(transform),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
+    return LocalMigration.run(
+        io,
+        src,
+        dir.resolve(out).toString(),
+        MigrationSpec.to(CheckpointFormat.TF1),
+        rules,
+        1,
+        false);
   }
 
   private Tensor read(String out) {
-    try (CheckpointReader r = CheckpointReader.open(new LocalFileIO(), dir.resolve(out).toString())) {
+    try (CheckpointReader r =
+        CheckpointReader.open(new LocalFileIO(), dir.resolve(out).toString())) {
       return r.read("w");
     }
   }
@@ -124,8 +154,10 @@ class TransformsTest {
     for (int i = 0; i < n; i++) {
       b.putFloat((float) r.nextGaussian());
     }
-    run(Tensor.of(DType.FLOAT, TensorShape.of(n), b.array()),
-        new MappingRules.Transform(Pattern.compile("w"), DType.HALF, null, null), "half");
+    run(
+        Tensor.of(DType.FLOAT, TensorShape.of(n), b.array()),
+        new MappingRules.Transform(Pattern.compile("w"), DType.HALF, null, null),
+        "half");
     ByteBuffer got = ByteBuffer.wrap(read("half").data()).order(ByteOrder.LITTLE_ENDIAN);
     b.rewind();
     for (int i = 0; i < n; i++) {
@@ -140,8 +172,10 @@ class TransformsTest {
     for (int i = 0; i < 24; i++) {
       v[i] = i;
     }
-    run(Tensor.of(DType.FLOAT, TensorShape.of(2, 3, 4), floats(v)),
-        new MappingRules.Transform(Pattern.compile("w"), null, new int[] {2, 0, 1}, null), "t");
+    run(
+        Tensor.of(DType.FLOAT, TensorShape.of(2, 3, 4), floats(v)),
+        new MappingRules.Transform(Pattern.compile("w"), null, new int[] {2, 0, 1}, null),
+        "t");
     Tensor t = read("t");
     assertEquals(TensorShape.of(4, 2, 3), t.shape());
     float[] expected = new float[24];
@@ -159,13 +193,21 @@ class TransformsTest {
   @Test
   void reshapesKeepingBytesAndChecksum() {
     byte[] data = floats(1, 2, 3, 4, 5, 6);
-    run(Tensor.of(DType.FLOAT, TensorShape.of(2, 3), data),
-        new MappingRules.Transform(Pattern.compile("w"), null, null, new long[] {3, 2}), "r");
+    run(
+        Tensor.of(DType.FLOAT, TensorShape.of(2, 3), data),
+        new MappingRules.Transform(Pattern.compile("w"), null, null, new long[] {3, 2}),
+        "r");
     Tensor t = read("r");
     assertEquals(TensorShape.of(3, 2), t.shape());
     assertArrayEquals(data, t.data());
-    MigrationException e = assertThrows(MigrationException.class, () -> run(Tensor.of(DType.FLOAT, TensorShape.of(2, 3), data),
-        new MappingRules.Transform(Pattern.compile("w"), null, null, new long[] {4, 2}), "bad"));
+    MigrationException e =
+        assertThrows(
+            MigrationException.class,
+            () ->
+                run(
+                    Tensor.of(DType.FLOAT, TensorShape.of(2, 3), data),
+                    new MappingRules.Transform(Pattern.compile("w"), null, null, new long[] {4, 2}),
+                    "bad"));
     assertEquals("Cannot reshape w from [2, 3] to [4, 2]: 6 elements do not fit 8", e.getMessage());
   }
 }

@@ -36,10 +36,10 @@ import java.nio.file.Path;
 
 /**
  * Coverage-guided fuzz targets for every parser of untrusted checkpoint bytes (README
- * "Reliability"). The property is the same everywhere: an input parses, or fails with a
- * {@link RebundleException} (corrupt, unsupported, not found); parsers that work on a bare buffer
- * may also raise the {@link MalformedBytesException} signal their boundary converts. Anything else
- * (an index out of bounds, a null pointer, an out-of-memory error) is a finding.
+ * "Reliability"). The property is the same everywhere: an input parses, or fails with a {@link
+ * RebundleException} (corrupt, unsupported, not found); parsers that work on a bare buffer may also
+ * raise the {@link MalformedBytesException} signal their boundary converts. Anything else (an index
+ * out of bounds, a null pointer, an out-of-memory error) is a finding.
  *
  * <p>{@code mvn verify} replays the committed inputs under {@code FormatFuzzTestInputs/} and fuzzes
  * each target for a few seconds in its own JVM (see codec/pom.xml); the README gives the command
@@ -184,8 +184,8 @@ class FormatFuzzTest {
 
   /**
    * A whole checkpoint whose index blocks carry valid checksums, so that mutations reach the
-   * structure behind them: entries in any order, any header, any entry fields, any data bytes. Every
-   * command's path runs over it: listing, reading each tensor, the object graph, and verify.
+   * structure behind them: entries in any order, any header, any entry fields, any data bytes.
+   * Every command's path runs over it: listing, reading each tensor, the object graph, and verify.
    */
   @FuzzTest(maxDuration = LONG_CI_DURATION)
   void checkpoint(FuzzedDataProvider in) throws IOException {
@@ -194,15 +194,18 @@ class FormatFuzzTest {
     block.add(new byte[0], BundleHeader.of(Math.max(0, numShards)).encode());
     int entries = in.consumeInt(0, 6);
     for (int i = 0; i < entries; i++) {
-      byte[] key = in.consumeBoolean() ? in.consumeAsciiString(12).getBytes(java.nio.charset.StandardCharsets.UTF_8)
-          : in.consumeBytes(16);
+      byte[] key =
+          in.consumeBoolean()
+              ? in.consumeAsciiString(12).getBytes(java.nio.charset.StandardCharsets.UTF_8)
+              : in.consumeBytes(16);
       byte[] value = in.consumeBoolean() ? in.consumeBytes(32) : entry(in);
       block.add(key, value);
     }
     byte[] index = validTable(block.finish());
     String prefix = DIR.resolve("ckpt").toString();
     Files.write(Path.of(Naming.indexFile(prefix)), index);
-    Files.write(Path.of(Naming.dataFile(prefix, 0, Math.max(1, numShards))), in.consumeRemainingAsBytes());
+    Files.write(
+        Path.of(Naming.dataFile(prefix, 0, Math.max(1, numShards))), in.consumeRemainingAsBytes());
     try (CheckpointReader r = CheckpointReader.openPrefix(IO, prefix)) {
       for (IndexRecord rec : r.records()) {
         if (!rec.isSliceEntry()) {
@@ -227,16 +230,24 @@ class FormatFuzzTest {
     }
   }
 
-  /** A bundle entry from fuzzer-chosen fields, so that most inputs parse and reach the checks behind. */
+  /**
+   * A bundle entry from fuzzer-chosen fields, so that most inputs parse and reach the checks
+   * behind.
+   */
   private static byte[] entry(FuzzedDataProvider in) {
     BundleEntryProto.Builder b = BundleEntryProto.newBuilder().setDtype(in.consumeInt(0, 30));
     TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
     int rank = in.consumeInt(0, 3);
     for (int d = 0; d < rank; d++) {
-      shape.addDim(TensorShapeProto.Dim.newBuilder().setSize(in.consumeBoolean() ? in.consumeLong(0, 8) : in.consumeLong()));
+      shape.addDim(
+          TensorShapeProto.Dim.newBuilder()
+              .setSize(in.consumeBoolean() ? in.consumeLong(0, 8) : in.consumeLong()));
     }
-    b.setShape(shape).setShardId(in.consumeInt(0, 2)).setOffset(in.consumeLong(0, 64))
-        .setSize(in.consumeBoolean() ? in.consumeLong(0, 64) : in.consumeLong()).setCrc32C(in.consumeInt());
+    b.setShape(shape)
+        .setShardId(in.consumeInt(0, 2))
+        .setOffset(in.consumeLong(0, 64))
+        .setSize(in.consumeBoolean() ? in.consumeLong(0, 64) : in.consumeLong())
+        .setCrc32C(in.consumeInt());
     return b.build().toByteArray();
   }
 

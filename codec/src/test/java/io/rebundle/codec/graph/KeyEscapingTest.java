@@ -52,9 +52,11 @@ class KeyEscapingTest {
 
   @Test
   void buildsAttributeKeys() {
-    assertEquals("vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE",
+    assertEquals(
+        "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE",
         KeyEscaping.attributeKey("vars/scoped.Sc", KeyEscaping.VARIABLE_VALUE));
-    assertEquals("/.ATTRIBUTES/VARIABLE_VALUE", KeyEscaping.attributeKey("", KeyEscaping.VARIABLE_VALUE));
+    assertEquals(
+        "/.ATTRIBUTES/VARIABLE_VALUE", KeyEscaping.attributeKey("", KeyEscaping.VARIABLE_VALUE));
     // The tensor name is escaped twice: "a/b" -> "a.Sb" -> "a..Sb".
     assertEquals("t/.ATTRIBUTES/a..Sb", KeyEscaping.attributeKey("t", "a/b"));
     assertEquals("t/.ATTRIBUTES/-keys", KeyEscaping.attributeKey("t", "-keys"));
@@ -62,9 +64,12 @@ class KeyEscapingTest {
 
   @Test
   void extractsObjectPathsFromKeys() {
-    assertEquals("vars/scoped.Sc", KeyEscaping.objectPathOf("vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"));
-    assertEquals("layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m", KeyEscaping.objectPathOf(
-        "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE"));
+    assertEquals(
+        "vars/scoped.Sc", KeyEscaping.objectPathOf("vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"));
+    assertEquals(
+        "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m",
+        KeyEscaping.objectPathOf(
+            "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE"));
     assertEquals("", KeyEscaping.objectPathOf("/.ATTRIBUTES/VARIABLE_VALUE"));
     assertEquals("", KeyEscaping.objectPathOf(".ATTRIBUTES/x"));
     assertNull(KeyEscaping.objectPathOf("global_step"));

@@ -16,15 +16,16 @@ import org.junit.jupiter.api.Test;
 class ObjectGraphBuilderTest {
 
   /** tensorbundle-format.md §7.6: the migration guide's 338-byte graph. */
-  static final byte[] GUIDE_GRAPH = hex(
-      "0a 1c 0a 08 08 01 12 04 76 61 72 73 0a 10 08 02 12 0c 73 61 76 65 5f 63 6f 75 6e 74 65 72 0a 1c 0a 0c 08 03 12 08 73 63 6f 70 65 64 2f 63 0a 05"
-          + "08 04 12 01 61 0a 05 08 05 12 01 62 0a 49 12 47 0a 0e 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 12 0c 73 61 76 65 5f 63 6f 75 6e 74 65 72 1a 27"
-          + "73 61 76 65 5f 63 6f 75 6e 74 65 72 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 47 12 45 0a 0e 56 41 52"
-          + "49 41 42 4c 45 5f 56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 29 76 61 72 73 2f 73 63 6f 70 65 64 2e 53 63 2f 2e 41 54 54 52 49 42 55 54 45"
-          + "53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 3f 12 3d 0a 0e 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 21"
-          + "76 61 72 73 2f 61 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 3f 12 3d 0a 0e 56 41 52 49 41 42 4c 45 5f"
-          + "56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 21 76 61 72 73 2f 62 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c"
-          + "55 45");
+  static final byte[] GUIDE_GRAPH =
+      hex(
+          "0a 1c 0a 08 08 01 12 04 76 61 72 73 0a 10 08 02 12 0c 73 61 76 65 5f 63 6f 75 6e 74 65 72 0a 1c 0a 0c 08 03 12 08 73 63 6f 70 65 64 2f 63 0a 05"
+              + "08 04 12 01 61 0a 05 08 05 12 01 62 0a 49 12 47 0a 0e 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 12 0c 73 61 76 65 5f 63 6f 75 6e 74 65 72 1a 27"
+              + "73 61 76 65 5f 63 6f 75 6e 74 65 72 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 47 12 45 0a 0e 56 41 52"
+              + "49 41 42 4c 45 5f 56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 29 76 61 72 73 2f 73 63 6f 70 65 64 2e 53 63 2f 2e 41 54 54 52 49 42 55 54 45"
+              + "53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 3f 12 3d 0a 0e 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 21"
+              + "76 61 72 73 2f 61 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c 55 45 0a 3f 12 3d 0a 0e 56 41 52 49 41 42 4c 45 5f"
+              + "56 41 4c 55 45 12 08 56 61 72 69 61 62 6c 65 1a 21 76 61 72 73 2f 62 2f 2e 41 54 54 52 49 42 55 54 45 53 2f 56 41 52 49 41 42 4c 45 5f 56 41 4c"
+              + "55 45");
 
   /** {@code tf.train.Checkpoint(vars={'scoped/c': v, 'a': v, 'b': v})} after its first save. */
   static ObjectGraph guideGraph(boolean withCheckpointValues) {
@@ -65,7 +66,10 @@ class ObjectGraphBuilderTest {
     assertEquals(6, withValues.size());
     for (int i = 0; i < 6; i++) {
       byte[] node = withValues.get(i);
-      assertEquals("2a 02 08 01", spaced(Arrays.copyOfRange(node, node.length - 4, node.length)), "node " + i);
+      assertEquals(
+          "2a 02 08 01",
+          spaced(Arrays.copyOfRange(node, node.length - 4, node.length)),
+          "node " + i);
       assertArrayEquals(without.get(i), Arrays.copyOf(node, node.length - 4), "node " + i);
     }
   }
@@ -87,18 +91,31 @@ class ObjectGraphBuilderTest {
   @Test
   void numbersNodesBreadthFirstInChildrenOrder() {
     ObjectGraph g = guideGraph(false);
-    assertEquals(List.of(new ObjectGraph.Child(1, "vars"), new ObjectGraph.Child(2, "save_counter")),
+    assertEquals(
+        List.of(new ObjectGraph.Child(1, "vars"), new ObjectGraph.Child(2, "save_counter")),
         g.node(0).children());
-    assertEquals(List.of(new ObjectGraph.Child(3, "scoped/c"), new ObjectGraph.Child(4, "a"),
-        new ObjectGraph.Child(5, "b")), g.node(1).children());
-    assertEquals(List.of(new ObjectGraph.Attribute("VARIABLE_VALUE", "Variable",
-        "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE")), g.node(3).attributes());
-    assertEquals(List.of(new ObjectGraph.Attribute("VARIABLE_VALUE", "save_counter",
-        "save_counter/.ATTRIBUTES/VARIABLE_VALUE")), g.node(2).attributes());
+    assertEquals(
+        List.of(
+            new ObjectGraph.Child(3, "scoped/c"),
+            new ObjectGraph.Child(4, "a"),
+            new ObjectGraph.Child(5, "b")),
+        g.node(1).children());
+    assertEquals(
+        List.of(
+            new ObjectGraph.Attribute(
+                "VARIABLE_VALUE", "Variable", "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE")),
+        g.node(3).attributes());
+    assertEquals(
+        List.of(
+            new ObjectGraph.Attribute(
+                "VARIABLE_VALUE", "save_counter", "save_counter/.ATTRIBUTES/VARIABLE_VALUE")),
+        g.node(2).attributes());
     assertNull(g.node(0).hasCheckpointValues());
   }
 
-  /** A compiled two-layer Keras model with a legacy Adam optimizer, as model.save_weights sees it. */
+  /**
+   * A compiled two-layer Keras model with a legacy Adam optimizer, as model.save_weights sees it.
+   */
   private static ObjectGraph kerasGraph() {
     ObjectGraphBuilder b = new ObjectGraphBuilder();
     ObjectGraphBuilder.TrackedObject root = b.root();
@@ -118,8 +135,12 @@ class ObjectGraphBuilderTest {
     for (String slot : List.of("m", "v")) {
       for (ObjectGraphBuilder.TrackedObject var : List.of(b1, k1, b0, k0)) {
         ObjectGraphBuilder.TrackedObject s = new ObjectGraphBuilder.TrackedObject();
-        s.variable("Adam/" + (var == k0 || var == b0 ? "dense/" : "dense_1/")
-            + (var == k0 || var == k1 ? "kernel" : "bias") + "/" + slot);
+        s.variable(
+            "Adam/"
+                + (var == k0 || var == b0 ? "dense/" : "dense_1/")
+                + (var == k0 || var == k1 ? "kernel" : "bias")
+                + "/"
+                + slot);
         optimizer.slot(var, slot, s);
       }
     }
@@ -129,37 +150,49 @@ class ObjectGraphBuilderTest {
   @Test
   void appendsSlotVariablesAfterAllBreadthFirstNodesMBeforeV() {
     ObjectGraph g = kerasGraph();
-    // 0 root, 1 dense, 2 dense_1, 3 optimizer, 4-5 dense vars, 6-7 dense_1 vars, 8-9 optimizer vars.
+    // 0 root, 1 dense, 2 dense_1, 3 optimizer, 4-5 dense vars, 6-7 dense_1 vars, 8-9 optimizer
+    // vars.
     assertEquals(18, g.nodes().size());
-    assertEquals(List.of(
-        new ObjectGraph.SlotVariable(4, "m", 10), new ObjectGraph.SlotVariable(5, "m", 11),
-        new ObjectGraph.SlotVariable(6, "m", 12), new ObjectGraph.SlotVariable(7, "m", 13),
-        new ObjectGraph.SlotVariable(4, "v", 14), new ObjectGraph.SlotVariable(5, "v", 15),
-        new ObjectGraph.SlotVariable(6, "v", 16), new ObjectGraph.SlotVariable(7, "v", 17)),
+    assertEquals(
+        List.of(
+            new ObjectGraph.SlotVariable(4, "m", 10), new ObjectGraph.SlotVariable(5, "m", 11),
+            new ObjectGraph.SlotVariable(6, "m", 12), new ObjectGraph.SlotVariable(7, "m", 13),
+            new ObjectGraph.SlotVariable(4, "v", 14), new ObjectGraph.SlotVariable(5, "v", 15),
+            new ObjectGraph.SlotVariable(6, "v", 16), new ObjectGraph.SlotVariable(7, "v", 17)),
         g.node(3).slotVariables());
-    assertEquals("layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE",
+    assertEquals(
+        "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE",
         g.node(10).attributes().get(0).checkpointKey());
     assertEquals("Adam/dense/kernel/m", g.node(10).attributes().get(0).fullName());
-    assertEquals("layer_with_weights-1/bias/.OPTIMIZER_SLOT/optimizer/v/.ATTRIBUTES/VARIABLE_VALUE",
+    assertEquals(
+        "layer_with_weights-1/bias/.OPTIMIZER_SLOT/optimizer/v/.ATTRIBUTES/VARIABLE_VALUE",
         g.node(17).attributes().get(0).checkpointKey());
     for (int i = 10; i < 18; i++) {
       assertEquals(List.of(), g.node(i).children());
       assertEquals(Boolean.TRUE, g.node(i).hasCheckpointValues());
     }
-    assertEquals("optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", g.node(8).attributes().get(0).checkpointKey());
+    assertEquals(
+        "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", g.node(8).attributes().get(0).checkpointKey());
   }
 
   @Test
   void keepsEveryEdgeIncludingSecondNamesAndTheRootSelfReference() {
     ObjectGraph g = kerasGraph();
-    assertEquals(List.of(new ObjectGraph.Child(1, "layer_with_weights-0"), new ObjectGraph.Child(1, "layer-0"),
-        new ObjectGraph.Child(2, "layer_with_weights-1"), new ObjectGraph.Child(2, "layer-1"),
-        new ObjectGraph.Child(3, "optimizer"), new ObjectGraph.Child(0, "root")), g.node(0).children());
+    assertEquals(
+        List.of(
+            new ObjectGraph.Child(1, "layer_with_weights-0"),
+            new ObjectGraph.Child(1, "layer-0"),
+            new ObjectGraph.Child(2, "layer_with_weights-1"),
+            new ObjectGraph.Child(2, "layer-1"),
+            new ObjectGraph.Child(3, "optimizer"),
+            new ObjectGraph.Child(0, "root")),
+        g.node(0).children());
     // Node id 0 is omitted: the reference is 0A 06 12 04 "root" (§6.2).
     byte[] root = nodeMessages(g.encode()).get(0);
     assertTrue(spaced(root).contains("0a 06 12 04 72 6f 6f 74"), spaced(root));
     // Keys use the first name: layer_with_weights-0, never layer-0.
-    assertEquals("layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE",
+    assertEquals(
+        "layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE",
         g.node(5).attributes().get(0).checkpointKey());
   }
 
@@ -172,9 +205,14 @@ class ObjectGraphBuilderTest {
     b.root().child("other").link("alias", shared);
     ObjectGraph g = b.build();
     // Root children first: deep (1), x via "shortcut" (2), other (3); then inner (4).
-    assertEquals(List.of(new ObjectGraph.Child(1, "deep"), new ObjectGraph.Child(2, "shortcut"),
-        new ObjectGraph.Child(3, "other")), g.node(0).children());
-    assertEquals("shortcut/.ATTRIBUTES/VARIABLE_VALUE", g.node(2).attributes().get(0).checkpointKey());
+    assertEquals(
+        List.of(
+            new ObjectGraph.Child(1, "deep"),
+            new ObjectGraph.Child(2, "shortcut"),
+            new ObjectGraph.Child(3, "other")),
+        g.node(0).children());
+    assertEquals(
+        "shortcut/.ATTRIBUTES/VARIABLE_VALUE", g.node(2).attributes().get(0).checkpointKey());
     assertEquals(List.of(new ObjectGraph.Child(2, "alias")), g.node(3).children());
     assertEquals(List.of(new ObjectGraph.Child(2, "x")), g.node(4).children());
     assertEquals(5, g.nodes().size());
@@ -186,7 +224,8 @@ class ObjectGraphBuilderTest {
     ObjectGraphBuilder.TrackedObject first = b.root().child("a");
     b.root().child("b");
     assertTrue(first == b.root().child("a"));
-    assertEquals(List.of(new ObjectGraph.Child(1, "a"), new ObjectGraph.Child(2, "b")),
+    assertEquals(
+        List.of(new ObjectGraph.Child(1, "a"), new ObjectGraph.Child(2, "b")),
         b.build().node(0).children());
   }
 

@@ -19,8 +19,10 @@ public final class CountingFileIO extends ForwardingFileIO {
   public final transient AtomicLong requests = new AtomicLong();
   public final transient AtomicLong bytes = new AtomicLong();
   public final transient AtomicLong opens = new AtomicLong();
+
   /** Bytes read per location. */
-  public final transient java.util.Map<String, AtomicLong> bytesByFile = new java.util.concurrent.ConcurrentHashMap<>();
+  public final transient java.util.Map<String, AtomicLong> bytesByFile =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public CountingFileIO(FileIO delegate, boolean remote, int window) {
     super(delegate);
@@ -63,7 +65,9 @@ public final class CountingFileIO extends ForwardingFileIO {
       public RangeReader open() {
         opens.incrementAndGet();
         RangeReader counted = new Counted(in.open());
-        return remote ? new CoalescingRangeReader(counted, window, CoalescingRangeReader.DEFAULT_MAX_GAP) : counted;
+        return remote
+            ? new CoalescingRangeReader(counted, window, CoalescingRangeReader.DEFAULT_MAX_GAP)
+            : counted;
       }
     };
   }

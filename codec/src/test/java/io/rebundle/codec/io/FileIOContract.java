@@ -81,7 +81,8 @@ public abstract class FileIOContract {
     assertEquals(data.length, in.length());
     try (RangeReader r = in.open()) {
       assertEquals(data.length, r.length());
-      assertArrayEquals(java.util.Arrays.copyOfRange(data, 70_000, 70_010), r.readFully(70_000, 10));
+      assertArrayEquals(
+          java.util.Arrays.copyOfRange(data, 70_000, 70_010), r.readFully(70_000, 10));
       byte[] buf = new byte[8];
       r.readFully(5, buf, 3, 5);
       assertArrayEquals(new byte[] {0, 0, 0, data[5], data[6], data[7], data[8], data[9]}, buf);
@@ -100,8 +101,12 @@ public abstract class FileIOContract {
   void rejectsReadsPastTheEnd() {
     write(at("f"), new byte[] {1, 2, 3});
     try (RangeReader r = io.newInputFile(at("f")).open()) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
-      assertEquals("Cannot read bytes in " + r.location() + ": bytes [2, 4) lie past the end of the file (3 bytes)",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
+      assertEquals(
+          "Cannot read bytes in "
+              + r.location()
+              + ": bytes [2, 4) lie past the end of the file (3 bytes)",
           e.getMessage());
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(-1, 1));
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(Long.MAX_VALUE, 1));
@@ -113,7 +118,8 @@ public abstract class FileIOContract {
     InputFile missing = io.newInputFile(at("nope"));
     assertFalse(missing.exists());
     assertFalse(io.exists(at("nope")));
-    StorageFileNotFoundException e = assertThrows(StorageFileNotFoundException.class, missing::length);
+    StorageFileNotFoundException e =
+        assertThrows(StorageFileNotFoundException.class, missing::length);
     assertEquals("Cannot find " + at("nope") + ": no such file", e.getMessage());
     e = assertThrows(StorageFileNotFoundException.class, missing::open);
     assertTrue(e.getMessage().contains(at("nope")), e.getMessage());
@@ -122,7 +128,8 @@ public abstract class FileIOContract {
   @Test
   void createRefusesToReplaceButCreateOrOverwriteReplaces() throws IOException {
     write(at("f"), new byte[] {1, 2, 3});
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.newOutputFile(at("f")).create().close());
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> io.newOutputFile(at("f")).create().close());
     assertTrue(e.getMessage().startsWith("Cannot create " + at("f")), e.getMessage());
     assertArrayEquals(new byte[] {1, 2, 3}, read(at("f")));
     try (PositionOutputStream out = io.newOutputFile(at("f")).createOrOverwrite()) {
@@ -188,8 +195,11 @@ public abstract class FileIOContract {
   void readsBatchesOfRanges() {
     byte[] data = bytes(50_000, 4);
     write(at("f"), data);
-    List<ByteRange> ranges = List.of(new ByteRange(10, 100), new ByteRange(40_000, 5000), new ByteRange(200, 0));
-    ByteBuffer[] dsts = {ByteBuffer.allocate(100), ByteBuffer.allocate(5000), ByteBuffer.allocate(0)};
+    List<ByteRange> ranges =
+        List.of(new ByteRange(10, 100), new ByteRange(40_000, 5000), new ByteRange(200, 0));
+    ByteBuffer[] dsts = {
+      ByteBuffer.allocate(100), ByteBuffer.allocate(5000), ByteBuffer.allocate(0)
+    };
     try (RangeReader r = io.newInputFile(at("f")).open()) {
       r.readRanges(ranges, dsts);
     }
@@ -201,13 +211,20 @@ public abstract class FileIOContract {
   void coalescedReadsReturnTheSameBytes() {
     byte[] data = bytes(200_000, 5);
     write(at("f"), data);
-    try (CoalescingRangeReader r = new CoalescingRangeReader(io.newInputFile(at("f")).open(), 64 << 10, 1024)) {
-      r.expect(List.of(new ByteRange(0, 1000), new ByteRange(1500, 1000), new ByteRange(100_000, 90_000),
-          new ByteRange(195_000, 5000)));
+    try (CoalescingRangeReader r =
+        new CoalescingRangeReader(io.newInputFile(at("f")).open(), 64 << 10, 1024)) {
+      r.expect(
+          List.of(
+              new ByteRange(0, 1000),
+              new ByteRange(1500, 1000),
+              new ByteRange(100_000, 90_000),
+              new ByteRange(195_000, 5000)));
       assertArrayEquals(java.util.Arrays.copyOfRange(data, 0, 1000), r.readFully(0, 1000));
       assertArrayEquals(java.util.Arrays.copyOfRange(data, 1500, 2500), r.readFully(1500, 1000));
-      assertArrayEquals(java.util.Arrays.copyOfRange(data, 100_000, 190_000), r.readFully(100_000, 90_000));
-      assertArrayEquals(java.util.Arrays.copyOfRange(data, 195_000, 200_000), r.readFully(195_000, 5000));
+      assertArrayEquals(
+          java.util.Arrays.copyOfRange(data, 100_000, 190_000), r.readFully(100_000, 90_000));
+      assertArrayEquals(
+          java.util.Arrays.copyOfRange(data, 195_000, 200_000), r.readFully(195_000, 5000));
       assertArrayEquals(java.util.Arrays.copyOfRange(data, 50, 60), r.readFully(50, 10));
     }
   }
@@ -227,7 +244,8 @@ public abstract class FileIOContract {
       out.writeObject(io);
     }
     FileIO copy;
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
       copy = (FileIO) in.readObject();
     }
     try (RangeReader r = copy.newInputFile(at("f")).open()) {

@@ -4,8 +4,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 
 class LocalFileIOContractTest extends FileIOContract {
-  @TempDir
-  Path temp;
+  @TempDir Path temp;
 
   @Override
   protected FileIO storage() {

@@ -21,8 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalFileIOTest {
   private final LocalFileIO io = new LocalFileIO();
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String path(String name) {
     return dir.resolve(name).toString();
@@ -58,8 +57,12 @@ class LocalFileIOTest {
   void rejectsReadsPastTheEnd() throws IOException {
     write(path("f"), new byte[] {1, 2, 3});
     try (RangeReader r = io.newInputFile(path("f")).open()) {
-      CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
-      assertEquals("Cannot read bytes in " + path("f") + ": bytes [2, 4) lie past the end of the file (3 bytes)",
+      CorruptCheckpointException e =
+          assertThrows(CorruptCheckpointException.class, () -> r.readFully(2, 2));
+      assertEquals(
+          "Cannot read bytes in "
+              + path("f")
+              + ": bytes [2, 4) lie past the end of the file (3 bytes)",
           e.getMessage());
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(-1, 1));
       assertThrows(CorruptCheckpointException.class, () -> r.readFully(Long.MAX_VALUE, 1));
@@ -70,7 +73,8 @@ class LocalFileIOTest {
   void reportsMissingFiles() {
     InputFile missing = io.newInputFile(path("nope"));
     assertFalse(missing.exists());
-    StorageFileNotFoundException e = assertThrows(StorageFileNotFoundException.class, missing::length);
+    StorageFileNotFoundException e =
+        assertThrows(StorageFileNotFoundException.class, missing::length);
     assertEquals("Cannot find " + path("nope") + ": no such file", e.getMessage());
     assertEquals(path("nope"), e.location());
     e = assertThrows(StorageFileNotFoundException.class, missing::open);
@@ -116,16 +120,21 @@ class LocalFileIOTest {
     Files.write(dir.resolve("x/y/z"), new byte[0]);
     UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.delete(path("x/y")));
     assertEquals("Cannot delete " + path("x/y") + ": directory not empty", e.getMessage());
-    UncheckedIOException r = assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("c")));
-    assertTrue(r.getMessage().startsWith("Cannot rename " + path("a") + " to " + path("c") + ": "), r.getMessage());
+    UncheckedIOException r =
+        assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("c")));
+    assertTrue(
+        r.getMessage().startsWith("Cannot rename " + path("a") + " to " + path("c") + ": "),
+        r.getMessage());
   }
 
   @Test
   void renameRefusesToReplaceAnExistingTarget() throws IOException {
     write(path("a"), new byte[] {1});
     write(path("b"), new byte[] {2});
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("b")));
-    assertEquals("Cannot rename " + path("a") + " to " + path("b") + ": target exists", e.getMessage());
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> io.rename(path("a"), path("b")));
+    assertEquals(
+        "Cannot rename " + path("a") + " to " + path("b") + ": target exists", e.getMessage());
     assertArrayEquals(new byte[] {1}, Files.readAllBytes(dir.resolve("a")));
     assertArrayEquals(new byte[] {2}, Files.readAllBytes(dir.resolve("b")));
   }
@@ -160,7 +169,8 @@ class LocalFileIOTest {
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(io);
     }
-    try (ObjectInputStream in = new ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
       assertTrue(in.readObject() instanceof LocalFileIO);
     }
   }
@@ -186,8 +196,10 @@ class LocalFileIOTest {
     assertEquals(bytes.length, io.copy(path("a"), path("b")));
     assertArrayEquals(bytes, Files.readAllBytes(dir.resolve("b")));
 
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.copy(path("a"), path("taken")));
-    assertEquals("Cannot copy " + path("a") + " to " + path("taken") + ": target exists", e.getMessage());
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> io.copy(path("a"), path("taken")));
+    assertEquals(
+        "Cannot copy " + path("a") + " to " + path("taken") + ": target exists", e.getMessage());
     assertArrayEquals(new byte[] {9}, Files.readAllBytes(dir.resolve("taken")));
     assertThrows(StorageFileNotFoundException.class, () -> io.copy(path("missing"), path("c")));
     assertFalse(Files.exists(dir.resolve("c")));
@@ -215,10 +227,14 @@ class LocalFileIOTest {
 
     io.link(path("a"), path("b"));
 
-    assertEquals(Files.getAttribute(dir.resolve("a"), "unix:ino"), Files.getAttribute(dir.resolve("b"), "unix:ino"));
+    assertEquals(
+        Files.getAttribute(dir.resolve("a"), "unix:ino"),
+        Files.getAttribute(dir.resolve("b"), "unix:ino"));
     assertEquals(2, Files.getAttribute(dir.resolve("a"), "unix:nlink"));
-    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> io.link(path("a"), path("taken")));
-    assertEquals("Cannot link " + path("taken") + " to " + path("a") + ": target exists", e.getMessage());
+    UncheckedIOException e =
+        assertThrows(UncheckedIOException.class, () -> io.link(path("a"), path("taken")));
+    assertEquals(
+        "Cannot link " + path("taken") + " to " + path("a") + ": target exists", e.getMessage());
     assertThrows(StorageFileNotFoundException.class, () -> io.link(path("missing"), path("c")));
   }
 }

@@ -20,19 +20,26 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What an object store is asked for when Rebundle reads a checkpoint through coalesced reads,
- * measured by {@link CountingFileIO}: every source byte once (within 5%) for verify and convert, and
- * a number of requests for inspect that does not grow with the number of tensors.
+ * measured by {@link CountingFileIO}: every source byte once (within 5%) for verify and convert,
+ * and a number of requests for inspect that does not grow with the number of tensors.
  */
 class ObjectStoreReadsTest {
   private static final int WINDOW = 1 << 20;
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private String synth(String name, long bytes, int tensors, int shards) {
     String prefix = dir.resolve(name).resolve("ckpt").toString();
-    SyntheticCheckpoint.Options o = new SyntheticCheckpoint.Options(CheckpointFormat.TF1, bytes, tensors,
-        SyntheticCheckpoint.DEFAULT_MAX_TENSOR, java.util.List.of(io.rebundle.codec.bundle.DType.FLOAT), shards, 0, 7);
+    SyntheticCheckpoint.Options o =
+        new SyntheticCheckpoint.Options(
+            CheckpointFormat.TF1,
+            bytes,
+            tensors,
+            SyntheticCheckpoint.DEFAULT_MAX_TENSOR,
+            java.util.List.of(io.rebundle.codec.bundle.DType.FLOAT),
+            shards,
+            0,
+            7);
     SyntheticCheckpoint.write(new LocalFileIO(), prefix, o, false, false);
     return prefix;
   }
@@ -56,9 +63,12 @@ class ObjectStoreReadsTest {
     CountingFileIO io = new CountingFileIO(new LocalFileIO(), true, WINDOW);
     CheckpointVerifier.Summary s = CheckpointVerifier.verify(io, prefix, null);
     assertTrue(s.ok(), s.findings().toString());
-    System.out.printf("verify: %d requests, %d bytes read of a %d-byte checkpoint%n", io.requests.get(),
-        io.bytes.get(), size);
-    assertTrue(io.bytes.get() <= size * 1.05, io.bytes.get() + " bytes read of a " + size + "-byte checkpoint");
+    System.out.printf(
+        "verify: %d requests, %d bytes read of a %d-byte checkpoint%n",
+        io.requests.get(), io.bytes.get(), size);
+    assertTrue(
+        io.bytes.get() <= size * 1.05,
+        io.bytes.get() + " bytes read of a " + size + "-byte checkpoint");
     // 600 tensors in 1 MiB windows: a few dozen requests, not one per tensor.
     assertTrue(io.requests.get() < 60, io.requests.get() + " requests");
   }
@@ -69,11 +79,19 @@ class ObjectStoreReadsTest {
     long size = checkpointBytes(prefix);
     for (int outputShards : new int[] {1, 3}) {
       CountingFileIO io = new CountingFileIO(new LocalFileIO(), true, WINDOW);
-      LocalMigration.run(io, prefix, dir.resolve("out" + outputShards + "/ckpt").toString(),
-          new MigrationSpec(CheckpointFormat.TF1, MigrationSpec.DEFAULT_ROOT, true, false), outputShards, false);
-      System.out.printf("convert into %d shards: %d requests, %d bytes read of a %d-byte checkpoint%n", outputShards,
-          io.requests.get(), io.bytes.get(), size);
-      assertTrue(io.bytes.get() <= size * 1.05, io.bytes.get() + " bytes read of a " + size + "-byte checkpoint");
+      LocalMigration.run(
+          io,
+          prefix,
+          dir.resolve("out" + outputShards + "/ckpt").toString(),
+          new MigrationSpec(CheckpointFormat.TF1, MigrationSpec.DEFAULT_ROOT, true, false),
+          outputShards,
+          false);
+      System.out.printf(
+          "convert into %d shards: %d requests, %d bytes read of a %d-byte checkpoint%n",
+          outputShards, io.requests.get(), io.bytes.get(), size);
+      assertTrue(
+          io.bytes.get() <= size * 1.05,
+          io.bytes.get() + " bytes read of a " + size + "-byte checkpoint");
       if (outputShards == 1) {
         assertTrue(io.requests.get() < 30, io.requests.get() + " requests");
       }

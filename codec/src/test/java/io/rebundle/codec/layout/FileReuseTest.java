@@ -1,17 +1,5 @@
 package io.rebundle.codec.layout;
 
-import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.MappingRules;
-import io.rebundle.codec.plan.MigrationPlan;
-import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.PlanFixtures;
-import io.rebundle.codec.plan.PlannedTensor;
-import io.rebundle.codec.plan.Planner;
-import io.rebundle.codec.plan.SourceIndex;
-import io.rebundle.codec.layout.FileReuse;
-import io.rebundle.codec.layout.FileReuseTest;
-import io.rebundle.codec.layout.Scheduler;
-import io.rebundle.codec.migrate.LocalMigration;
 import static io.rebundle.codec.plan.PlanFixtures.VALUE;
 import static io.rebundle.codec.plan.PlanFixtures.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,6 +18,15 @@ import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.PlanFixtures;
+import io.rebundle.codec.plan.PlannedTensor;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.SourceIndex;
 import io.rebundle.codec.util.Bytes;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,16 +92,20 @@ class FileReuseTest {
 
     assertTrue(a.renameOnly());
     assertEquals(List.of(), a.rejected());
-    assertEquals(List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
-    assertEquals(List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::targetShard).toList());
-    assertEquals(List.of(Naming.OBJECT_GRAPH_KEY, "save_counter" + VALUE).stream().sorted().toList(),
+    assertEquals(
+        List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
+    assertEquals(
+        List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::targetShard).toList());
+    assertEquals(
+        List.of(Naming.OBJECT_GRAPH_KEY, "save_counter" + VALUE).stream().sorted().toList(),
         names(a.rest()).stream().sorted().toList());
     long[] lengths = FileReuse.fileLengths(io, source);
     for (FileReuse.ReusedFile f : a.reusable()) {
       assertEquals(lengths[f.sourceShard()], f.bytes());
     }
 
-    // Every output entry of a reused file keeps offset, size and CRC of its source, under the new key and shard.
+    // Every output entry of a reused file keeps offset, size and CRC of its source, under the new
+    // key and shard.
     Map<String, BundleEntry> sourceEntries = entriesByKey(source.records());
     for (FileReuse.ReusedFile f : a.reusable()) {
       List<IndexRecord> entries = f.entries();
@@ -113,11 +114,13 @@ class FileReuseTest {
         BundleEntry was = sourceEntries.get(tf1Name);
         assertEquals("vars/" + tf1Name.replace("/", ".S") + VALUE, entries.get(i).name());
         assertEquals(f.sourceShard(), was.shardId(), tf1Name);
-        assertEquals(was.withLocation(f.targetShard(), was.offset()), entries.get(i).entry(), tf1Name);
+        assertEquals(
+            was.withLocation(f.targetShard(), was.offset()), entries.get(i).entry(), tf1Name);
       }
     }
 
-    OutputLayout layout = FileReuse.layout(plan, a, FileReuse.Mode.LINK, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout layout =
+        FileReuse.layout(plan, a, FileReuse.Mode.LINK, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.LINK, layout.mode());
     assertEquals(4, layout.numShards());
     assertEquals(3, layout.firstNewShard());
@@ -131,8 +134,16 @@ class FileReuseTest {
   void tf2ToTf1ReusesEveryFileButTheOneHoldingTheObjectGraphAndSaveCounter() {
     String src = writeTf1("tf1");
     String tf2 = path("tf2/ckpt-1");
-    LocalMigration.Result made = LocalMigration.run(io, src, tf2, MigrationSpec.to(CheckpointFormat.TF2),
-        MappingRules.none(), 0, false, FileReuse.Policy.of(FileReuse.Mode.COPY));
+    LocalMigration.Result made =
+        LocalMigration.run(
+            io,
+            src,
+            tf2,
+            MigrationSpec.to(CheckpointFormat.TF2),
+            MappingRules.none(),
+            0,
+            false,
+            FileReuse.Policy.of(FileReuse.Mode.COPY));
     assertEquals(4, made.layout().numShards());
     SourceIndex source = PlanFixtures.read(io, tf2);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1));
@@ -140,16 +151,29 @@ class FileReuseTest {
     FileReuse.Analysis a = analyze(plan, source);
 
     assertTrue(a.renameOnly());
-    assertEquals(List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
+    assertEquals(
+        List.of(0, 1, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
     assertEquals(1, a.rejected().size());
     FileReuse.Rejected r = a.rejected().get(0);
     assertEquals(3, r.sourceShard());
-    assertTrue(r.reason().equals("it holds " + Naming.OBJECT_GRAPH_KEY + ", which is not in the output (object graph: "
-        + "TF2 only)") || r.reason().equals("it holds save_counter" + VALUE + ", which is not in the output "
-        + "(save_counter: TF2 bookkeeping, unknown to TF1)"), r.reason());
+    assertTrue(
+        r.reason()
+                .equals(
+                    "it holds "
+                        + Naming.OBJECT_GRAPH_KEY
+                        + ", which is not in the output (object graph: "
+                        + "TF2 only)")
+            || r.reason()
+                .equals(
+                    "it holds save_counter"
+                        + VALUE
+                        + ", which is not in the output "
+                        + "(save_counter: TF2 bookkeeping, unknown to TF1)"),
+        r.reason());
     assertEquals(List.of(), a.rest());
 
-    OutputLayout layout = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout layout =
+        FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(3, layout.numShards());
     assertEquals(List.of(), layout.newShards());
   }
@@ -158,28 +182,48 @@ class FileReuseTest {
   void aCastMakesItsFileNonReusableAndTheRestStaysReusable() {
     String src = writeTf1("tf1");
     SourceIndex source = PlanFixtures.read(io, src);
-    MappingRules cast = new MappingRules(List.of(), List.of(), List.of(), List.of(), List.of(), false,
-        List.of(new MappingRules.Transform(Pattern.compile("layer_4/kernel"), DType.BFLOAT16, null, null)),
-        MappingRules.Switch.DEFAULT, MappingRules.Switch.DEFAULT);
+    MappingRules cast =
+        new MappingRules(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            List.of(
+                new MappingRules.Transform(
+                    Pattern.compile("layer_4/kernel"), DType.BFLOAT16, null, null)),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1), cast);
 
     FileReuse.Analysis a = analyze(plan, source);
 
     assertFalse(a.renameOnly());
     // layer_4 lives in shard 4 % 3 = 1.
-    assertEquals(List.of(new FileReuse.Rejected(1, "it holds layer_4/kernel, which is transformed (cast to bfloat16) "
-        + "into layer_4/kernel")), a.rejected());
-    assertEquals(List.of(0, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
-    assertEquals(List.of(0, 1), a.reusable().stream().map(FileReuse.ReusedFile::targetShard).toList());
-    assertEquals(List.of("layer_1/kernel", "layer_4/kernel", "layer_7/kernel"),
+    assertEquals(
+        List.of(
+            new FileReuse.Rejected(
+                1,
+                "it holds layer_4/kernel, which is transformed (cast to bfloat16) "
+                    + "into layer_4/kernel")),
+        a.rejected());
+    assertEquals(
+        List.of(0, 2), a.reusable().stream().map(FileReuse.ReusedFile::sourceShard).toList());
+    assertEquals(
+        List.of(0, 1), a.reusable().stream().map(FileReuse.ReusedFile::targetShard).toList());
+    assertEquals(
+        List.of("layer_1/kernel", "layer_4/kernel", "layer_7/kernel"),
         names(a.rest()).stream().sorted().toList());
 
     // auto streams everything when the plan changes bytes; copy reuses what qualifies.
-    OutputLayout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout auto =
+        FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.NEVER, auto.mode());
     assertEquals("the plan transforms, merges or reads from a template", auto.reason());
     assertEquals(1, auto.numShards());
-    OutputLayout copy = FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout copy =
+        FileReuse.layout(plan, a, FileReuse.Mode.COPY, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(3, copy.numShards());
     assertEquals("2 of 3 source data files copied whole", copy.reason());
   }
@@ -189,56 +233,80 @@ class FileReuseTest {
     List<IndexRecord> records = new ArrayList<>();
     for (int i = 0; i < offsetAndElements.length; i += 2) {
       long n = offsetAndElements[i + 1];
-      records.add(new IndexRecord(Bytes.utf8("t" + i / 2),
-          BundleEntry.of(DType.FLOAT, TensorShape.of(n), 0, offsetAndElements[i], n * 4, 0)));
+      records.add(
+          new IndexRecord(
+              Bytes.utf8("t" + i / 2),
+              BundleEntry.of(DType.FLOAT, TensorShape.of(n), 0, offsetAndElements[i], n * 4, 0)));
     }
     return new SourceIndex("mem", 1, records, null);
   }
 
   private static FileReuse.Analysis analyzeTf1(SourceIndex source, long length) {
-    return FileReuse.analyze(Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1)), source, new long[] {length});
+    return FileReuse.analyze(
+        Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1)), source, new long[] {length});
   }
 
   @Test
   void aFileWithAGapIsNotReusable() {
-    assertEquals(List.of(new FileReuse.Rejected(0, "bytes [8, 12) belong to no entry")),
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "bytes [8, 12) belong to no entry")),
         analyzeTf1(index(0, 2, 12, 1), 16).rejected());
-    assertEquals(List.of(new FileReuse.Rejected(0, "bytes [12, 16) belong to no entry")),
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "bytes [12, 16) belong to no entry")),
         analyzeTf1(index(0, 2, 8, 1), 16).rejected());
-    assertEquals(List.of(new FileReuse.Rejected(0, "bytes [0, 4) belong to no entry")),
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "bytes [0, 4) belong to no entry")),
         analyzeTf1(index(4, 2, 12, 1), 16).rejected());
     assertEquals(1, analyzeTf1(index(0, 2, 8, 2), 16).reusable().size());
   }
 
   @Test
   void overlapsEntriesPastTheEndAndMissingFilesAreNotReusable() {
-    assertEquals(List.of(new FileReuse.Rejected(0, "entries overlap at offset 4 (t1)")),
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "entries overlap at offset 4 (t1)")),
         analyzeTf1(index(0, 2, 4, 3), 16).rejected());
-    assertEquals(List.of(new FileReuse.Rejected(0, "entry t1 ends at offset 20, past the end of the file (16 bytes)")),
+    assertEquals(
+        List.of(
+            new FileReuse.Rejected(
+                0, "entry t1 ends at offset 20, past the end of the file (16 bytes)")),
         analyzeTf1(index(0, 2, 8, 3), 16).rejected());
-    assertEquals(List.of(new FileReuse.Rejected(0, "the data file is missing")),
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "the data file is missing")),
         analyzeTf1(index(0, 2, 8, 2), -1).rejected());
   }
 
   @Test
   void anEntryWhoseSizeDisagreesWithItsShapeIsLeftToTheStreamingPath() {
-    List<IndexRecord> records = List.of(new IndexRecord(Bytes.utf8("bad"),
-        BundleEntry.of(DType.FLOAT, TensorShape.of(3), 0, 0, 8, 0)));
-    assertEquals(List.of(new FileReuse.Rejected(0, "entry bad holds 8 bytes, its dtype and shape need 12")),
+    List<IndexRecord> records =
+        List.of(
+            new IndexRecord(
+                Bytes.utf8("bad"), BundleEntry.of(DType.FLOAT, TensorShape.of(3), 0, 0, 8, 0)));
+    assertEquals(
+        List.of(new FileReuse.Rejected(0, "entry bad holds 8 bytes, its dtype and shape need 12")),
         analyzeTf1(new SourceIndex("mem", 1, records, null), 8).rejected());
   }
 
   @Test
   void aDroppedTensorMakesItsFileNonReusable() {
     SourceIndex source = index(0, 2, 8, 2);
-    MappingRules exclude = new MappingRules(List.of(), List.of(), List.of(), List.of(Pattern.compile("t1")), List.of(),
-        false, List.of(), MappingRules.Switch.DEFAULT, MappingRules.Switch.DEFAULT);
+    MappingRules exclude =
+        new MappingRules(
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(Pattern.compile("t1")),
+            List.of(),
+            false,
+            List.of(),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1), exclude);
 
     FileReuse.Analysis a = FileReuse.analyze(plan, source, new long[] {16});
 
     assertEquals(1, a.rejected().size());
-    assertTrue(a.rejected().get(0).reason().startsWith("it holds t1, which is not in the output"),
+    assertTrue(
+        a.rejected().get(0).reason().startsWith("it holds t1, which is not in the output"),
         a.rejected().toString());
     assertEquals(List.of("t0"), names(a.rest()));
   }
@@ -246,9 +314,20 @@ class FileReuseTest {
   @Test
   void aTensorCopiedUnderTwoNamesStaysInPlaceOnceAndIsStreamedOnce() {
     SourceIndex source = index(0, 2, 8, 2);
-    MappingRules twice = new MappingRules(List.of(new MappingRules.Assignment("t0", "a"),
-        new MappingRules.Assignment("t0", "b"), new MappingRules.Assignment("t1", "c")), List.of(), List.of(),
-        List.of(), List.of(), false, List.of(), MappingRules.Switch.DEFAULT, MappingRules.Switch.DEFAULT);
+    MappingRules twice =
+        new MappingRules(
+            List.of(
+                new MappingRules.Assignment("t0", "a"),
+                new MappingRules.Assignment("t0", "b"),
+                new MappingRules.Assignment("t1", "c")),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            List.of(),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF1), twice);
 
     FileReuse.Analysis a = FileReuse.analyze(plan, source, new long[] {16});
@@ -263,25 +342,42 @@ class FileReuseTest {
     String prefix = path("sliced");
     Tensor emb = floats(12, 0);
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix, 2, false)) {
-      w.addSlice(0, "emb", TensorShape.of(6, 2), TensorSlice.parse("0,3:-"),
-          Tensor.of(DType.FLOAT, TensorShape.of(3, 2), java.util.Arrays.copyOfRange(emb.data(), 0, 24)));
-      w.addSlice(1, "emb", TensorShape.of(6, 2), TensorSlice.parse("3,3:-"),
-          Tensor.of(DType.FLOAT, TensorShape.of(3, 2), java.util.Arrays.copyOfRange(emb.data(), 24, 48)));
+      w.addSlice(
+          0,
+          "emb",
+          TensorShape.of(6, 2),
+          TensorSlice.parse("0,3:-"),
+          Tensor.of(
+              DType.FLOAT, TensorShape.of(3, 2), java.util.Arrays.copyOfRange(emb.data(), 0, 24)));
+      w.addSlice(
+          1,
+          "emb",
+          TensorShape.of(6, 2),
+          TensorSlice.parse("3,3:-"),
+          Tensor.of(
+              DType.FLOAT, TensorShape.of(3, 2), java.util.Arrays.copyOfRange(emb.data(), 24, 48)));
       w.add(1, "dense", scalar(1));
       w.finish();
     }
     SourceIndex source = PlanFixtures.read(io, prefix);
 
-    FileReuse.Analysis kept = analyze(Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2)), source);
+    FileReuse.Analysis kept =
+        analyze(Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2)), source);
     assertEquals(2, kept.reusable().size());
-    assertEquals(List.of(Naming.OBJECT_GRAPH_KEY, "save_counter" + VALUE, "vars/emb" + VALUE),
+    assertEquals(
+        List.of(Naming.OBJECT_GRAPH_KEY, "save_counter" + VALUE, "vars/emb" + VALUE),
         names(kept.rest()).stream().sorted().toList());
 
-    MigrationPlan merge = Planner.plan(source, new MigrationSpec(CheckpointFormat.TF2, "vars", false, true));
+    MigrationPlan merge =
+        Planner.plan(source, new MigrationSpec(CheckpointFormat.TF2, "vars", false, true));
     FileReuse.Analysis merged = analyze(merge, source);
     assertEquals(List.of(), merged.reusable());
-    assertEquals(List.of(new FileReuse.Rejected(0, "it holds emb[0,3:-], which is merged into vars/emb" + VALUE),
-        new FileReuse.Rejected(1, "it holds emb[3,3:-], which is merged into vars/emb" + VALUE)), merged.rejected());
+    assertEquals(
+        List.of(
+            new FileReuse.Rejected(0, "it holds emb[0,3:-], which is merged into vars/emb" + VALUE),
+            new FileReuse.Rejected(
+                1, "it holds emb[3,3:-], which is merged into vars/emb" + VALUE)),
+        merged.rejected());
   }
 
   @Test
@@ -291,27 +387,42 @@ class FileReuseTest {
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2));
     FileReuse.Analysis a = FileReuse.analyze(plan, source, new long[] {big * 8});
 
-    OutputLayout auto = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout auto =
+        FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
     assertEquals(FileReuse.Mode.COPY, auto.mode());
     assertEquals("rename-only plan; 1 of 1 source data files copied whole", auto.reason());
     assertEquals(2, auto.numShards());
 
-    OutputLayout asked = FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 4, Scheduler.DEFAULT_SHARD_SIZE, true);
+    OutputLayout asked =
+        FileReuse.layout(plan, a, FileReuse.Mode.AUTO, 4, Scheduler.DEFAULT_SHARD_SIZE, true);
     assertEquals(FileReuse.Mode.NEVER, asked.mode());
     assertEquals(4, asked.numShards());
 
     SourceIndex small = index(0, 2, 8, 2);
     MigrationPlan smallPlan = Planner.plan(small, MigrationSpec.to(CheckpointFormat.TF2));
-    OutputLayout tiny = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
-        FileReuse.Mode.AUTO, 0, Scheduler.DEFAULT_SHARD_SIZE, false);
+    OutputLayout tiny =
+        FileReuse.layout(
+            smallPlan,
+            FileReuse.analyze(smallPlan, small, new long[] {16}),
+            FileReuse.Mode.AUTO,
+            0,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false);
     assertEquals(FileReuse.Mode.NEVER, tiny.mode());
-    assertEquals("only 16 bytes could be reused, below the 64 MiB worth it: every tensor is streamed",
+    assertEquals(
+        "only 16 bytes could be reused, below the 64 MiB worth it: every tensor is streamed",
         tiny.reason());
     assertEquals(1, tiny.numShards());
 
     // With an explicit mode, --shards counts the new shards.
-    OutputLayout copy = FileReuse.layout(smallPlan, FileReuse.analyze(smallPlan, small, new long[] {16}),
-        FileReuse.Mode.COPY, 2, Scheduler.DEFAULT_SHARD_SIZE, true);
+    OutputLayout copy =
+        FileReuse.layout(
+            smallPlan,
+            FileReuse.analyze(smallPlan, small, new long[] {16}),
+            FileReuse.Mode.COPY,
+            2,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            true);
     assertEquals(3, copy.numShards());
   }
 
@@ -321,27 +432,39 @@ class FileReuseTest {
     SourceIndex source = PlanFixtures.read(io, src);
     MigrationPlan plan = Planner.plan(source, MigrationSpec.to(CheckpointFormat.TF2));
 
-    OutputLayout never = FileReuse.layout(io, plan, source, FileReuse.Mode.NEVER, 2, Scheduler.DEFAULT_SHARD_SIZE);
+    OutputLayout never =
+        FileReuse.layout(io, plan, source, FileReuse.Mode.NEVER, 2, Scheduler.DEFAULT_SHARD_SIZE);
 
     assertEquals(FileReuse.Mode.NEVER, never.mode());
     assertEquals(List.of(), never.reused());
-    assertEquals(Scheduler.assign(plan.tensors(), 2).stream().map(FileReuseTest::names).toList(),
+    assertEquals(
+        Scheduler.assign(plan.tensors(), 2).stream().map(FileReuseTest::names).toList(),
         never.newShards().stream().map(FileReuseTest::names).toList());
   }
 
   @Test
   void parsesModesAndRejectsOthers() {
     assertEquals(FileReuse.Mode.LINK, FileReuse.Mode.parse("link"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FileReuse.Mode.parse("hardlink"));
-    assertEquals("Invalid file reuse mode: hardlink (expected auto, copy, link or never)", e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> FileReuse.Mode.parse("hardlink"));
+    assertEquals(
+        "Invalid file reuse mode: hardlink (expected auto, copy, link or never)", e.getMessage());
   }
 
   @Test
   void readerSeesTheSameEntriesInAReusedOutput() {
     String src = writeTf1("tf1");
     String out = path("out/ckpt-1");
-    LocalMigration.Result r = LocalMigration.run(io, src, out, MigrationSpec.to(CheckpointFormat.TF2),
-        MappingRules.none(), 0, false, FileReuse.Policy.of(FileReuse.Mode.COPY));
+    LocalMigration.Result r =
+        LocalMigration.run(
+            io,
+            src,
+            out,
+            MigrationSpec.to(CheckpointFormat.TF2),
+            MappingRules.none(),
+            0,
+            false,
+            FileReuse.Policy.of(FileReuse.Mode.COPY));
     try (CheckpointReader reader = CheckpointReader.open(io, out)) {
       assertEquals(4, reader.header().numShards());
       for (FileReuse.ReusedFile f : r.layout().reused()) {

@@ -1,8 +1,5 @@
 package io.rebundle.codec.layout;
 
-import io.rebundle.codec.plan.PlannedTensor;
-import io.rebundle.codec.layout.Scheduler;
-import io.rebundle.codec.layout.SchedulerTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +9,7 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.codec.util.Bytes;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -23,12 +21,15 @@ class SchedulerTest {
 
   /** A copy of {@code size} uint8 bytes stored at {@code (shard, offset)} of the source. */
   private static PlannedTensor copy(String name, long size, int shard, long offset) {
-    return PlannedTensor.copy(Bytes.utf8(name), Bytes.utf8("src/" + name),
+    return PlannedTensor.copy(
+        Bytes.utf8(name),
+        Bytes.utf8("src/" + name),
         BundleEntry.of(DType.UINT8, TensorShape.of(size), shard, offset, size, 0));
   }
 
   private static PlannedTensor literal(String name, int size) {
-    return PlannedTensor.literal(Bytes.utf8(name), DType.UINT8, TensorShape.of(size), new byte[size], 0);
+    return PlannedTensor.literal(
+        Bytes.utf8(name), DType.UINT8, TensorShape.of(size), new byte[size], 0);
   }
 
   private static List<List<String>> names(List<List<PlannedTensor>> shards) {
@@ -54,7 +55,9 @@ class SchedulerTest {
     // 20 -> 2 (90); 10 -> 0 (100).
     assertArrayEquals(new long[] {110, 120, 110}, Scheduler.loads(shards));
     // Inside a shard: source order (offsets grow from t10 to t100).
-    assertEquals(List.of(List.of("t10", "t100"), List.of("t30", "t90"), List.of("t20", "t40", "t50")), names(shards));
+    assertEquals(
+        List.of(List.of("t10", "t100"), List.of("t30", "t90"), List.of("t20", "t40", "t50")),
+        names(shards));
   }
 
   @Test
@@ -66,7 +69,8 @@ class SchedulerTest {
 
   @Test
   void leavesSurplusShardsEmpty() {
-    List<List<PlannedTensor>> shards = Scheduler.assign(List.of(copy("a", 5, 0, 0), copy("b", 7, 0, 5)), 3);
+    List<List<PlannedTensor>> shards =
+        Scheduler.assign(List.of(copy("a", 5, 0, 0), copy("b", 7, 0, 5)), 3);
     assertEquals(List.of(List.of("b"), List.of("a"), List.of()), names(shards));
   }
 
@@ -84,16 +88,24 @@ class SchedulerTest {
 
   @Test
   void rejectsNonPositiveShardSizesAndCounts() {
-    IllegalArgumentException size = assertThrows(IllegalArgumentException.class, () -> Scheduler.shardCount(1, 0, 1));
+    IllegalArgumentException size =
+        assertThrows(IllegalArgumentException.class, () -> Scheduler.shardCount(1, 0, 1));
     assertEquals("Invalid shard size: 0", size.getMessage());
-    IllegalArgumentException count = assertThrows(IllegalArgumentException.class, () -> Scheduler.assign(seven(), 0));
+    IllegalArgumentException count =
+        assertThrows(IllegalArgumentException.class, () -> Scheduler.assign(seven(), 0));
     assertEquals("Invalid number of shards: 0", count.getMessage());
   }
 
   @Test
   void ordersByTheSourceShardThenOffsetWithGeneratedTensorsLast() {
-    List<PlannedTensor> t = List.of(literal("graph", 3), copy("x", 4, 1, 0), literal("counter", 8),
-        copy("y", 4, 0, 100), copy("z", 4, 0, 8), copy("w", 4, 1, 4));
+    List<PlannedTensor> t =
+        List.of(
+            literal("graph", 3),
+            copy("x", 4, 1, 0),
+            literal("counter", 8),
+            copy("y", 4, 0, 100),
+            copy("z", 4, 0, 8),
+            copy("w", 4, 1, 4));
     List<List<PlannedTensor>> shards = Scheduler.assign(t, 1);
     // Literals keep their size order (counter 8 bytes before graph 3 bytes).
     assertEquals(List.of(List.of("z", "y", "x", "w", "counter", "graph")), names(shards));
@@ -105,17 +117,32 @@ class SchedulerTest {
     TensorSlice low = new TensorSlice(List.of(new TensorSlice.Extent(0, 2)));
     TensorSlice high = new TensorSlice(List.of(new TensorSlice.Extent(2, 2)));
     BundleEntry full = BundleEntry.sliced(DType.UINT8, shape, List.of(low, high));
-    PlannedTensor merge = PlannedTensor.merge(Bytes.utf8("m"), Bytes.utf8("m"), full, List.of(
-        new PlannedTensor.SlicePart(low, Bytes.utf8("m0"), BundleEntry.of(DType.UINT8, TensorShape.of(2), 0, 50, 2, 0)),
-        new PlannedTensor.SlicePart(high, Bytes.utf8("m1"), BundleEntry.of(DType.UINT8, TensorShape.of(2), 0, 10, 2, 0))));
-    List<List<PlannedTensor>> shards = Scheduler.assign(List.of(copy("a", 4, 0, 60), merge, copy("b", 4, 0, 0)), 1);
+    PlannedTensor merge =
+        PlannedTensor.merge(
+            Bytes.utf8("m"),
+            Bytes.utf8("m"),
+            full,
+            List.of(
+                new PlannedTensor.SlicePart(
+                    low,
+                    Bytes.utf8("m0"),
+                    BundleEntry.of(DType.UINT8, TensorShape.of(2), 0, 50, 2, 0)),
+                new PlannedTensor.SlicePart(
+                    high,
+                    Bytes.utf8("m1"),
+                    BundleEntry.of(DType.UINT8, TensorShape.of(2), 0, 10, 2, 0))));
+    List<List<PlannedTensor>> shards =
+        Scheduler.assign(List.of(copy("a", 4, 0, 60), merge, copy("b", 4, 0, 0)), 1);
     assertEquals(List.of(List.of("b", "m", "a")), names(shards));
   }
 
   @Test
   void leavesSlicedFullEntriesOut() {
-    BundleEntry full = BundleEntry.sliced(DType.UINT8, TensorShape.of(4),
-        List.of(new TensorSlice(List.of(new TensorSlice.Extent(0, 4)))));
+    BundleEntry full =
+        BundleEntry.sliced(
+            DType.UINT8,
+            TensorShape.of(4),
+            List.of(new TensorSlice(List.of(new TensorSlice.Extent(0, 4)))));
     PlannedTensor sliced = PlannedTensor.sliced(Bytes.utf8("s"), Bytes.utf8("s"), full);
     List<List<PlannedTensor>> shards = Scheduler.assign(List.of(sliced, copy("a", 4, 0, 0)), 2);
     assertEquals(List.of(List.of("a"), List.of()), names(shards));
@@ -127,7 +154,12 @@ class SchedulerTest {
     Random random = new Random(1);
     for (int i = 0; i < 200; i++) {
       // Many equal sizes: ties are broken by target key, not by input order.
-      t.add(copy(String.format("v%03d", i), 1 + random.nextInt(5), random.nextInt(3), random.nextInt(1000)));
+      t.add(
+          copy(
+              String.format("v%03d", i),
+              1 + random.nextInt(5),
+              random.nextInt(3),
+              random.nextInt(1000)));
     }
     List<List<String>> first = names(Scheduler.assign(t, 7));
     for (int round = 0; round < 5; round++) {

@@ -1,13 +1,5 @@
 package io.rebundle.codec.migrate;
 
-import io.rebundle.codec.DestinationExistsException;
-import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.plan.MappingRules;
-import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.plan.RecordingFileIO;
-import io.rebundle.codec.layout.FileReuse;
-import io.rebundle.codec.migrate.LocalMigration;
-import io.rebundle.codec.migrate.LocalMigrationReuseTest;
 import static io.rebundle.codec.plan.PlanFixtures.VALUE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.DestinationExistsException;
 import io.rebundle.codec.LinkNotPossibleException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
@@ -29,8 +22,12 @@ import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.RecordingFileIO;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -43,13 +40,19 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link LocalMigration} with reused source data files: hard links, whole-file copies, the commit protocol. */
+/**
+ * {@link LocalMigration} with reused source data files: hard links, whole-file copies, the commit
+ * protocol.
+ */
 class LocalMigrationReuseTest {
   private final LocalFileIO io = new LocalFileIO();
 
   @TempDir Path dir;
 
-  /** A TF1 checkpoint of twelve random float32 tensors over {@code shards} data files; returns values by key. */
+  /**
+   * A TF1 checkpoint of twelve random float32 tensors over {@code shards} data files; returns
+   * values by key.
+   */
   private static Map<String, Tensor> writeTf1(FileIO io, String prefix, int shards) {
     Random random = new Random(11);
     Map<String, Tensor> values = new TreeMap<>();
@@ -86,8 +89,10 @@ class LocalMigrationReuseTest {
     try (Stream<Path> s = Files.walk(d)) {
       for (Path p : s.filter(Files::isRegularFile).toList()) {
         try {
-          m.put(d.relativize(p).toString(),
-              HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+          m.put(
+              d.relativize(p).toString(),
+              HexFormat.of()
+                  .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
         } catch (java.security.NoSuchAlgorithmException e) {
           throw new IllegalStateException(e);
         }
@@ -96,10 +101,12 @@ class LocalMigrationReuseTest {
     return m;
   }
 
-  private static void assertRestoresUnderTf2Keys(FileIO io, String out, Map<String, Tensor> values) {
+  private static void assertRestoresUnderTf2Keys(
+      FileIO io, String out, Map<String, Tensor> values) {
     try (CheckpointReader r = CheckpointReader.open(io, out)) {
       for (Map.Entry<String, Tensor> e : values.entrySet()) {
-        assertEquals(e.getValue(), r.read("vars/" + KeyEscaping.escape(e.getKey()) + VALUE), e.getKey());
+        assertEquals(
+            e.getValue(), r.read("vars/" + KeyEscaping.escape(e.getKey()) + VALUE), e.getKey());
       }
       assertEquals(List.of(1, 0, 0, 0, 0, 0, 0, 0), toList(r.read("save_counter" + VALUE).data()));
     }
@@ -109,8 +116,16 @@ class LocalMigrationReuseTest {
     return java.util.stream.IntStream.range(0, b.length).mapToObj(i -> (int) b[i]).toList();
   }
 
-  private LocalMigration.Result convert(FileIO io, String src, String out, FileReuse.Policy policy) {
-    return LocalMigration.run(io, src, out, MigrationSpec.to(CheckpointFormat.TF2), MappingRules.none(), 0, false,
+  private LocalMigration.Result convert(
+      FileIO io, String src, String out, FileReuse.Policy policy) {
+    return LocalMigration.run(
+        io,
+        src,
+        out,
+        MigrationSpec.to(CheckpointFormat.TF2),
+        MappingRules.none(),
+        0,
+        false,
         policy);
   }
 
@@ -124,16 +139,26 @@ class LocalMigrationReuseTest {
     LocalMigration.Result r = convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK));
 
     assertEquals(FileReuse.Mode.LINK, r.layout().mode());
-    assertEquals(List.of("checkpoint", "ckpt-1.data-00000-of-00004", "ckpt-1.data-00001-of-00004",
-        "ckpt-1.data-00002-of-00004", "ckpt-1.data-00003-of-00004", "ckpt-1.index"), list(dir.resolve("out")));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "ckpt-1.data-00000-of-00004",
+            "ckpt-1.data-00001-of-00004",
+            "ckpt-1.data-00002-of-00004",
+            "ckpt-1.data-00003-of-00004",
+            "ckpt-1.index"),
+        list(dir.resolve("out")));
     for (int s = 0; s < 3; s++) {
       assertEquals(inode(data(src, s, 3)), inode(data(out, s, 4)), "shard " + s);
     }
     assertNotEquals(inode(data(src, 0, 3)), inode(data(out, 3, 4)));
-    assertTrue(CheckpointVerifier.verify(io, out, null).ok(), CheckpointVerifier.verify(io, out, null).toString());
+    assertTrue(
+        CheckpointVerifier.verify(io, out, null).ok(),
+        CheckpointVerifier.verify(io, out, null).toString());
     assertRestoresUnderTf2Keys(io, out, values);
     // Entries of linked files point into the shard that holds their bytes.
-    try (CheckpointReader in = CheckpointReader.open(io, src); CheckpointReader o = CheckpointReader.open(io, out)) {
+    try (CheckpointReader in = CheckpointReader.open(io, src);
+        CheckpointReader o = CheckpointReader.open(io, out)) {
       for (IndexRecord rec : in.records()) {
         BundleEntry e = o.entry("vars/" + KeyEscaping.escape(rec.name()) + VALUE);
         assertEquals(rec.entry(), e, rec.name());
@@ -166,30 +191,44 @@ class LocalMigrationReuseTest {
     writeTf1(io, src, 2);
     RecordingFileIO recording = new RecordingFileIO(dir.toString());
 
-    LocalMigration.run(recording, src, dir.resolve("out").toString(), MigrationSpec.to(CheckpointFormat.TF2),
-        MappingRules.none(), 0, false, FileReuse.Policy.of(FileReuse.Mode.COPY));
+    LocalMigration.run(
+        recording,
+        src,
+        dir.resolve("out").toString(),
+        MigrationSpec.to(CheckpointFormat.TF2),
+        MappingRules.none(),
+        0,
+        false,
+        FileReuse.Policy.of(FileReuse.Mode.COPY));
 
-    List<String> log = recording.log.stream().map(l -> l.replaceAll("staging-out-[0-9a-f]{8}", "staging-out-*")
-        .replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*")).toList();
+    List<String> log =
+        recording.log.stream()
+            .map(
+                l ->
+                    l.replaceAll("staging-out-[0-9a-f]{8}", "staging-out-*")
+                        .replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*"))
+            .toList();
     String staging = ".rebundle-staging-out-*";
-    assertEquals(List.of(
-        "mkdirs " + staging,
-        "create " + staging + "/shard-00000-attempt-local",
-        "close " + staging + "/shard-00000-attempt-local",
-        "create " + staging + "/shard-00001-attempt-local",
-        "close " + staging + "/shard-00001-attempt-local",
-        "create " + staging + "/shard-00002-attempt-local",
-        "close " + staging + "/shard-00002-attempt-local",
-        "create " + staging + "/index",
-        "close " + staging + "/index",
-        "rename " + staging + "/shard-00000-attempt-local -> out.data-00000-of-00003",
-        "rename " + staging + "/shard-00001-attempt-local -> out.data-00001-of-00003",
-        "rename " + staging + "/shard-00002-attempt-local -> out.data-00002-of-00003",
-        "rename " + staging + "/index -> out.index",
-        "create checkpoint.tmp*",
-        "close checkpoint.tmp*",
-        "rename checkpoint.tmp* -> checkpoint",
-        "delete " + staging), log);
+    assertEquals(
+        List.of(
+            "mkdirs " + staging,
+            "create " + staging + "/shard-00000-attempt-local",
+            "close " + staging + "/shard-00000-attempt-local",
+            "create " + staging + "/shard-00001-attempt-local",
+            "close " + staging + "/shard-00001-attempt-local",
+            "create " + staging + "/shard-00002-attempt-local",
+            "close " + staging + "/shard-00002-attempt-local",
+            "create " + staging + "/index",
+            "close " + staging + "/index",
+            "rename " + staging + "/shard-00000-attempt-local -> out.data-00000-of-00003",
+            "rename " + staging + "/shard-00001-attempt-local -> out.data-00001-of-00003",
+            "rename " + staging + "/shard-00002-attempt-local -> out.data-00002-of-00003",
+            "rename " + staging + "/index -> out.index",
+            "create checkpoint.tmp*",
+            "close checkpoint.tmp*",
+            "rename checkpoint.tmp* -> checkpoint",
+            "delete " + staging),
+        log);
   }
 
   @Test
@@ -198,11 +237,22 @@ class LocalMigrationReuseTest {
     writeTf1(io, src, 2);
     RecordingFileIO recording = new RecordingFileIO(dir.toString());
 
-    LinkNotPossibleException e = assertThrows(LinkNotPossibleException.class,
-        () -> convert(recording, src, dir.resolve("out/model").toString(), FileReuse.Policy.of(FileReuse.Mode.LINK)));
+    LinkNotPossibleException e =
+        assertThrows(
+            LinkNotPossibleException.class,
+            () ->
+                convert(
+                    recording,
+                    src,
+                    dir.resolve("out/model").toString(),
+                    FileReuse.Policy.of(FileReuse.Mode.LINK)));
 
-    assertEquals("Cannot hard-link " + dir.resolve("out/model") + ": hard links need a local disk, and this storage "
-        + "(RecordingFileIO) has none; copy the files instead", e.getMessage());
+    assertEquals(
+        "Cannot hard-link "
+            + dir.resolve("out/model")
+            + ": hard links need a local disk, and this storage "
+            + "(RecordingFileIO) has none; copy the files instead",
+        e.getMessage());
     assertEquals(List.of(), recording.log);
     assertEquals(List.of("src"), list(dir));
   }
@@ -211,22 +261,44 @@ class LocalMigrationReuseTest {
   void linkAcrossFileSystemsFailsNamingTheFileAndLeavesNothing() throws IOException {
     Path shm = Path.of("/dev/shm");
     assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
-    assumeTrue(!Files.getFileStore(shm).equals(Files.getFileStore(dir)), "/dev/shm is on the same file system");
+    assumeTrue(
+        !Files.getFileStore(shm).equals(Files.getFileStore(dir)),
+        "/dev/shm is on the same file system");
     Path srcDir = Files.createTempDirectory(shm, "rebundle-link-test");
     try {
       String src = srcDir.resolve("model").toString();
       writeTf1(io, src, 2);
       Path outDir = dir.resolve("out");
 
-      LinkNotPossibleException e = assertThrows(LinkNotPossibleException.class,
-          () -> convert(io, src, outDir.resolve("model").toString(), FileReuse.Policy.of(FileReuse.Mode.LINK)));
+      LinkNotPossibleException e =
+          assertThrows(
+              LinkNotPossibleException.class,
+              () ->
+                  convert(
+                      io,
+                      src,
+                      outDir.resolve("model").toString(),
+                      FileReuse.Policy.of(FileReuse.Mode.LINK)));
 
-      assertTrue(e.getMessage().startsWith("Cannot hard-link " + src + ".data-00000-of-00002 as " + outDir
-          + "/.rebundle-staging-model-"), e.getMessage());
-      assertTrue(e.getMessage().endsWith(": they are on different file systems (a hard link needs source and "
-          + "destination on one local file system; copy the files instead)"), e.getMessage());
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Cannot hard-link "
+                      + src
+                      + ".data-00000-of-00002 as "
+                      + outDir
+                      + "/.rebundle-staging-model-"),
+          e.getMessage());
+      assertTrue(
+          e.getMessage()
+              .endsWith(
+                  ": they are on different file systems (a hard link needs source and "
+                      + "destination on one local file system; copy the files instead)"),
+          e.getMessage());
       assertEquals(List.of(), list(outDir));
-      assertEquals(List.of("model.data-00000-of-00002", "model.data-00001-of-00002", "model.index"), list(srcDir));
+      assertEquals(
+          List.of("model.data-00000-of-00002", "model.data-00001-of-00002", "model.index"),
+          list(srcDir));
     } finally {
       try (Stream<Path> s = Files.list(srcDir)) {
         for (Path p : s.toList()) {
@@ -268,18 +340,27 @@ class LocalMigrationReuseTest {
     Files.write(file, bytes);
 
     String checked = dir.resolve("checked/model").toString();
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
-        () -> convert(io, src, checked, FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification()));
-    assertTrue(ex.getMessage().startsWith("Checksum mismatch for tensor scope_1/w3 in " + file + " (shard 1, offset "),
+    CorruptCheckpointException ex =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                convert(
+                    io, src, checked, FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification()));
+    assertTrue(
+        ex.getMessage()
+            .startsWith(
+                "Checksum mismatch for tensor scope_1/w3 in " + file + " (shard 1, offset "),
         ex.getMessage());
     assertEquals(List.of(), list(dir.resolve("checked")));
 
-    // The documented trade-off: without --verify-copies the damage reaches the output, where verify finds it.
+    // The documented trade-off: without --verify-copies the damage reaches the output, where verify
+    // finds it.
     String unchecked = dir.resolve("unchecked/model").toString();
     convert(io, src, unchecked, FileReuse.Policy.of(FileReuse.Mode.COPY));
     CheckpointVerifier.Summary summary = CheckpointVerifier.verify(io, unchecked, null);
     assertFalse(summary.ok());
-    assertTrue(summary.toString().contains("Checksum mismatch for tensor vars/scope_1.Sw3" + VALUE),
+    assertTrue(
+        summary.toString().contains("Checksum mismatch for tensor vars/scope_1.Sw3" + VALUE),
         summary.toString());
   }
 
@@ -291,16 +372,35 @@ class LocalMigrationReuseTest {
     convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK));
     Map<String, String> before = snapshot(dir);
 
-    DestinationExistsException e = assertThrows(DestinationExistsException.class,
-        () -> convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK)));
-    assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once the new one is complete)", e.getMessage());
+    DestinationExistsException e =
+        assertThrows(
+            DestinationExistsException.class,
+            () -> convert(io, src, out, FileReuse.Policy.of(FileReuse.Mode.LINK)));
+    assertEquals(
+        "Cannot write checkpoint "
+            + out
+            + ": it already exists (use --overwrite to replace it once the new one is complete)",
+        e.getMessage());
     assertEquals(before, snapshot(dir));
 
-    LocalMigration.run(io, src, out, MigrationSpec.to(CheckpointFormat.TF2), MappingRules.none(), 0, true,
+    LocalMigration.run(
+        io,
+        src,
+        out,
+        MigrationSpec.to(CheckpointFormat.TF2),
+        MappingRules.none(),
+        0,
+        true,
         FileReuse.Policy.of(FileReuse.Mode.LINK));
     assertRestoresUnderTf2Keys(io, out, values);
     assertEquals(inode(data(src, 1, 2)), inode(data(out, 1, 3)));
-    assertEquals(List.of("checkpoint", "model.data-00000-of-00003", "model.data-00001-of-00003",
-        "model.data-00002-of-00003", "model.index"), list(dir.resolve("out")));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "model.data-00000-of-00003",
+            "model.data-00001-of-00003",
+            "model.data-00002-of-00003",
+            "model.index"),
+        list(dir.resolve("out")));
   }
 }

@@ -65,8 +65,19 @@ class PreparedMigrationTest {
   }
 
   private MigrationRequest request(int shards) {
-    return new MigrationRequest(source, out(), MigrationSpec.to(CheckpointFormat.TF1), MappingRules.none(), shards,
-        Scheduler.DEFAULT_SHARD_SIZE, false, true, null, null, null, null);
+    return new MigrationRequest(
+        source,
+        out(),
+        MigrationSpec.to(CheckpointFormat.TF1),
+        MappingRules.none(),
+        shards,
+        Scheduler.DEFAULT_SHARD_SIZE,
+        false,
+        true,
+        null,
+        null,
+        null,
+        null);
   }
 
   private List<String> outDir() throws Exception {
@@ -84,7 +95,8 @@ class PreparedMigrationTest {
     try (ObjectOutputStream o = new ObjectOutputStream(bytes)) {
       o.writeObject(value);
     }
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
       return (T) in.readObject();
     }
   }
@@ -92,10 +104,25 @@ class PreparedMigrationTest {
   @Test
   void theDefaultReusePolicyNeverSkipsACrcCheck() {
     assertEquals(new FileReuse.Policy(FileReuse.Mode.AUTO, true), request(0).effectiveReuse());
-    MigrationRequest copy = new MigrationRequest(source, out(), MigrationSpec.to(CheckpointFormat.TF1), null, 0,
-        Scheduler.DEFAULT_SHARD_SIZE, false, true, null, null, FileReuse.Policy.of(FileReuse.Mode.COPY), null);
-    assertEquals(new FileReuse.Policy(FileReuse.Mode.COPY, false), copy.effectiveReuse(), "copy asked: as asked");
-    PreparedMigration m = PreparedMigration.preview(io, request(0), x -> { });
+    MigrationRequest copy =
+        new MigrationRequest(
+            source,
+            out(),
+            MigrationSpec.to(CheckpointFormat.TF1),
+            null,
+            0,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            true,
+            null,
+            null,
+            FileReuse.Policy.of(FileReuse.Mode.COPY),
+            null);
+    assertEquals(
+        new FileReuse.Policy(FileReuse.Mode.COPY, false),
+        copy.effectiveReuse(),
+        "copy asked: as asked");
+    PreparedMigration m = PreparedMigration.preview(io, request(0), x -> {});
     assertTrue(m.reuse().verifyCopies());
     assertTrue(m.verified());
   }
@@ -111,17 +138,18 @@ class PreparedMigrationTest {
     }
     AtomicLong bytes = new AtomicLong();
     AtomicLong tensors = new AtomicLong();
-    ProgressSink sink = new ProgressSink() {
-      @Override
-      public void bytes(long n) {
-        bytes.addAndGet(n);
-      }
+    ProgressSink sink =
+        new ProgressSink() {
+          @Override
+          public void bytes(long n) {
+            bytes.addAndGet(n);
+          }
 
-      @Override
-      public void tensors(long n) {
-        tensors.addAndGet(n);
-      }
-    };
+          @Override
+          public void tensors(long n) {
+            tensors.addAndGet(n);
+          }
+        };
     List<TaskOutcome> outcomes = LocalMigration.runTasks(io, shipped, sink, 2);
     outcomes.forEach(o -> assertInstanceOf(TaskOutcome.Done.class, o));
 
@@ -130,7 +158,8 @@ class PreparedMigrationTest {
     assertEquals(m.plan().dataBytes(), bytes.get(), "progress is byte-accurate");
     assertEquals(m.plan().dataTensors(), tensors.get());
     assertEquals(out(), r.destination());
-    assertEquals(List.of("checkpoint", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"),
+    assertEquals(
+        List.of("checkpoint", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"),
         outDir());
     assertTrue(CheckpointVerifier.verify(io, out(), null).ok());
     try (CheckpointReader reader = CheckpointReader.open(io, out())) {
@@ -148,12 +177,17 @@ class PreparedMigrationTest {
     }
     PreparedMigration m = PreparedMigration.prepare(io, request(1));
     List<TaskOutcome> outcomes = LocalMigration.runTasks(io, m.tasks(), ProgressSink.NONE, 1);
-    TaskOutcome.InputProblem problem = assertInstanceOf(TaskOutcome.InputProblem.class, outcomes.get(0));
+    TaskOutcome.InputProblem problem =
+        assertInstanceOf(TaskOutcome.InputProblem.class, outcomes.get(0));
     assertFalse(problem.unsupported());
-    assertTrue(problem.message().startsWith("Checksum mismatch for tensor w in " + Naming.dataFile(source, 0, 2)),
+    assertTrue(
+        problem
+            .message()
+            .startsWith("Checksum mismatch for tensor w in " + Naming.dataFile(source, 0, 2)),
         problem.message());
 
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> m.commit(outcomes));
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> m.commit(outcomes));
 
     assertEquals(problem.message(), e.getMessage());
     assertEquals(List.of(), outDir(), "the staging area is gone and nothing was published");
@@ -176,21 +210,39 @@ class PreparedMigrationTest {
     LocalMigration.run(io, request(1), ProgressSink.NONE, 1);
     List<String> before = outDir();
 
-    DestinationExistsException e = assertThrows(DestinationExistsException.class,
-        () -> PreparedMigration.prepare(io, request(1)));
+    DestinationExistsException e =
+        assertThrows(
+            DestinationExistsException.class, () -> PreparedMigration.prepare(io, request(1)));
 
-    assertEquals("Cannot write checkpoint " + out() + ": it already exists (use --overwrite to replace it once the "
-        + "new one is complete)", e.getMessage());
+    assertEquals(
+        "Cannot write checkpoint "
+            + out()
+            + ": it already exists (use --overwrite to replace it once the "
+            + "new one is complete)",
+        e.getMessage());
     assertEquals(out(), e.prefix());
     assertEquals(before, outDir());
   }
 
   @Test
   void warmStartWithoutATemplateKeepsMatchingVariablesAndDropsTheGlobalStep() {
-    MigrationRequest warm = new MigrationRequest(source, out(), MigrationSpec.to(CheckpointFormat.TF1), null, 1,
-        Scheduler.DEFAULT_SHARD_SIZE, false, true, null, null, null,
-        new WarmStart(Pattern.compile("w|b"), Map.of("bias", "b")));
-    PreparedMigration m = PreparedMigration.preview(io, warm, x -> { });
-    assertEquals(List.of("bias", "w"), m.plan().tensors().stream().map(t -> t.targetName()).sorted().toList());
+    MigrationRequest warm =
+        new MigrationRequest(
+            source,
+            out(),
+            MigrationSpec.to(CheckpointFormat.TF1),
+            null,
+            1,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            true,
+            null,
+            null,
+            null,
+            new WarmStart(Pattern.compile("w|b"), Map.of("bias", "b")));
+    PreparedMigration m = PreparedMigration.preview(io, warm, x -> {});
+    assertEquals(
+        List.of("bias", "w"),
+        m.plan().tensors().stream().map(t -> t.targetName()).sorted().toList());
   }
 }

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Damage made inside the test to a TensorFlow-written checkpoint: TensorFlow refuses it, and so does
- * Rebundle, with its own message naming the file, key and offset.
+ * Damage made inside the test to a TensorFlow-written checkpoint: TensorFlow refuses it, and so
+ * does Rebundle, with its own message naming the file, key and offset.
  */
 class CorruptionIT extends OracleTestBase {
 
@@ -28,9 +28,17 @@ class CorruptionIT extends OracleTestBase {
   @BeforeEach
   void writeCheckpoint() {
     prefix = dir.resolve("ckpt").toString();
-    tf.save(prefix, List.of(
-        OracleTensor.of("a", 1, new long[] {4}, new byte[] {0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, (byte) 0x80, 0x40}),
-        OracleTensor.of("b", 9, new long[0], new byte[] {7, 0, 0, 0, 0, 0, 0, 0})));
+    tf.save(
+        prefix,
+        List.of(
+            OracleTensor.of(
+                "a",
+                1,
+                new long[] {4},
+                new byte[] {
+                  0, 0, (byte) 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, (byte) 0x80, 0x40
+                }),
+            OracleTensor.of("b", 9, new long[0], new byte[] {7, 0, 0, 0, 0, 0, 0, 0})));
   }
 
   private Path index() {
@@ -57,16 +65,19 @@ class CorruptionIT extends OracleTestBase {
   }
 
   private RebundleException rebundleReadsEverything() {
-    return assertThrows(RebundleException.class, () -> {
-      try (CheckpointReader r = CheckpointReader.open(io, prefix)) {
-        r.read("a");
-        r.read("b");
-      }
-    });
+    return assertThrows(
+        RebundleException.class,
+        () -> {
+          try (CheckpointReader r = CheckpointReader.open(io, prefix)) {
+            r.read("a");
+            r.read("b");
+          }
+        });
   }
 
   private String tensorFlowFails(String key, int dtype) {
-    return assertThrows(TfOracle.TfOracleException.class, () -> tf.restore(prefix, key, dtype)).getMessage();
+    return assertThrows(TfOracle.TfOracleException.class, () -> tf.restore(prefix, key, dtype))
+        .getMessage();
   }
 
   @Test
@@ -75,8 +86,13 @@ class CorruptionIT extends OracleTestBase {
     assertTrue(tensorFlowFails("a", 1).contains("Checksum does not match"));
     RebundleException e = rebundleReadsEverything();
     assertEquals(CorruptCheckpointException.class, e.getClass());
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor a in " + data()
-        + " (shard 0, offset 0, 16 bytes): stored "), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Checksum mismatch for tensor a in "
+                    + data()
+                    + " (shard 0, offset 0, 16 bytes): stored "),
+        e.getMessage());
   }
 
   @Test
@@ -85,7 +101,9 @@ class CorruptionIT extends OracleTestBase {
     assertTrue(tensorFlowFails("a", 1).contains("block checksum mismatch"));
     RebundleException e = rebundleReadsEverything();
     assertEquals(CorruptCheckpointException.class, e.getClass());
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for data block in " + index() + " (offset 0, "),
+    assertTrue(
+        e.getMessage()
+            .startsWith("Checksum mismatch for data block in " + index() + " (offset 0, "),
         e.getMessage());
   }
 
@@ -96,7 +114,9 @@ class CorruptionIT extends OracleTestBase {
     flip(index(), length - 48 - 5 - 1);
     assertTrue(tensorFlowFails("a", 1).contains("block checksum mismatch"));
     RebundleException e = rebundleReadsEverything();
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for index block in " + index()), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("Checksum mismatch for index block in " + index()),
+        e.getMessage());
   }
 
   @Test
@@ -104,8 +124,15 @@ class CorruptionIT extends OracleTestBase {
     flip(index(), Files.size(index()) - 1);
     assertTrue(tensorFlowFails("a", 1).contains("bad magic number"));
     RebundleException e = rebundleReadsEverything();
-    assertTrue(e.getMessage().startsWith("Cannot read table " + index() + " at offset "
-        + (Files.size(index()) - 8) + ": not an sstable (bad magic number)"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Cannot read table "
+                    + index()
+                    + " at offset "
+                    + (Files.size(index()) - 8)
+                    + ": not an sstable (bad magic number)"),
+        e.getMessage());
   }
 
   @Test
@@ -113,7 +140,8 @@ class CorruptionIT extends OracleTestBase {
     truncate(index(), 20);
     tensorFlowFails("a", 1);
     RebundleException e = rebundleReadsEverything();
-    assertEquals("Cannot read table " + index() + ": unexpected end of file: 20 bytes, need at least 48",
+    assertEquals(
+        "Cannot read table " + index() + ": unexpected end of file: 20 bytes, need at least 48",
         e.getMessage());
   }
 
@@ -123,7 +151,10 @@ class CorruptionIT extends OracleTestBase {
     tensorFlowFails("a", 1);
     RebundleException e = rebundleReadsEverything();
     assertEquals(CorruptCheckpointException.class, e.getClass());
-    assertEquals("Cannot read tensor a in " + data() + ": bytes [0, 16) lie past the end of the file (10 bytes)",
+    assertEquals(
+        "Cannot read tensor a in "
+            + data()
+            + ": bytes [0, 16) lie past the end of the file (10 bytes)",
         e.getMessage());
   }
 
@@ -134,7 +165,8 @@ class CorruptionIT extends OracleTestBase {
     RebundleException e = rebundleReadsEverything();
     // Corrupt (exit 3), not "not found": the checkpoint exists, one of its files does not.
     assertEquals(CorruptCheckpointException.class, e.getClass());
-    assertEquals("Cannot read tensor a: data file " + data() + " (shard 0 of 1) is missing", e.getMessage());
+    assertEquals(
+        "Cannot read tensor a: data file " + data() + " (shard 0 of 1) is missing", e.getMessage());
   }
 
   @Test
@@ -143,7 +175,9 @@ class CorruptionIT extends OracleTestBase {
     assertTrue(tensorFlowFails("a", 1).contains("Failed to find any matching files"));
     RebundleException e = rebundleReadsEverything();
     assertEquals(CheckpointNotFoundException.class, e.getClass());
-    assertTrue(e.getMessage().startsWith("Cannot find checkpoint " + prefix + ": no " + index() + " found"),
+    assertTrue(
+        e.getMessage()
+            .startsWith("Cannot find checkpoint " + prefix + ": no " + index() + " found"),
         e.getMessage());
   }
 }

@@ -18,12 +18,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The checkpoints under {@code conf/examples/} are written by TensorFlow's own SaveV2 kernel in this
- * test. It checks the committed files are exactly what TensorFlow writes today; run with
+ * The checkpoints under {@code conf/examples/} are written by TensorFlow's own SaveV2 kernel in
+ * this test. It checks the committed files are exactly what TensorFlow writes today; run with
  * {@code -Drebundle.examples.write=true} to (re)write them.
  */
 class ExamplesIT extends OracleTestBase {
-
 
   static Path examples() {
     String root = System.getProperty("rebundle.repo.root");
@@ -43,12 +42,15 @@ class ExamplesIT extends OracleTestBase {
   @Test
   void tf1CheckpointOfTheMigrationGuide() throws IOException {
     String prefix = dir.resolve("tf1-ckpt").toString();
-    tf.save(prefix, List.of(
-        OracleTensor.of("a", 1, new long[0], float32(1)),
-        OracleTensor.of("b", 1, new long[0], float32(2)),
-        OracleTensor.of("scoped/c", 1, new long[0], float32(3))));
+    tf.save(
+        prefix,
+        List.of(
+            OracleTensor.of("a", 1, new long[0], float32(1)),
+            OracleTensor.of("b", 1, new long[0], float32(2)),
+            OracleTensor.of("scoped/c", 1, new long[0], float32(3))));
     compareOrWrite(Path.of(prefix).getParent(), examples(), "tf1-ckpt");
-    try (CheckpointReader r = CheckpointReader.open(io, examples().resolve("tf1-ckpt").toString())) {
+    try (CheckpointReader r =
+        CheckpointReader.open(io, examples().resolve("tf1-ckpt").toString())) {
       assertArrayEquals(float32(3), r.read("scoped/c").data());
     }
   }
@@ -69,23 +71,29 @@ class ExamplesIT extends OracleTestBase {
     ObjectGraph graph = b.build();
     Path out = dir.resolve("tf2-ckpt");
     String prefix = out.resolve("ckpt-1").toString();
-    tf.save(prefix, List.of(
-        OracleTensor.of("save_counter/.ATTRIBUTES/VARIABLE_VALUE", 9, new long[0], int64(1)),
-        OracleTensor.of("variables/0/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(5)),
-        OracleTensor.of("variables/1/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(6)),
-        OracleTensor.of("variables/2/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(7)),
-        OracleTensor.ofStrings(Naming.OBJECT_GRAPH_KEY, new long[0], List.of(graph.encode()))));
+    tf.save(
+        prefix,
+        List.of(
+            OracleTensor.of("save_counter/.ATTRIBUTES/VARIABLE_VALUE", 9, new long[0], int64(1)),
+            OracleTensor.of("variables/0/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(5)),
+            OracleTensor.of("variables/1/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(6)),
+            OracleTensor.of("variables/2/.ATTRIBUTES/VARIABLE_VALUE", 1, new long[0], float32(7)),
+            OracleTensor.ofStrings(Naming.OBJECT_GRAPH_KEY, new long[0], List.of(graph.encode()))));
     CheckpointState.of("ckpt-1").write(io, out.toString());
     compareOrWrite(out, examples().resolve("tf2-ckpt"), "ckpt-1");
     compareOrWrite(out, examples().resolve("tf2-ckpt"), Naming.STATE_FILE);
-    try (CheckpointReader r = CheckpointReader.open(io, examples().resolve("tf2-ckpt").toString())) {
+    try (CheckpointReader r =
+        CheckpointReader.open(io, examples().resolve("tf2-ckpt").toString())) {
       assertTrue(r.isObjectBased());
       assertEquals(graph, r.objectGraph());
       assertArrayEquals(float32(7), r.read("variables/2/.ATTRIBUTES/VARIABLE_VALUE").data());
     }
   }
 
-  /** Compares every file of {@code from} whose name starts with {@code name} with its committed copy. */
+  /**
+   * Compares every file of {@code from} whose name starts with {@code name} with its committed
+   * copy.
+   */
   private static void compareOrWrite(Path from, Path committed, String name) throws IOException {
     boolean write = Boolean.getBoolean("rebundle.examples.write");
     List<Path> files;
@@ -99,8 +107,9 @@ class ExamplesIT extends OracleTestBase {
         Files.createDirectories(committed);
         Files.copy(f, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
-      assertTrue(Files.exists(target), "missing committed example " + target
-          + " (run with -Drebundle.examples.write=true)");
+      assertTrue(
+          Files.exists(target),
+          "missing committed example " + target + " (run with -Drebundle.examples.write=true)");
       assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(target), "example " + target);
     }
   }

@@ -13,9 +13,9 @@ import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.ObjectGraph;
-import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.MigrationSpec;
 import java.io.IOException;
@@ -48,11 +48,13 @@ class FileReuseOracleIT extends OracleTestBase {
   private Map<String, Tensor> writeShardedTf1WithTensorFlow(String prefix) {
     Random random = new Random(77);
     Map<String, Tensor> expected = new LinkedHashMap<>();
-    List<List<OracleTensor>> shards = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    List<List<OracleTensor>> shards =
+        List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     int i = 0;
     for (DType dtype : FIXED_DTYPES) {
       long[] shape = {3, 2};
-      Tensor t = Tensor.of(dtype, TensorShape.of(shape), OracleSupport.randomData(dtype, shape, random));
+      Tensor t =
+          Tensor.of(dtype, TensorShape.of(shape), OracleSupport.randomData(dtype, shape, random));
       String key = "model/" + dtype.displayName() + "/w";
       expected.put(key, t);
       shards.get(i++ % 3).add(OracleSupport.toOracle(key, t));
@@ -63,13 +65,30 @@ class FileReuseOracleIT extends OracleTestBase {
     Tensor empty = Tensor.of(DType.FLOAT, TensorShape.of(0, 4), new byte[0]);
     expected.put("empty", empty);
     shards.get(1).add(OracleSupport.toOracle("empty", empty));
-    Tensor emb = Tensor.of(DType.FLOAT, TensorShape.of(4, 3), OracleSupport.randomData(DType.FLOAT, new long[] {4, 3},
-        random));
+    Tensor emb =
+        Tensor.of(
+            DType.FLOAT,
+            TensorShape.of(4, 3),
+            OracleSupport.randomData(DType.FLOAT, new long[] {4, 3}, random));
     expected.put("part/emb", emb);
-    shards.get(1).add(OracleTensor.slice("part/emb", DType.FLOAT.code(), new long[] {2, 3},
-        ConvertOracleIT.block(emb, 3, 0, 2, 0, 3), "4 3 0,2:0,3"));
-    shards.get(2).add(OracleTensor.slice("part/emb", DType.FLOAT.code(), new long[] {2, 3},
-        ConvertOracleIT.block(emb, 3, 2, 2, 0, 3), "4 3 2,2:0,3"));
+    shards
+        .get(1)
+        .add(
+            OracleTensor.slice(
+                "part/emb",
+                DType.FLOAT.code(),
+                new long[] {2, 3},
+                ConvertOracleIT.block(emb, 3, 0, 2, 0, 3),
+                "4 3 0,2:0,3"));
+    shards
+        .get(2)
+        .add(
+            OracleTensor.slice(
+                "part/emb",
+                DType.FLOAT.code(),
+                new long[] {2, 3},
+                ConvertOracleIT.block(emb, 3, 2, 2, 0, 3),
+                "4 3 2,2:0,3"));
     List<String> parts = new ArrayList<>();
     for (int s = 0; s < 3; s++) {
       String part = path("tmp/part-" + s);
@@ -80,11 +99,14 @@ class FileReuseOracleIT extends OracleTestBase {
     return expected;
   }
 
-  private static void assertTensorFlowRestoresAll(String prefix, Map<String, Tensor> expected,
+  private static void assertTensorFlowRestoresAll(
+      String prefix,
+      Map<String, Tensor> expected,
       java.util.function.UnaryOperator<String> rename) {
     for (Map.Entry<String, Tensor> e : expected.entrySet()) {
       String key = rename.apply(e.getKey());
-      Tensor restored = OracleSupport.fromOracle(tf.restore(prefix, key, e.getValue().dtype().code(), ""));
+      Tensor restored =
+          OracleSupport.fromOracle(tf.restore(prefix, key, e.getValue().dtype().code(), ""));
       assertEquals(e.getValue(), restored, key);
     }
   }
@@ -94,14 +116,23 @@ class FileReuseOracleIT extends OracleTestBase {
   }
 
   @Test
-  void tensorFlowRestoresEveryTensorOfTf2OutputsWhoseDataFilesAreLinkedOrCopied() throws IOException {
+  void tensorFlowRestoresEveryTensorOfTf2OutputsWhoseDataFilesAreLinkedOrCopied()
+      throws IOException {
     String source = path("tf1/model.ckpt-100");
     Map<String, Tensor> expected = writeShardedTf1WithTensorFlow(source);
     for (FileReuse.Mode mode : List.of(FileReuse.Mode.LINK, FileReuse.Mode.COPY)) {
       String out = path(mode.id() + "/ckpt-1");
 
-      LocalMigration.Result r = LocalMigration.run(io, source, out, MigrationSpec.to(CheckpointFormat.TF2),
-          MappingRules.none(), 0, false, FileReuse.Policy.of(mode));
+      LocalMigration.Result r =
+          LocalMigration.run(
+              io,
+              source,
+              out,
+              MigrationSpec.to(CheckpointFormat.TF2),
+              MappingRules.none(),
+              0,
+              false,
+              FileReuse.Policy.of(mode));
 
       assertEquals(mode, r.layout().mode());
       assertEquals(List.of(), r.layout().rejected());
@@ -117,14 +148,18 @@ class FileReuseOracleIT extends OracleTestBase {
         }
       }
       assertTensorFlowRestoresAll(out, expected, ConvertOracleIT::tf2Key);
-      assertArrayEquals(new byte[] {1, 0, 0, 0, 0, 0, 0, 0},
+      assertArrayEquals(
+          new byte[] {1, 0, 0, 0, 0, 0, 0, 0},
           tf.restore(out, "save_counter" + VALUE, DType.INT64.code()).data());
       // TF cuts slices out of the partitioned variable, now read through the reused files.
-      assertArrayEquals(ConvertOracleIT.block(expected.get("part/emb"), 3, 2, 2, 0, 3),
-          tf.restore(out, ConvertOracleIT.tf2Key("part/emb"), DType.FLOAT.code(), "4 3 2,2:0,3").data());
+      assertArrayEquals(
+          ConvertOracleIT.block(expected.get("part/emb"), 3, 2, 2, 0, 3),
+          tf.restore(out, ConvertOracleIT.tf2Key("part/emb"), DType.FLOAT.code(), "4 3 2,2:0,3")
+              .data());
       try (CheckpointReader reader = CheckpointReader.open(io, out)) {
         ObjectGraph graph = reader.objectGraph();
-        assertArrayEquals(graph.encode(),
+        assertArrayEquals(
+            graph.encode(),
             tf.restore(out, Naming.OBJECT_GRAPH_KEY, DType.STRING.code()).strings().get(0));
       }
       assertTrue(CheckpointVerifier.verify(io, out, null).ok());
@@ -136,12 +171,27 @@ class FileReuseOracleIT extends OracleTestBase {
     String source = path("tf1/model.ckpt-100");
     Map<String, Tensor> expected = writeShardedTf1WithTensorFlow(source);
     String tf2 = path("tf2/ckpt-1");
-    LocalMigration.run(io, source, tf2, MigrationSpec.to(CheckpointFormat.TF2), MappingRules.none(), 0, false,
+    LocalMigration.run(
+        io,
+        source,
+        tf2,
+        MigrationSpec.to(CheckpointFormat.TF2),
+        MappingRules.none(),
+        0,
+        false,
         FileReuse.Policy.of(FileReuse.Mode.LINK));
     String back = path("back/model.ckpt-100");
 
-    LocalMigration.Result r = LocalMigration.run(io, tf2, back, MigrationSpec.to(CheckpointFormat.TF1),
-        MappingRules.none(), 0, false, FileReuse.Policy.of(FileReuse.Mode.LINK));
+    LocalMigration.Result r =
+        LocalMigration.run(
+            io,
+            tf2,
+            back,
+            MigrationSpec.to(CheckpointFormat.TF1),
+            MappingRules.none(),
+            0,
+            false,
+            FileReuse.Policy.of(FileReuse.Mode.LINK));
 
     assertEquals(3, r.layout().numShards());
     assertEquals(1, r.layout().rejected().size());

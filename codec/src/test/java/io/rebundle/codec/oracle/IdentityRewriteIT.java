@@ -24,26 +24,43 @@ import org.junit.jupiter.api.Test;
  */
 class IdentityRewriteIT extends OracleTestBase {
 
-
   @Test
   void rewriteOfASingleShardCheckpointIsByteIdentical() throws IOException {
     Random random = new Random(21);
     List<OracleTensor> tensors = new ArrayList<>();
     for (DType dtype : OracleSupport.FIXED_DTYPES) {
       long[] shape = {3, 2};
-      tensors.add(OracleTensor.of("vars/" + dtype.displayName(), dtype.code(), shape,
-          OracleSupport.randomData(dtype, shape, random)));
+      tensors.add(
+          OracleTensor.of(
+              "vars/" + dtype.displayName(),
+              dtype.code(),
+              shape,
+              OracleSupport.randomData(dtype, shape, random)));
     }
     tensors.add(OracleTensor.ofStrings("names", new long[] {6}, OracleSupport.sampleStrings()));
     tensors.add(OracleTensor.of("global_step", 9, new long[0], new byte[8]));
-    tensors.add(OracleTensor.slice("emb", 1, new long[] {2, 2},
-        OracleSupport.randomData(DType.FLOAT, new long[] {2, 2}, random), "4 2 0,2:0,2"));
-    tensors.add(OracleTensor.slice("emb", 1, new long[] {2, 2},
-        OracleSupport.randomData(DType.FLOAT, new long[] {2, 2}, random), "4 2 2,2:0,2"));
+    tensors.add(
+        OracleTensor.slice(
+            "emb",
+            1,
+            new long[] {2, 2},
+            OracleSupport.randomData(DType.FLOAT, new long[] {2, 2}, random),
+            "4 2 0,2:0,2"));
+    tensors.add(
+        OracleTensor.slice(
+            "emb",
+            1,
+            new long[] {2, 2},
+            OracleSupport.randomData(DType.FLOAT, new long[] {2, 2}, random),
+            "4 2 2,2:0,2"));
     // Many keys so the index spans more than one 256 KiB block.
     for (int i = 0; i < 3000; i++) {
-      tensors.add(OracleTensor.of(String.format("layer_%04d/%s", i, "w".repeat(60)), 1, new long[] {1},
-          OracleSupport.randomData(DType.FLOAT, new long[] {1}, random)));
+      tensors.add(
+          OracleTensor.of(
+              String.format("layer_%04d/%s", i, "w".repeat(60)),
+              1,
+              new long[] {1},
+              OracleSupport.randomData(DType.FLOAT, new long[] {1}, random)));
     }
     String source = dir.resolve("tf").toString();
     tf.save(source, tensors);
@@ -58,8 +75,12 @@ class IdentityRewriteIT extends OracleTestBase {
       String part = dir.resolve(String.format("tmp/part-%05d-of-00003", p)).toString();
       List<OracleTensor> tensors = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        tensors.add(OracleTensor.of("p" + p + "/t" + i, 2, new long[] {i + 1},
-            OracleSupport.randomData(DType.DOUBLE, new long[] {i + 1}, random)));
+        tensors.add(
+            OracleTensor.of(
+                "p" + p + "/t" + i,
+                2,
+                new long[] {i + 1},
+                OracleSupport.randomData(DType.DOUBLE, new long[] {i + 1}, random)));
       }
       tf.save(part, tensors);
       parts.add(part);
@@ -75,13 +96,16 @@ class IdentityRewriteIT extends OracleTestBase {
       numShards = reader.header().numShards();
       List<IndexRecord> records = new ArrayList<>();
       reader.records().forEach(records::add);
-      List<IndexRecord> withData = new ArrayList<>(records.stream().filter(r -> !r.entry().isSliced()).toList());
-      withData.sort(Comparator.comparingInt((IndexRecord r) -> r.entry().shardId())
-          .thenComparingLong(r -> r.entry().offset()));
+      List<IndexRecord> withData =
+          new ArrayList<>(records.stream().filter(r -> !r.entry().isSliced()).toList());
+      withData.sort(
+          Comparator.comparingInt((IndexRecord r) -> r.entry().shardId())
+              .thenComparingLong(r -> r.entry().offset()));
       byte[] buffer = new byte[64 * 1024];
       try (CheckpointWriter w = CheckpointWriter.create(io, target, numShards, false)) {
         for (IndexRecord r : withData) {
-          BundleEntry copied = w.shard(r.entry().shardId()).copyFrom(reader, r.name(), r.entry(), buffer);
+          BundleEntry copied =
+              w.shard(r.entry().shardId()).copyFrom(reader, r.name(), r.entry(), buffer);
           assertEquals(r.entry(), copied, r.name());
           w.addEntry(r.key(), copied);
         }
@@ -93,11 +117,15 @@ class IdentityRewriteIT extends OracleTestBase {
         w.finish();
       }
     }
-    assertArrayEquals(Files.readAllBytes(Path.of(Naming.indexFile(source))),
-        Files.readAllBytes(Path.of(Naming.indexFile(target))), "index bytes");
+    assertArrayEquals(
+        Files.readAllBytes(Path.of(Naming.indexFile(source))),
+        Files.readAllBytes(Path.of(Naming.indexFile(target))),
+        "index bytes");
     for (int s = 0; s < numShards; s++) {
-      assertArrayEquals(Files.readAllBytes(Path.of(Naming.dataFile(source, s, numShards))),
-          Files.readAllBytes(Path.of(Naming.dataFile(target, s, numShards))), "data shard " + s);
+      assertArrayEquals(
+          Files.readAllBytes(Path.of(Naming.dataFile(source, s, numShards))),
+          Files.readAllBytes(Path.of(Naming.dataFile(target, s, numShards))),
+          "data shard " + s);
     }
   }
 }

@@ -9,19 +9,44 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-/** Shared fixtures for the TensorFlow oracle tests: dtypes TF Java can produce, value generators. */
+/**
+ * Shared fixtures for the TensorFlow oracle tests: dtypes TF Java can produce, value generators.
+ */
 final class OracleSupport {
   private OracleSupport() {}
 
-  /** Every dtype TensorFlow Java can save and restore (the float8 "fnuz" variants it cannot name). */
-  static final List<DType> FIXED_DTYPES = List.of(DType.FLOAT, DType.DOUBLE, DType.INT32, DType.UINT8,
-      DType.INT16, DType.INT8, DType.COMPLEX64, DType.INT64, DType.BOOL, DType.QINT8, DType.QUINT8,
-      DType.QINT32, DType.BFLOAT16, DType.QINT16, DType.QUINT16, DType.UINT16, DType.COMPLEX128,
-      DType.HALF, DType.UINT32, DType.UINT64, DType.FLOAT8_E5M2, DType.FLOAT8_E4M3FN, DType.INT4,
-      DType.UINT4);
+  /**
+   * Every dtype TensorFlow Java can save and restore (the float8 "fnuz" variants it cannot name).
+   */
+  static final List<DType> FIXED_DTYPES =
+      List.of(
+          DType.FLOAT,
+          DType.DOUBLE,
+          DType.INT32,
+          DType.UINT8,
+          DType.INT16,
+          DType.INT8,
+          DType.COMPLEX64,
+          DType.INT64,
+          DType.BOOL,
+          DType.QINT8,
+          DType.QUINT8,
+          DType.QINT32,
+          DType.BFLOAT16,
+          DType.QINT16,
+          DType.QUINT16,
+          DType.UINT16,
+          DType.COMPLEX128,
+          DType.HALF,
+          DType.UINT32,
+          DType.UINT64,
+          DType.FLOAT8_E5M2,
+          DType.FLOAT8_E4M3FN,
+          DType.INT4,
+          DType.UINT4);
 
-  static final List<long[]> SHAPES = List.of(new long[0], new long[] {2, 3}, new long[] {0},
-      new long[] {2, 0}, new long[] {5});
+  static final List<long[]> SHAPES =
+      List.of(new long[0], new long[] {2, 3}, new long[] {0}, new long[] {2, 0}, new long[] {5});
 
   static TfOracle openOrSkip() {
     assumeTrue(TfOracle.available(), "TensorFlow native library not available on this machine");
@@ -41,7 +66,7 @@ final class OracleSupport {
         case BOOL -> b[i] = (byte) (b[i] & 1);
         case UINT4 -> b[i] = (byte) (b[i] & 0x0F);
         case INT4 -> b[i] = (byte) ((b[i] & 0x0F) - 8);
-        default -> { }
+        default -> {}
       }
     }
     return b;

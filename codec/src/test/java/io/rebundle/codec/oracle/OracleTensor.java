@@ -9,11 +9,11 @@ import java.util.Objects;
 /**
  * One tensor as TensorFlow sees it, in plain Java values.
  *
- * <p>{@code dtype} is TensorFlow's DataType enum number. For every dtype except string (7),
- * {@code data} holds the elements' raw little-endian bytes in row-major order and {@code strings}
- * is null. For strings it is the other way round. {@code shapeAndSlice} is "" for a whole tensor,
- * or a TF slice spec such as "4 2 0,2:0,2"; then {@code shape} is the shape of the slice, and the
- * data is the slice's content.
+ * <p>{@code dtype} is TensorFlow's DataType enum number. For every dtype except string (7), {@code
+ * data} holds the elements' raw little-endian bytes in row-major order and {@code strings} is null.
+ * For strings it is the other way round. {@code shapeAndSlice} is "" for a whole tensor, or a TF
+ * slice spec such as "4 2 0,2:0,2"; then {@code shape} is the shape of the slice, and the data is
+ * the slice's content.
  */
 record OracleTensor(
     String key, int dtype, long[] shape, byte[] data, List<byte[]> strings, String shapeAndSlice) {
@@ -77,8 +77,7 @@ record OracleTensor(
   }
 
   /** A slice of a larger tensor; {@code sliceShape} and {@code data} describe the slice only. */
-  static OracleTensor slice(
-      String key, int dtype, long[] sliceShape, byte[] data, String spec) {
+  static OracleTensor slice(String key, int dtype, long[] sliceShape, byte[] data, String spec) {
     return new OracleTensor(key, dtype, sliceShape, data, null, spec);
   }
 
@@ -99,8 +98,19 @@ record OracleTensor(
   /** Bytes per element, or -1 for strings and for dtypes this helper does not know. */
   static int elementSize(int dtype) {
     return switch (dtype) {
-      case DT_UINT8, DT_INT8, DT_BOOL, DT_QINT8, DT_QUINT8,
-          DT_FLOAT8_E5M2, DT_FLOAT8_E4M3FN, 26, 27, 28, DT_INT4, DT_UINT4 -> 1;
+      case DT_UINT8,
+          DT_INT8,
+          DT_BOOL,
+          DT_QINT8,
+          DT_QUINT8,
+          DT_FLOAT8_E5M2,
+          DT_FLOAT8_E4M3FN,
+          26,
+          27,
+          28,
+          DT_INT4,
+          DT_UINT4 ->
+          1;
       case DT_INT16, DT_UINT16, DT_QINT16, DT_QUINT16, DT_BFLOAT16, DT_HALF -> 2;
       case DT_FLOAT, DT_INT32, DT_UINT32, DT_QINT32 -> 4;
       case DT_DOUBLE, DT_INT64, DT_UINT64, DT_COMPLEX64 -> 8;
@@ -186,9 +196,13 @@ record OracleTensor(
 
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder("OracleTensor[key=").append(key)
-        .append(", dtype=").append(dtypeName(dtype))
-        .append(", shape=").append(Arrays.toString(shape));
+    StringBuilder sb =
+        new StringBuilder("OracleTensor[key=")
+            .append(key)
+            .append(", dtype=")
+            .append(dtypeName(dtype))
+            .append(", shape=")
+            .append(Arrays.toString(shape));
     if (!shapeAndSlice.isEmpty()) {
       sb.append(", slice=\"").append(shapeAndSlice).append('"');
     }

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Base of the TensorFlow oracle tests: loads TensorFlow once per class (skipping the class where its
- * native library cannot load) and gives each test a temporary directory.
+ * Base of the TensorFlow oracle tests: loads TensorFlow once per class (skipping the class where
+ * its native library cannot load) and gives each test a temporary directory.
  */
 abstract class OracleTestBase {
   static TfOracle tf;

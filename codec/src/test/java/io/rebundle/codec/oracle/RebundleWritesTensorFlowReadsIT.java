@@ -10,7 +10,6 @@ import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
 
 /** Rebundle writes; TensorFlow's RestoreV2 reads every value back exactly. */
 class RebundleWritesTensorFlowReadsIT extends OracleTestBase {
-
 
   @Test
   void tensorFlowRestoresEveryDtypeAndShapeRebundleWrites() {
@@ -30,7 +28,9 @@ class RebundleWritesTensorFlowReadsIT extends OracleTestBase {
       for (DType dtype : FIXED_DTYPES) {
         for (long[] shape : SHAPES) {
           String key = OracleSupport.keyFor(dtype, shape);
-          Tensor t = Tensor.of(dtype, TensorShape.of(shape), OracleSupport.randomData(dtype, shape, random));
+          Tensor t =
+              Tensor.of(
+                  dtype, TensorShape.of(shape), OracleSupport.randomData(dtype, shape, random));
           written.put(key, t);
           w.add(key, t);
         }
@@ -67,7 +67,12 @@ class RebundleWritesTensorFlowReadsIT extends OracleTestBase {
         for (int c = 0; c < 6; c += 3) {
           TensorSlice slice = TensorSlice.parse(r + ",2:" + c + ",3");
           byte[] part = TensorFlowWritesRebundleReadsIT.block(full, r, c, 2, 3);
-          w.addSlice(shard++ % 2, "grid", shape, slice, Tensor.of(DType.FLOAT, TensorShape.of(2, 3), part));
+          w.addSlice(
+              shard++ % 2,
+              "grid",
+              shape,
+              slice,
+              Tensor.of(DType.FLOAT, TensorShape.of(2, 3), part));
         }
       }
       w.finish();
@@ -85,8 +90,11 @@ class RebundleWritesTensorFlowReadsIT extends OracleTestBase {
     Map<String, Tensor> written = new LinkedHashMap<>();
     try (CheckpointWriter w = CheckpointWriter.create(io, prefix, 3, false)) {
       for (int i = 0; i < 9; i++) {
-        Tensor t = Tensor.of(DType.INT32, TensorShape.of(i + 1),
-            OracleSupport.randomData(DType.INT32, new long[] {i + 1}, random));
+        Tensor t =
+            Tensor.of(
+                DType.INT32,
+                TensorShape.of(i + 1),
+                OracleSupport.randomData(DType.INT32, new long[] {i + 1}, random));
         written.put("v" + i, t);
         w.add(i % 3, "v" + i, t);
       }

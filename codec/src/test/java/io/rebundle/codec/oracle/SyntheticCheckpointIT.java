@@ -14,7 +14,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** TensorFlow restores every tensor of synthetic checkpoints, slices assembled, with the generated values. */
+/**
+ * TensorFlow restores every tensor of synthetic checkpoints, slices assembled, with the generated
+ * values.
+ */
 class SyntheticCheckpointIT {
   private static TfOracle tf;
   @TempDir Path dir;
@@ -34,10 +37,19 @@ class SyntheticCheckpointIT {
   @Test
   void tensorFlowRestoresEveryTensorOfBothFormats() {
     for (CheckpointFormat format : CheckpointFormat.values()) {
-      SyntheticCheckpoint.Options o = new SyntheticCheckpoint.Options(format, 256 << 10, 12, 1 << 20,
-          List.of(DType.FLOAT, DType.BFLOAT16, DType.HALF, DType.INT64), 3, 2, 21);
+      SyntheticCheckpoint.Options o =
+          new SyntheticCheckpoint.Options(
+              format,
+              256 << 10,
+              12,
+              1 << 20,
+              List.of(DType.FLOAT, DType.BFLOAT16, DType.HALF, DType.INT64),
+              3,
+              2,
+              21);
       String prefix = dir.resolve(format.id()).resolve("ckpt").toString();
-      SyntheticCheckpoint.Layout layout = SyntheticCheckpoint.write(new LocalFileIO(), prefix, o, false, false).layout();
+      SyntheticCheckpoint.Layout layout =
+          SyntheticCheckpoint.write(new LocalFileIO(), prefix, o, false, false).layout();
       for (SyntheticCheckpoint.Variable v : layout.variables()) {
         byte[] expected = new byte[(int) v.bytes()];
         SyntheticData.of(v.dtype(), v.dataSeed()).fill(0, expected, 0, expected.length);

@@ -75,7 +75,9 @@ final class TfOracle implements AutoCloseable {
     return a;
   }
 
-  /** Loads TensorFlow (slow the first time: the native library is unpacked) and returns a handle. */
+  /**
+   * Loads TensorFlow (slow the first time: the native library is unpacked) and returns a handle.
+   */
   static TfOracle open() {
     if (!available()) {
       throw new IllegalStateException("TensorFlow native library unavailable", loadFailure);
@@ -84,9 +86,9 @@ final class TfOracle implements AutoCloseable {
   }
 
   /**
-   * Writes all tensors with one SaveV2 call, producing {@code prefix.index} and
-   * {@code prefix.data-00000-of-00001} (parent directories are created). Several entries may share
-   * a key if they are disjoint slices with the same full shape.
+   * Writes all tensors with one SaveV2 call, producing {@code prefix.index} and {@code
+   * prefix.data-00000-of-00001} (parent directories are created). Several entries may share a key
+   * if they are disjoint slices with the same full shape.
    */
   void save(String prefix, List<OracleTensor> tensors) {
     int n = tensors.size();
@@ -107,18 +109,20 @@ final class TfOracle implements AutoCloseable {
         names[i] = utf8(t.key());
         specs[i] = utf8(t.shapeAndSlice());
         Output<?> proto = placeholder(g, "proto" + i);
-        values[i] = g.opBuilder("ParseTensor", "parse" + i, scope)
-            .addInput(proto)
-            .setAttr("out_type", dataType(t.dtype()))
-            .build()
-            .output(0);
+        values[i] =
+            g.opBuilder("ParseTensor", "parse" + i, scope)
+                .addInput(proto)
+                .setAttr("out_type", dataType(t.dtype()))
+                .build()
+                .output(0);
       }
-      GraphOperation save = g.opBuilder("SaveV2", "save", scope)
-          .addInput(prefixIn)
-          .addInput(namesIn)
-          .addInput(slicesIn)
-          .addInputList(values)
-          .build();
+      GraphOperation save =
+          g.opBuilder("SaveV2", "save", scope)
+              .addInput(prefixIn)
+              .addInput(namesIn)
+              .addInput(slicesIn)
+              .addInputList(values)
+              .build();
       try (Session s = new Session(g)) {
         Session.Runner r = s.runner();
         r.feed(prefixIn, track(feeds, scalar(utf8(prefix))));
@@ -154,7 +158,8 @@ final class TfOracle implements AutoCloseable {
     return restore(prefix, key, dtype, "", castTo);
   }
 
-  private OracleTensor restore(String prefix, String key, int dtype, String shapeAndSlice, int castTo) {
+  private OracleTensor restore(
+      String prefix, String key, int dtype, String shapeAndSlice, int castTo) {
     String spec = shapeAndSlice == null ? "" : shapeAndSlice;
     boolean isString = dtype == OracleTensor.DT_STRING;
     List<Tensor> feeds = new ArrayList<>();
@@ -163,24 +168,29 @@ final class TfOracle implements AutoCloseable {
       Output<?> prefixIn = placeholder(g, "prefix");
       Output<?> namesIn = placeholder(g, "names");
       Output<?> slicesIn = placeholder(g, "slices");
-      Output<?> restored = g.opBuilder("RestoreV2", "restore", scope)
-          .addInput(prefixIn)
-          .addInput(namesIn)
-          .addInput(slicesIn)
-          .setAttr("dtypes", new DataType[] {dataType(dtype)})
-          .build()
-          .output(0);
+      Output<?> restored =
+          g.opBuilder("RestoreV2", "restore", scope)
+              .addInput(prefixIn)
+              .addInput(namesIn)
+              .addInput(slicesIn)
+              .setAttr("dtypes", new DataType[] {dataType(dtype)})
+              .build()
+              .output(0);
       if (castTo != dtype) {
-        restored = g.opBuilder("Cast", "cast", scope).addInput(restored)
-            .setAttr("DstT", dataType(castTo)).build().output(0);
+        restored =
+            g.opBuilder("Cast", "cast", scope)
+                .addInput(restored)
+                .setAttr("DstT", dataType(castTo))
+                .build()
+                .output(0);
       }
       Output<?> serialized;
       Output<?> minusOne = null;
       Output<?> zero = null;
       Output<?> one = null;
       if (isString) {
-        serialized = g.opBuilder("SerializeTensor", "serialize", scope)
-            .addInput(restored).build().output(0);
+        serialized =
+            g.opBuilder("SerializeTensor", "serialize", scope).addInput(restored).build().output(0);
       } else {
         // SerializeTensor has no kernels for quantized, float8 and int4 types, but
         // SerializeSparse serializes values of any dtype (as tensor_content). So view the
@@ -189,20 +199,45 @@ final class TfOracle implements AutoCloseable {
         minusOne = placeholder(g, "minus_one", DataType.DT_INT32);
         zero = placeholder(g, "zero", DataType.DT_INT64);
         one = placeholder(g, "one", DataType.DT_INT64);
-        Output<?> flat = g.opBuilder("Reshape", "flat", scope)
-            .addInput(restored).addInput(minusOne).build().output(0);
-        Output<?> size = g.opBuilder("Size", "size", scope)
-            .addInput(restored).setAttr("out_type", DataType.DT_INT64).build().output(0);
-        Output<?> shape = g.opBuilder("Shape", "shape", scope)
-            .addInput(restored).setAttr("out_type", DataType.DT_INT64).build().output(0);
-        Output<?> range = g.opBuilder("Range", "range", scope)
-            .addInput(zero).addInput(size).addInput(one).build().output(0);
-        Output<?> indices = g.opBuilder("ExpandDims", "indices", scope)
-            .addInput(range).addInput(minusOne).build().output(0);
-        serialized = g.opBuilder("SerializeSparse", "serialize", scope)
-            .addInput(indices).addInput(flat).addInput(shape)
-            .setAttr("out_type", DataType.DT_STRING)
-            .build().output(0);
+        Output<?> flat =
+            g.opBuilder("Reshape", "flat", scope)
+                .addInput(restored)
+                .addInput(minusOne)
+                .build()
+                .output(0);
+        Output<?> size =
+            g.opBuilder("Size", "size", scope)
+                .addInput(restored)
+                .setAttr("out_type", DataType.DT_INT64)
+                .build()
+                .output(0);
+        Output<?> shape =
+            g.opBuilder("Shape", "shape", scope)
+                .addInput(restored)
+                .setAttr("out_type", DataType.DT_INT64)
+                .build()
+                .output(0);
+        Output<?> range =
+            g.opBuilder("Range", "range", scope)
+                .addInput(zero)
+                .addInput(size)
+                .addInput(one)
+                .build()
+                .output(0);
+        Output<?> indices =
+            g.opBuilder("ExpandDims", "indices", scope)
+                .addInput(range)
+                .addInput(minusOne)
+                .build()
+                .output(0);
+        serialized =
+            g.opBuilder("SerializeSparse", "serialize", scope)
+                .addInput(indices)
+                .addInput(flat)
+                .addInput(shape)
+                .setAttr("out_type", DataType.DT_STRING)
+                .build()
+                .output(0);
       }
       try (Session s = new Session(g)) {
         Session.Runner r = s.runner();
@@ -242,11 +277,12 @@ final class TfOracle implements AutoCloseable {
     try (Graph g = new Graph()) {
       Output<?> prefixesIn = placeholder(g, "prefixes");
       Output<?> destIn = placeholder(g, "destination");
-      GraphOperation merge = g.opBuilder("MergeV2Checkpoints", "merge", g.baseScope())
-          .addInput(prefixesIn)
-          .addInput(destIn)
-          .setAttr("delete_old_dirs", false)
-          .build();
+      GraphOperation merge =
+          g.opBuilder("MergeV2Checkpoints", "merge", g.baseScope())
+              .addInput(prefixesIn)
+              .addInput(destIn)
+              .setAttr("delete_old_dirs", false)
+              .build();
       byte[][] ps = new byte[prefixes.size()][];
       for (int i = 0; i < ps.length; i++) {
         ps[i] = utf8(prefixes.get(i));
@@ -303,10 +339,7 @@ final class TfOracle implements AutoCloseable {
   }
 
   private static Output<?> placeholder(Graph g, String name, DataType type) {
-    return g.opBuilder("Placeholder", name, g.baseScope())
-        .setAttr("dtype", type)
-        .build()
-        .output(0);
+    return g.opBuilder("Placeholder", name, g.baseScope()).setAttr("dtype", type).build().output(0);
   }
 
   private static DataType dataType(int dtype) {

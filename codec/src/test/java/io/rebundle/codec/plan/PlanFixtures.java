@@ -58,7 +58,8 @@ public final class PlanFixtures {
 
   /**
    * A TF2 source index without files: one float32 scalar per attribute of {@code graph} (at
-   * increasing offsets of shard 0), the {@code extraKeys}, and the object graph itself, in key order.
+   * increasing offsets of shard 0), the {@code extraKeys}, and the object graph itself, in key
+   * order.
    */
   public static SourceIndex tf2Index(String prefix, ObjectGraph graph, String... extraKeys) {
     Set<String> keys = new TreeSet<>(Bytes.KEY_ORDER);
@@ -70,7 +71,9 @@ public final class PlanFixtures {
     List<IndexRecord> records = new ArrayList<>();
     long offset = 0;
     for (String k : keys) {
-      records.add(new IndexRecord(Bytes.utf8(k), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, 0)));
+      records.add(
+          new IndexRecord(
+              Bytes.utf8(k), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, 0)));
       offset += 4;
     }
     return new SourceIndex(prefix, 1, records, graph);
@@ -83,7 +86,9 @@ public final class PlanFixtures {
     List<IndexRecord> records = new ArrayList<>();
     long offset = 0;
     for (String k : keys) {
-      records.add(new IndexRecord(Bytes.utf8(k), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, 0)));
+      records.add(
+          new IndexRecord(
+              Bytes.utf8(k), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, offset, 4, 0)));
       offset += 4;
     }
     return new SourceIndex(prefix, 1, records, null);
@@ -104,16 +109,22 @@ public final class PlanFixtures {
 
   /** The planned tensor written under {@code target}, or null. */
   public static PlannedTensor tensor(MigrationPlan plan, String target) {
-    return plan.tensors().stream().filter(t -> Arrays.equals(t.targetKey(), Bytes.utf8(target))).findFirst()
+    return plan.tensors().stream()
+        .filter(t -> Arrays.equals(t.targetKey(), Bytes.utf8(target)))
+        .findFirst()
         .orElse(null);
   }
 
   public static List<String> targetNames(MigrationPlan plan) {
-    return plan.tensors().stream().map(t -> new String(t.targetKey(), java.nio.charset.StandardCharsets.UTF_8))
+    return plan.tensors().stream()
+        .map(t -> new String(t.targetKey(), java.nio.charset.StandardCharsets.UTF_8))
         .toList();
   }
 
-  /** The serialized object graph inside a planned DT_STRING scalar (§4.4: length, length CRC, bytes). */
+  /**
+   * The serialized object graph inside a planned DT_STRING scalar (§4.4: length, length CRC,
+   * bytes).
+   */
   public static byte[] graphBytes(PlannedTensor literal) {
     assertEquals(PlannedTensor.Kind.LITERAL, literal.kind());
     assertEquals(DType.STRING, ((PlannedTensor.Literal) literal).dtype());
@@ -147,7 +158,8 @@ public final class PlanFixtures {
     List<String> expected = new ArrayList<>();
     source.records().forEach(r -> expected.add(Bytes.printable(r.key())));
     assertEquals(new TreeSet<>(expected), new TreeSet<>(accounted));
-    assertEquals(expected.size(), accounted.size(), "a source key is accounted for twice: " + accounted);
+    assertEquals(
+        expected.size(), accounted.size(), "a source key is accounted for twice: " + accounted);
   }
 
   /** Dropped keys are UTF-8 names (or printable slice keys); compare them as printable keys. */

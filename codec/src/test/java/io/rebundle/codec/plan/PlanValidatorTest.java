@@ -66,8 +66,12 @@ class PlanValidatorTest {
   @Test
   void shardBeyondNumShards() {
     SourceIndex bad = with("b", e -> entry(e, e.dtypeCode(), 3, e.offset(), e.size()));
-    RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Cannot read tensor b: its entry in " + prefix + ".index names shard 3, but the checkpoint has 1 shard",
+    RebundleException ex =
+        assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
+    assertEquals(
+        "Cannot read tensor b: its entry in "
+            + prefix
+            + ".index names shard 3, but the checkpoint has 1 shard",
         ex.getMessage());
     assertEquals(prefix + ".index", ((CorruptCheckpointException) ex).location());
     assertEquals("b", ((CorruptCheckpointException) ex).key());
@@ -76,41 +80,66 @@ class PlanValidatorTest {
   @Test
   void offsetPastTheEndOfTheDataFile() {
     SourceIndex bad = with("b", e -> entry(e, e.dtypeCode(), 0, 24, e.size()));
-    RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Cannot plan tensor b: its 16 bytes at offset 24 of " + data() + " lie past the end of the file "
-        + "(32 bytes; the file is truncated or the index is corrupt)", ex.getMessage());
+    RebundleException ex =
+        assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
+    assertEquals(
+        "Cannot plan tensor b: its 16 bytes at offset 24 of "
+            + data()
+            + " lie past the end of the file "
+            + "(32 bytes; the file is truncated or the index is corrupt)",
+        ex.getMessage());
   }
 
   @Test
   void truncatedDataFile() throws Exception {
-    try (var ch = java.nio.channels.FileChannel.open(Path.of(data()), java.nio.file.StandardOpenOption.WRITE)) {
+    try (var ch =
+        java.nio.channels.FileChannel.open(
+            Path.of(data()), java.nio.file.StandardOpenOption.WRITE)) {
       ch.truncate(20);
     }
-    RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, good));
-    assertEquals("Cannot plan tensor b: its 16 bytes at offset 16 of " + data() + " lie past the end of the file "
-        + "(20 bytes; the file is truncated or the index is corrupt)", ex.getMessage());
+    RebundleException ex =
+        assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, good));
+    assertEquals(
+        "Cannot plan tensor b: its 16 bytes at offset 16 of "
+            + data()
+            + " lie past the end of the file "
+            + "(20 bytes; the file is truncated or the index is corrupt)",
+        ex.getMessage());
   }
 
   @Test
   void unknownDtype() {
     SourceIndex bad = with("a", e -> entry(e, 99, 0, e.offset(), e.size()));
-    RebundleException ex = assertThrows(UnsupportedCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Cannot plan tensor a of " + prefix + ".index (data offset 0): dtype code 99 is not a TensorFlow "
-        + "dtype", ex.getMessage());
+    RebundleException ex =
+        assertThrows(UnsupportedCheckpointException.class, () -> PlanValidator.validate(io, bad));
+    assertEquals(
+        "Cannot plan tensor a of "
+            + prefix
+            + ".index (data offset 0): dtype code 99 is not a TensorFlow "
+            + "dtype",
+        ex.getMessage());
   }
 
   @Test
   void sizeThatIsNotDtypeTimesShape() {
     SourceIndex bad = with("b", e -> entry(e, e.dtypeCode(), 0, e.offset(), 12));
-    RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
-    assertEquals("Invalid size in bundle entry: key b in " + prefix + ".index; stored size 12; expected size 16 "
-        + "(int64 [2])", ex.getMessage());
+    RebundleException ex =
+        assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, bad));
+    assertEquals(
+        "Invalid size in bundle entry: key b in "
+            + prefix
+            + ".index; stored size 12; expected size 16 "
+            + "(int64 [2])",
+        ex.getMessage());
   }
 
   @Test
   void missingDataFile() throws Exception {
     Files.delete(Path.of(data()));
-    RebundleException ex = assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, good));
-    assertEquals("Cannot read tensor a: data file " + data() + " (shard 0 of 1) is missing", ex.getMessage());
+    RebundleException ex =
+        assertThrows(CorruptCheckpointException.class, () -> PlanValidator.validate(io, good));
+    assertEquals(
+        "Cannot read tensor a: data file " + data() + " (shard 0 of 1) is missing",
+        ex.getMessage());
   }
 }

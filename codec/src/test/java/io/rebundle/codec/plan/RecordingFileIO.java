@@ -1,7 +1,6 @@
 package io.rebundle.codec.plan;
 
 import io.rebundle.codec.io.ForwardingFileIO;
-import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.OutputFile;
 import io.rebundle.codec.io.PositionOutputStream;
@@ -12,9 +11,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@link LocalFileIO} that logs every change it makes ({@code create}, {@code close}, {@code rename},
- * {@code delete}, {@code mkdirs}) with locations relative to {@code base}, and knows which output
- * streams are still open.
+ * {@link LocalFileIO} that logs every change it makes ({@code create}, {@code close}, {@code
+ * rename}, {@code delete}, {@code mkdirs}) with locations relative to {@code base}, and knows which
+ * output streams are still open.
  */
 public final class RecordingFileIO extends ForwardingFileIO {
   private static final long serialVersionUID = 1L;
@@ -87,8 +86,6 @@ public final class RecordingFileIO extends ForwardingFileIO {
     };
   }
 
-
-
   @Override
   public void rename(String source, String target) {
     local.rename(source, target);
@@ -109,6 +106,4 @@ public final class RecordingFileIO extends ForwardingFileIO {
     local.mkdirs(directory);
     log.add("mkdirs " + rel(directory));
   }
-
-
 }

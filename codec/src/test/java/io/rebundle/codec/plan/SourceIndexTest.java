@@ -30,15 +30,29 @@ class SourceIndexTest {
     String prefix = dir.resolve("be").toString();
     byte[] data = {0x3f, (byte) 0x80, 0, 0};
     Files.write(Path.of(Naming.dataFile(prefix, 0, 1)), data);
-    IndexWriter.write(io.newOutputFile(Naming.indexFile(prefix)), new BundleHeader(1, true, 1, 0, List.of()),
-        List.of(new IndexRecord(Bytes.utf8("x"), BundleEntry.of(DType.FLOAT, TensorShape.SCALAR, 0, 0, 4,
-            Crc32c.mask(Crc32c.of(data))))));
+    IndexWriter.write(
+        io.newOutputFile(Naming.indexFile(prefix)),
+        new BundleHeader(1, true, 1, 0, List.of()),
+        List.of(
+            new IndexRecord(
+                Bytes.utf8("x"),
+                BundleEntry.of(
+                    DType.FLOAT, TensorShape.SCALAR, 0, 0, 4, Crc32c.mask(Crc32c.of(data))))));
     try (CheckpointReader r = CheckpointReader.open(io, prefix)) {
-      assertEquals(1.0f, java.nio.ByteBuffer.wrap(r.read("x").data()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(),
+      assertEquals(
+          1.0f,
+          java.nio.ByteBuffer.wrap(r.read("x").data())
+              .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+              .getFloat(),
           "reading swaps big-endian values");
-      UnsupportedCheckpointException e = assertThrows(UnsupportedCheckpointException.class, () -> SourceIndex.read(r));
-      assertEquals("Cannot migrate checkpoint " + prefix + ": its tensor data is big-endian, and migrations write "
-          + "little-endian checkpoints without byte-swapping", e.getMessage());
+      UnsupportedCheckpointException e =
+          assertThrows(UnsupportedCheckpointException.class, () -> SourceIndex.read(r));
+      assertEquals(
+          "Cannot migrate checkpoint "
+              + prefix
+              + ": its tensor data is big-endian, and migrations write "
+              + "little-endian checkpoints without byte-swapping",
+          e.getMessage());
     }
   }
 }

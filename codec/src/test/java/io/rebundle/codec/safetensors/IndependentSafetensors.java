@@ -53,20 +53,29 @@ final class IndependentSafetensors {
         continue;
       }
       Map<?, ?> info = (Map<?, ?>) e.getValue();
-      assertEquals(List.of("dtype", "shape", "data_offsets"), new ArrayList<>(info.keySet()), "field order");
+      assertEquals(
+          List.of("dtype", "shape", "data_offsets"), new ArrayList<>(info.keySet()), "field order");
       List<?> offsets = (List<?>) info.get("data_offsets");
       long begin = (Long) offsets.get(0);
       long end = (Long) offsets.get(1);
-      assertEquals(expectedBegin, begin, "tensor " + e.getKey() + " starts where the previous ended");
+      assertEquals(
+          expectedBegin, begin, "tensor " + e.getKey() + " starts where the previous ended");
       expectedBegin = end;
       List<Long> shape = new ArrayList<>();
       for (Object d : (List<?>) info.get("shape")) {
         shape.add((Long) d);
       }
-      tensors.add(new T(e.getKey(), (String) info.get("dtype"), shape, begin, end,
-          Arrays.copyOfRange(file, (int) (dataStart + begin), (int) (dataStart + end))));
+      tensors.add(
+          new T(
+              e.getKey(),
+              (String) info.get("dtype"),
+              shape,
+              begin,
+              end,
+              Arrays.copyOfRange(file, (int) (dataStart + begin), (int) (dataStart + end))));
     }
-    assertEquals(file.length, dataStart + expectedBegin, "the last tensor ends at the end of the file");
+    assertEquals(
+        file.length, dataStart + expectedBegin, "the last tensor ends at the end of the file");
     return new Parsed(text, metadata, tensors);
   }
 

@@ -22,8 +22,19 @@ import org.junit.jupiter.api.Test;
 class TensorDigestTest {
 
   /** Independent reference: two-pass statistics over a double array, counts by classification. */
-  record Ref(long nan, long posInf, long negInf, long zero, long neg, long pos, double min, double max,
-      double mean, double std, double l2, double absMax) {
+  record Ref(
+      long nan,
+      long posInf,
+      long negInf,
+      long zero,
+      long neg,
+      long pos,
+      double min,
+      double max,
+      double mean,
+      double std,
+      double l2,
+      double absMax) {
     static Ref of(double[] v) {
       long nan = 0, pi = 0, ni = 0, z = 0, neg = 0, pos = 0, n = 0;
       double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY, sum = 0, sq = 0;
@@ -56,7 +67,18 @@ class TensorDigestTest {
           dev += (x - mean) * (x - mean);
         }
       }
-      return new Ref(nan, pi, ni, z, neg, pos, min, max, mean, Math.sqrt(dev / n), Math.sqrt(sq),
+      return new Ref(
+          nan,
+          pi,
+          ni,
+          z,
+          neg,
+          pos,
+          min,
+          max,
+          mean,
+          Math.sqrt(dev / n),
+          Math.sqrt(sq),
           Math.max(Math.abs(min), Math.abs(max)));
     }
   }
@@ -111,7 +133,8 @@ class TensorDigestTest {
   }
 
   /** Feeds [start, start+len) in pieces of odd sizes, so elements straddle buffer boundaries. */
-  static TensorDigest.Partial feed(DType dtype, long elements, byte[] all, int start, int len, int piece) {
+  static TensorDigest.Partial feed(
+      DType dtype, long elements, byte[] all, int start, int len, int piece) {
     TensorDigest.Accumulator a = TensorDigest.accumulate(dtype, elements, false, start, len, true);
     for (int at = start; at < start + len; at += piece) {
       a.update(all, at, Math.min(piece, start + len - at));
@@ -141,8 +164,12 @@ class TensorDigestTest {
     float[] v = randomFloats(1_000_003, 2); // ~3.8 chunks
     byte[] bytes = floats(v);
     TensorShape shape = TensorShape.of(v.length);
-    TensorDigest.Result whole = TensorDigest.combine(DType.FLOAT, shape, bytes.length,
-        List.of(feed(DType.FLOAT, v.length, bytes, 0, bytes.length, 1 << 16)));
+    TensorDigest.Result whole =
+        TensorDigest.combine(
+            DType.FLOAT,
+            shape,
+            bytes.length,
+            List.of(feed(DType.FLOAT, v.length, bytes, 0, bytes.length, 1 << 16)));
     List<TensorDigest.Partial> parts = new ArrayList<>();
     for (int start = 0; start < bytes.length; start += TensorDigest.CHUNK) {
       int len = Math.min(TensorDigest.CHUNK, bytes.length - start);
@@ -172,27 +199,37 @@ class TensorDigestTest {
   void fingerprintDependsOnDtypeShapeAndEveryByte() {
     byte[] bytes = floats(randomFloats(1000, 3));
     TensorDigest.Result a = TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1000), false, bytes);
-    TensorDigest.Result same = TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1000), false, bytes.clone());
+    TensorDigest.Result same =
+        TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1000), false, bytes.clone());
     assertArrayEquals(a.fingerprint(), same.fingerprint());
-    assertFalse(java.util.Arrays.equals(a.fingerprint(),
-        TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(10, 100), false, bytes).fingerprint()));
-    assertFalse(java.util.Arrays.equals(a.fingerprint(),
-        TensorDigest.ofBytes(DType.INT32, TensorShape.of(1000), false, bytes).fingerprint()));
+    assertFalse(
+        java.util.Arrays.equals(
+            a.fingerprint(),
+            TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(10, 100), false, bytes)
+                .fingerprint()));
+    assertFalse(
+        java.util.Arrays.equals(
+            a.fingerprint(),
+            TensorDigest.ofBytes(DType.INT32, TensorShape.of(1000), false, bytes).fingerprint()));
     byte[] flipped = bytes.clone();
     flipped[777] ^= 1;
-    assertFalse(java.util.Arrays.equals(a.fingerprint(),
-        TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1000), false, flipped).fingerprint()));
+    assertFalse(
+        java.util.Arrays.equals(
+            a.fingerprint(),
+            TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1000), false, flipped).fingerprint()));
   }
 
   @Test
   void float16AndBfloat16AreWidenedExactly() {
-    // float16: 1.0 = 0x3C00, -2.5 = 0xC100, smallest subnormal 0x0001 = 2^-24, max 0x7BFF = 65504, +Inf, NaN.
+    // float16: 1.0 = 0x3C00, -2.5 = 0xC100, smallest subnormal 0x0001 = 2^-24, max 0x7BFF = 65504,
+    // +Inf, NaN.
     short[] halves = {0x3C00, (short) 0xC100, 0x0001, 0x7BFF, 0x7C00, 0x7E00, 0};
     ByteBuffer b = ByteBuffer.allocate(halves.length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (short h : halves) {
       b.putShort(h);
     }
-    TensorStats s = TensorDigest.ofBytes(DType.HALF, TensorShape.of(halves.length), false, b.array()).stats();
+    TensorStats s =
+        TensorDigest.ofBytes(DType.HALF, TensorShape.of(halves.length), false, b.array()).stats();
     assertEquals(1, s.nanCount());
     assertEquals(1, s.posInfCount());
     assertEquals(1, s.zeroCount());
@@ -205,7 +242,8 @@ class TensorDigestTest {
     for (short h : bf) {
       c.putShort(h);
     }
-    TensorStats t = TensorDigest.ofBytes(DType.BFLOAT16, TensorShape.of(bf.length), false, c.array()).stats();
+    TensorStats t =
+        TensorDigest.ofBytes(DType.BFLOAT16, TensorShape.of(bf.length), false, c.array()).stats();
     assertEquals(1, t.negInfCount());
     assertEquals(-3.0, t.minOrNull());
     assertEquals(1.0078125, t.maxOrNull());
@@ -248,11 +286,14 @@ class TensorDigestTest {
     assertEquals(Math.sqrt(25 + 49 + 1), s.l2NormOrNull(), 1e-12);
     TensorStats u = TensorDigest.ofBytes(DType.UINT64, TensorShape.of(4), false, b.array()).stats();
     assertEquals(0x1.0p64, u.maxOrNull()); // 2^64 - 1 rounds to 2^64
-    TensorStats bools = TensorDigest.ofBytes(DType.BOOL, TensorShape.of(5), false, new byte[] {1, 0, 0, 1, 1}).stats();
+    TensorStats bools =
+        TensorDigest.ofBytes(DType.BOOL, TensorShape.of(5), false, new byte[] {1, 0, 0, 1, 1})
+            .stats();
     assertEquals(2, bools.zeroCount());
     assertEquals(3, bools.positiveCount());
     assertEquals(0.6, bools.meanOrNull(), 1e-15);
-    TensorStats zeros = TensorDigest.ofBytes(DType.INT32, TensorShape.of(3), false, new byte[12]).stats();
+    TensorStats zeros =
+        TensorDigest.ofBytes(DType.INT32, TensorShape.of(3), false, new byte[12]).stats();
     assertTrue(zeros.allZero());
   }
 
@@ -268,11 +309,13 @@ class TensorDigestTest {
   void typesWithoutStatisticsStillGetCrcAndFingerprint() {
     assertFalse(TensorDigest.hasStats(DType.COMPLEX64));
     assertFalse(TensorDigest.hasStats(DType.STRING));
-    TensorDigest.Result r = TensorDigest.ofBytes(DType.COMPLEX64, TensorShape.of(1), false, new byte[8]);
+    TensorDigest.Result r =
+        TensorDigest.ofBytes(DType.COMPLEX64, TensorShape.of(1), false, new byte[8]);
     assertNull(r.stats());
     assertEquals(Crc32c.of(new byte[8]), r.crc32c());
-    TensorStats nonFinite = TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1), false,
-        floats(new float[] {Float.NaN})).stats();
+    TensorStats nonFinite =
+        TensorDigest.ofBytes(DType.FLOAT, TensorShape.of(1), false, floats(new float[] {Float.NaN}))
+            .stats();
     assertNull(nonFinite.meanOrNull());
     assertNull(nonFinite.l2NormOrNull());
     assertEquals(1, nonFinite.nanCount());
@@ -280,9 +323,11 @@ class TensorDigestTest {
 
   @Test
   void rangesMustBeChunkAlignedAndCoverTheTensor() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> TensorDigest.accumulate(DType.FLOAT, 10, false, 4, 36, true));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> TensorDigest.accumulate(DType.STRING, 10, false, TensorDigest.CHUNK, 36, true));
     TensorDigest.Accumulator a = TensorDigest.accumulate(DType.FLOAT, 4, false, 0, 16, true);
     a.update(new byte[8], 0, 8);
@@ -290,10 +335,13 @@ class TensorDigestTest {
     assertEquals("Cannot finish tensor range: 8 of 16 bytes fed", e.getMessage());
     TensorDigest.Accumulator c = TensorDigest.accumulate(DType.FLOAT, 4, false, 0, 16, true);
     c.update(new byte[16], 0, 16);
-    IllegalArgumentException gap = assertThrows(IllegalArgumentException.class,
-        () -> TensorDigest.combine(DType.FLOAT, TensorShape.of(8), 32, List.of(c.finish())));
+    IllegalArgumentException gap =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TensorDigest.combine(DType.FLOAT, TensorShape.of(8), 32, List.of(c.finish())));
     assertEquals("Cannot combine tensor ranges: they cover 16 of 32 bytes", gap.getMessage());
-    assertNotEquals(TensorDigest.checkpointFingerprint(List.of("a"), List.of("00")),
+    assertNotEquals(
+        TensorDigest.checkpointFingerprint(List.of("a"), List.of("00")),
         TensorDigest.checkpointFingerprint(List.of("a"), List.of("01")));
   }
 }

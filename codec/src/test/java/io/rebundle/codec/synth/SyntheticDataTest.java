@@ -42,30 +42,42 @@ class SyntheticDataTest {
     assertNotEquals(SyntheticData.streamSeed(1, "a"), SyntheticData.streamSeed(1, "b"));
     assertNotEquals(SyntheticData.streamSeed(1, "a"), SyntheticData.streamSeed(2, "a"));
     assertEquals(SyntheticData.streamSeed(1, "a"), SyntheticData.streamSeed(1, "a"));
-    assertTrue(!Arrays.equals(whole(SyntheticData.of(DType.INT8, 1), 64), whole(SyntheticData.of(DType.INT8, 2), 64)));
+    assertTrue(
+        !Arrays.equals(
+            whole(SyntheticData.of(DType.INT8, 1), 64),
+            whole(SyntheticData.of(DType.INT8, 2), 64)));
   }
 
   @Test
   void floatsAreSmallFiniteWeightsOfBothSigns() {
-    ByteBuffer b = ByteBuffer.wrap(whole(SyntheticData.of(DType.FLOAT, 3), 4096)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.wrap(whole(SyntheticData.of(DType.FLOAT, 3), 4096))
+            .order(ByteOrder.LITTLE_ENDIAN);
     int negative = 0;
     while (b.hasRemaining()) {
       float f = b.getFloat();
-      assertTrue(Float.isFinite(f) && Math.abs(f) >= 0x1p-7f && Math.abs(f) < 0x1p-5f, "value " + f);
+      assertTrue(
+          Float.isFinite(f) && Math.abs(f) >= 0x1p-7f && Math.abs(f) < 0x1p-5f, "value " + f);
       negative += f < 0 ? 1 : 0;
     }
     assertTrue(negative > 400 && negative < 624, "negatives " + negative);
-    ByteBuffer d = ByteBuffer.wrap(whole(SyntheticData.of(DType.DOUBLE, 3), 4096)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer d =
+        ByteBuffer.wrap(whole(SyntheticData.of(DType.DOUBLE, 3), 4096))
+            .order(ByteOrder.LITTLE_ENDIAN);
     while (d.hasRemaining()) {
       double v = d.getDouble();
       assertTrue(Math.abs(v) >= 0x1p-7 && Math.abs(v) < 0x1p-5, "value " + v);
     }
-    ByteBuffer h = ByteBuffer.wrap(whole(SyntheticData.of(DType.BFLOAT16, 3), 4096)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer h =
+        ByteBuffer.wrap(whole(SyntheticData.of(DType.BFLOAT16, 3), 4096))
+            .order(ByteOrder.LITTLE_ENDIAN);
     while (h.hasRemaining()) {
       float v = Float.intBitsToFloat(h.getShort() << 16);
       assertTrue(Math.abs(v) >= 0x1p-7f && Math.abs(v) < 0x1p-5f, "value " + v);
     }
-    ByteBuffer half = ByteBuffer.wrap(whole(SyntheticData.of(DType.HALF, 3), 4096)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer half =
+        ByteBuffer.wrap(whole(SyntheticData.of(DType.HALF, 3), 4096))
+            .order(ByteOrder.LITTLE_ENDIAN);
     while (half.hasRemaining()) {
       float v = halfToFloat(half.getShort());
       assertTrue(Math.abs(v) >= 0x1p-7f && Math.abs(v) < 0x1p-5f, "value " + v);
@@ -88,7 +100,8 @@ class SyntheticDataTest {
 
   @Test
   void rejectsVariableLengthTypes() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SyntheticData.of(DType.STRING, 1));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> SyntheticData.of(DType.STRING, 1));
     assertEquals("Invalid dtype for synthetic data: string", e.getMessage());
   }
 }

@@ -79,7 +79,8 @@ class BlockTest {
     BlockBuilder b = new BlockBuilder(16);
     b.add(utf8("abc"), hex("01"));
     b.add(utf8("abd"), hex("02 03"));
-    assertEquals("00 03 01 61 62 63 01" + " 02 01 02 64 02 03" + " 00 00 00 00 01 00 00 00",
+    assertEquals(
+        "00 03 01 61 62 63 01" + " 02 01 02 64 02 03" + " 00 00 00 00 01 00 00 00",
         spaced(b.finish()));
   }
 
@@ -96,7 +97,8 @@ class BlockTest {
 
   @Test
   void rejectsRestartIntervalBelowOne() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BlockBuilder(0));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new BlockBuilder(0));
     assertEquals("Invalid restart interval: 0", e.getMessage());
   }
 
@@ -145,17 +147,23 @@ class BlockTest {
   @Test
   void rejectsBlockShorterThanFourBytes() {
     CorruptCheckpointException e =
-        assertThrows(CorruptCheckpointException.class, () -> new Block(hex("00 00 00"), "t.index", 77));
-    assertEquals("Cannot read data block in t.index at offset 77: bad block contents: 3 bytes, fewer than 4",
+        assertThrows(
+            CorruptCheckpointException.class, () -> new Block(hex("00 00 00"), "t.index", 77));
+    assertEquals(
+        "Cannot read data block in t.index at offset 77: bad block contents: 3 bytes, fewer than 4",
         e.getMessage());
   }
 
   @Test
   void rejectsRestartCountThatDoesNotFit() {
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-        () -> new Block(hex("00 00 00 00 02 00 00 00"), "t.index", 5));
-    assertEquals("Cannot read data block in t.index at offset 5: bad block contents: 2 restart points do not "
-        + "fit in 8 bytes", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> new Block(hex("00 00 00 00 02 00 00 00"), "t.index", 5));
+    assertEquals(
+        "Cannot read data block in t.index at offset 5: bad block contents: 2 restart points do not "
+            + "fit in 8 bytes",
+        e.getMessage());
   }
 
   @Test
@@ -170,24 +178,33 @@ class BlockTest {
   @Test
   void rejectsEntrySharingMoreThanThePreviousKey() {
     Block block = new Block(hex("03 01 00 61 00 00 00 00 01 00 00 00"), "t.index", 9);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertEquals("Cannot read data block in t.index at offset 9: bad entry at byte 0: shares 3 bytes with a "
-        + "previous key of 0", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
+    assertEquals(
+        "Cannot read data block in t.index at offset 9: bad entry at byte 0: shares 3 bytes with a "
+            + "previous key of 0",
+        e.getMessage());
   }
 
   @Test
   void rejectsEntryOverrunningTheEntryArea() {
     Block block = new Block(hex("00 01 09 61 62 00 00 00 00 01 00 00 00"), "t.index", 0);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertEquals("Cannot read data block in t.index at offset 0: bad entry at byte 0: lengths 1+9 overrun the "
-        + "entry area", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
+    assertEquals(
+        "Cannot read data block in t.index at offset 0: bad entry at byte 0: lengths 1+9 overrun the "
+            + "entry area",
+        e.getMessage());
   }
 
   @Test
   void rejectsTruncatedEntryHeader() {
     Block block = new Block(hex("00 81 00 00 00 00 01 00 00 00"), "t.index", 0);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
-    assertTrue(e.getMessage().startsWith("Cannot read data block in t.index at offset 0: bad entry at byte 0: "),
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> block.iterator().next());
+    assertTrue(
+        e.getMessage()
+            .startsWith("Cannot read data block in t.index at offset 0: bad entry at byte 0: "),
         e.getMessage());
   }
 

@@ -23,7 +23,8 @@ class FooterTest {
 
   @Test
   void decodesWhatItEncodes() {
-    Footer f = new Footer(new BlockHandle(1L << 40, 262149), new BlockHandle(Long.MAX_VALUE / 4, 99));
+    Footer f =
+        new Footer(new BlockHandle(1L << 40, 262149), new BlockHandle(Long.MAX_VALUE / 4, 99));
     assertEquals(f, Footer.decode(f.encode(), "t.index", 1000));
   }
 
@@ -34,8 +35,10 @@ class FooterTest {
     assertFalse(Footer.hasMagic(footer));
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> Footer.decode(footer, "t.index", 69));
-    assertEquals("Cannot read table t.index at offset 109: not an sstable (bad magic number): "
-        + "expected db4775248b80fb57, found 004775248b80fb57", e.getMessage());
+    assertEquals(
+        "Cannot read table t.index at offset 109: not an sstable (bad magic number): "
+            + "expected db4775248b80fb57, found 004775248b80fb57",
+        e.getMessage());
     assertEquals(109L, e.offset());
   }
 
@@ -48,7 +51,8 @@ class FooterTest {
     Varints.putFixed64(footer, 40, Footer.MAGIC);
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> Footer.decode(footer, "t.index", 0));
-    assertEquals("Cannot read footer in t.index at offset 0: varint longer than 10 bytes at byte 10",
+    assertEquals(
+        "Cannot read footer in t.index at offset 0: varint longer than 10 bytes at byte 10",
         e.getMessage());
   }
 
@@ -70,11 +74,14 @@ class FooterTest {
 
   @Test
   void rejectsNegativeHandles() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BlockHandle(-1, 0));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new BlockHandle(-1, 0));
     assertEquals("Invalid block handle: offset -1, size 0", e.getMessage());
     byte[] negative = hex("ff ff ff ff ff ff ff ff ff 01 00");
-    io.rebundle.codec.MalformedBytesException s = assertThrows(io.rebundle.codec.MalformedBytesException.class,
-        () -> BlockHandle.decode(new Varints.Cursor(negative, 0, negative.length)));
+    io.rebundle.codec.MalformedBytesException s =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class,
+            () -> BlockHandle.decode(new Varints.Cursor(negative, 0, negative.length)));
     assertEquals("negative block handle: offset -1, size 0", s.getMessage());
   }
 }

@@ -51,7 +51,9 @@ class SnappyTest {
     StringBuilder text = new StringBuilder();
     Random random = new Random(2);
     for (int i = 0; i < 20_000; i++) {
-      text.append("layer_").append(random.nextInt(50)).append("/kernel/.ATTRIBUTES/VARIABLE_VALUE;");
+      text.append("layer_")
+          .append(random.nextInt(50))
+          .append("/kernel/.ATTRIBUTES/VARIABLE_VALUE;");
     }
     byte[] raw = utf8(text.toString());
     assertArrayEquals(raw, uncompress(compress(raw)));
@@ -76,43 +78,74 @@ class SnappyTest {
   @Test
   void rejectsCopyBeforeTheStartOfOutput() {
     // Length 5, then a 1-byte-offset copy of 4 bytes from offset 0.
-    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("05 01 00")));
+    io.rebundle.codec.MalformedBytesException e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("05 01 00")));
     assertEquals("copy of 4 bytes from offset 0 is out of range at output byte 0", e.getMessage());
     // Literal "a", then a copy from 2 bytes back.
-    e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("05 00 61 01 02")));
+    e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class,
+            () -> uncompress(hex("05 00 61 01 02")));
     assertEquals("copy of 4 bytes from offset 2 is out of range at output byte 1", e.getMessage());
   }
 
   @Test
   void rejectsOutputShorterThanPromised() {
-    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 08 61 62 63")));
+    io.rebundle.codec.MalformedBytesException e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class,
+            () -> uncompress(hex("0a 08 61 62 63")));
     assertEquals("produced 3 bytes, header promised 10", e.getMessage());
   }
 
   @Test
   void rejectsOutputLongerThanPromised() {
-    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("02 08 61 62 63")));
+    io.rebundle.codec.MalformedBytesException e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class,
+            () -> uncompress(hex("02 08 61 62 63")));
     assertEquals("literal of 3 bytes overruns a buffer", e.getMessage());
   }
 
   @Test
   void rejectsLiteralRunningPastTheInput() {
-    io.rebundle.codec.MalformedBytesException e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 24 61 62")));
+    io.rebundle.codec.MalformedBytesException e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 24 61 62")));
     assertEquals("literal of 10 bytes overruns a buffer", e.getMessage());
-    e = assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a f4 01")));
+    e =
+        assertThrows(
+            io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a f4 01")));
     assertEquals("literal length runs past the input", e.getMessage());
   }
 
   @Test
   void rejectsTruncatedCopyTagsAndImplausibleLengths() {
-    assertEquals("copy tag runs past the input",
-        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 02 01"))).getMessage());
-    assertEquals("copy tag runs past the input",
-        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 03 01 00"))).getMessage());
-    assertEquals("copy tag runs past the input",
-        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("0a 00 61 01"))).getMessage());
-    assertEquals("implausible uncompressed length 268435455",
-        assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("ff ff ff 7f 00 61"))).getMessage());
+    assertEquals(
+        "copy tag runs past the input",
+        assertThrows(
+                io.rebundle.codec.MalformedBytesException.class,
+                () -> uncompress(hex("0a 00 61 02 01")))
+            .getMessage());
+    assertEquals(
+        "copy tag runs past the input",
+        assertThrows(
+                io.rebundle.codec.MalformedBytesException.class,
+                () -> uncompress(hex("0a 00 61 03 01 00")))
+            .getMessage());
+    assertEquals(
+        "copy tag runs past the input",
+        assertThrows(
+                io.rebundle.codec.MalformedBytesException.class,
+                () -> uncompress(hex("0a 00 61 01")))
+            .getMessage());
+    assertEquals(
+        "implausible uncompressed length 268435455",
+        assertThrows(
+                io.rebundle.codec.MalformedBytesException.class,
+                () -> uncompress(hex("ff ff ff 7f 00 61")))
+            .getMessage());
     assertThrows(io.rebundle.codec.MalformedBytesException.class, () -> uncompress(hex("ff ff")));
   }
 
@@ -171,7 +204,8 @@ class SnappyTest {
   void readsTableWithSnappyCompressedDataBlock() throws IOException {
     byte[] contents = dataBlockContents();
     byte[] compressed = compress(contents);
-    assertTrue(compressed.length < contents.length * 7 / 8, "not compressible enough for a real test");
+    assertTrue(
+        compressed.length < contents.length * 7 / 8, "not compressible enough for a real test");
     TableReader reader = open(snappyTable(compressed));
     TableReader.EntryIterator it = reader.iterator();
     assertTrue(it.next());
@@ -192,8 +226,13 @@ class SnappyTest {
     byte[] compressed = compress(dataBlockContents());
     compressed[0] ^= 0x10; // the uncompressed length no longer matches
     TableReader reader = open(snappyTable(compressed));
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("v/001")));
-    assertTrue(e.getMessage().startsWith("Cannot read data block in mem://test.index at offset 0: corrupted "
-        + "compressed contents: "), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("v/001")));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Cannot read data block in mem://test.index at offset 0: corrupted "
+                    + "compressed contents: "),
+        e.getMessage());
   }
 }

@@ -8,7 +8,10 @@ import io.rebundle.codec.util.Varints;
 import java.io.ByteArrayOutputStream;
 import java.util.function.Consumer;
 
-/** In-memory tables for the table tests: written by {@link TableWriter}, read by {@link TableReader}. */
+/**
+ * In-memory tables for the table tests: written by {@link TableWriter}, read by {@link
+ * TableReader}.
+ */
 final class TableFixtures {
   static final String LOCATION = "mem://test.index";
 
@@ -29,7 +32,8 @@ final class TableFixtures {
     byte[] out = new byte[contents.length + Block.TRAILER_SIZE];
     System.arraycopy(contents, 0, out, 0, contents.length);
     out[contents.length] = type;
-    Varints.putFixed32(out, contents.length + 1, Crc32c.mask(Crc32c.of(out, 0, contents.length + 1)));
+    Varints.putFixed32(
+        out, contents.length + 1, Crc32c.mask(Crc32c.of(out, 0, contents.length + 1)));
     return out;
   }
 

@@ -45,11 +45,13 @@ class TableReaderTest {
       random.nextBytes(v);
       VALUES.add(v);
     }
-    bigTable = table(w -> {
-      for (int i = 0; i < N; i++) {
-        w.add(KEYS.get(i), VALUES.get(i));
-      }
-    });
+    bigTable =
+        table(
+            w -> {
+              for (int i = 0; i < N; i++) {
+                w.add(KEYS.get(i), VALUES.get(i));
+              }
+            });
   }
 
   @Test
@@ -149,14 +151,22 @@ class TableReaderTest {
     TableReader reader = open(corrupt);
     // The first block still reads; the damage shows when the second one is read.
     assertArrayEquals(VALUES.get(0), reader.get(KEYS.get(0)));
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> {
-      TableReader.EntryIterator it = reader.iterator();
-      while (it.next()) {
-        it.key();
-      }
-    });
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for data block in mem://test.index (offset "
-        + second.offset() + ", "), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> {
+              TableReader.EntryIterator it = reader.iterator();
+              while (it.next()) {
+                it.key();
+              }
+            });
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Checksum mismatch for data block in mem://test.index (offset "
+                    + second.offset()
+                    + ", "),
+        e.getMessage());
     assertEquals(second.offset(), e.offset());
   }
 
@@ -164,25 +174,35 @@ class TableReaderTest {
   void rejectsFlippedTrailerChecksum() {
     byte[] index = table(w -> w.add(utf8("x"), hex("01 02 03")));
     index[index.length - 48 - 1] ^= 0x40;
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(index));
-    assertTrue(e.getMessage().startsWith("Checksum mismatch for index block in mem://test.index (offset "), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> open(index));
+    assertTrue(
+        e.getMessage().startsWith("Checksum mismatch for index block in mem://test.index (offset "),
+        e.getMessage());
   }
 
   @Test
   void rejectsFooterWithBadMagic() {
     byte[] index = table(w -> w.add(utf8("x"), hex("01")));
     index[index.length - 1] = 0x00;
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(index));
-    assertTrue(e.getMessage().startsWith("Cannot read table mem://test.index at offset " + (index.length - 8)
-        + ": not an sstable (bad magic number): "), e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> open(index));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Cannot read table mem://test.index at offset "
+                    + (index.length - 8)
+                    + ": not an sstable (bad magic number): "),
+        e.getMessage());
   }
 
   @Test
   void rejectsFileShorterThanTheFooter() {
-    byte[] index = table(w -> { });
+    byte[] index = table(w -> {});
     byte[] tiny = Arrays.copyOfRange(index, index.length - 47, index.length);
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(tiny));
-    assertEquals("Cannot read table mem://test.index: unexpected end of file: 47 bytes, need at least 48",
+    assertEquals(
+        "Cannot read table mem://test.index: unexpected end of file: 47 bytes, need at least 48",
         e.getMessage());
     assertThrows(CorruptCheckpointException.class, () -> open(new byte[0]));
   }
@@ -191,7 +211,8 @@ class TableReaderTest {
   void rejectsTruncatedFile() {
     byte[] index = table(w -> w.add(utf8("x"), hex("01")));
     byte[] truncated = Arrays.copyOf(index, index.length - 10);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(truncated));
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> open(truncated));
     assertTrue(e.getMessage().contains("bad magic number"), e.getMessage());
   }
 
@@ -203,8 +224,10 @@ class TableReaderTest {
     byte[] dataBlock = storedBlock(data.finish(), (byte) 2);
     byte[] file = assemble(dataBlock, new BlockHandle(0, dataBlock.length - 5), utf8("y"));
     TableReader reader = open(file);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
-    assertEquals("Cannot read data block in mem://test.index at offset 0: bad block type 2", e.getMessage());
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
+    assertEquals(
+        "Cannot read data block in mem://test.index at offset 0: bad block type 2", e.getMessage());
   }
 
   @Test
@@ -212,16 +235,22 @@ class TableReaderTest {
     byte[] meta = storedBlock(new BlockBuilder(16).finish(), Block.NO_COMPRESSION);
     byte[] file = concat(meta, new Footer(new BlockHandle(0, 8), new BlockHandle(5, 100)).encode());
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> open(file));
-    assertEquals("Cannot read index block in mem://test.index at offset 5: its 100 bytes and trailer run past "
-        + "the footer at 13", e.getMessage());
+    assertEquals(
+        "Cannot read index block in mem://test.index at offset 5: its 100 bytes and trailer run past "
+            + "the footer at 13",
+        e.getMessage());
   }
 
   @Test
   void rejectsDataHandlePastTheFooter() {
     byte[] file = assemble(new byte[0], new BlockHandle(1000, 10), utf8("y"));
     TableReader reader = open(file);
-    CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
-    assertTrue(e.getMessage().contains("data block in mem://test.index at offset 1000: its 10 bytes and trailer run past the footer"),
+    CorruptCheckpointException e =
+        assertThrows(CorruptCheckpointException.class, () -> reader.get(utf8("x")));
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "data block in mem://test.index at offset 1000: its 10 bytes and trailer run past the footer"),
         e.getMessage());
   }
 
@@ -231,12 +260,17 @@ class TableReaderTest {
     index.add(utf8("y"), hex("ff ff"));
     byte[] meta = storedBlock(new BlockBuilder(16).finish(), Block.NO_COMPRESSION);
     byte[] indexBlock = storedBlock(index.finish(), Block.NO_COMPRESSION);
-    byte[] file = concat(meta, indexBlock,
-        new Footer(new BlockHandle(0, 8), new BlockHandle(13, indexBlock.length - 5)).encode());
+    byte[] file =
+        concat(
+            meta,
+            indexBlock,
+            new Footer(new BlockHandle(0, 8), new BlockHandle(13, indexBlock.length - 5)).encode());
     CorruptCheckpointException e =
         assertThrows(CorruptCheckpointException.class, () -> open(file).indexEntries());
-    assertEquals("Cannot read index block in mem://test.index at offset 13: bad block handle in the entry at "
-        + "byte 0: varint runs past the end at byte 2", e.getMessage());
+    assertEquals(
+        "Cannot read index block in mem://test.index at offset 13: bad block handle in the entry at "
+            + "byte 0: varint runs past the end at byte 2",
+        e.getMessage());
   }
 
   @Test
@@ -249,8 +283,10 @@ class TableReaderTest {
     TableReader.EntryIterator it = open(file).iterator();
     assertTrue(it.next());
     CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class, it::next);
-    assertEquals("Cannot read index mem://test.index: out-of-order key a in data block at offset 0 (keys must "
-        + "strictly increase)", e.getMessage());
+    assertEquals(
+        "Cannot read index mem://test.index: out-of-order key a in data block at offset 0 (keys must "
+            + "strictly increase)",
+        e.getMessage());
     assertEquals("a", e.key());
   }
 
@@ -261,7 +297,8 @@ class TableReaderTest {
     index.add(separator, dataHandle.encode());
     byte[] indexBlock = storedBlock(index.finish(), Block.NO_COMPRESSION);
     BlockHandle metaHandle = new BlockHandle(storedData.length, meta.length - 5);
-    BlockHandle indexHandle = new BlockHandle(storedData.length + meta.length, indexBlock.length - 5);
+    BlockHandle indexHandle =
+        new BlockHandle(storedData.length + meta.length, indexBlock.length - 5);
     return concat(storedData, meta, indexBlock, new Footer(metaHandle, indexHandle).encode());
   }
 }

@@ -22,19 +22,23 @@ import org.junit.jupiter.api.Test;
 class TableWriterTest {
   /** §2.11: the header of a one-shard bundle. */
   private static final byte[] HEADER = hex("08 01 1A 02 08 01");
+
   /** §2.11: BundleEntryProto of float32 scalar x = 1.0 at offset 0. */
   private static final byte[] ENTRY_X = hex("08 01 12 00 28 04 35 81 A5 DA 2B");
 
   /** §2.11: the complete 117-byte index of a bundle holding x = 1.0. */
-  static final byte[] WORKED_EXAMPLE = hex(
-      "00 00 06 08 01 1A 02 08 01"
-          + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
-          + "00 00 00 00 01 00 00 00"
-          + "00 38 5A DF 39"
-          + "00 00 00 00 01 00 00 00 00 C0 F2 A1 B0"
-          + "00 01 02 79 00 20 00 00 00 00 01 00 00 00"
-          + "00 C2 4C 06 42"
-          + "25 08 32 0E" + "00".repeat(36) + "57 FB 80 8B 24 75 47 DB");
+  static final byte[] WORKED_EXAMPLE =
+      hex(
+          "00 00 06 08 01 1A 02 08 01"
+              + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
+              + "00 00 00 00 01 00 00 00"
+              + "00 38 5A DF 39"
+              + "00 00 00 00 01 00 00 00 00 C0 F2 A1 B0"
+              + "00 01 02 79 00 20 00 00 00 00 01 00 00 00"
+              + "00 C2 4C 06 42"
+              + "25 08 32 0E"
+              + "00".repeat(36)
+              + "57 FB 80 8B 24 75 47 DB");
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
@@ -42,21 +46,26 @@ class TableWriterTest {
 
   @Test
   void writesWorkedExampleIndexByteForByte() {
-    byte[] index = table(w -> {
-      w.add(new byte[0], HEADER);
-      w.add(utf8("x"), ENTRY_X);
-    });
+    byte[] index =
+        table(
+            w -> {
+              w.add(new byte[0], HEADER);
+              w.add(utf8("x"), ENTRY_X);
+            });
     assertEquals(117, WORKED_EXAMPLE.length);
     assertEquals(spaced(WORKED_EXAMPLE), spaced(index));
   }
 
   @Test
   void writesEmptyMetaindexBlockAndPointsTheFooterAtIt() {
-    byte[] index = table(w -> {
-      w.add(new byte[0], HEADER);
-      w.add(utf8("x"), ENTRY_X);
-    });
-    assertEquals("00 00 00 00 01 00 00 00 00 c0 f2 a1 b0", spaced(Arrays.copyOfRange(index, 37, 50)));
+    byte[] index =
+        table(
+            w -> {
+              w.add(new byte[0], HEADER);
+              w.add(utf8("x"), ENTRY_X);
+            });
+    assertEquals(
+        "00 00 00 00 01 00 00 00 00 c0 f2 a1 b0", spaced(Arrays.copyOfRange(index, 37, 50)));
     Footer footer = open(index).footer();
     assertEquals(new BlockHandle(37, 8), footer.metaindex());
     assertEquals(new BlockHandle(50, 14), footer.index());
@@ -70,13 +79,14 @@ class TableWriterTest {
     assertEquals(1, entries.size());
     assertArrayEquals(new byte[0], entries.get(0).separator());
     assertEquals(new BlockHandle(0, 17), entries.get(0).handle());
-    assertEquals(spaced(concat(hex("00 00 06"), HEADER, hex("00 00 00 00 01 00 00 00"))),
+    assertEquals(
+        spaced(concat(hex("00 00 06"), HEADER, hex("00 00 00 00 01 00 00 00"))),
         spaced(Arrays.copyOf(index, 17)));
   }
 
   @Test
   void emptyTableHasNoDataBlocks() {
-    byte[] index = table(w -> { });
+    byte[] index = table(w -> {});
     // metaindex (8 + 5) at 0, empty index block (8 + 5) at 13, then the footer.
     assertEquals(13 + 13 + 48, index.length);
     TableReader reader = open(index);
@@ -88,8 +98,10 @@ class TableWriterTest {
 
   @Test
   void shortSuccessorMatchesSpecExamples() {
-    assertEquals("n", new String(TableWriter.shortSuccessor(utf8("model/wte")), StandardCharsets.UTF_8));
-    assertEquals("h", new String(TableWriter.shortSuccessor(utf8("global_step")), StandardCharsets.UTF_8));
+    assertEquals(
+        "n", new String(TableWriter.shortSuccessor(utf8("model/wte")), StandardCharsets.UTF_8));
+    assertEquals(
+        "h", new String(TableWriter.shortSuccessor(utf8("global_step")), StandardCharsets.UTF_8));
     assertEquals("y", new String(TableWriter.shortSuccessor(utf8("x")), StandardCharsets.UTF_8));
     assertArrayEquals(new byte[0], TableWriter.shortSuccessor(new byte[0]));
   }
@@ -123,22 +135,25 @@ class TableWriterTest {
   }
 
   private static String sep(String start, String limit) {
-    return new String(TableWriter.shortestSeparator(utf8(start), utf8(limit)), StandardCharsets.UTF_8);
+    return new String(
+        TableWriter.shortestSeparator(utf8(start), utf8(limit)), StandardCharsets.UTF_8);
   }
 
   @Test
   void cutsDataBlocksAt256KiBWithSeparatorsBetweenBlocks() {
     Random random = new Random(3);
     List<byte[]> keys = new ArrayList<>();
-    byte[] index = table(w -> {
-      for (int i = 0; i < 20_000; i++) {
-        byte[] key = utf8(String.format("layer_%05d/kernel", i));
-        keys.add(key);
-        byte[] value = new byte[50 + random.nextInt(100)];
-        random.nextBytes(value);
-        w.add(key, value);
-      }
-    });
+    byte[] index =
+        table(
+            w -> {
+              for (int i = 0; i < 20_000; i++) {
+                byte[] key = utf8(String.format("layer_%05d/kernel", i));
+                keys.add(key);
+                byte[] value = new byte[50 + random.nextInt(100)];
+                random.nextBytes(value);
+                w.add(key, value);
+              }
+            });
     TableReader reader = open(index);
     List<TableReader.IndexEntry> blocks = reader.indexEntries();
     assertTrue(blocks.size() >= 5, "expected several data blocks, got " + blocks.size());
@@ -147,7 +162,8 @@ class TableWriterTest {
     for (int i = 1; i < blocks.size(); i++) {
       assertEquals(blocks.get(i - 1).handle().end(), blocks.get(i).handle().offset());
     }
-    assertEquals(blocks.get(blocks.size() - 1).handle().end(), reader.footer().metaindex().offset());
+    assertEquals(
+        blocks.get(blocks.size() - 1).handle().end(), reader.footer().metaindex().offset());
 
     List<byte[]> firstKeys = new ArrayList<>();
     List<byte[]> lastKeys = new ArrayList<>();
@@ -167,9 +183,11 @@ class TableWriterTest {
       byte[] sep = blocks.get(i).separator();
       if (i < blocks.size() - 1) {
         // A block is flushed as soon as its size estimate reaches 256 KiB (§2.5 step 4).
-        assertTrue(size >= TableWriter.BLOCK_SIZE && size < TableWriter.BLOCK_SIZE + 200,
+        assertTrue(
+            size >= TableWriter.BLOCK_SIZE && size < TableWriter.BLOCK_SIZE + 200,
             "block " + i + " has " + size + " bytes");
-        assertArrayEquals(TableWriter.shortestSeparator(lastKeys.get(i), firstKeys.get(i + 1)), sep);
+        assertArrayEquals(
+            TableWriter.shortestSeparator(lastKeys.get(i), firstKeys.get(i + 1)), sep);
         assertTrue(Bytes.UNSIGNED.compare(sep, firstKeys.get(i + 1)) < 0);
       } else {
         assertTrue(size < TableWriter.BLOCK_SIZE);
@@ -183,11 +201,13 @@ class TableWriterTest {
 
   @Test
   void writesIndexBlockWithEveryEntryARestart() {
-    byte[] index = table(w -> {
-      for (int i = 0; i < 10_000; i++) {
-        w.add(utf8(String.format("k%06d", i)), new byte[100]);
-      }
-    });
+    byte[] index =
+        table(
+            w -> {
+              for (int i = 0; i < 10_000; i++) {
+                w.add(utf8(String.format("k%06d", i)), new byte[100]);
+              }
+            });
     TableReader reader = open(index);
     int n = reader.indexEntries().size();
     assertTrue(n > 2);
@@ -210,11 +230,13 @@ class TableWriterTest {
   @Test
   void flushesTheCurrentBlockBeforeAHugeEntry() {
     byte[] huge = new byte[2 * TableWriter.BLOCK_SIZE];
-    byte[] index = table(w -> {
-      w.add(utf8("a"), hex("01"));
-      w.add(utf8("b"), huge);
-      w.add(utf8("c"), hex("02"));
-    });
+    byte[] index =
+        table(
+            w -> {
+              w.add(utf8("a"), hex("01"));
+              w.add(utf8("b"), huge);
+              w.add(utf8("c"), hex("02"));
+            });
     TableReader reader = open(index);
     List<TableReader.IndexEntry> blocks = reader.indexEntries();
     // "a" alone (§2.5 step 1), then "b" alone (its block is over 256 KiB), then "c".
@@ -228,28 +250,45 @@ class TableWriterTest {
 
   @Test
   void rejectsKeysThatDoNotStrictlyIncrease() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> table(w -> {
-      w.add(utf8("b"), hex("01"));
-      w.add(utf8("a"), hex("02"));
-    }));
-    assertEquals("Invalid key order in mem://test.index: keys must strictly increase, "
-        + "got a key after an equal or greater one", e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> table(w -> {
-      w.add(utf8("a"), hex("01"));
-      w.add(utf8("a"), hex("02"));
-    }));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                table(
+                    w -> {
+                      w.add(utf8("b"), hex("01"));
+                      w.add(utf8("a"), hex("02"));
+                    }));
+    assertEquals(
+        "Invalid key order in mem://test.index: keys must strictly increase, "
+            + "got a key after an equal or greater one",
+        e.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            table(
+                w -> {
+                  w.add(utf8("a"), hex("01"));
+                  w.add(utf8("a"), hex("02"));
+                }));
     // Unsigned order: 0x80 comes after 0x7f.
-    assertThrows(IllegalArgumentException.class, () -> table(w -> {
-      w.add(hex("80"), hex("01"));
-      w.add(hex("7f"), hex("02"));
-    }));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            table(
+                w -> {
+                  w.add(hex("80"), hex("01"));
+                  w.add(hex("7f"), hex("02"));
+                }));
   }
 
   @Test
   void rejectsAddAfterFinish() {
-    TableWriter writer = new TableWriter(
-        new io.rebundle.codec.io.LocalFileIO.CountingStream(new java.io.ByteArrayOutputStream()),
-        "mem://done.index");
+    TableWriter writer =
+        new TableWriter(
+            new io.rebundle.codec.io.LocalFileIO.CountingStream(
+                new java.io.ByteArrayOutputStream()),
+            "mem://done.index");
     writer.add(utf8("a"), hex("01"));
     writer.finish();
     IllegalStateException e =

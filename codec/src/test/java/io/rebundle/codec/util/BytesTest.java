@@ -20,7 +20,8 @@ class BytesTest {
 
   @Test
   void rendersBinaryKeysPrintably() {
-    assertEquals("\\x00emb\\x00\\x01\\x01\\x02\\x80\\x5c",
+    assertEquals(
+        "\\x00emb\\x00\\x01\\x01\\x02\\x80\\x5c",
         Bytes.printable(new byte[] {0, 'e', 'm', 'b', 0, 1, 1, 2, (byte) 0x80, '\\'}));
     assertEquals("0a00ff", Bytes.hex(new byte[] {0x0A, 0, (byte) 0xFF}));
   }

@@ -36,9 +36,11 @@ class Crc32cTest {
   void maskMatchesStoredChecksumsOfTheWorkedExample() {
     // tensorbundle-format.md §2.11: entry CRC of float 1.0, data block trailer, metaindex trailer.
     assertEquals(0x2BDAA581, Crc32c.mask(Crc32c.of(hex("00 00 80 3F"))));
-    byte[] dataBlockAndType = hex("00 00 06 08 01 1A 02 08 01"
-        + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
-        + "00 00 00 00 01 00 00 00 00");
+    byte[] dataBlockAndType =
+        hex(
+            "00 00 06 08 01 1A 02 08 01"
+                + "00 01 0B 78 08 01 12 00 28 04 35 81 A5 DA 2B"
+                + "00 00 00 00 01 00 00 00 00");
     assertEquals(0x39DF5A38, Crc32c.mask(Crc32c.of(dataBlockAndType)));
     assertEquals(0xB0A1F2C0, Crc32c.mask(Crc32c.of(hex("00 00 00 00 01 00 00 00 00"))));
   }

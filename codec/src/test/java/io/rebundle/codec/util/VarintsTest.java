@@ -1,12 +1,12 @@
 package io.rebundle.codec.util;
 
-import io.rebundle.codec.MalformedBytesException;
 import static io.rebundle.codec.util.TestBytes.hex;
 import static io.rebundle.codec.util.TestBytes.spaced;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.rebundle.codec.MalformedBytesException;
 import java.io.ByteArrayOutputStream;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

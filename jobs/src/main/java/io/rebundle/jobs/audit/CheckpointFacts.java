@@ -6,10 +6,10 @@ import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.stats.TensorDigest;
-import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.jobs.discover.DiscoveredCheckpoint;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -24,10 +24,18 @@ import java.util.Map;
  * format, the shard count, the step, the index fingerprint the incremental mode compares, and the
  * checkpoint-level findings (unreadable index, missing data files), in verify's wording.
  */
-public record CheckpointFacts(String prefix, String format, int numShards, Long step,
-    String indexFingerprint, List<Finding> findings) implements Serializable {
+public record CheckpointFacts(
+    String prefix,
+    String format,
+    int numShards,
+    Long step,
+    String indexFingerprint,
+    List<Finding> findings)
+    implements Serializable {
 
-  /** Largest index the fingerprint reads whole; bigger ones are fingerprinted by length and footer. */
+  /**
+   * Largest index the fingerprint reads whole; bigger ones are fingerprinted by length and footer.
+   */
   private static final long MAX_FINGERPRINT_READ = 64L << 20;
 
   static CheckpointFacts of(FileIO io, DiscoveredCheckpoint c) {
@@ -40,22 +48,39 @@ public record CheckpointFacts(String prefix, String format, int numShards, Long 
         String name = io.fileName(Naming.dataFile(prefix, s, n));
         if (!c.dataFiles().containsKey(name)) {
           // verify's finding: the file, then its message.
-          findings.add(Finding.of(prefix, null, "missing_shard",
-              Naming.dataFile(prefix, s, n) + ": data file (shard " + s + " of " + n + ") is missing"));
+          findings.add(
+              Finding.of(
+                  prefix,
+                  null,
+                  "missing_shard",
+                  Naming.dataFile(prefix, s, n)
+                      + ": data file (shard "
+                      + s
+                      + " of "
+                      + n
+                      + ") is missing"));
         }
       }
       boolean tf2 = r.isObjectBased();
-      return new CheckpointFacts(prefix, tf2 ? "tf2" : "tf1", n, step(r, tf2), fingerprint, findings);
+      return new CheckpointFacts(
+          prefix, tf2 ? "tf2" : "tf1", n, step(r, tf2), fingerprint, findings);
     } catch (RebundleException | UncheckedIOException e) {
-      findings.add(Finding.of(prefix, null, "unreadable", Naming.indexFile(prefix) + ": " + e.getMessage()));
+      findings.add(
+          Finding.of(prefix, null, "unreadable", Naming.indexFile(prefix) + ": " + e.getMessage()));
       return new CheckpointFacts(prefix, null, 0, null, fingerprint, findings);
     }
   }
 
   /** global_step (TF1, Estimator) or save_counter (TF2), when present as an integer scalar. */
   private static Long step(CheckpointReader r, boolean tf2) {
-    for (String key : tf2 ? new String[] {"save_counter/.ATTRIBUTES/VARIABLE_VALUE", "global_step/.ATTRIBUTES/VARIABLE_VALUE",
-        "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE"} : new String[] {"global_step"}) {
+    for (String key :
+        tf2
+            ? new String[] {
+              "save_counter/.ATTRIBUTES/VARIABLE_VALUE",
+              "global_step/.ATTRIBUTES/VARIABLE_VALUE",
+              "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE"
+            }
+            : new String[] {"global_step"}) {
       BundleEntry e = r.findEntry(key);
       if (e == null || e.isSliced() || !e.shape().isScalar() || !DType.isKnown(e.dtypeCode())) {
         continue;
@@ -95,8 +120,11 @@ public record CheckpointFacts(String prefix, String format, int numShards, Long 
       } else {
         bytes = r.readFully(len - 4096, 4096);
       }
-      return TensorDigest.ofBytes(DType.UINT8, TensorShape.of(bytes.length),
-          false, bytes).fingerprintHex() + "/" + len + "/"
+      return TensorDigest.ofBytes(DType.UINT8, TensorShape.of(bytes.length), false, bytes)
+              .fingerprintHex()
+          + "/"
+          + len
+          + "/"
           + TensorDigest.checkpointFingerprint(List.of(files.toString()), List.of(""));
     } catch (RebundleException | UncheckedIOException e) {
       return null;

@@ -9,8 +9,9 @@ import java.util.Map;
  * unbounded), with the results of tensors too big for one task already merged from their byte
  * ranges by the planner ({@code merged}, by key).
  */
-public record CheckpointWork(String prefix, String fromKey, String toKey,
-    Map<String, TensorDigest.Result> merged) implements Serializable {
+public record CheckpointWork(
+    String prefix, String fromKey, String toKey, Map<String, TensorDigest.Result> merged)
+    implements Serializable {
   public CheckpointWork {
     merged = Map.copyOf(merged);
   }
@@ -20,6 +21,7 @@ public record CheckpointWork(String prefix, String fromKey, String toKey,
   }
 
   boolean covers(String key) {
-    return (fromKey == null || key.compareTo(fromKey) >= 0) && (toKey == null || key.compareTo(toKey) < 0);
+    return (fromKey == null || key.compareTo(fromKey) >= 0)
+        && (toKey == null || key.compareTo(toKey) < 0);
   }
 }

@@ -12,8 +12,15 @@ public record Finding(String checkpoint, String key, String kind, String severit
   /** Every kind and its severity (README "Audit"). */
   public static String severityOf(String kind) {
     return switch (kind) {
-      case "crc_mismatch", "missing_shard", "truncated", "unreadable", "v1_format", "dangling_state", "nan",
-          "inf" -> ERROR;
+      case "crc_mismatch",
+          "missing_shard",
+          "truncated",
+          "unreadable",
+          "v1_format",
+          "dangling_state",
+          "nan",
+          "inf" ->
+          ERROR;
       case "duplicate_checkpoint", "orphan_data_file" -> WARNING;
       case "all_zero", "duplicate_tensor" -> INFO;
       default -> throw new IllegalArgumentException("Invalid finding kind: " + kind);
@@ -30,7 +37,9 @@ public record Finding(String checkpoint, String key, String kind, String severit
       case ERROR -> 2;
       case WARNING -> 1;
       case INFO -> 0;
-      default -> throw new IllegalArgumentException("Invalid severity " + severity + ": use error, warning or info");
+      default ->
+          throw new IllegalArgumentException(
+              "Invalid severity " + severity + ": use error, warning or info");
     };
   }
 }

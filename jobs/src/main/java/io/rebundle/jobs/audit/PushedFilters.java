@@ -15,8 +15,14 @@ import org.apache.spark.sql.sources.StringStartsWith;
  * equality, IN and prefix (LIKE 'x%'). They only skip work: Spark still evaluates every filter on
  * the rows returned, so an unsupported form is merely not pushed.
  */
-record PushedFilters(Set<String> checkpoints, List<String> checkpointPrefixes, Set<String> keys,
-    List<String> keyPrefixes, Set<String> dtypes, List<Filter> pushed) implements Serializable {
+record PushedFilters(
+    Set<String> checkpoints,
+    List<String> checkpointPrefixes,
+    Set<String> keys,
+    List<String> keyPrefixes,
+    Set<String> dtypes,
+    List<Filter> pushed)
+    implements Serializable {
 
   static final PushedFilters NONE = new PushedFilters(null, null, null, null, null, List.of());
 
@@ -75,8 +81,13 @@ record PushedFilters(Set<String> checkpoints, List<String> checkpointPrefixes, S
       }
       pushed.add(f);
     }
-    return new PushedFilters(checkpoints, cpPrefixes.isEmpty() ? null : cpPrefixes, keys,
-        keyPrefixes.isEmpty() ? null : keyPrefixes, dtypes, pushed);
+    return new PushedFilters(
+        checkpoints,
+        cpPrefixes.isEmpty() ? null : cpPrefixes,
+        keys,
+        keyPrefixes.isEmpty() ? null : keyPrefixes,
+        dtypes,
+        pushed);
   }
 
   private static boolean allStrings(Object[] values) {

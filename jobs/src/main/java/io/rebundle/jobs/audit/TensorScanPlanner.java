@@ -30,16 +30,23 @@ public final class TensorScanPlanner {
   private TensorScanPlanner() {}
 
   /** One byte range of one big tensor. */
-  record Piece(String prefix, String key, long start, long length, long size) implements Serializable {}
+  record Piece(String prefix, String key, long start, long length, long size)
+      implements Serializable {}
 
   /** What a range task returns: a partial, or why it failed (the tensor is then read whole). */
-  record PieceResult(Piece piece, TensorDigest.Partial partial, String failure) implements Serializable {}
+  record PieceResult(Piece piece, TensorDigest.Partial partial, String failure)
+      implements Serializable {}
 
   /** A plan: the partitions, and the checkpoints discovery found (for callers that want them). */
-  public record Plan(List<List<CheckpointWork>> partitions, List<DiscoveredCheckpoint> discovered) {}
+  public record Plan(
+      List<List<CheckpointWork>> partitions, List<DiscoveredCheckpoint> discovered) {}
 
-  public static Plan plan(JavaSparkContext jsc, FileIO io, CheckpointDiscovery.Result discovery,
-      ScanOptions options, Predicate<String> checkpointFilter) {
+  public static Plan plan(
+      JavaSparkContext jsc,
+      FileIO io,
+      CheckpointDiscovery.Result discovery,
+      ScanOptions options,
+      Predicate<String> checkpointFilter) {
     List<CheckpointWork> works = new ArrayList<>();
     List<Long> weights = new ArrayList<>();
     List<Piece> pieces = new ArrayList<>();
@@ -62,11 +69,12 @@ public final class TensorScanPlanner {
         Map<String, TensorDigest.Result> m = merged.get(w.prefix());
         if (m != null) {
           Map<String, TensorDigest.Result> mine = new HashMap<>();
-          m.forEach((k, v) -> {
-            if (w.covers(k)) {
-              mine.put(k, v);
-            }
-          });
+          m.forEach(
+              (k, v) -> {
+                if (w.covers(k)) {
+                  mine.put(k, v);
+                }
+              });
           works.set(i, new CheckpointWork(w.prefix(), w.fromKey(), w.toKey(), mine));
         }
       }
@@ -90,8 +98,13 @@ public final class TensorScanPlanner {
   }
 
   /** Cuts a big checkpoint into key ranges of about {@code splitBytes}; big tensors into pieces. */
-  private static void splitCheckpoint(FileIO io, String prefix, ScanOptions options, List<CheckpointWork> works,
-      List<Long> weights, List<Piece> pieces) {
+  private static void splitCheckpoint(
+      FileIO io,
+      String prefix,
+      ScanOptions options,
+      List<CheckpointWork> works,
+      List<Long> weights,
+      List<Piece> pieces) {
     try (CheckpointReader r = CheckpointReader.openPrefix(io, prefix)) {
       String from = null;
       long load = 0;
@@ -107,9 +120,12 @@ public final class TensorScanPlanner {
           from = key;
           load = 0;
         }
-        boolean splittable = !rec.entry().isSliced() && DType.isKnown(rec.entry().dtypeCode())
-            && TensorDigest.isSplittable(rec.entry().dtype());
-        if (splittable && size > options.splitBytes()
+        boolean splittable =
+            !rec.entry().isSliced()
+                && DType.isKnown(rec.entry().dtypeCode())
+                && TensorDigest.isSplittable(rec.entry().dtype());
+        if (splittable
+            && size > options.splitBytes()
             && options.accepts(key, rec.entry().dtypeName())) {
           for (long at = 0; at < size; at += options.splitBytes()) {
             pieces.add(new Piece(prefix, key, at, Math.min(options.splitBytes(), size - at), size));
@@ -128,24 +144,33 @@ public final class TensorScanPlanner {
     }
   }
 
-  private static Map<String, Map<String, TensorDigest.Result>> readPieces(JavaSparkContext jsc, FileIO io,
-      ScanOptions options, List<Piece> pieces) {
+  private static Map<String, Map<String, TensorDigest.Result>> readPieces(
+      JavaSparkContext jsc, FileIO io, ScanOptions options, List<Piece> pieces) {
     if (pieces.isEmpty()) {
       return Map.of();
     }
     boolean stats = options.readStats();
-    List<PieceResult> results = jsc.parallelize(pieces, pieces.size()).map(p -> {
-      byte[] buffer = new byte[CheckpointReader.BUFFER_SIZE];
-      try {
-        return new PieceResult(p, TensorScanner.partial(io, p.prefix(), p.key(), p.start(), p.length(), stats,
-            buffer), null);
-      } catch (RebundleException | UncheckedIOException e) {
-        return new PieceResult(p, null, e.getMessage());
-      }
-    }).collect();
+    List<PieceResult> results =
+        jsc.parallelize(pieces, pieces.size())
+            .map(
+                p -> {
+                  byte[] buffer = new byte[CheckpointReader.BUFFER_SIZE];
+                  try {
+                    return new PieceResult(
+                        p,
+                        TensorScanner.partial(
+                            io, p.prefix(), p.key(), p.start(), p.length(), stats, buffer),
+                        null);
+                  } catch (RebundleException | UncheckedIOException e) {
+                    return new PieceResult(p, null, e.getMessage());
+                  }
+                })
+            .collect();
     Map<String, List<PieceResult>> byTensor = new HashMap<>();
     for (PieceResult r : results) {
-      byTensor.computeIfAbsent(r.piece().prefix() + "\u0000" + r.piece().key(), k -> new ArrayList<>()).add(r);
+      byTensor
+          .computeIfAbsent(r.piece().prefix() + "\u0000" + r.piece().key(), k -> new ArrayList<>())
+          .add(r);
     }
     Map<String, Map<String, TensorDigest.Result>> out = new HashMap<>();
     for (List<PieceResult> parts : byTensor.values()) {
@@ -155,8 +180,9 @@ public final class TensorScanPlanner {
       Piece first = parts.get(0).piece();
       try (CheckpointReader r = CheckpointReader.openPrefix(io, first.prefix())) {
         var e = r.entry(first.key());
-        TensorDigest.Result res = TensorDigest.combine(e.dtype(), e.shape(), e.size(),
-            parts.stream().map(PieceResult::partial).toList());
+        TensorDigest.Result res =
+            TensorDigest.combine(
+                e.dtype(), e.shape(), e.size(), parts.stream().map(PieceResult::partial).toList());
         out.computeIfAbsent(first.prefix(), k -> new HashMap<>()).put(first.key(), res);
       } catch (RebundleException | UncheckedIOException ex) {
         // Leave it to the partition.

@@ -21,14 +21,15 @@ import java.util.NoSuchElementException;
 /**
  * Produces the rows of {@link TensorColumns#SCHEMA} for one {@link CheckpointWork}, lazily, one
  * tensor at a time: the index is read block by block; a tensor's bytes are read (only when a data
- * column is asked for) once, through one buffer, into statistics, CRC and fingerprint together.
- * A tensor whose bytes cannot be read gets a row with {@code problem_kind}/{@code problem} set
- * rather than failing the scan; a checkpoint whose index cannot be read fails it, unless
- * {@code ignoreCorruptFiles}, which yields no rows for it.
+ * column is asked for) once, through one buffer, into statistics, CRC and fingerprint together. A
+ * tensor whose bytes cannot be read gets a row with {@code problem_kind}/{@code problem} set rather
+ * than failing the scan; a checkpoint whose index cannot be read fails it, unless {@code
+ * ignoreCorruptFiles}, which yields no rows for it.
  */
 public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
   /** Problem kinds a row can carry (the audit's finding kinds). */
   public static final String CRC_MISMATCH = "crc_mismatch";
+
   public static final String MISSING_SHARD = "missing_shard";
   public static final String TRUNCATED = "truncated";
   public static final String UNREADABLE = "unreadable";
@@ -78,7 +79,8 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
     for (ObjectGraph.Node n : g.nodes()) {
       for (ObjectGraph.Attribute a : n.attributes()) {
         String path = paths[n.id()] == null ? null : paths[n.id()];
-        out.put(a.checkpointKey(), new String[] {a.fullName().isEmpty() ? null : a.fullName(), path});
+        out.put(
+            a.checkpointKey(), new String[] {a.fullName().isEmpty() ? null : a.fullName(), path});
       }
     }
     return out;
@@ -148,7 +150,10 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
   private void fillData(Object[] row, String key, BundleEntry e) {
     if (e.isSliced()) {
       row[27] = "sliced";
-      row[28] = "tensor " + key + " is stored as slices; statistics are computed for unsliced tensors only";
+      row[28] =
+          "tensor "
+              + key
+              + " is stored as slices; statistics are computed for unsliced tensors only";
       return;
     }
     if (!DType.isKnown(e.dtypeCode())) {
@@ -165,8 +170,14 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
         }
         reader.checkSize(key, e);
         DType dtype = e.dtype();
-        TensorDigest.Accumulator acc = TensorDigest.accumulate(dtype, e.shape().numElements(),
-            reader.header().bigEndian(), 0, e.size(), options.readStats());
+        TensorDigest.Accumulator acc =
+            TensorDigest.accumulate(
+                dtype,
+                e.shape().numElements(),
+                reader.header().bigEndian(),
+                0,
+                e.size(),
+                options.readStats());
         long at = 0;
         while (at < e.size()) {
           int n = (int) Math.min(buffer.length, e.size() - at);
@@ -184,14 +195,19 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
     fillResult(row, key, e, result);
   }
 
-  /** Checks the shard exists and holds the tensor's bytes; sets the row's problem and returns it if not. */
+  /**
+   * Checks the shard exists and holds the tensor's bytes; sets the row's problem and returns it if
+   * not.
+   */
   private String locate(String key, BundleEntry e, Object[] row) {
     int numShards = reader.header().numShards();
     String file = e.shardId() < numShards ? reader.dataFile(e.shardId()) : null;
     if (file == null) {
       row[27] = UNREADABLE;
-      row[28] = String.format("Cannot read tensor %s: entry names shard %d but %s has %d shards",
-          key, e.shardId(), reader.indexFile(), numShards);
+      row[28] =
+          String.format(
+              "Cannot read tensor %s: entry names shard %d but %s has %d shards",
+              key, e.shardId(), reader.indexFile(), numShards);
       return (String) row[28];
     }
     Long length = shardLengths.get(e.shardId());
@@ -202,14 +218,24 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
     }
     if (length < 0) {
       row[27] = MISSING_SHARD;
-      row[28] = "Cannot read tensor " + key + ": data file " + file + " (shard " + e.shardId() + " of "
-          + numShards + ") is missing";
+      row[28] =
+          "Cannot read tensor "
+              + key
+              + ": data file "
+              + file
+              + " (shard "
+              + e.shardId()
+              + " of "
+              + numShards
+              + ") is missing";
       return (String) row[28];
     }
     if (e.offset() > length || e.size() > length - e.offset()) {
       row[27] = TRUNCATED;
-      row[28] = String.format("Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)",
-          key, e.offset(), e.offset() + e.size(), file, length);
+      row[28] =
+          String.format(
+              "Cannot read tensor %s: bytes [%d, %d) lie past the end of %s (%d bytes)",
+              key, e.offset(), e.offset() + e.size(), file, length);
       return (String) row[28];
     }
     return null;
@@ -222,9 +248,16 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
     if (!ok) {
       // CheckpointReader's (and so verify's) wording.
       row[27] = CRC_MISMATCH;
-      row[28] = String.format(
-          "Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %08x, computed %08x",
-          key, reader.dataFile(e.shardId()), e.shardId(), e.offset(), e.size(), stored, result.crc32c());
+      row[28] =
+          String.format(
+              "Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %08x, computed %08x",
+              key,
+              reader.dataFile(e.shardId()),
+              e.shardId(),
+              e.offset(),
+              e.size(),
+              stored,
+              result.crc32c());
     }
     TensorStats s = result.stats();
     if (s != null) {
@@ -248,13 +281,14 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
    * Reads bytes [{@code start}, {@code start + length}) of one tensor into a partial result: the
    * planner's byte-range tasks for tensors too big for one task.
    */
-  public static TensorDigest.Partial partial(FileIO io, String prefix, String key, long start, long length,
-      boolean stats, byte[] buffer) {
+  public static TensorDigest.Partial partial(
+      FileIO io, String prefix, String key, long start, long length, boolean stats, byte[] buffer) {
     try (CheckpointReader r = CheckpointReader.openPrefix(io, prefix)) {
       BundleEntry e = r.entry(key);
       r.checkSize(key, e);
-      TensorDigest.Accumulator acc = TensorDigest.accumulate(e.dtype(), e.shape().numElements(),
-          r.header().bigEndian(), start, length, stats);
+      TensorDigest.Accumulator acc =
+          TensorDigest.accumulate(
+              e.dtype(), e.shape().numElements(), r.header().bigEndian(), start, length, stats);
       long at = start;
       while (at < start + length) {
         int n = (int) Math.min(buffer.length, start + length - at);

@@ -45,7 +45,10 @@ final class TfCheckpointScan implements Scan, Batch {
 
   @Override
   public String description() {
-    return TfCheckpointSource.SHORT_NAME + " [" + String.join(", ", options.paths()) + "] pushed "
+    return TfCheckpointSource.SHORT_NAME
+        + " ["
+        + String.join(", ", options.paths())
+        + "] pushed "
         + filters.pushed();
   }
 
@@ -57,32 +60,55 @@ final class TfCheckpointScan implements Scan, Batch {
   /** One task's checkpoints. */
   record TensorPartition(List<CheckpointWork> works) implements InputPartition {}
 
-  /** Plans partitions (and runs the byte-range tasks of huge tensors); shared with the V1 relation. */
-  static Planned planFor(SparkSession spark, SourceOptions options, StructType required, PushedFilters filters) {
+  /**
+   * Plans partitions (and runs the byte-range tasks of huge tensors); shared with the V1 relation.
+   */
+  static Planned planFor(
+      SparkSession spark, SourceOptions options, StructType required, PushedFilters filters) {
     if (options.paths().isEmpty()) {
-      throw new IllegalArgumentException("Cannot read " + TfCheckpointSource.SHORT_NAME + ": no path given");
+      throw new IllegalArgumentException(
+          "Cannot read " + TfCheckpointSource.SHORT_NAME + ": no path given");
     }
     Configuration conf = options.hadoopConf(spark);
     FileIO io = new HadoopFileIO(conf);
     ScanOptions so = scanOptions(spark, options, required, filters);
-    CheckpointDiscovery.Result found = CheckpointDiscovery.discover(conf, options.paths(), options.discovery(spark));
-    TensorScanPlanner.Plan plan = TensorScanPlanner.plan(JavaSparkContext.fromSparkContext(spark.sparkContext()),
-        io, found, so, filters::acceptsCheckpoint);
+    CheckpointDiscovery.Result found =
+        CheckpointDiscovery.discover(conf, options.paths(), options.discovery(spark));
+    TensorScanPlanner.Plan plan =
+        TensorScanPlanner.plan(
+            JavaSparkContext.fromSparkContext(spark.sparkContext()),
+            io,
+            found,
+            so,
+            filters::acceptsCheckpoint);
     return new Planned(io, so, plan);
   }
 
   record Planned(FileIO io, ScanOptions options, TensorScanPlanner.Plan plan) {}
 
   /** What the asked-for columns need read, and the session's or the options' partition sizes. */
-  static ScanOptions scanOptions(SparkSession spark, SourceOptions options, StructType required,
-      PushedFilters filters) {
+  static ScanOptions scanOptions(
+      SparkSession spark, SourceOptions options, StructType required, PushedFilters filters) {
     boolean data = TfCheckpointScanBuilder.needs(required, TensorColumns.DATA);
-    return new ScanOptions(data, TfCheckpointScanBuilder.needs(required, TensorColumns.STATS),
-        TfCheckpointScanBuilder.needs(required, TensorColumns.GRAPH), filters.keys(), filters.keyPrefixes(),
-        filters.dtypes(), options.ignoreCorruptFiles(spark),
-        roundToChunk(options.bytes(spark, "maxPartitionBytes", "spark.sql.files.maxPartitionBytes",
-            ScanOptions.DEFAULT_SPLIT)),
-        options.bytes(spark, "openCostInBytes", "spark.sql.files.openCostInBytes", ScanOptions.DEFAULT_OPEN_COST));
+    return new ScanOptions(
+        data,
+        TfCheckpointScanBuilder.needs(required, TensorColumns.STATS),
+        TfCheckpointScanBuilder.needs(required, TensorColumns.GRAPH),
+        filters.keys(),
+        filters.keyPrefixes(),
+        filters.dtypes(),
+        options.ignoreCorruptFiles(spark),
+        roundToChunk(
+            options.bytes(
+                spark,
+                "maxPartitionBytes",
+                "spark.sql.files.maxPartitionBytes",
+                ScanOptions.DEFAULT_SPLIT)),
+        options.bytes(
+            spark,
+            "openCostInBytes",
+            "spark.sql.files.openCostInBytes",
+            ScanOptions.DEFAULT_OPEN_COST));
   }
 
   static int[] columns(StructType required) {
@@ -129,7 +155,8 @@ final class TfCheckpointScan implements Scan, Batch {
   }
 
   /** Makes the readers on the executors. */
-  record ReaderFactory(FileIO io, ScanOptions options, int[] columns) implements PartitionReaderFactory {
+  record ReaderFactory(FileIO io, ScanOptions options, int[] columns)
+      implements PartitionReaderFactory {
     @Override
     public PartitionReader<InternalRow> createReader(InputPartition partition) {
       Iterator<Object[]> rows = rows(io, options, ((TensorPartition) partition).works());
@@ -180,7 +207,8 @@ final class TfCheckpointScan implements Scan, Batch {
     return new ChainedRows(io, options, works, buffer);
   }
 
-  private static final class ChainedRows implements Iterator<Object[]>, AutoCloseable, Serializable {
+  private static final class ChainedRows
+      implements Iterator<Object[]>, AutoCloseable, Serializable {
     private final transient FileIO io;
     private final transient ScanOptions options;
     private final transient Iterator<CheckpointWork> works;

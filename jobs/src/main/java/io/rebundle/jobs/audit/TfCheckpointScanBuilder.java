@@ -9,8 +9,8 @@ import org.apache.spark.sql.sources.Filter;
 import org.apache.spark.sql.types.StructType;
 
 /** Column pruning and filter pushdown for the {@code tfcheckpoint} scan. */
-final class TfCheckpointScanBuilder implements ScanBuilder, SupportsPushDownRequiredColumns,
-    SupportsPushDownFilters {
+final class TfCheckpointScanBuilder
+    implements ScanBuilder, SupportsPushDownRequiredColumns, SupportsPushDownFilters {
   private final SourceOptions options;
   private StructType required = TensorColumns.SCHEMA;
   private PushedFilters filters = PushedFilters.NONE;

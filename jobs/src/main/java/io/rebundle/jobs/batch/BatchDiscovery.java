@@ -24,12 +24,13 @@ import org.apache.hadoop.fs.Path;
  * <ul>
  *   <li>A model directory (one with a {@code checkpoint} state file): one row for its latest
  *       checkpoint, {@code src} the directory itself and {@code dst} the mirrored directory (so the
- *       output keeps the checkpoint's name and gets a state file), as {@code convert DIR DST/} does.
- *       With {@code allCheckpoints}, one row per checkpoint instead, {@code src} its prefix and
- *       {@code dst} the mirrored prefix; only the latest writes the state file.
- *   <li>A SavedModel: {@code src} the SavedModel directory, {@code dst} the mirrored
- *       {@code variables/variables} prefix, no state file (a SavedModel has none).
- *   <li>A bare prefix (no state file beside it): {@code src} and {@code dst} prefixes, no state file.
+ *       output keeps the checkpoint's name and gets a state file), as {@code convert DIR DST/}
+ *       does. With {@code allCheckpoints}, one row per checkpoint instead, {@code src} its prefix
+ *       and {@code dst} the mirrored prefix; only the latest writes the state file.
+ *   <li>A SavedModel: {@code src} the SavedModel directory, {@code dst} the mirrored {@code
+ *       variables/variables} prefix, no state file (a SavedModel has none).
+ *   <li>A bare prefix (no state file beside it): {@code src} and {@code dst} prefixes, no state
+ *       file.
  * </ul>
  *
  * Legacy V1 checkpoints, orphan data files and state entries naming missing checkpoints cannot be
@@ -40,15 +41,22 @@ public final class BatchDiscovery {
 
   private BatchDiscovery() {}
 
-  /** The rows for everything under {@code root}, as a JSON Lines manifest (empty when nothing is found). */
-  public static String manifest(FileIO io, String root, String dstRoot, String to, boolean allCheckpoints,
-      PrintWriter err) {
+  /**
+   * The rows for everything under {@code root}, as a JSON Lines manifest (empty when nothing is
+   * found).
+   */
+  public static String manifest(
+      FileIO io, String root, String dstRoot, String to, boolean allCheckpoints, PrintWriter err) {
     Configuration conf = io instanceof HadoopFileIO h ? h.conf() : new Configuration();
-    CheckpointDiscovery.Result found = CheckpointDiscovery.discover(conf, List.of(root),
-        CheckpointDiscovery.Options.DEFAULT);
+    CheckpointDiscovery.Result found =
+        CheckpointDiscovery.discover(conf, List.of(root), CheckpointDiscovery.Options.DEFAULT);
     if (!found.rootProblems().isEmpty()) {
-      throw new UncheckedIOException("Cannot discover checkpoints under " + root + ": "
-          + String.join("; ", found.rootProblems()), new IOException("discovery"));
+      throw new UncheckedIOException(
+          "Cannot discover checkpoints under "
+              + root
+              + ": "
+              + String.join("; ", found.rootProblems()),
+          new IOException("discovery"));
     }
     String qualifiedRoot = strip(qualify(conf, root));
     boolean plain = !root.contains("://") && !root.startsWith("file:");
@@ -56,27 +64,45 @@ public final class BatchDiscovery {
     Map<String, Boolean> hasState = new HashMap<>();
     StringBuilder out = new StringBuilder();
     for (DiscoveredCheckpoint c : found.checkpoints()) {
-      if (!c.hasIndex() || (c.kind() != DiscoveredCheckpoint.Kind.CHECKPOINT
-          && c.kind() != DiscoveredCheckpoint.Kind.SAVED_MODEL)) {
-        err.println("rebundle: warning: not migrated (" + c.kind().label() + "): " + c.prefix()
-            + (c.problems().isEmpty() ? "" : ": " + String.join("; ", c.problems())));
+      if (!c.hasIndex()
+          || (c.kind() != DiscoveredCheckpoint.Kind.CHECKPOINT
+              && c.kind() != DiscoveredCheckpoint.Kind.SAVED_MODEL)) {
+        err.println(
+            "rebundle: warning: not migrated ("
+                + c.kind().label()
+                + "): "
+                + c.prefix()
+                + (c.problems().isEmpty() ? "" : ": " + String.join("; ", c.problems())));
         continue;
       }
       String prefix = local(c.prefix(), plain);
       String modelDir = local(c.modelDir(), plain);
       if (c.kind() == DiscoveredCheckpoint.Kind.SAVED_MODEL) {
-        out.append(row(modelDir, dst + relative(qualifiedRoot, strip(c.modelDir())) + "/variables/variables", to,
-            false)).append('\n');
+        out.append(
+                row(
+                    modelDir,
+                    dst + relative(qualifiedRoot, strip(c.modelDir())) + "/variables/variables",
+                    to,
+                    false))
+            .append('\n');
         continue;
       }
-      boolean stateFile = hasState.computeIfAbsent(modelDir, d -> io.exists(io.join(d, Naming.STATE_FILE)));
+      boolean stateFile =
+          hasState.computeIfAbsent(modelDir, d -> io.exists(io.join(d, Naming.STATE_FILE)));
       if (stateFile && !allCheckpoints) {
         if (c.isLatest()) {
-          out.append(row(modelDir, dst + relative(qualifiedRoot, strip(c.modelDir())) + "/", to, true)).append('\n');
+          out.append(
+                  row(modelDir, dst + relative(qualifiedRoot, strip(c.modelDir())) + "/", to, true))
+              .append('\n');
         }
         continue;
       }
-      out.append(row(prefix, dst + relative(qualifiedRoot, strip(c.prefix())), to, stateFile && c.isLatest()))
+      out.append(
+              row(
+                  prefix,
+                  dst + relative(qualifiedRoot, strip(c.prefix())),
+                  to,
+                  stateFile && c.isLatest()))
           .append('\n');
     }
     return out.toString();
@@ -122,7 +148,8 @@ public final class BatchDiscovery {
 
   /** A qualified location without a trailing '/'. */
   private static String strip(String location) {
-    return location.endsWith("/") && !location.endsWith("://") ? location.substring(0, location.length() - 1)
+    return location.endsWith("/") && !location.endsWith("://")
+        ? location.substring(0, location.length() - 1)
         : location;
   }
 

@@ -17,8 +17,12 @@ public interface BatchEngine {
    * job failed (a task threw after its retries): the caller then retries the migrations one by one
    * to find the failing one. {@code description} names the job (Spark UI).
    */
-  List<List<TaskOutcome>> run(List<List<MigrationTask>> migrations, String description, ProgressSink progress);
+  List<List<TaskOutcome>> run(
+      List<List<MigrationTask>> migrations, String description, ProgressSink progress);
 
-  /** The progress sink that {@link #run} callers should pass: one that reaches the driver from wherever tasks run. */
+  /**
+   * The progress sink that {@link #run} callers should pass: one that reaches the driver from
+   * wherever tasks run.
+   */
   ProgressSink progress(BatchProgress progress);
 }

@@ -8,8 +8,8 @@ import java.util.function.LongSupplier;
 /**
  * The batch's progress: rows done of the total (by status), data bytes of the rows prepared so far
  * and of those moved, and an ETA from the rate of rows done. Renders one line on stderr at most
- * once per {@code intervalMillis} when enabled (a terminal, or {@code rebundle.progress=true}), and a
- * final line. Thread-safe: rows finish on several threads.
+ * once per {@code intervalMillis} when enabled (a terminal, or {@code rebundle.progress=true}), and
+ * a final line. Thread-safe: rows finish on several threads.
  */
 public final class BatchProgress {
   private final PrintWriter err;
@@ -62,12 +62,18 @@ public final class BatchProgress {
     long done = done();
     double seconds = (System.nanoTime() - startNanos) / 1e9;
     long moved = Math.max(committedBytes.get(), movedBytes.getAsLong());
-    StringBuilder sb = new StringBuilder(String.format("batch: %d/%d rows (%d converted, %d skipped, %d failed",
-        done, total, converted.get(), skipped.get(), failed.get()));
+    StringBuilder sb =
+        new StringBuilder(
+            String.format(
+                "batch: %d/%d rows (%d converted, %d skipped, %d failed",
+                done, total, converted.get(), skipped.get(), failed.get()));
     if (notRun.get() > 0) {
       sb.append(", ").append(notRun.get()).append(" not run");
     }
-    sb.append("), ").append(Sizes.human(moved)).append(" of ").append(Sizes.human(plannedBytes.get()))
+    sb.append("), ")
+        .append(Sizes.human(moved))
+        .append(" of ")
+        .append(Sizes.human(plannedBytes.get()))
         .append(" planned");
     if (done > 0 && done < total) {
       double eta = seconds / done * (total - done);

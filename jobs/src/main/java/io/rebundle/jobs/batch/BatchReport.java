@@ -17,8 +17,8 @@ import java.util.Map;
 /**
  * The batch's reports: the {@code --report} document {@code {"rows": [...], "totals": {...}}} (one
  * entry per row: line, src, dst, status, reason or error, bytes, tensors, seconds, outputs; totals
- * per status plus bytes and seconds), and the results log, one JSON line per row as it finishes,
- * in a new file of the {@code --log-dir} per run (for auditing: the lines of every run, kept).
+ * per status plus bytes and seconds), and the results log, one JSON line per row as it finishes, in
+ * a new file of the {@code --log-dir} per run (for auditing: the lines of every run, kept).
  */
 public final class BatchReport {
   private static final JsonFactory JSON = new JsonFactory();
@@ -121,8 +121,14 @@ public final class BatchReport {
     public Log(FileIO io, String dir, String runId) {
       this.runId = runId;
       io.mkdirs(dir);
-      this.location = io.join(dir, "batch-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
-          + "-" + runId + ".jsonl");
+      this.location =
+          io.join(
+              dir,
+              "batch-"
+                  + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                  + "-"
+                  + runId
+                  + ".jsonl");
       this.out = io.newOutputFile(location).create();
     }
 
@@ -135,7 +141,8 @@ public final class BatchReport {
         out.write((line(r, runId) + "\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
       } catch (IOException e) {
-        throw new UncheckedIOException("Cannot write results log " + location + ": " + e.getMessage(), e);
+        throw new UncheckedIOException(
+            "Cannot write results log " + location + ": " + e.getMessage(), e);
       }
     }
 
@@ -144,7 +151,8 @@ public final class BatchReport {
       try {
         out.close();
       } catch (IOException e) {
-        throw new UncheckedIOException("Cannot write results log " + location + ": " + e.getMessage(), e);
+        throw new UncheckedIOException(
+            "Cannot write results log " + location + ": " + e.getMessage(), e);
       }
     }
   }

@@ -34,9 +34,9 @@ import java.util.function.UnaryOperator;
  * are prepared (source fingerprint, success record check, {@link PreparedMigration#prepare}) on a
  * pool of {@code prepareThreads}; prepared rows wait until one of {@code concurrentJobs} job slots
  * is free, and then everything waiting goes into that job (rows above {@code groupMaxBytes} alone),
- * so the less the engine keeps up, the more rows share a job. Each row commits as soon as its
- * job's tasks are done, and writes its success record. A job that fails retries its rows one by
- * one, so one bad row fails alone.
+ * so the less the engine keeps up, the more rows share a job. Each row commits as soon as its job's
+ * tasks are done, and writes its success record. A job that fails retries its rows one by one, so
+ * one bad row fails alone.
  *
  * <p>Crash safety: before a row's output is staged, a {@code started} record marks the destination
  * as the batch's (when it had none); the output appears only by the core's commit (index last);
@@ -47,26 +47,49 @@ import java.util.function.UnaryOperator;
  */
 public final class BatchRunner {
   /**
-   * {@code parallel}: rows in flight; {@code maxFailures}: stop starting rows after this many failed
-   * (0: never); {@code force}: redo rows whose success record matches.
+   * {@code parallel}: rows in flight; {@code maxFailures}: stop starting rows after this many
+   * failed (0: never); {@code force}: redo rows whose success record matches.
    */
-  public record Options(int parallel, int maxFailures, boolean force, int prepareThreads, int concurrentJobs,
-      long groupMaxBytes, int groupMaxRows) {
+  public record Options(
+      int parallel,
+      int maxFailures,
+      boolean force,
+      int prepareThreads,
+      int concurrentJobs,
+      long groupMaxBytes,
+      int groupMaxRows) {
     public static final long DEFAULT_GROUP_MAX_BYTES = 256L << 20;
     public static final int DEFAULT_GROUP_MAX_ROWS = 256;
 
     public Options {
-      if (parallel < 1 || maxFailures < 0 || prepareThreads < 1 || concurrentJobs < 1 || groupMaxBytes < 1
+      if (parallel < 1
+          || maxFailures < 0
+          || prepareThreads < 1
+          || concurrentJobs < 1
+          || groupMaxBytes < 1
           || groupMaxRows < 1) {
-        throw new IllegalArgumentException("Invalid batch options: parallel " + parallel + ", max failures "
-            + maxFailures + ", prepare threads " + prepareThreads + ", jobs " + concurrentJobs);
+        throw new IllegalArgumentException(
+            "Invalid batch options: parallel "
+                + parallel
+                + ", max failures "
+                + maxFailures
+                + ", prepare threads "
+                + prepareThreads
+                + ", jobs "
+                + concurrentJobs);
       }
     }
 
     /** The defaults for {@code parallel} rows in flight. */
     public static Options of(int parallel, int maxFailures, boolean force) {
-      return new Options(parallel, maxFailures, force, Math.min(parallel, 8), Math.max(1, Math.min(4, parallel)),
-          DEFAULT_GROUP_MAX_BYTES, DEFAULT_GROUP_MAX_ROWS);
+      return new Options(
+          parallel,
+          maxFailures,
+          force,
+          Math.min(parallel, 8),
+          Math.max(1, Math.min(4, parallel)),
+          DEFAULT_GROUP_MAX_BYTES,
+          DEFAULT_GROUP_MAX_ROWS);
     }
   }
 
@@ -89,11 +112,18 @@ public final class BatchRunner {
 
   /**
    * {@code taskLocations}: as for {@link PreparedMigration#prepare} (absolute locations for
-   * executors); {@code errorKinds}: a failure's kind for reports (corrupt, usage, storage, internal);
-   * {@code tool}: the name and version written into success records.
+   * executors); {@code errorKinds}: a failure's kind for reports (corrupt, usage, storage,
+   * internal); {@code tool}: the name and version written into success records.
    */
-  public BatchRunner(FileIO io, BatchEngine engine, UnaryOperator<String> taskLocations, Options options,
-      BatchProgress progress, Listener listener, Consumer<String> warnings, Function<Throwable, String> errorKinds,
+  public BatchRunner(
+      FileIO io,
+      BatchEngine engine,
+      UnaryOperator<String> taskLocations,
+      Options options,
+      BatchProgress progress,
+      Listener listener,
+      Consumer<String> warnings,
+      Function<Throwable, String> errorKinds,
       String tool) {
     this.io = io;
     this.engine = engine;
@@ -112,21 +142,29 @@ public final class BatchRunner {
   }
 
   /** One output of a row being run: its migration and the record that marks it. */
-  private record Output(PreparedMigration migration, SuccessRecord record, String recordLocation,
-      boolean wroteRecord, boolean hadRecord) {}
+  private record Output(
+      PreparedMigration migration,
+      SuccessRecord record,
+      String recordLocation,
+      boolean wroteRecord,
+      boolean hadRecord) {}
 
   /** A row in flight. */
   private final class Work {
     final BatchRow row;
+
     /** Position in the list being run. */
     final int position;
+
     final long startNanos = System.nanoTime();
     final List<Output> outputs = new ArrayList<>();
     final List<String> skippedOutputs = new ArrayList<>();
     List<MigrationTask> tasks = List.of();
     long taskBytes;
+
     /** Set by the thread that last touched the row; read after it comes back through the queue. */
     RowResult result;
+
     /** The last row of a job, when it comes back: the job's slot is free again. */
     boolean endsJob;
 
@@ -142,9 +180,12 @@ public final class BatchRunner {
 
   /** Runs {@code rows} and returns one result per row, in order. */
   public List<RowResult> run(List<BatchRow> rows) {
-    ExecutorService prepare = Executors.newFixedThreadPool(options.prepareThreads(), daemon("rebundle-batch-prepare"));
-    ExecutorService jobs = Executors.newFixedThreadPool(options.concurrentJobs(), daemon("rebundle-batch-job"));
-    // Rows come back here from the pools: prepared (result null) or final; the last row of a job says so.
+    ExecutorService prepare =
+        Executors.newFixedThreadPool(options.prepareThreads(), daemon("rebundle-batch-prepare"));
+    ExecutorService jobs =
+        Executors.newFixedThreadPool(options.concurrentJobs(), daemon("rebundle-batch-job"));
+    // Rows come back here from the pools: prepared (result null) or final; the last row of a job
+    // says so.
     LinkedBlockingQueue<Work> back = new LinkedBlockingQueue<>();
     RowResult[] results = new RowResult[rows.size()];
     ArrayDeque<Work> ready = new ArrayDeque<>();
@@ -160,15 +201,16 @@ public final class BatchRunner {
           Work w = new Work(rows.get(next), next);
           next++;
           inFlight++;
-          prepare.execute(() -> {
-            try {
-              prepare(w);
-            } catch (RuntimeException | Error e) {
-              w.result = fail(w, e);
-            } finally {
-              back.add(w);
-            }
-          });
+          prepare.execute(
+              () -> {
+                try {
+                  prepare(w);
+                } catch (RuntimeException | Error e) {
+                  w.result = fail(w, e);
+                } finally {
+                  back.add(w);
+                }
+              });
         }
         if (stopped) {
           while (!ready.isEmpty()) {
@@ -181,20 +223,21 @@ public final class BatchRunner {
         while (!ready.isEmpty() && runningJobs < options.concurrentJobs()) {
           List<Work> group = group(ready);
           runningJobs++;
-          jobs.execute(() -> {
-            try {
-              runGroup(group);
-            } catch (RuntimeException | Error e) {
-              for (Work g : group) {
-                if (g.result == null) {
-                  g.result = fail(g, e);
+          jobs.execute(
+              () -> {
+                try {
+                  runGroup(group);
+                } catch (RuntimeException | Error e) {
+                  for (Work g : group) {
+                    if (g.result == null) {
+                      g.result = fail(g, e);
+                    }
+                  }
+                } finally {
+                  group.get(group.size() - 1).endsJob = true;
+                  back.addAll(group);
                 }
-              }
-            } finally {
-              group.get(group.size() - 1).endsJob = true;
-              back.addAll(group);
-            }
-          });
+              });
         }
         if (inFlight == 0 && (stopped || next == rows.size())) {
           break;
@@ -242,7 +285,10 @@ public final class BatchRunner {
     return List.of(results);
   }
 
-  /** The next job's rows: the first waiting row, and if it is small, every small row waiting after it (bounded). */
+  /**
+   * The next job's rows: the first waiting row, and if it is small, every small row waiting after
+   * it (bounded).
+   */
   private List<Work> group(ArrayDeque<Work> ready) {
     List<Work> group = new ArrayList<>();
     Work first = ready.poll();
@@ -251,7 +297,8 @@ public final class BatchRunner {
     if (bytes > options.groupMaxBytes()) {
       return group;
     }
-    while (!ready.isEmpty() && group.size() < options.groupMaxRows()
+    while (!ready.isEmpty()
+        && group.size() < options.groupMaxRows()
         && bytes + ready.peek().taskBytes <= options.groupMaxBytes()) {
       Work w = ready.poll();
       bytes += w.taskBytes;
@@ -272,14 +319,23 @@ public final class BatchRunner {
       for (MigrationRequest request : row.requests()) {
         String prefix = CheckpointLocator.resolve(io, request.source()).prefix();
         String sourceFingerprint = Fingerprints.checkpoint(io, prefix);
-        String templateFingerprint = row.template() == null ? null : templateFingerprints.computeIfAbsent(
-            row.template(), t -> Fingerprints.checkpoint(io, CheckpointLocator.resolve(io, t).prefix()));
-        String spec = Fingerprints.spec(row.row().convertArgs(), request.destination(), row.mappingFile(),
-            templateFingerprint);
+        String templateFingerprint =
+            row.template() == null
+                ? null
+                : templateFingerprints.computeIfAbsent(
+                    row.template(),
+                    t -> Fingerprints.checkpoint(io, CheckpointLocator.resolve(io, t).prefix()));
+        String spec =
+            Fingerprints.spec(
+                row.row().convertArgs(),
+                request.destination(),
+                row.mappingFile(),
+                templateFingerprint);
         String out = PreparedMigration.destinationPrefix(io, request.destination(), prefix);
         String recordLocation = SuccessRecord.location(out);
         SuccessRecord.Found found = SuccessRecord.read(io, recordLocation);
-        if (!options.force() && found.record().isPresent()
+        if (!options.force()
+            && found.record().isPresent()
             && found.record().get().matches(sourceFingerprint, spec, outputFingerprint(out))) {
           w.skippedOutputs.add(out);
           continue;
@@ -288,11 +344,23 @@ public final class BatchRunner {
           warnings.accept(row.row().where() + ": " + found.problem() + "; redoing the row");
         }
         // A destination marked by a batch record (of any state) is the batch's own: replacing it is
-        // what finishing or redoing the row means. Any other existing destination needs the row's overwrite.
-        MigrationRequest r = found.present() && !request.overwrite() ? withOverwrite(request) : request;
-        SuccessRecord record = new SuccessRecord(SuccessRecord.STARTED, tool, request.source(), out,
-            sourceFingerprint, spec, null, runId, System.currentTimeMillis());
-        // The record comes first, so that whatever a kill leaves (staging, a half-committed output) is
+        // what finishing or redoing the row means. Any other existing destination needs the row's
+        // overwrite.
+        MigrationRequest r =
+            found.present() && !request.overwrite() ? withOverwrite(request) : request;
+        SuccessRecord record =
+            new SuccessRecord(
+                SuccessRecord.STARTED,
+                tool,
+                request.source(),
+                out,
+                sourceFingerprint,
+                spec,
+                null,
+                runId,
+                System.currentTimeMillis());
+        // The record comes first, so that whatever a kill leaves (staging, a half-committed output)
+        // is
         // marked as this batch's and the next run cleans or replaces it.
         boolean write = !found.present();
         if (write) {
@@ -300,8 +368,12 @@ public final class BatchRunner {
         }
         PreparedMigration m;
         try {
-          m = PreparedMigration.prepare(io, r, warning -> warnings.accept(row.row().where() + ": " + warning),
-              taskLocations);
+          m =
+              PreparedMigration.prepare(
+                  io,
+                  r,
+                  warning -> warnings.accept(row.row().where() + ": " + warning),
+                  taskLocations);
         } catch (RuntimeException e) {
           if (write) {
             deleteQuietly(recordLocation, e);
@@ -315,8 +387,12 @@ public final class BatchRunner {
       throw e;
     }
     if (w.outputs.isEmpty()) {
-      w.result = RowResult.skipped(row, "up to date: its success record matches its source, spec and output",
-          w.seconds(), w.skippedOutputs);
+      w.result =
+          RowResult.skipped(
+              row,
+              "up to date: its success record matches its source, spec and output",
+              w.seconds(),
+              w.skippedOutputs);
       return;
     }
     List<MigrationTask> tasks = new ArrayList<>();
@@ -327,7 +403,9 @@ public final class BatchRunner {
     w.taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
   }
 
-  /** The output's fingerprint, or null when it is missing or unreadable (then the row is redone). */
+  /**
+   * The output's fingerprint, or null when it is missing or unreadable (then the row is redone).
+   */
   private String outputFingerprint(String prefix) {
     if (!io.exists(Naming.indexFile(prefix))) {
       return null;
@@ -340,8 +418,19 @@ public final class BatchRunner {
   }
 
   private static MigrationRequest withOverwrite(MigrationRequest r) {
-    return new MigrationRequest(r.source(), r.destination(), r.spec(), r.rules(), r.shards(), r.shardSize(), true,
-        r.writeStateFile(), r.template(), r.templateSpec(), r.reuse(), r.warmStart());
+    return new MigrationRequest(
+        r.source(),
+        r.destination(),
+        r.spec(),
+        r.rules(),
+        r.shards(),
+        r.shardSize(),
+        true,
+        r.writeStateFile(),
+        r.template(),
+        r.templateSpec(),
+        r.reuse(),
+        r.warmStart());
   }
 
   // ---- jobs (job threads)
@@ -380,7 +469,10 @@ public final class BatchRunner {
     }
   }
 
-  /** Commits each output of the row from its share of {@code outcomes}, then writes its committed record. */
+  /**
+   * Commits each output of the row from its share of {@code outcomes}, then writes its committed
+   * record.
+   */
   private void commit(Work w, List<TaskOutcome> outcomes) {
     long bytes = 0;
     long tensors = 0;
@@ -402,7 +494,8 @@ public final class BatchRunner {
         removeRecord(o, e);
         throw e;
       }
-      o.record().committed(Fingerprints.checkpoint(io, r.destination()), System.currentTimeMillis())
+      o.record()
+          .committed(Fingerprints.checkpoint(io, r.destination()), System.currentTimeMillis())
           .write(io, o.recordLocation());
       if (o.hadRecord()) {
         removeStaleStaging(r.destination());
@@ -474,7 +567,8 @@ public final class BatchRunner {
   /** Rebundle's own exception along the cause chain (Spark wraps task failures), else {@code e}. */
   static Throwable unwrap(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RebundleException || t instanceof UncheckedIOException
+      if (t instanceof RebundleException
+          || t instanceof UncheckedIOException
           || t instanceof io.rebundle.jobs.cli.UsageException) {
         return t;
       }
@@ -485,7 +579,8 @@ public final class BatchRunner {
   private static String describe(List<Work> group) {
     Work first = group.get(0);
     String what = first.row.row().src() + " -> " + first.row.row().dst();
-    return group.size() == 1 ? "rebundle batch: " + what
+    return group.size() == 1
+        ? "rebundle batch: " + what
         : "rebundle batch: " + group.size() + " rows (" + what + ", ...)";
   }
 

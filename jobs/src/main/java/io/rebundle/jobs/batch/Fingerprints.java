@@ -29,7 +29,8 @@ public final class Fingerprints {
   /**
    * The fingerprint of the checkpoint at {@code prefix} (resolved, not a directory): its prefix's
    * file name, its index bytes, and each data file named by the index's {@code num_shards} with its
-   * length (-1 if missing). Reads the index once (streamed twice above {@value #IN_MEMORY_INDEX} bytes).
+   * length (-1 if missing). Reads the index once (streamed twice above {@value #IN_MEMORY_INDEX}
+   * bytes).
    */
   public static String checkpoint(FileIO io, String prefix) {
     MessageDigest d = sha256();
@@ -65,15 +66,21 @@ public final class Fingerprints {
     return "sha256:" + HexFormat.of().formatHex(d.digest());
   }
 
-  /** Indexes up to this size are read into memory once; larger ones are streamed, then their header read. */
+  /**
+   * Indexes up to this size are read into memory once; larger ones are streamed, then their header
+   * read.
+   */
   static final long IN_MEMORY_INDEX = 64L << 20;
 
   /** The bundle header: the index's first entry, whose key is empty. */
   private static BundleHeader header(RangeReader index, String indexFile) {
     TableReader.EntryIterator it = new TableReader(index).iterator();
     if (!it.next() || it.key().length != 0) {
-      throw new CorruptCheckpointException("Cannot read " + indexFile + ": no bundle header (the first entry must "
-          + "have the empty key)");
+      throw new CorruptCheckpointException(
+          "Cannot read "
+              + indexFile
+              + ": no bundle header (the first entry must "
+              + "have the empty key)");
     }
     return BundleHeader.decode(it.value(), indexFile);
   }
@@ -101,7 +108,8 @@ public final class Fingerprints {
    * arguments name besides the source (the mapping file's bytes, the template's fingerprint), so
    * that editing a mapping file or a template redoes the rows that use it.
    */
-  public static String spec(List<String> convertArgs, String target, byte[] mappingFile, String templateFingerprint) {
+  public static String spec(
+      List<String> convertArgs, String target, byte[] mappingFile, String templateFingerprint) {
     MessageDigest d = sha256();
     update(d, "rebundle-spec-v1\n");
     for (String a : convertArgs) {

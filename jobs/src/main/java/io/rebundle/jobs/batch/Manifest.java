@@ -23,21 +23,22 @@ import java.util.Map;
  * gives the format as it does for {@code convert}); any other {@code convert} option in snake_case
  * ({@link ManifestFields}).
  *
- * <p>Values: JSON strings, numbers and booleans; a JSON array for a repeatable option
- * ({@code prev_name}); {@code null} or a missing field means "not given". In CSV an empty cell
- * means "not given", flags are {@code true}/{@code false}, and a repeatable option's values are
- * separated by {@code ;}. Blank lines are ignored (and, in JSON Lines, lines starting with
- * {@code #}).
+ * <p>Values: JSON strings, numbers and booleans; a JSON array for a repeatable option ({@code
+ * prev_name}); {@code null} or a missing field means "not given". In CSV an empty cell means "not
+ * given", flags are {@code true}/{@code false}, and a repeatable option's values are separated by
+ * {@code ;}. Blank lines are ignored (and, in JSON Lines, lines starting with {@code #}).
  *
  * <p>Reading checks every row and the rows against each other (duplicate {@code dst}, a row writing
- * into another row's {@code dst} or {@code src}); every problem is reported with its
- * {@code file:line}, and none of the rows is returned: the caller runs nothing (exit 2).
+ * into another row's {@code dst} or {@code src}); every problem is reported with its {@code
+ * file:line}, and none of the rows is returned: the caller runs nothing (exit 2).
  */
 public final class Manifest {
   /** Bound on one line (or CSV record) of a manifest: a row is a few hundred bytes. */
   static final int MAX_LINE_CHARS = 1 << 20;
+
   /** Bound on the rows of one manifest (each costs a few hundred bytes of driver memory). */
   static final int MAX_ROWS = 10_000_000;
+
   /** Problems listed before the rest are only counted. */
   static final int MAX_REPORTED = 50;
 
@@ -45,8 +46,14 @@ public final class Manifest {
 
   private Manifest() {}
 
-  /** The format of a manifest: from its name ({@code .csv}, {@code .jsonl}/{@code .json}/{@code .ndjson}), else from its first character. */
-  enum Format { JSON_LINES, CSV }
+  /**
+   * The format of a manifest: from its name ({@code .csv}, {@code .jsonl}/{@code .json}/{@code
+   * .ndjson}), else from its first character.
+   */
+  enum Format {
+    JSON_LINES,
+    CSV
+  }
 
   /**
    * Reads, checks and returns the rows of the manifest called {@code file} (for messages and the
@@ -74,10 +81,19 @@ public final class Manifest {
     return rows;
   }
 
-  /** The usage error for {@code problems} (each "file:line: what"), the first {@value #MAX_REPORTED} listed. */
+  /**
+   * The usage error for {@code problems} (each "file:line: what"), the first {@value #MAX_REPORTED}
+   * listed.
+   */
   public static UsageException invalid(String file, List<String> problems) {
-    StringBuilder sb = new StringBuilder("Invalid manifest " + file + ": " + problems.size()
-        + (problems.size() == 1 ? " problem" : " problems") + "; nothing was run");
+    StringBuilder sb =
+        new StringBuilder(
+            "Invalid manifest "
+                + file
+                + ": "
+                + problems.size()
+                + (problems.size() == 1 ? " problem" : " problems")
+                + "; nothing was run");
     for (int i = 0; i < Math.min(problems.size(), MAX_REPORTED); i++) {
       sb.append("\n  ").append(problems.get(i));
     }
@@ -106,8 +122,8 @@ public final class Manifest {
 
   // ---- JSON Lines
 
-  private static List<ManifestRow> readJsonLines(String file, BufferedReader r, List<String> problems)
-      throws IOException {
+  private static List<ManifestRow> readJsonLines(
+      String file, BufferedReader r, List<String> problems) throws IOException {
     List<ManifestRow> rows = new ArrayList<>();
     int lineNo = 0;
     String line;
@@ -179,14 +195,19 @@ public final class Manifest {
       case VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> p.getText();
       case VALUE_TRUE -> "true";
       case VALUE_FALSE -> "false";
-      default -> throw new IllegalArgumentException("invalid " + field + ": expected a string, number, boolean "
-          + "or (repeatable options) an array of them");
+      default ->
+          throw new IllegalArgumentException(
+              "invalid "
+                  + field
+                  + ": expected a string, number, boolean "
+                  + "or (repeatable options) an array of them");
     };
   }
 
   // ---- CSV (RFC 4180: "," separated, "..." quoted with "" for a quote, records may span lines)
 
-  private static List<ManifestRow> readCsv(String file, BufferedReader r, List<String> problems) throws IOException {
+  private static List<ManifestRow> readCsv(String file, BufferedReader r, List<String> problems)
+      throws IOException {
     int[] lineNo = {0};
     List<String> header = null;
     int headerLine = 0;
@@ -219,8 +240,16 @@ public final class Manifest {
         continue;
       }
       if (record.size() != header.size()) {
-        problems.add(file + ":" + start + ": " + record.size() + " cells, the header (line " + headerLine + ") has "
-            + header.size());
+        problems.add(
+            file
+                + ":"
+                + start
+                + ": "
+                + record.size()
+                + " cells, the header (line "
+                + headerLine
+                + ") has "
+                + header.size());
         continue;
       }
       Map<String, List<String>> fields = new LinkedHashMap<>();
@@ -247,13 +276,16 @@ public final class Manifest {
       addRow(file, start, fields, rows, problems);
     }
     if (header == null) {
-      problems.add(file + ":1: no header line (a CSV manifest starts with its column names, e.g. src,dst,to)");
+      problems.add(
+          file
+              + ":1: no header line (a CSV manifest starts with its column names, e.g. src,dst,to)");
     }
     return rows;
   }
 
   /** One CSV record, or null at the end; {@code lineNo[0]} advances over the lines it spans. */
-  private static List<String> csvRecord(BufferedReader r, String file, int[] lineNo) throws IOException {
+  private static List<String> csvRecord(BufferedReader r, String file, int[] lineNo)
+      throws IOException {
     String line = readLine(r, file, lineNo[0] + 1);
     if (line == null) {
       return null;
@@ -276,7 +308,8 @@ public final class Manifest {
         lineNo[0]++;
         cell.append('\n');
         if (cell.length() > MAX_LINE_CHARS) {
-          throw new IllegalArgumentException("record longer than " + MAX_LINE_CHARS + " characters");
+          throw new IllegalArgumentException(
+              "record longer than " + MAX_LINE_CHARS + " characters");
         }
         line = next;
         i = 0;
@@ -305,7 +338,10 @@ public final class Manifest {
     }
   }
 
-  /** A line of at most {@value #MAX_LINE_CHARS} characters (without its terminator), or null at the end. */
+  /**
+   * A line of at most {@value #MAX_LINE_CHARS} characters (without its terminator), or null at the
+   * end.
+   */
   private static String readLine(BufferedReader r, String file, int lineNo) throws IOException {
     StringBuilder sb = new StringBuilder();
     int c;
@@ -314,8 +350,14 @@ public final class Manifest {
         break;
       }
       if (sb.length() >= MAX_LINE_CHARS) {
-        throw new UsageException("Invalid manifest " + file + ": line " + lineNo + " is longer than "
-            + MAX_LINE_CHARS + " characters");
+        throw new UsageException(
+            "Invalid manifest "
+                + file
+                + ": line "
+                + lineNo
+                + " is longer than "
+                + MAX_LINE_CHARS
+                + " characters");
       }
       sb.append((char) c);
     }
@@ -331,7 +373,11 @@ public final class Manifest {
 
   // ---- rows
 
-  private static void addRow(String file, int line, Map<String, List<String>> fields, List<ManifestRow> rows,
+  private static void addRow(
+      String file,
+      int line,
+      Map<String, List<String>> fields,
+      List<ManifestRow> rows,
       List<String> problems) {
     String where = file + ":" + line;
     ManifestFields known = ManifestFields.get();
@@ -342,8 +388,14 @@ public final class Manifest {
       }
     }
     if (!unknown.isEmpty()) {
-      problems.add(where + ": unknown field" + (unknown.size() == 1 ? " '" : "s '") + String.join("', '", unknown)
-          + "' (fields: " + String.join(", ", known.names()) + ")");
+      problems.add(
+          where
+              + ": unknown field"
+              + (unknown.size() == 1 ? " '" : "s '")
+              + String.join("', '", unknown)
+              + "' (fields: "
+              + String.join(", ", known.names())
+              + ")");
       return;
     }
     List<String> missing = new ArrayList<>();
@@ -356,8 +408,13 @@ public final class Manifest {
       missing.add(ManifestFields.TO);
     }
     if (!missing.isEmpty()) {
-      problems.add(where + ": missing " + String.join(", ", missing)
-          + (missing.contains(ManifestFields.TO) ? " (to: tf1, tf2 or tf1,tf2; or a template)" : ""));
+      problems.add(
+          where
+              + ": missing "
+              + String.join(", ", missing)
+              + (missing.contains(ManifestFields.TO)
+                  ? " (to: tf1, tf2 or tf1,tf2; or a template)"
+                  : ""));
       return;
     }
     for (String single : List.of(ManifestFields.SRC, ManifestFields.DST)) {
@@ -367,7 +424,8 @@ public final class Manifest {
       }
     }
     if (rows.size() >= MAX_ROWS) {
-      throw new UsageException("Invalid manifest " + file + ": more than " + MAX_ROWS + " rows; split it");
+      throw new UsageException(
+          "Invalid manifest " + file + ": more than " + MAX_ROWS + " rows; split it");
     }
     try {
       rows.add(new ManifestRow(file, line, fields, known.convertArgs(fields)));
@@ -393,7 +451,12 @@ public final class Manifest {
       srcKeys.add(s);
       Integer other = dsts.putIfAbsent(d, i);
       if (other != null) {
-        problems.add(row.where() + ": dst " + row.dst() + " is also the dst of line " + rows.get(other).line());
+        problems.add(
+            row.where()
+                + ": dst "
+                + row.dst()
+                + " is also the dst of line "
+                + rows.get(other).line());
       }
       srcs.putIfAbsent(s, i);
     }
@@ -402,29 +465,50 @@ public final class Manifest {
       String d = dstKeys.get(i);
       Integer inDst = ancestorIn(dsts, d, i, false);
       if (inDst != null) {
-        problems.add(row.where() + ": dst " + row.dst() + " is inside line " + rows.get(inDst).line()
-            + "'s dst " + rows.get(inDst).dst() + " (rows would write into each other)");
+        problems.add(
+            row.where()
+                + ": dst "
+                + row.dst()
+                + " is inside line "
+                + rows.get(inDst).line()
+                + "'s dst "
+                + rows.get(inDst).dst()
+                + " (rows would write into each other)");
         continue;
       }
       Integer inSrc = ancestorIn(srcs, d, i, true);
       if (inSrc != null) {
-        problems.add(row.where() + ": dst " + row.dst() + " writes into line " + rows.get(inSrc).line()
-            + "'s src " + rows.get(inSrc).src());
+        problems.add(
+            row.where()
+                + ": dst "
+                + row.dst()
+                + " writes into line "
+                + rows.get(inSrc).line()
+                + "'s src "
+                + rows.get(inSrc).src());
         continue;
       }
       Integer srcInDst = ancestorIn(dsts, srcKeys.get(i), i, true);
       if (srcInDst != null) {
-        problems.add(row.where() + ": src " + row.src() + " is inside line " + rows.get(srcInDst).line()
-            + "'s dst " + rows.get(srcInDst).dst() + " (that row would write into this row's source)");
+        problems.add(
+            row.where()
+                + ": src "
+                + row.src()
+                + " is inside line "
+                + rows.get(srcInDst).line()
+                + "'s dst "
+                + rows.get(srcInDst).dst()
+                + " (that row would write into this row's source)");
       }
     }
   }
 
   /**
-   * The row (other than {@code self}) whose key in {@code keys} is a directory above {@code location}
-   * (or, with {@code orEqual}, {@code location} itself), nearest first; null if none.
+   * The row (other than {@code self}) whose key in {@code keys} is a directory above {@code
+   * location} (or, with {@code orEqual}, {@code location} itself), nearest first; null if none.
    */
-  private static Integer ancestorIn(Map<String, Integer> keys, String location, int self, boolean orEqual) {
+  private static Integer ancestorIn(
+      Map<String, Integer> keys, String location, int self, boolean orEqual) {
     if (orEqual) {
       Integer hit = keys.get(location);
       if (hit != null && hit != self) {
@@ -448,7 +532,8 @@ public final class Manifest {
 
   /**
    * A location as a comparable key: trailing '/' removed; plain paths (and {@code file:} URIs)
-   * absolute and normalized against this process's working directory, as {@code convert} resolves them.
+   * absolute and normalized against this process's working directory, as {@code convert} resolves
+   * them.
    */
   static String normalize(String location) {
     String l = location.strip();

@@ -15,12 +15,12 @@ import picocli.CommandLine.Model.OptionSpec;
 /**
  * The fields a manifest row may have, taken from {@code convert}'s own options so that a row means
  * exactly what the same {@code convert} command line means: {@code src} and {@code dst} (its two
- * parameters) and every option by its long name in snake_case ({@code --root-name} is
- * {@code root_name}). An option renamed or added in {@code convert} is renamed or added here.
+ * parameters) and every option by its long name in snake_case ({@code --root-name} is {@code
+ * root_name}). An option renamed or added in {@code convert} is renamed or added here.
  *
- * <p>Options that belong to the whole run rather than to one migration are not row fields:
- * {@code --master}, {@code --conf} (one Spark application runs every row), {@code --report} (the
- * batch writes one report), {@code --dry-run}, and help/version. Immutable and thread-safe.
+ * <p>Options that belong to the whole run rather than to one migration are not row fields: {@code
+ * --master}, {@code --conf} (one Spark application runs every row), {@code --report} (the batch
+ * writes one report), {@code --dry-run}, and help/version. Immutable and thread-safe.
  */
 public final class ManifestFields {
   public static final String SRC = "src";
@@ -29,7 +29,8 @@ public final class ManifestFields {
   public static final String TEMPLATE = "template";
 
   /** {@code convert} options that are batch-wide, not per row. */
-  static final Set<String> BATCH_WIDE = Set.of("help", "version", "master", "conf", "report", "dry_run");
+  static final Set<String> BATCH_WIDE =
+      Set.of("help", "version", "master", "conf", "report", "dry_run");
 
   private static final ManifestFields INSTANCE = new ManifestFields();
 
@@ -79,7 +80,9 @@ public final class ManifestFields {
     return o != null && o.arity().max() == 0;
   }
 
-  /** Whether {@code field} may be given several values (a JSON array; {@code ;}-separated in CSV). */
+  /**
+   * Whether {@code field} may be given several values (a JSON array; {@code ;}-separated in CSV).
+   */
   public boolean isRepeatable(String field) {
     OptionSpec o = options.get(field);
     return o != null && o.isMultiValue();
@@ -98,7 +101,8 @@ public final class ManifestFields {
       }
       OptionSpec o = options.get(name);
       if (o == null) {
-        throw new IllegalArgumentException("unknown field '" + name + "' (fields: " + String.join(", ", names()) + ")");
+        throw new IllegalArgumentException(
+            "unknown field '" + name + "' (fields: " + String.join(", ", names()) + ")");
       }
       List<String> values = fields.get(name);
       if (isFlag(name)) {
@@ -106,13 +110,14 @@ public final class ManifestFields {
         if (v.equals("true")) {
           args.add(o.longestName());
         } else if (!v.equals("false")) {
-          throw new IllegalArgumentException("invalid " + name + ": " + String.join(",", values)
-              + " (expected true or false)");
+          throw new IllegalArgumentException(
+              "invalid " + name + ": " + String.join(",", values) + " (expected true or false)");
         }
         continue;
       }
       if (values.size() > 1 && !o.isMultiValue()) {
-        throw new IllegalArgumentException("invalid " + name + ": one value expected, " + values.size() + " given");
+        throw new IllegalArgumentException(
+            "invalid " + name + ": one value expected, " + values.size() + " given");
       }
       for (String v : values) {
         args.add(o.longestName());

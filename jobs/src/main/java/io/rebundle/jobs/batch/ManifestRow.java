@@ -11,12 +11,14 @@ import java.util.Map;
  * <p>{@code convertArgs} is what {@code rebundle convert} would be given for this row: options
  * first, then {@code --}, SRC and DST. Immutable.
  */
-public record ManifestRow(String file, int line, Map<String, List<String>> fields, List<String> convertArgs) {
+public record ManifestRow(
+    String file, int line, Map<String, List<String>> fields, List<String> convertArgs) {
   public ManifestRow {
     fields = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
     convertArgs = List.copyOf(convertArgs);
     if (!fields.containsKey(ManifestFields.SRC) || !fields.containsKey(ManifestFields.DST)) {
-      throw new IllegalArgumentException("Invalid manifest row " + file + ":" + line + ": no src or dst");
+      throw new IllegalArgumentException(
+          "Invalid manifest row " + file + ":" + line + ": no src or dst");
     }
   }
 

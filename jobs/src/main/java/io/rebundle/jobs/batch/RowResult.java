@@ -8,8 +8,16 @@ import java.util.List;
  * ({@code corrupt}, {@code usage}, {@code storage}, {@code internal}); data bytes and tensors
  * written; wall seconds from preparation to commit; and the output prefixes. Immutable.
  */
-public record RowResult(BatchRow row, Status status, String reason, String error, String errorKind, long bytes,
-    long tensors, double seconds, List<String> outputs) {
+public record RowResult(
+    BatchRow row,
+    Status status,
+    String reason,
+    String error,
+    String errorKind,
+    long bytes,
+    long tensors,
+    double seconds,
+    List<String> outputs) {
   public RowResult {
     outputs = List.copyOf(outputs);
   }
@@ -36,7 +44,8 @@ public record RowResult(BatchRow row, Status status, String reason, String error
     }
   }
 
-  static RowResult converted(BatchRow row, long bytes, long tensors, double seconds, List<String> outputs) {
+  static RowResult converted(
+      BatchRow row, long bytes, long tensors, double seconds, List<String> outputs) {
     return new RowResult(row, Status.CONVERTED, null, null, null, bytes, tensors, seconds, outputs);
   }
 

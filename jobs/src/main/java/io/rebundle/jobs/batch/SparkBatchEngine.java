@@ -52,7 +52,8 @@ public final class SparkBatchEngine implements BatchEngine {
   }
 
   @Override
-  public List<List<TaskOutcome>> run(List<List<MigrationTask>> migrations, String description, ProgressSink progress) {
+  public List<List<TaskOutcome>> run(
+      List<List<MigrationTask>> migrations, String description, ProgressSink progress) {
     List<Keyed> keyed = new ArrayList<>();
     for (int i = 0; i < migrations.size(); i++) {
       for (MigrationTask t : migrations.get(i)) {
@@ -69,18 +70,24 @@ public final class SparkBatchEngine implements BatchEngine {
     List<KeyedOutcome> outcomes;
     if (keyed.size() == 1 && keyed.get(0).task().bytes() <= DRIVER_TASK_MAX_BYTES) {
       // One tiny task: running it here costs less than scheduling it.
-      outcomes = List.of(new KeyedOutcome(keyed.get(0).migration(),
-          LocalMigration.runTasks(io, List.of(keyed.get(0).task()), progress, 1).get(0)));
+      outcomes =
+          List.of(
+              new KeyedOutcome(
+                  keyed.get(0).migration(),
+                  LocalMigration.runTasks(io, List.of(keyed.get(0).task()), progress, 1).get(0)));
     } else {
       FileIO fileIO = io;
       String group = "rebundle-batch-job-" + jobs.incrementAndGet();
       sc.setJobGroup(group, description, true);
       try {
-        outcomes = sc.parallelize(keyed, keyed.size())
-            .map(k -> new KeyedOutcome(k.migration(), k.task().run(fileIO, attempt(), progress)))
-            .collect();
+        outcomes =
+            sc.parallelize(keyed, keyed.size())
+                .map(
+                    k -> new KeyedOutcome(k.migration(), k.task().run(fileIO, attempt(), progress)))
+                .collect();
       } catch (Exception e) {
-        // Exception: a failed task arrives as Spark's checked SparkException, which collect() does not declare.
+        // Exception: a failed task arrives as Spark's checked SparkException, which collect() does
+        // not declare.
         sc.cancelJobGroup(group);
         throw e instanceof RuntimeException r ? r : new JobFailedException(description, e);
       } finally {

@@ -17,23 +17,34 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The small file a batch writes beside each output checkpoint, {@code <prefix>.rebundle-batch.json}:
- * which source (fingerprint) and spec (hash) made the output, which version of Rebundle wrote it,
- * and the output's own fingerprint ({@link Fingerprints#checkpoint}: its index bytes and data file
- * lengths). A rerun skips the row when all three still match, reading only indexes and this file.
+ * The small file a batch writes beside each output checkpoint, {@code
+ * <prefix>.rebundle-batch.json}: which source (fingerprint) and spec (hash) made the output, which
+ * version of Rebundle wrote it, and the output's own fingerprint ({@link Fingerprints#checkpoint}:
+ * its index bytes and data file lengths). A rerun skips the row when all three still match, reading
+ * only indexes and this file.
  *
- * <p>{@code state} is {@value #STARTED} while the row runs (written before its output is staged) and
- * {@value #COMMITTED} once the output is complete. A record in any state, even unreadable, marks
- * the output as one a batch wrote: a rerun may replace it (a killed run's half-committed output).
- * Immutable.
+ * <p>{@code state} is {@value #STARTED} while the row runs (written before its output is staged)
+ * and {@value #COMMITTED} once the output is complete. A record in any state, even unreadable,
+ * marks the output as one a batch wrote: a rerun may replace it (a killed run's half-committed
+ * output). Immutable.
  */
-public record SuccessRecord(String state, String tool, String source, String destination, String sourceFingerprint,
-    String specHash, String outputFingerprint, String runId, long writtenAtMillis) {
+public record SuccessRecord(
+    String state,
+    String tool,
+    String source,
+    String destination,
+    String sourceFingerprint,
+    String specHash,
+    String outputFingerprint,
+    String runId,
+    long writtenAtMillis) {
   public static final String SUFFIX = ".rebundle-batch.json";
   public static final String STARTED = "started";
   public static final String COMMITTED = "committed";
+
   /** Version of this file's layout. */
   static final int FORMAT = 1;
+
   /** Bound on a record's size: a few hundred bytes in practice. */
   static final int MAX_BYTES = 1 << 16;
 
@@ -50,15 +61,21 @@ public record SuccessRecord(String state, String tool, String source, String des
     return prefix + SUFFIX;
   }
 
-  /** Whether this record says the output was committed from exactly this source and spec, and is still intact. */
+  /**
+   * Whether this record says the output was committed from exactly this source and spec, and is
+   * still intact.
+   */
   public boolean matches(String currentSource, String currentSpec, String currentOutput) {
-    return COMMITTED.equals(state) && sourceFingerprint.equals(currentSource) && specHash.equals(currentSpec)
-        && outputFingerprint != null && outputFingerprint.equals(currentOutput);
+    return COMMITTED.equals(state)
+        && sourceFingerprint.equals(currentSource)
+        && specHash.equals(currentSpec)
+        && outputFingerprint != null
+        && outputFingerprint.equals(currentOutput);
   }
 
   public SuccessRecord committed(String output, long atMillis) {
-    return new SuccessRecord(COMMITTED, tool, source, destination, sourceFingerprint, specHash, output, runId,
-        atMillis);
+    return new SuccessRecord(
+        COMMITTED, tool, source, destination, sourceFingerprint, specHash, output, runId, atMillis);
   }
 
   public String toJson() {
@@ -84,12 +101,16 @@ public record SuccessRecord(String state, String tool, String source, String des
     return w.toString();
   }
 
-  /** Parses a record; a malformed one is an {@link IllegalArgumentException} naming {@code location}. */
+  /**
+   * Parses a record; a malformed one is an {@link IllegalArgumentException} naming {@code
+   * location}.
+   */
   public static SuccessRecord parse(String json, String location) {
     Map<String, String> f = new HashMap<>();
     try (JsonParser p = JSON.createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new IllegalArgumentException("Invalid success record " + location + ": not a JSON object");
+        throw new IllegalArgumentException(
+            "Invalid success record " + location + ": not a JSON object");
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
@@ -101,26 +122,43 @@ public record SuccessRecord(String state, String tool, String source, String des
         }
       }
     } catch (IOException e) {
-      throw new IllegalArgumentException("Invalid success record " + location + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "Invalid success record " + location + ": " + e.getMessage(), e);
     }
     if (!String.valueOf(FORMAT).equals(f.get("format"))) {
-      throw new IllegalArgumentException("Invalid success record " + location + ": format " + f.get("format")
-          + " (this version reads " + FORMAT + ")");
+      throw new IllegalArgumentException(
+          "Invalid success record "
+              + location
+              + ": format "
+              + f.get("format")
+              + " (this version reads "
+              + FORMAT
+              + ")");
     }
-    for (String required : new String[] {"state", "src", "dst", "source_fingerprint", "spec_hash", "run_id"}) {
+    for (String required :
+        new String[] {"state", "src", "dst", "source_fingerprint", "spec_hash", "run_id"}) {
       if (f.get(required) == null) {
-        throw new IllegalArgumentException("Invalid success record " + location + ": no " + required);
+        throw new IllegalArgumentException(
+            "Invalid success record " + location + ": no " + required);
       }
     }
     long at;
     try {
       at = Long.parseLong(f.getOrDefault("written_at_ms", "0"));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("Invalid success record " + location + ": written_at_ms "
-          + f.get("written_at_ms"));
+      throw new IllegalArgumentException(
+          "Invalid success record " + location + ": written_at_ms " + f.get("written_at_ms"));
     }
-    return new SuccessRecord(f.get("state"), f.getOrDefault("tool", "unknown"), f.get("src"), f.get("dst"),
-        f.get("source_fingerprint"), f.get("spec_hash"), f.get("output_fingerprint"), f.get("run_id"), at);
+    return new SuccessRecord(
+        f.get("state"),
+        f.getOrDefault("tool", "unknown"),
+        f.get("src"),
+        f.get("dst"),
+        f.get("source_fingerprint"),
+        f.get("spec_hash"),
+        f.get("output_fingerprint"),
+        f.get("run_id"),
+        at);
   }
 
   /** What a read found: nothing, a record, or a file that is there but unreadable as one. */
@@ -137,11 +175,20 @@ public record SuccessRecord(String state, String tool, String source, String des
     try (RangeReader r = in.open()) {
       long length = r.length();
       if (length > MAX_BYTES) {
-        return new Found(Optional.empty(), true, "Invalid success record " + location + ": " + length
-            + " bytes (at most " + MAX_BYTES + ")");
+        return new Found(
+            Optional.empty(),
+            true,
+            "Invalid success record "
+                + location
+                + ": "
+                + length
+                + " bytes (at most "
+                + MAX_BYTES
+                + ")");
       }
       byte[] bytes = r.readFully(0, (int) length);
-      return new Found(Optional.of(parse(new String(bytes, StandardCharsets.UTF_8), location)), true, null);
+      return new Found(
+          Optional.of(parse(new String(bytes, StandardCharsets.UTF_8), location)), true, null);
     } catch (IllegalArgumentException e) {
       return new Found(Optional.empty(), true, e.getMessage());
     }
@@ -153,7 +200,8 @@ public record SuccessRecord(String state, String tool, String source, String des
     try (PositionOutputStream out = io.newOutputFile(location).createOrOverwrite()) {
       out.write(bytes);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write success record " + location + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot write success record " + location + ": " + e.getMessage(), e);
     }
   }
 }

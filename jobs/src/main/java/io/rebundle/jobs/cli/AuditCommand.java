@@ -23,10 +23,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code audit}: every checkpoint under some roots, into tensors/checkpoints/findings tables. */
-@Command(name = "audit", mixinStandardHelpOptions = true,
-    description = {"Find every checkpoint under the roots (any depth, any Hadoop file system), read every tensor "
-        + "once (statistics, CRC, fingerprint) and write the tables tensors, checkpoints and findings.",
-        "Never stops at a bad checkpoint. Exit 0 when no finding is at or above --fail-on, 1 otherwise."})
+@Command(
+    name = "audit",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Find every checkpoint under the roots (any depth, any Hadoop file system), read every tensor "
+          + "once (statistics, CRC, fingerprint) and write the tables tensors, checkpoints and findings.",
+      "Never stops at a bad checkpoint. Exit 0 when no finding is at or above --fail-on, 1 otherwise."
+    })
 public final class AuditCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -41,38 +45,64 @@ public final class AuditCommand implements Callable<Integer> {
     this.lentContext = lentContext;
   }
 
-  @Parameters(paramLabel = "ROOT", arity = "1..*", description = "Directories (or prefixes) to audit.")
+  @Parameters(
+      paramLabel = "ROOT",
+      arity = "1..*",
+      description = "Directories (or prefixes) to audit.")
   List<String> roots;
 
-  @Option(names = "--out", paramLabel = "DIR", description = "Write DIR/tensors, DIR/checkpoints, DIR/findings.")
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      description = "Write DIR/tensors, DIR/checkpoints, DIR/findings.")
   String out;
 
-  @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "parquet",
+  @Option(
+      names = "--format",
+      paramLabel = "FORMAT",
+      defaultValue = "parquet",
       description = "Any Spark writer format (default: ${DEFAULT-VALUE}).")
   String format;
 
-  @Option(names = "--table", paramLabel = "PREFIX",
-      description = "Also saveAsTable into the Spark catalog as PREFIX_tensors, PREFIX_checkpoints, PREFIX_findings.")
+  @Option(
+      names = "--table",
+      paramLabel = "PREFIX",
+      description =
+          "Also saveAsTable into the Spark catalog as PREFIX_tensors, PREFIX_checkpoints, PREFIX_findings.")
   String table;
 
-  @Option(names = "--incremental",
-      description = "Keep the rows of checkpoints whose index and data-file lengths are unchanged since DIR was written.")
+  @Option(
+      names = "--incremental",
+      description =
+          "Keep the rows of checkpoints whose index and data-file lengths are unchanged since DIR was written.")
   boolean incremental;
 
-  @Option(names = "--no-stats", description = "Read indexes only: no statistics, CRC or fingerprint (fast).")
+  @Option(
+      names = "--no-stats",
+      description = "Read indexes only: no statistics, CRC or fingerprint (fast).")
   boolean noStats;
 
   @Option(names = "--report", paramLabel = "FILE.json", description = "Write a JSON summary.")
   String report;
 
-  @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
+  @Option(
+      names = "--html",
+      paramLabel = "FILE",
+      description = "Write a self-contained HTML report.")
   String html;
 
-  @Option(names = "--fail-on", paramLabel = "SEVERITY", defaultValue = "error",
-      description = "Exit 1 if any finding is at or above: error, warning or info (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--fail-on",
+      paramLabel = "SEVERITY",
+      defaultValue = "error",
+      description =
+          "Exit 1 if any finding is at or above: error, warning or info (default: ${DEFAULT-VALUE}).")
   String failOn;
 
-  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
+  @Option(
+      names = "--master",
+      paramLabel = "URL",
+      description = "Spark master (default: embedded local[*]).")
   String master;
 
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
@@ -101,24 +131,46 @@ public final class AuditCommand implements Callable<Integer> {
       }
       sparkConf.put(kv.substring(0, eq), kv.substring(eq + 1));
     }
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle audit", master, sparkConf);
+    JavaSparkContext sc =
+        lentContext != null
+            ? lentContext
+            : SparkContexts.create("rebundle audit", master, sparkConf);
     try {
       SparkSession spark = SparkSession.builder().config(sc.getConf()).getOrCreate();
       Configuration hadoop = new Configuration(sc.hadoopConfiguration());
-      AuditJob.Options options = new AuditJob.Options(List.copyOf(roots), out, format, table, incremental, !noStats,
-          CheckpointDiscovery.Options.DEFAULT);
+      AuditJob.Options options =
+          new AuditJob.Options(
+              List.copyOf(roots),
+              out,
+              format,
+              table,
+              incremental,
+              !noStats,
+              CheckpointDiscovery.Options.DEFAULT);
       AuditJob.Result r = AuditJob.run(spark, hadoop, options);
       AuditJob.write(spark, hadoop, options, r);
       int code = AuditJob.exitCode(r.findings(), failOn);
       for (Finding f : r.findings()) {
         if (Finding.rank(f.severity()) >= Finding.rank(failOn)) {
-          o.println(f.severity().toUpperCase(java.util.Locale.ROOT) + " " + f.kind() + " " + f.checkpoint()
-              + (f.key() == null ? "" : " [" + f.key() + "]") + ": " + f.message());
+          o.println(
+              f.severity().toUpperCase(java.util.Locale.ROOT)
+                  + " "
+                  + f.kind()
+                  + " "
+                  + f.checkpoint()
+                  + (f.key() == null ? "" : " [" + f.key() + "]")
+                  + ": "
+                  + f.message());
         }
       }
       Map<String, Object> summary = AuditJob.summary(r, failOn, code);
-      o.printf("audit: %d checkpoints (%d scanned, %d unchanged), %d tensors, %d findings %s%n",
-          r.checkpoints().size(), r.checkpointsScanned(), r.checkpointsKept(), r.tensorCount(), r.findings().size(),
+      o.printf(
+          "audit: %d checkpoints (%d scanned, %d unchanged), %d tensors, %d findings %s%n",
+          r.checkpoints().size(),
+          r.checkpointsScanned(),
+          r.checkpointsKept(),
+          r.tensorCount(),
+          r.findings().size(),
           summary.get("findings_by_severity"));
       if (report != null) {
         write(hadoop, report, AuditReport.json(summary));

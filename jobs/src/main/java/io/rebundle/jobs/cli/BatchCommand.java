@@ -16,17 +16,14 @@ import io.rebundle.jobs.batch.ManifestRow;
 import io.rebundle.jobs.batch.RowResult;
 import io.rebundle.jobs.batch.SparkBatchEngine;
 import io.rebundle.jobs.convert.ConvertJob;
-import io.rebundle.jobs.io.HadoopFileIO;
 import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Sizes;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,20 +37,30 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code batch}: a fleet of migrations from a manifest (or discovered), idempotent, in one Spark application. */
-@Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Run many migrations in one Spark application: one per row of MANIFEST (JSON Lines, or CSV with "
-        + "a header), each row meaning exactly what the same 'convert' command line means.",
-        "Fields: src, dst, to (or template), and any convert option in snake_case (map, root_name, shards, "
-            + "merge_slices, keep_optimizer, reuse_files, overwrite, ...). A bad row (unknown field, missing src, "
-            + "duplicate dst, rows writing into each other) is reported as file:line and nothing runs (exit 2).",
-        "A success record (<output prefix>" + io.rebundle.jobs.batch.SuccessRecord.SUFFIX + ") is written beside "
-            + "each output; a rerun skips rows whose record matches their source, spec and output, reading only "
-            + "indexes and records (--force redoes them). A failing row leaves nothing at its dst; the others go "
-            + "on. Exit 0: every row converted or skipped; 1: some failed; 2: bad manifest or options.",
-        "With --discover ROOT --dst-root DST_ROOT: the rows are every checkpoint found under ROOT (model "
-            + "directories: the latest, or --all-checkpoints; SavedModels; bare prefixes), each mapped to the same "
-            + "relative path under DST_ROOT; --write-manifest FILE writes them instead of running them."})
+/**
+ * {@code batch}: a fleet of migrations from a manifest (or discovered), idempotent, in one Spark
+ * application.
+ */
+@Command(
+    name = "batch",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Run many migrations in one Spark application: one per row of MANIFEST (JSON Lines, or CSV with "
+          + "a header), each row meaning exactly what the same 'convert' command line means.",
+      "Fields: src, dst, to (or template), and any convert option in snake_case (map, root_name, shards, "
+          + "merge_slices, keep_optimizer, reuse_files, overwrite, ...). A bad row (unknown field, missing src, "
+          + "duplicate dst, rows writing into each other) is reported as file:line and nothing runs (exit 2).",
+      "A success record (<output prefix>"
+          + io.rebundle.jobs.batch.SuccessRecord.SUFFIX
+          + ") is written beside "
+          + "each output; a rerun skips rows whose record matches their source, spec and output, reading only "
+          + "indexes and records (--force redoes them). A failing row leaves nothing at its dst; the others go "
+          + "on. Exit 0: every row converted or skipped; 1: some failed; 2: bad manifest or options.",
+      "With --discover ROOT --dst-root DST_ROOT: the rows are every checkpoint found under ROOT (model "
+          + "directories: the latest, or --all-checkpoints; SavedModels; bare prefixes), each mapped to the same "
+          + "relative path under DST_ROOT; --write-manifest FILE writes them instead of running them."
+    })
 public final class BatchCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -68,53 +75,89 @@ public final class BatchCommand implements Callable<Integer> {
     this.lentContext = lentContext;
   }
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "MANIFEST",
-      description = "The manifest: a local path or any Hadoop location (.csv: CSV; .jsonl/.json: JSON Lines).")
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "MANIFEST",
+      description =
+          "The manifest: a local path or any Hadoop location (.csv: CSV; .jsonl/.json: JSON Lines).")
   String manifest;
 
-  @Option(names = "--discover", paramLabel = "ROOT", description = "Find the rows: every checkpoint under ROOT.")
+  @Option(
+      names = "--discover",
+      paramLabel = "ROOT",
+      description = "Find the rows: every checkpoint under ROOT.")
   String discover;
 
-  @Option(names = "--dst-root", paramLabel = "DST_ROOT",
-      description = "With --discover: each checkpoint's output goes to its relative path under DST_ROOT.")
+  @Option(
+      names = "--dst-root",
+      paramLabel = "DST_ROOT",
+      description =
+          "With --discover: each checkpoint's output goes to its relative path under DST_ROOT.")
   String dstRoot;
 
-  @Option(names = "--to", paramLabel = "FORMAT", description = "With --discover: the rows' target format (tf1, tf2).")
+  @Option(
+      names = "--to",
+      paramLabel = "FORMAT",
+      description = "With --discover: the rows' target format (tf1, tf2).")
   String to;
 
-  @Option(names = "--all-checkpoints",
+  @Option(
+      names = "--all-checkpoints",
       description = "With --discover: every checkpoint of a model directory, not only its latest.")
   boolean allCheckpoints;
 
-  @Option(names = "--write-manifest", paramLabel = "FILE",
+  @Option(
+      names = "--write-manifest",
+      paramLabel = "FILE",
       description = "With --discover: write the rows to FILE (JSON Lines) and run nothing.")
   String writeManifest;
 
-  @Option(names = "--parallel", paramLabel = "N", defaultValue = "32",
-      description = "Rows in flight at once (prepared, running or committing; default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--parallel",
+      paramLabel = "N",
+      defaultValue = "32",
+      description =
+          "Rows in flight at once (prepared, running or committing; default: ${DEFAULT-VALUE}).")
   int parallel;
 
-  @Option(names = "--max-failures", paramLabel = "K", defaultValue = "0",
+  @Option(
+      names = "--max-failures",
+      paramLabel = "K",
+      defaultValue = "0",
       description = "Stop starting rows once K rows failed (default 0: never stop).")
   int maxFailures;
 
-  @Option(names = "--force", description = "Redo every row, even those whose success record matches.")
+  @Option(
+      names = "--force",
+      description = "Redo every row, even those whose success record matches.")
   boolean force;
 
-  @Option(names = "--shard", paramLabel = "I/N",
-      description = "Run only rows I, I+N, I+2N, ... of the manifest (0-based), e.g. one Airflow task each; the "
-          + "whole manifest is still checked.")
+  @Option(
+      names = "--shard",
+      paramLabel = "I/N",
+      description =
+          "Run only rows I, I+N, I+2N, ... of the manifest (0-based), e.g. one Airflow task each; the "
+              + "whole manifest is still checked.")
   String shard;
 
-  @Option(names = "--report", paramLabel = "FILE.json",
+  @Option(
+      names = "--report",
+      paramLabel = "FILE.json",
       description = "Write {\"rows\": [...], \"totals\": {...}} to FILE.json.")
   String report;
 
-  @Option(names = "--log-dir", paramLabel = "DIR",
-      description = "Append each row's result as a JSON line to a new file in DIR (any Hadoop location).")
+  @Option(
+      names = "--log-dir",
+      paramLabel = "DIR",
+      description =
+          "Append each row's result as a JSON line to a new file in DIR (any Hadoop location).")
   String logDir;
 
-  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
+  @Option(
+      names = "--master",
+      paramLabel = "URL",
+      description = "Spark master (default: embedded local[*]).")
   String master;
 
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
@@ -127,12 +170,15 @@ public final class BatchCommand implements Callable<Integer> {
     if ((manifest == null) == (discover == null)) {
       throw new UsageException("Invalid options: give a MANIFEST or --discover ROOT (one of them)");
     }
-    if (discover == null && (dstRoot != null || to != null || allCheckpoints || writeManifest != null)) {
-      throw new UsageException("Invalid options: --dst-root, --to, --all-checkpoints and --write-manifest go with "
-          + "--discover");
+    if (discover == null
+        && (dstRoot != null || to != null || allCheckpoints || writeManifest != null)) {
+      throw new UsageException(
+          "Invalid options: --dst-root, --to, --all-checkpoints and --write-manifest go with "
+              + "--discover");
     }
     if (discover != null && (dstRoot == null || to == null)) {
-      throw new UsageException("Invalid options: --discover needs --dst-root DST_ROOT and --to FORMAT");
+      throw new UsageException(
+          "Invalid options: --discover needs --dst-root DST_ROOT and --to FORMAT");
     }
     if (parallel < 1) {
       throw new UsageException("Invalid --parallel: " + parallel + " (must be at least 1)");
@@ -156,7 +202,8 @@ public final class BatchCommand implements Callable<Integer> {
         write(StorageOptions.forLocations(hadoop, writeManifest), writeManifest, text);
         // Check what was written the way a run will read it.
         Manifest.read(writeManifest, new StringReader(text));
-        out.printf("batch: %d checkpoints under %s; manifest written to %s%n", n, discover, writeManifest);
+        out.printf(
+            "batch: %d checkpoints under %s; manifest written to %s%n", n, discover, writeManifest);
         out.flush();
         return ExitCodes.OK;
       }
@@ -189,26 +236,41 @@ public final class BatchCommand implements Callable<Integer> {
     }
     List<RowResult> results;
     // Spark starts only when a row has tasks to run: a rerun with every row done reads indexes and
-    // success records and never pays Spark's start-up. Hadoop locations need Spark's Hadoop settings
+    // success records and never pays Spark's start-up. Hadoop locations need Spark's Hadoop
+    // settings
     // from the start, so there it starts at once.
     boolean local = locations.stream().allMatch(StorageOptions::isLocal);
     SparkEngineHolder spark = new SparkEngineHolder(lentContext, master, sparkConf);
     // The failure of a row is that row's; only a failure outside every row (Spark, storage of the
     // report or log) ends the run here.
     try {
-      FileIO io = local ? new io.rebundle.codec.io.LocalFileIO()
-          : StorageOptions.forLocations(spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
+      FileIO io =
+          local
+              ? new io.rebundle.codec.io.LocalFileIO()
+              : StorageOptions.forLocations(
+                  spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
       spark.io = io;
-      boolean showProgress = Boolean.parseBoolean(sparkConf.getOrDefault("rebundle.progress",
-          String.valueOf(System.console() != null)));
+      boolean showProgress =
+          Boolean.parseBoolean(
+              sparkConf.getOrDefault(
+                  "rebundle.progress", String.valueOf(System.console() != null)));
       BatchProgress progress = new BatchProgress(err, showProgress, 1000, rows.size());
       BatchReport.Log[] log = {null};
-      BatchRunner runner = new BatchRunner(io, spark, location -> ConvertJob.forExecutors(io, location),
-          BatchRunner.Options.of(parallel, maxFailures, force), progress, r -> {
-            if (log[0] != null) {
-              log[0].row(r);
-            }
-          }, w -> err.println("rebundle: warning: " + w), BatchCommand::errorKind, tool());
+      BatchRunner runner =
+          new BatchRunner(
+              io,
+              spark,
+              location -> ConvertJob.forExecutors(io, location),
+              BatchRunner.Options.of(parallel, maxFailures, force),
+              progress,
+              r -> {
+                if (log[0] != null) {
+                  log[0].row(r);
+                }
+              },
+              w -> err.println("rebundle: warning: " + w),
+              BatchCommand::errorKind,
+              tool());
       log[0] = logDir == null ? null : new BatchReport.Log(io, logDir, runner.runId());
       try {
         results = runner.run(rows);
@@ -230,19 +292,27 @@ public final class BatchCommand implements Callable<Integer> {
       write(reportIo, report, BatchReport.json(results, seconds) + "\n");
     }
     Map<RowResult.Status, Integer> totals = BatchReport.totals(results);
-    out.printf("batch: %d rows: %d converted, %d skipped, %d failed%s; %s in %.1f s%n", results.size(),
-        totals.get(RowResult.Status.CONVERTED), totals.get(RowResult.Status.SKIPPED),
+    out.printf(
+        "batch: %d rows: %d converted, %d skipped, %d failed%s; %s in %.1f s%n",
+        results.size(),
+        totals.get(RowResult.Status.CONVERTED),
+        totals.get(RowResult.Status.SKIPPED),
         totals.get(RowResult.Status.FAILED),
-        totals.get(RowResult.Status.NOT_RUN) > 0 ? ", " + totals.get(RowResult.Status.NOT_RUN) + " not run" : "",
-        Sizes.human(results.stream().mapToLong(RowResult::bytes).sum()), seconds);
+        totals.get(RowResult.Status.NOT_RUN) > 0
+            ? ", " + totals.get(RowResult.Status.NOT_RUN) + " not run"
+            : "",
+        Sizes.human(results.stream().mapToLong(RowResult::bytes).sum()),
+        seconds);
     for (RowResult r : results) {
       if (r.status() == RowResult.Status.FAILED) {
-        out.printf("  failed %s: %s -> %s: %s%n", r.row().row().where(), r.row().row().src(), r.row().row().dst(),
-            r.error());
+        out.printf(
+            "  failed %s: %s -> %s: %s%n",
+            r.row().row().where(), r.row().row().src(), r.row().row().dst(), r.error());
       }
     }
     out.flush();
-    boolean failed = totals.get(RowResult.Status.FAILED) > 0 || totals.get(RowResult.Status.NOT_RUN) > 0;
+    boolean failed =
+        totals.get(RowResult.Status.FAILED) > 0 || totals.get(RowResult.Status.NOT_RUN) > 0;
     return failed ? ExitCodes.FINDINGS : ExitCodes.OK;
   }
 
@@ -254,7 +324,8 @@ public final class BatchCommand implements Callable<Integer> {
     List<BatchRow> rows = new ArrayList<>();
     List<String> problems = new ArrayList<>();
     // One parser for every row: building a picocli CommandLine costs milliseconds (reflection), and
-    // parseArgs resets every option to its initial value first. What a row needs is copied out at once.
+    // parseArgs resets every option to its initial value first. What a row needs is copied out at
+    // once.
     ConvertCommand command = new ConvertCommand();
     CommandLine parser = new CommandLine(command);
     for (int i = 0; i < manifestRows.size(); i++) {
@@ -308,8 +379,8 @@ public final class BatchCommand implements Callable<Integer> {
   }
 
   /**
-   * The Spark engine, started on first use (thread-safe: the runner's job threads ask for it); a lent
-   * context is used as it is and never stopped.
+   * The Spark engine, started on first use (thread-safe: the runner's job threads ask for it); a
+   * lent context is used as it is and never stopped.
    */
   private static final class SparkEngineHolder implements io.rebundle.jobs.batch.BatchEngine {
     private final JavaSparkContext lent;
@@ -344,7 +415,8 @@ public final class BatchCommand implements Callable<Integer> {
 
     @Override
     public List<List<io.rebundle.codec.migrate.TaskOutcome>> run(
-        List<List<io.rebundle.codec.migrate.MigrationTask>> migrations, String description,
+        List<List<io.rebundle.codec.migrate.MigrationTask>> migrations,
+        String description,
         io.rebundle.codec.exec.ProgressSink progress) {
       return engine().run(migrations, description, progress);
     }
@@ -366,14 +438,18 @@ public final class BatchCommand implements Callable<Integer> {
     return "rebundle " + (v == null ? "dev" : v);
   }
 
-  /** Hadoop settings given as {@code --conf spark.hadoop.KEY=VALUE}, for storage used before Spark starts. */
+  /**
+   * Hadoop settings given as {@code --conf spark.hadoop.KEY=VALUE}, for storage used before Spark
+   * starts.
+   */
   private static Configuration hadoopConf(Map<String, String> sparkConf) {
     Configuration c = new Configuration();
-    sparkConf.forEach((k, v) -> {
-      if (k.startsWith("spark.hadoop.")) {
-        c.set(k.substring("spark.hadoop.".length()), v);
-      }
-    });
+    sparkConf.forEach(
+        (k, v) -> {
+          if (k.startsWith("spark.hadoop.")) {
+            c.set(k.substring("spark.hadoop.".length()), v);
+          }
+        });
     return c;
   }
 
@@ -388,8 +464,14 @@ public final class BatchCommand implements Callable<Integer> {
     try (RangeReader r = f.open()) {
       long n = r.length();
       if (n > MAX_MANIFEST_BYTES) {
-        throw new UsageException("Invalid manifest " + location + ": " + n + " bytes (at most " + MAX_MANIFEST_BYTES
-            + "; split it)");
+        throw new UsageException(
+            "Invalid manifest "
+                + location
+                + ": "
+                + n
+                + " bytes (at most "
+                + MAX_MANIFEST_BYTES
+                + "; split it)");
       }
       return new String(r.readFully(0, (int) n), StandardCharsets.UTF_8);
     }

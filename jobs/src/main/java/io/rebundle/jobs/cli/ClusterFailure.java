@@ -3,13 +3,16 @@ package io.rebundle.jobs.cli;
 /**
  * Recognises a Spark application the cluster removed (killed by YARN or an operator, the standalone
  * master's "removed our application", a driver whose context the cluster shut down). That is a
- * storage-class failure of the environment, not a bug: exit 4 and one line pointing at the cluster's
- * logs, instead of exit 70 with Spark's long stack trace.
+ * storage-class failure of the environment, not a bug: exit 4 and one line pointing at the
+ * cluster's logs, instead of exit 70 with Spark's long stack trace.
  */
 final class ClusterFailure {
   private ClusterFailure() {}
 
-  /** Phrases Spark uses when its context was stopped under a running job (SparkContext, DAGScheduler). */
+  /**
+   * Phrases Spark uses when its context was stopped under a running job (SparkContext,
+   * DAGScheduler).
+   */
   private static final String[] SIGNS = {
     "SparkContext was shut down",
     "Cannot call methods on a stopped SparkContext",
@@ -43,7 +46,9 @@ final class ClusterFailure {
     if (first.length() > 200) {
       first = first.substring(0, 200) + "...";
     }
-    return "Cannot finish: the cluster removed the application (" + first + "); see the cluster's and the "
+    return "Cannot finish: the cluster removed the application ("
+        + first
+        + "); see the cluster's and the "
         + "workers' logs";
   }
 }

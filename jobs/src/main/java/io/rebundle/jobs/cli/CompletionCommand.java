@@ -10,12 +10,20 @@ import picocli.CommandLine.Command;
  * {@code completion}: prints a bash/zsh completion script generated from the command model, so it
  * always matches the options of this build.
  */
-@Command(name = "completion", mixinStandardHelpOptions = true,
-    description = {"Print a bash/zsh completion script for this command line.",
-        "bash: source <(rebundle completion)   zsh: autoload -U +X bashcompinit && bashcompinit; "
-            + "source <(rebundle completion)"},
-    footer = {"", "Examples:", "  rebundle completion > ~/.local/share/bash-completion/completions/rebundle",
-        "  echo 'source <(rebundle completion)' >> ~/.bashrc"})
+@Command(
+    name = "completion",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print a bash/zsh completion script for this command line.",
+      "bash: source <(rebundle completion)   zsh: autoload -U +X bashcompinit && bashcompinit; "
+          + "source <(rebundle completion)"
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  rebundle completion > ~/.local/share/bash-completion/completions/rebundle",
+      "  echo 'source <(rebundle completion)' >> ~/.bashrc"
+    })
 public final class CompletionCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,19 +1,18 @@
 package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.migrate.WarmStart;
 import io.rebundle.codec.plan.CheckpointFormat;
-import io.rebundle.codec.layout.FileReuse;
-import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.layout.Scheduler;
-import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.jobs.convert.ConvertJob;
-import io.rebundle.jobs.convert.MappingFile;
 import io.rebundle.jobs.convert.ConvertReport;
 import io.rebundle.jobs.spark.SparkContexts;
-import java.io.PrintWriter;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,24 +32,33 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code convert}: TF1 to TF2, TF2 to TF1, or a re-shard, as a Spark job. */
-@Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
-        + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
-        "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
-            + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
-            + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
-        "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."},
-    footer = {"", "Examples:", "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
-        "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
-        "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
-        "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"})
+@Command(
+    name = "convert",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
+          + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
+      "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
+          + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
+          + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
+      "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
+      "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
+      "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
+      "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"
+    })
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /**
    * A context lent by the caller (in-process tests share one per JVM: Spark allows only one active
-   * context), or null to create one per run and stop it afterwards. A lent context is never stopped,
-   * and {@code --master}/{@code --conf} do not apply to it.
+   * context), or null to create one per run and stop it afterwards. A lent context is never
+   * stopped, and {@code --master}/{@code --conf} do not apply to it.
    */
   private final JavaSparkContext lentContext;
 
@@ -62,9 +70,12 @@ public final class ConvertCommand implements Callable<Integer> {
     this.lentContext = lentContext;
   }
 
-  @Option(names = "--to", paramLabel = "FORMAT",
-      description = "tf2, tf1, tf1,tf2 (both: DST-tf1 and DST-tf2), or safetensors (DST a .safetensors file, or a "
-          + "directory of --shard-size shards). With --template: the template's format.")
+  @Option(
+      names = "--to",
+      paramLabel = "FORMAT",
+      description =
+          "tf2, tf1, tf1,tf2 (both: DST-tf1 and DST-tf2), or safetensors (DST a .safetensors file, or a "
+              + "directory of --shard-size shards). With --template: the template's format.")
   String to;
 
   @CommandLine.Mixin PresetOption preset = new PresetOption();
@@ -72,97 +83,152 @@ public final class ConvertCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "SRC", description = "The source checkpoint.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST",
-      description = "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
-          + "checkpoint under SRC's name and a 'checkpoint' state file.")
+  @Parameters(
+      index = "1",
+      paramLabel = "DST",
+      description =
+          "The output: a prefix, or a model directory (existing, or ending in '/') that receives the "
+              + "checkpoint under SRC's name and a 'checkpoint' state file.")
   String destination;
 
-  @Option(names = "--map", paramLabel = "FILE",
-      description = "Mapping file (YAML or JSON): assignment_map, rename, include/exclude/drop, strict, transforms.")
+  @Option(
+      names = "--map",
+      paramLabel = "FILE",
+      description =
+          "Mapping file (YAML or JSON): assignment_map, rename, include/exclude/drop, strict, transforms.")
   Path mapFile;
 
-  @Option(names = "--template", paramLabel = "CKPT",
-      description = "Fill this checkpoint's keys, dtypes, shapes and object graph with values from SRC "
-          + "(a new model saved once, e.g. model.save_weights). Output format = the template's.")
+  @Option(
+      names = "--template",
+      paramLabel = "CKPT",
+      description =
+          "Fill this checkpoint's keys, dtypes, shapes and object graph with values from SRC "
+              + "(a new model saved once, e.g. model.save_weights). Output format = the template's.")
   String template;
 
-  @Option(names = "--match", paramLabel = "full-name|path", defaultValue = "full-name",
-      description = "With --template: match TF2 variables by full_name (name-based restore, default) or object path.")
+  @Option(
+      names = "--match",
+      paramLabel = "full-name|path",
+      defaultValue = "full-name",
+      description =
+          "With --template: match TF2 variables by full_name (name-based restore, default) or object path.")
   String match;
 
-  @Option(names = "--keep-template-values",
-      description = "With --template: variables SRC does not fill keep the template's values (else an error).")
+  @Option(
+      names = "--keep-template-values",
+      description =
+          "With --template: variables SRC does not fill keep the template's values (else an error).")
   boolean keepTemplateValues;
 
-  @Option(names = "--strict", description = "With --template: source tensors the template does not use are an error.")
+  @Option(
+      names = "--strict",
+      description = "With --template: source tensors the template does not use are an error.")
   boolean strictUnused;
 
-  @Option(names = "--warm-start", paramLabel = "VARS_REGEX",
-      description = "Estimator warm_start: only variables whose name matches (from the start) take SRC values; "
-          + "the global step is not carried.")
+  @Option(
+      names = "--warm-start",
+      paramLabel = "VARS_REGEX",
+      description =
+          "Estimator warm_start: only variables whose name matches (from the start) take SRC values; "
+              + "the global step is not carried.")
   String warmStart;
 
-  @Option(names = "--prev-name", paramLabel = "NEW=OLD",
-      description = "warm_start's var_name_to_prev_var_name: variable NEW takes SRC's OLD (repeatable).")
+  @Option(
+      names = "--prev-name",
+      paramLabel = "NEW=OLD",
+      description =
+          "warm_start's var_name_to_prev_var_name: variable NEW takes SRC's OLD (repeatable).")
   List<String> prevNames = new ArrayList<>();
 
-  @Option(names = "--shards", paramLabel = "N",
+  @Option(
+      names = "--shards",
+      paramLabel = "N",
       description = "Number of output data files (with reused source files: of the new ones).")
   Integer shards;
 
-  @Option(names = "--shard-size", paramLabel = "BYTES",
-      description = "Target size of one output data file (default 1g; suffixes k, m, g, t). A tensor is never split.")
+  @Option(
+      names = "--shard-size",
+      paramLabel = "BYTES",
+      description =
+          "Target size of one output data file (default 1g; suffixes k, m, g, t). A tensor is never split.")
   String shardSize;
 
-  @Option(names = "--root-name", paramLabel = "NAME", defaultValue = MigrationSpec.DEFAULT_ROOT,
-      description = "TF2 output: the root attribute holding the variables (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--root-name",
+      paramLabel = "NAME",
+      defaultValue = MigrationSpec.DEFAULT_ROOT,
+      description =
+          "TF2 output: the root attribute holding the variables (default: ${DEFAULT-VALUE}).")
   String rootName;
 
-  @Option(names = "--keep-optimizer", description = "TF2 to TF1: keep optimizer slots as <variable>/<slot>.")
+  @Option(
+      names = "--keep-optimizer",
+      description = "TF2 to TF1: keep optimizer slots as <variable>/<slot>.")
   boolean keepOptimizer;
 
   @Option(names = "--merge-slices", description = "Write partitioned variables as full tensors.")
   boolean mergeSlices;
 
-  @Option(names = "--reuse-files", paramLabel = "auto|copy|link|never",
-      description = {"Where the plan keeps a source data file's bytes unchanged (keys renamed only), reuse the whole "
-          + "file instead of streaming its tensors: copy: a whole-file copy (in the kernel on a local disk); link: a "
-          + "hard link (local disk, SRC and DST on one file system); never: stream every tensor, checking each CRC; "
-          + "auto (default): copy when the plan is rename-only, no --shards/--shard-size is given and at least 64 MiB "
-          + "qualify. Reused files keep SRC's layout; other tensors (save_counter, object graph, transformed) go to "
-          + "new shards, which --shards/--shard-size then size. With auto, reused files are still CRC-checked "
-          + "(read once more from SRC); with copy and link they are not, unless --verify-copies."})
+  @Option(
+      names = "--reuse-files",
+      paramLabel = "auto|copy|link|never",
+      description = {
+        "Where the plan keeps a source data file's bytes unchanged (keys renamed only), reuse the whole "
+            + "file instead of streaming its tensors: copy: a whole-file copy (in the kernel on a local disk); link: a "
+            + "hard link (local disk, SRC and DST on one file system); never: stream every tensor, checking each CRC; "
+            + "auto (default): copy when the plan is rename-only, no --shards/--shard-size is given and at least 64 MiB "
+            + "qualify. Reused files keep SRC's layout; other tensors (save_counter, object graph, transformed) go to "
+            + "new shards, which --shards/--shard-size then size. With auto, reused files are still CRC-checked "
+            + "(read once more from SRC); with copy and link they are not, unless --verify-copies."
+      })
   String reuseFiles;
 
-  @Option(names = "--link",
-      description = {"Shorthand for --reuse-files link: an 8 GiB rename costs what its index costs. A hard link is a "
-          + "second name of the same file: editing an output data file in place would change SRC's too. TensorFlow "
-          + "never edits data files in place (it writes new ones), and deleting either name leaves the other intact."})
+  @Option(
+      names = "--link",
+      description = {
+        "Shorthand for --reuse-files link: an 8 GiB rename costs what its index costs. A hard link is a "
+            + "second name of the same file: editing an output data file in place would change SRC's too. TensorFlow "
+            + "never edits data files in place (it writes new ones), and deleting either name leaves the other intact."
+      })
   boolean link;
 
-  @Option(names = "--verify-copies",
-      description = "With reused files: read each reused file's tensors and check every CRC32C, as streaming "
-          + "does.")
+  @Option(
+      names = "--verify-copies",
+      description =
+          "With reused files: read each reused file's tensors and check every CRC32C, as streaming "
+              + "does.")
   boolean verifyCopies;
 
-  @Option(names = "--overwrite", description = "Replace an existing DST, once the new checkpoint is complete.")
+  @Option(
+      names = "--overwrite",
+      description = "Replace an existing DST, once the new checkpoint is complete.")
   boolean overwrite;
 
   @Option(names = "--dry-run", description = "Print the plan; move nothing.")
   boolean dryRun;
 
-  @Option(names = "--no-state-file", description = "Do not write the 'checkpoint' state file beside DST.")
+  @Option(
+      names = "--no-state-file",
+      description = "Do not write the 'checkpoint' state file beside DST.")
   boolean noStateFile;
 
-  @Option(names = "--report", paramLabel = "LOCATION",
-      description = "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
-          + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
+  @Option(
+      names = "--report",
+      paramLabel = "LOCATION",
+      description =
+          "Write the JSON report to LOCATION: a path or any Hadoop URI (hdfs://, s3a://, ...), or - for "
+              + "stdout (the human summary then goes to stderr). Written on failure too (status: failed).")
   String report;
 
-  @Option(names = "--json", description = "Print the JSON report on stdout (the human summary goes to stderr).")
+  @Option(
+      names = "--json",
+      description = "Print the JSON report on stdout (the human summary goes to stderr).")
   boolean json;
 
-  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: embedded local[*]).")
+  @Option(
+      names = "--master",
+      paramLabel = "URL",
+      description = "Spark master (default: embedded local[*]).")
   String master;
 
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
@@ -189,8 +255,11 @@ public final class ConvertCommand implements Callable<Integer> {
     } catch (RuntimeException | Error e) {
       if (report != null || json) {
         int code = Main.exitCodeFor(e);
-        ConvertReport.Failure failure = new ConvertReport.Failure(code, ConvertReport.errorCode(code),
-            e.getMessage() == null ? e.toString() : e.getMessage());
+        ConvertReport.Failure failure =
+            new ConvertReport.Failure(
+                code,
+                ConvertReport.errorCode(code),
+                e.getMessage() == null ? e.toString() : e.getMessage());
         try {
           report(new ConvertReport.Outcome("convert", started, Instant.now(), results, failure));
         } catch (RuntimeException reportFailure) {
@@ -206,7 +275,14 @@ public final class ConvertCommand implements Callable<Integer> {
   private void report(ConvertReport.Outcome outcome) {
     PrintWriter out = spec.commandLine().getOut();
     if (report != null) {
-      ConvertReport.write(StorageOptions.forLocations(StorageOptions.withHadoopSettings(new org.apache.hadoop.conf.Configuration(), parseConf(conf)), report.equals("-") ? "." : report), report, outcome, out);
+      ConvertReport.write(
+          StorageOptions.forLocations(
+              StorageOptions.withHadoopSettings(
+                  new org.apache.hadoop.conf.Configuration(), parseConf(conf)),
+              report.equals("-") ? "." : report),
+          report,
+          outcome,
+          out);
     }
     if (json && !"-".equals(report)) {
       ConvertReport.write(out, outcome);
@@ -224,11 +300,16 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
-        err);
+    JavaSparkContext sc =
+        lentContext != null
+            ? lentContext
+            : SparkContexts.create("rebundle convert", master, sparkConf, err);
     try {
-      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-          source, destination);
+      FileIO io =
+          StorageOptions.forLocations(
+              StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+              source,
+              destination);
       for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
@@ -247,11 +328,18 @@ public final class ConvertCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  /** {@code --to safetensors}: DST is a .safetensors file, or a directory of --shard-size shards. */
+  /**
+   * {@code --to safetensors}: DST is a .safetensors file, or a directory of --shard-size shards.
+   */
   private Integer exportSafetensors(PrintWriter out, PrintWriter err) {
-    if (template != null || shards != null || keepOptimizer || !prevNames.isEmpty() || warmStart != null) {
-      throw new UsageException("Invalid options: --to safetensors takes no --template, --shards, --keep-optimizer "
-          + "or warm start (use --shard-size for sharded output)");
+    if (template != null
+        || shards != null
+        || keepOptimizer
+        || !prevNames.isEmpty()
+        || warmStart != null) {
+      throw new UsageException(
+          "Invalid options: --to safetensors takes no --template, --shards, --keep-optimizer "
+              + "or warm start (use --shard-size for sharded output)");
     }
     long size = shardSize == null ? SAFETENSORS_SHARD_SIZE : parseSize(shardSize);
     MappingRules rules = preset.rules(mapFile);
@@ -260,45 +348,77 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
-    JavaSparkContext sc = lentContext != null ? lentContext : SparkContexts.create("rebundle convert", master, sparkConf,
-        err);
+    JavaSparkContext sc =
+        lentContext != null
+            ? lentContext
+            : SparkContexts.create("rebundle convert", master, sparkConf, err);
     ConvertJob.ExportResult r;
     try {
-      FileIO io = StorageOptions.forLocations(StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-          source, destination);
-      ConvertJob.Options options = new ConvertJob.Options(source, destination,
-          MigrationSpec.to(CheckpointFormat.TF1), rules, 0, size, overwrite, dryRun, false);
+      FileIO io =
+          StorageOptions.forLocations(
+              StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+              source,
+              destination);
+      ConvertJob.Options options =
+          new ConvertJob.Options(
+              source,
+              destination,
+              MigrationSpec.to(CheckpointFormat.TF1),
+              rules,
+              0,
+              size,
+              overwrite,
+              dryRun,
+              false);
       r = ConvertJob.export(sc, io, options, err);
     } finally {
       if (lentContext == null) {
         sc.close();
       }
     }
-    out.printf("%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n", dryRun ? "Would export" : "Exported",
-        r.sourcePrefix(), r.destination(), r.plan().dataTensors(), io.rebundle.jobs.util.Sizes.human(r.bytes()),
-        r.files().size(), r.files().size() == 1 ? "" : "s");
+    out.printf(
+        "%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n",
+        dryRun ? "Would export" : "Exported",
+        r.sourcePrefix(),
+        r.destination(),
+        r.plan().dataTensors(),
+        io.rebundle.jobs.util.Sizes.human(r.bytes()),
+        r.files().size(),
+        r.files().size() == 1 ? "" : "s");
     for (int i = 0; i < r.files().size(); i++) {
-      out.printf("  %s  %s%n", r.files().get(i), io.rebundle.jobs.util.Sizes.human(r.fileBytes()[i]));
+      out.printf(
+          "  %s  %s%n", r.files().get(i), io.rebundle.jobs.util.Sizes.human(r.fileBytes()[i]));
     }
     if (!r.plan().dropped().isEmpty()) {
       out.printf("Dropped %d:%n", r.plan().dropped().size());
       r.plan().dropped().forEach(d -> out.printf("  %s  (%s)%n", d.key(), d.reason()));
     }
     if (report != null) {
-      StringBuilder json = new StringBuilder("{\"format\": \"safetensors\", \"source\": ")
-          .append(quote(r.sourcePrefix())).append(", \"destination\": ").append(quote(r.destination()))
-          .append(", \"tensors\": ").append(r.plan().dataTensors()).append(", \"bytes\": ").append(r.bytes())
-          .append(", \"files\": [");
+      StringBuilder json =
+          new StringBuilder("{\"format\": \"safetensors\", \"source\": ")
+              .append(quote(r.sourcePrefix()))
+              .append(", \"destination\": ")
+              .append(quote(r.destination()))
+              .append(", \"tensors\": ")
+              .append(r.plan().dataTensors())
+              .append(", \"bytes\": ")
+              .append(r.bytes())
+              .append(", \"files\": [");
       for (int i = 0; i < r.files().size(); i++) {
         json.append(i == 0 ? "" : ", ").append(quote(r.files().get(i)));
       }
       json.append("], \"dropped\": [");
       for (int i = 0; i < r.plan().dropped().size(); i++) {
         var d = r.plan().dropped().get(i);
-        json.append(i == 0 ? "" : ", ").append("{\"key\": ").append(quote(d.key())).append(", \"reason\": ")
-            .append(quote(d.reason())).append('}');
+        json.append(i == 0 ? "" : ", ")
+            .append("{\"key\": ")
+            .append(quote(d.key()))
+            .append(", \"reason\": ")
+            .append(quote(d.reason()))
+            .append('}');
       }
-      json.append("], \"seconds\": ").append(String.format(Locale.ROOT, "%.3f", (System.nanoTime() - start) / 1e9))
+      json.append("], \"seconds\": ")
+          .append(String.format(Locale.ROOT, "%.3f", (System.nanoTime() - start) / 1e9))
           .append("}\n");
       if (report.equals("-")) {
         spec.commandLine().getOut().print(json);
@@ -314,7 +434,10 @@ public final class ConvertCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  /** Default shard size of a sharded safetensors export: transformers' save_pretrained default (5 GB). */
+  /**
+   * Default shard size of a sharded safetensors export: transformers' save_pretrained default (5
+   * GB).
+   */
   static final long SAFETENSORS_SHARD_SIZE = 5_000_000_000L;
 
   private static String quote(String s) {
@@ -342,16 +465,19 @@ public final class ConvertCommand implements Callable<Integer> {
    */
   public List<ConvertJob.Options> migrations() {
     if (to == null && template == null) {
-      throw new UsageException("Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
+      throw new UsageException(
+          "Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
     }
     if (template != null && to != null && to.contains(",")) {
-      throw new UsageException("Invalid options: --template gives one output; --to " + to + " asks for two");
+      throw new UsageException(
+          "Invalid options: --template gives one output; --to " + to + " asks for two");
     }
     if (!match.equals("full-name") && !match.equals("path")) {
       throw new UsageException("Invalid --match: " + match + " (expected full-name or path)");
     }
     if (template == null && (keepTemplateValues || strictUnused || !match.equals("full-name"))) {
-      throw new UsageException("Invalid options: --match, --keep-template-values and --strict need --template");
+      throw new UsageException(
+          "Invalid options: --match, --keep-template-values and --strict need --template");
     }
     List<CheckpointFormat> targets = to == null ? List.of(CheckpointFormat.TF1) : parseTargets(to);
     if (shards != null && shardSize != null) {
@@ -376,13 +502,17 @@ public final class ConvertCommand implements Callable<Integer> {
       try {
         warm = java.util.regex.Pattern.compile(warmStart);
       } catch (java.util.regex.PatternSyntaxException e) {
-        throw new UsageException("Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
+        throw new UsageException(
+            "Invalid --warm-start regex '" + warmStart + "': " + e.getDescription());
       }
     }
     // What a warm start means (with or without a template) is the core's business (WarmStart).
     WarmStart warmStarting = new WarmStart(warm, previous);
-    TemplateSpec templateSpec = template == null ? null
-        : new TemplateSpec(match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
+    TemplateSpec templateSpec =
+        template == null
+            ? null
+            : new TemplateSpec(
+                match.equals("path"), keepTemplateValues, strictUnused, null, Map.of());
     List<ConvertJob.Options> migrations = new ArrayList<>();
     for (CheckpointFormat target : targets) {
       String dst = targets.size() == 1 ? destination : destination + "-" + target.id();
@@ -392,8 +522,21 @@ public final class ConvertCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }
-      migrations.add(new ConvertJob.Options(source, dst, migration, rules, shards == null ? 0 : shards, size,
-          overwrite, dryRun, !noStateFile, template, templateSpec, reuse, warmStarting));
+      migrations.add(
+          new ConvertJob.Options(
+              source,
+              dst,
+              migration,
+              rules,
+              shards == null ? 0 : shards,
+              size,
+              overwrite,
+              dryRun,
+              !noStateFile,
+              template,
+              templateSpec,
+              reuse,
+              warmStarting));
     }
     return migrations;
   }
@@ -403,20 +546,25 @@ public final class ConvertCommand implements Callable<Integer> {
     try {
       mode = reuseFiles == null ? FileReuse.Mode.AUTO : FileReuse.Mode.parse(reuseFiles);
     } catch (IllegalArgumentException e) {
-      throw new UsageException("Invalid --reuse-files: " + reuseFiles + " (expected auto, copy, link or never)");
+      throw new UsageException(
+          "Invalid --reuse-files: " + reuseFiles + " (expected auto, copy, link or never)");
     }
     if (link) {
       if (reuseFiles != null && mode != FileReuse.Mode.LINK) {
-        throw new UsageException("Invalid options: --link is --reuse-files link; --reuse-files " + reuseFiles
-            + " asks for something else");
+        throw new UsageException(
+            "Invalid options: --link is --reuse-files link; --reuse-files "
+                + reuseFiles
+                + " asks for something else");
       }
       mode = FileReuse.Mode.LINK;
     }
     if (verifyCopies && mode == FileReuse.Mode.NEVER) {
-      throw new UsageException("Invalid options: --verify-copies checks reused files, and --reuse-files never reuses "
-          + "none (streaming checks every CRC anyway)");
+      throw new UsageException(
+          "Invalid options: --verify-copies checks reused files, and --reuse-files never reuses "
+              + "none (streaming checks every CRC anyway)");
     }
-    // The core verifies whatever auto reuses (MigrationRequest.effectiveReuse): the default never trades
+    // The core verifies whatever auto reuses (MigrationRequest.effectiveReuse): the default never
+    // trades
     // the CRC check of every source byte for speed; asking for copy or link explicitly does.
     FileReuse.Policy policy = FileReuse.Policy.of(mode);
     return verifyCopies ? policy.withVerification() : policy;
@@ -447,7 +595,7 @@ public final class ConvertCommand implements Callable<Integer> {
       case 'm' -> mult = 1L << 20;
       case 'g' -> mult = 1L << 30;
       case 't' -> mult = 1L << 40;
-      default -> { }
+      default -> {}
     }
     if (mult > 1) {
       t = t.substring(0, t.length() - 1);

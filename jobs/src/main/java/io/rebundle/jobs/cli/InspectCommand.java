@@ -1,11 +1,11 @@
 package io.rebundle.jobs.cli;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.RebundleException;
-import io.rebundle.codec.bundle.CheckpointState;
-import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
+import io.rebundle.codec.bundle.CheckpointState;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.SliceKeys;
@@ -13,45 +13,55 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
-import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.nio.file.FileSystems;
-import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
-import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code inspect}: what a checkpoint holds, from its index (and its object graph). */
-@Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"List the tensors of a checkpoint: key, dtype, shape, bytes, shard, slices.",
-        "Reads only the index (values and the TF2 object graph need the data files).",
-        "Like TensorFlow's inspect_checkpoint: --tensor NAME prints one tensor's values, --keys REGEX a subset."},
-    footer = {"", "Examples:", "  rebundle inspect /models/run7/model.ckpt-1000",
-        "  rebundle inspect /models/run7                  (a model directory: its latest checkpoint)",
-        "  rebundle inspect --all-checkpoints /models/run7 (every checkpoint: steps, which is latest)",
-        "  rebundle inspect --tensor dense/kernel model.ckpt-1000",
-        "  rebundle inspect --keys 'adam' --jsonl 'hdfs://nn/models/run*/ckpt-*' | jq .key",
-        "  rebundle inspect --tree --values tf2-ckpt/ckpt-1"})
+@Command(
+    name = "inspect",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "List the tensors of a checkpoint: key, dtype, shape, bytes, shard, slices.",
+      "Reads only the index (values and the TF2 object graph need the data files).",
+      "Like TensorFlow's inspect_checkpoint: --tensor NAME prints one tensor's values, --keys REGEX a subset."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  rebundle inspect /models/run7/model.ckpt-1000",
+      "  rebundle inspect /models/run7                  (a model directory: its latest checkpoint)",
+      "  rebundle inspect --all-checkpoints /models/run7 (every checkpoint: steps, which is latest)",
+      "  rebundle inspect --tensor dense/kernel model.ckpt-1000",
+      "  rebundle inspect --keys 'adam' --jsonl 'hdfs://nn/models/run*/ckpt-*' | jq .key",
+      "  rebundle inspect --tree --values tf2-ckpt/ckpt-1"
+    })
 public final class InspectCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @CommandLine.Mixin StorageOptions storageOptions = new StorageOptions();
 
-  /** The storage for a location; tests substitute a decorator; null: the --conf settings' storage. */
+  /**
+   * The storage for a location; tests substitute a decorator; null: the --conf settings' storage.
+   */
   private final Function<String, FileIO> storageOverride;
 
   public InspectCommand() {
@@ -63,41 +73,61 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   private FileIO storage(String location) {
-    return storageOverride != null ? storageOverride.apply(location) : storageOptions.forLocations(location);
+    return storageOverride != null
+        ? storageOverride.apply(location)
+        : storageOptions.forLocations(location);
   }
 
-  @Parameters(paramLabel = "PATH", arity = "1..*",
-      description = {"One or more checkpoints: a prefix, a model directory with a 'checkpoint' file, a SavedModel "
-          + "directory, a .safetensors file or a directory of safetensors shards. A data file, .index or .meta path means its prefix. The last path component may be a glob "
-          + "(*, ?, [..]) matched against the checkpoints of its directory (quote it to keep the shell off)."})
+  @Parameters(
+      paramLabel = "PATH",
+      arity = "1..*",
+      description = {
+        "One or more checkpoints: a prefix, a model directory with a 'checkpoint' file, a SavedModel "
+            + "directory, a .safetensors file or a directory of safetensors shards. A data file, .index or .meta path means its prefix. The last path component may be a glob "
+            + "(*, ?, [..]) matched against the checkpoints of its directory (quote it to keep the shell off)."
+      })
   List<String> paths;
 
-  @Option(names = "--tensor", paramLabel = "NAME",
+  @Option(
+      names = "--tensor",
+      paramLabel = "NAME",
       description = "Only this tensor, with its values (TensorFlow's --tensor_name).")
   String tensor;
 
-  @Option(names = "--keys", paramLabel = "REGEX", description = "Only tensors whose key contains a match of REGEX.")
+  @Option(
+      names = "--keys",
+      paramLabel = "REGEX",
+      description = "Only tensors whose key contains a match of REGEX.")
   String keys;
 
-  @Option(names = "--all-checkpoints",
-      description = "For a model directory: list every checkpoint (its state file's and any other prefix in it) "
-          + "with its step, tensor count and size, marking the latest.")
+  @Option(
+      names = "--all-checkpoints",
+      description =
+          "For a model directory: list every checkpoint (its state file's and any other prefix in it) "
+              + "with its step, tensor count and size, marking the latest.")
   boolean allCheckpoints;
 
   @Option(names = "--values", description = "Print each tensor's values, numpy style.")
   boolean values;
 
-  @Option(names = "--max-elements", paramLabel = "N", defaultValue = "10",
+  @Option(
+      names = "--max-elements",
+      paramLabel = "N",
+      defaultValue = "10",
       description = "With --values, elide after N elements (default: ${DEFAULT-VALUE}).")
   int maxElements;
 
   @Option(names = "--tree", description = "Print the TF2 object graph as a tree.")
   boolean tree;
 
-  @Option(names = "--json", description = "Print one JSON object per checkpoint on stdout instead of tables.")
+  @Option(
+      names = "--json",
+      description = "Print one JSON object per checkpoint on stdout instead of tables.")
   boolean json;
 
-  @Option(names = "--jsonl", description = "JSON Lines: one JSON object per tensor (with its prefix), for pipelines.")
+  @Option(
+      names = "--jsonl",
+      description = "JSON Lines: one JSON object per tensor (with its prefix), for pipelines.")
   boolean jsonl;
 
   /** The first value --values could not read: reported (exit 3) once the listing is printed. */
@@ -173,8 +203,13 @@ public final class InspectCommand implements Callable<Integer> {
         reader.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       }
       if (tensor != null && findRow(reader, tensor) == null) {
-        throw new UsageException("Invalid --tensor: " + reader.prefix() + " has no tensor '" + tensor + "'"
-            + similarKeys(reader, tensor));
+        throw new UsageException(
+            "Invalid --tensor: "
+                + reader.prefix()
+                + " has no tensor '"
+                + tensor
+                + "'"
+                + similarKeys(reader, tensor));
       }
       boolean tf2 = reader.isObjectBased();
       if (jsonl) {
@@ -213,7 +248,10 @@ public final class InspectCommand implements Callable<Integer> {
     }
   }
 
-  /** A path to inspect and, when it was a file of a checkpoint rather than its prefix, a note saying so. */
+  /**
+   * A path to inspect and, when it was a file of a checkpoint rather than its prefix, a note saying
+   * so.
+   */
   record Target(String path, String note) {}
 
   private static final Pattern DATA_FILE = Pattern.compile("(.*)\\.data-\\d{5}-of-\\d{5}");
@@ -239,7 +277,8 @@ public final class InspectCommand implements Callable<Integer> {
     if (prefix == null || prefix.isEmpty() || !io.exists(Naming.indexFile(prefix))) {
       return new Target(path, null);
     }
-    return new Target(prefix, path + " is " + kind + " of checkpoint " + prefix + "; inspecting the checkpoint");
+    return new Target(
+        prefix, path + " is " + kind + " of checkpoint " + prefix + "; inspecting the checkpoint");
   }
 
   /**
@@ -260,8 +299,10 @@ public final class InspectCommand implements Callable<Integer> {
     }
     TreeSet<String> matches = new TreeSet<>();
     for (String entry : io.list(parent.isEmpty() ? "." : parent)) {
-      String candidate = entry.endsWith(Naming.INDEX_SUFFIX)
-          ? entry.substring(0, entry.length() - Naming.INDEX_SUFFIX.length()) : entry;
+      String candidate =
+          entry.endsWith(Naming.INDEX_SUFFIX)
+              ? entry.substring(0, entry.length() - Naming.INDEX_SUFFIX.length())
+              : entry;
       String full = parent.isEmpty() ? candidate : io.join(parent, candidate);
       boolean isCheckpoint = entry.endsWith(Naming.INDEX_SUFFIX) || io.isDirectory(full);
       if (isCheckpoint && matcher.matches(Path.of(candidate))) {
@@ -269,13 +310,22 @@ public final class InspectCommand implements Callable<Integer> {
       }
     }
     if (matches.isEmpty()) {
-      throw new CheckpointNotFoundException("Cannot find checkpoints matching " + path
-          + ": no prefix or directory in " + (parent.isEmpty() ? "." : parent) + " matches '" + name + "'");
+      throw new CheckpointNotFoundException(
+          "Cannot find checkpoints matching "
+              + path
+              + ": no prefix or directory in "
+              + (parent.isEmpty() ? "." : parent)
+              + " matches '"
+              + name
+              + "'");
     }
     return new ArrayList<>(matches);
   }
 
-  /** {@code --all-checkpoints}: every checkpoint of a model directory, with step and which is latest. */
+  /**
+   * {@code --all-checkpoints}: every checkpoint of a model directory, with step and which is
+   * latest.
+   */
   private void listCheckpoints(PrintWriter out, FileIO io, String dir) {
     String d = dir.endsWith("/") && dir.length() > 1 ? dir.substring(0, dir.length() - 1) : dir;
     if (!io.isDirectory(d)) {
@@ -298,14 +348,25 @@ public final class InspectCommand implements Callable<Integer> {
       }
     }
     if (prefixes.isEmpty()) {
-      throw new CheckpointNotFoundException("Cannot find checkpoints in " + d + ": no 'checkpoint' state file and no "
-          + ".index files");
+      throw new CheckpointNotFoundException(
+          "Cannot find checkpoints in "
+              + d
+              + ": no 'checkpoint' state file and no "
+              + ".index files");
     }
     List<String[]> rows = new ArrayList<>();
     for (String p : prefixes) {
       String step = step(io.fileName(p));
       if (!io.exists(Naming.indexFile(p))) {
-        rows.add(new String[] {p, step, "-", "-", p.equals(latest) ? "latest" : "", "missing (named by the state file)"});
+        rows.add(
+            new String[] {
+              p,
+              step,
+              "-",
+              "-",
+              p.equals(latest) ? "latest" : "",
+              "missing (named by the state file)"
+            });
         continue;
       }
       long tensors = 0;
@@ -320,53 +381,71 @@ public final class InspectCommand implements Callable<Integer> {
           }
         }
       }
-      rows.add(new String[] {p, step, Long.toString(tensors), Long.toString(bytes), p.equals(latest) ? "latest" : "",
-          ""});
+      rows.add(
+          new String[] {
+            p,
+            step,
+            Long.toString(tensors),
+            Long.toString(bytes),
+            p.equals(latest) ? "latest" : "",
+            ""
+          });
     }
     String latestPrefix = latest;
     if (json || jsonl) {
-      Json.write(out, g -> {
-        if (json) {
-          g.writeStartObject();
-          g.writeStringField("directory", d);
-          Json.string(g, "latest", latestPrefix);
-          g.writeArrayFieldStart("checkpoints");
-        }
-        for (String[] row : rows) {
-          g.writeStartObject();
-          g.writeStringField("prefix", row[0]);
-          if (row[1].isEmpty()) {
-            g.writeNullField("step");
-          } else {
-            g.writeNumberField("step", Long.parseLong(row[1]));
-          }
-          g.writeBooleanField("latest", !row[4].isEmpty());
-          g.writeBooleanField("exists", row[5].isEmpty());
-          if (row[5].isEmpty()) {
-            g.writeNumberField("tensors", Long.parseLong(row[2]));
-            g.writeNumberField("bytes", Long.parseLong(row[3]));
-          }
-          g.writeEndObject();
-          if (jsonl) {
-            g.writeRaw('\n');
-          }
-        }
-        if (json) {
-          g.writeEndArray();
-          g.writeEndObject();
-          g.writeRaw('\n');
-        }
-      });
+      Json.write(
+          out,
+          g -> {
+            if (json) {
+              g.writeStartObject();
+              g.writeStringField("directory", d);
+              Json.string(g, "latest", latestPrefix);
+              g.writeArrayFieldStart("checkpoints");
+            }
+            for (String[] row : rows) {
+              g.writeStartObject();
+              g.writeStringField("prefix", row[0]);
+              if (row[1].isEmpty()) {
+                g.writeNullField("step");
+              } else {
+                g.writeNumberField("step", Long.parseLong(row[1]));
+              }
+              g.writeBooleanField("latest", !row[4].isEmpty());
+              g.writeBooleanField("exists", row[5].isEmpty());
+              if (row[5].isEmpty()) {
+                g.writeNumberField("tensors", Long.parseLong(row[2]));
+                g.writeNumberField("bytes", Long.parseLong(row[3]));
+              }
+              g.writeEndObject();
+              if (jsonl) {
+                g.writeRaw('\n');
+              }
+            }
+            if (json) {
+              g.writeEndArray();
+              g.writeEndObject();
+              g.writeRaw('\n');
+            }
+          });
       return;
     }
-    out.println("model directory: " + d + " (" + rows.size() + " checkpoint" + (rows.size() == 1 ? "" : "s")
-        + (latest == null ? ", no state file" : "") + ")");
+    out.println(
+        "model directory: "
+            + d
+            + " ("
+            + rows.size()
+            + " checkpoint"
+            + (rows.size() == 1 ? "" : "s")
+            + (latest == null ? ", no state file" : "")
+            + ")");
     int w = rows.stream().mapToInt(r -> r[0].length()).max().orElse(6);
     String fmt = "%-" + Math.max(6, w) + "s  %8s  %8s  %14s  %s";
     out.println(String.format(fmt, "PREFIX", "STEP", "TENSORS", "BYTES", "").stripTrailing());
     for (String[] r : rows) {
-      out.println(String.format(fmt, r[0], r[1].isEmpty() ? "-" : r[1], r[2], r[3], (r[4] + " " + r[5]).strip())
-          .stripTrailing());
+      out.println(
+          String.format(
+                  fmt, r[0], r[1].isEmpty() ? "-" : r[1], r[2], r[3], (r[4] + " " + r[5]).strip())
+              .stripTrailing());
     }
   }
 
@@ -374,7 +453,10 @@ public final class InspectCommand implements Callable<Integer> {
     return io.isAbsolute(p) ? p : io.join(dir, p);
   }
 
-  /** The global step of a checkpoint name ({@code ckpt-12}, {@code model.ckpt-1000}), or "" if it has none. */
+  /**
+   * The global step of a checkpoint name ({@code ckpt-12}, {@code model.ckpt-1000}), or "" if it
+   * has none.
+   */
   static String step(String name) {
     java.util.regex.Matcher m = Pattern.compile("-(\\d{1,18})$").matcher(name);
     return m.find() ? m.group(1) : "";
@@ -389,11 +471,13 @@ public final class InspectCommand implements Callable<Integer> {
 
   private static Row findRow(CheckpointReader reader, String key) {
     Row[] found = new Row[1];
-    forEachRow(reader, r -> {
-      if (found[0] == null && r.key().equals(key)) {
-        found[0] = r;
-      }
-    });
+    forEachRow(
+        reader,
+        r -> {
+          if (found[0] == null && r.key().equals(key)) {
+            found[0] = r;
+          }
+        });
     return found[0];
   }
 
@@ -401,34 +485,44 @@ public final class InspectCommand implements Callable<Integer> {
   private static String similarKeys(CheckpointReader reader, String name) {
     List<String> similar = new ArrayList<>();
     String needle = name.toLowerCase(java.util.Locale.ROOT);
-    forEachRow(reader, r -> {
-      String k = r.key().toLowerCase(java.util.Locale.ROOT);
-      if (similar.size() < 3 && (k.contains(needle) || needle.contains(k))) {
-        similar.add(r.key());
-      }
-    });
+    forEachRow(
+        reader,
+        r -> {
+          String k = r.key().toLowerCase(java.util.Locale.ROOT);
+          if (similar.size() < 3 && (k.contains(needle) || needle.contains(k))) {
+            similar.add(r.key());
+          }
+        });
     return similar.isEmpty() ? "" : " (similar: " + String.join(", ", similar) + ")";
   }
 
-  /** --jsonl: one object per selected tensor, each on its own line and carrying its checkpoint's prefix. */
+  /**
+   * --jsonl: one object per selected tensor, each on its own line and carrying its checkpoint's
+   * prefix.
+   */
   private void jsonLines(PrintWriter out, CheckpointReader reader) {
-    Json.write(out, g -> forEachRow(reader, r -> {
-      if (selected(r)) {
-        writeRow(g, reader, r);
-        try {
-          g.writeRaw('\n');
-        } catch (IOException e) {
-          throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
-        }
-      }
-    }));
+    Json.write(
+        out,
+        g ->
+            forEachRow(
+                reader,
+                r -> {
+                  if (selected(r)) {
+                    writeRow(g, reader, r);
+                    try {
+                      g.writeRaw('\n');
+                    } catch (IOException e) {
+                      throw new UncheckedIOException("Cannot write JSON: " + e.getMessage(), e);
+                    }
+                  }
+                }));
   }
 
   /**
-   * Streams one row per tensor, in index order, to {@code sink}: the index is read block by block and
-   * rows are never collected, so a million entries need no more memory than one. Slice entries sort
-   * before every tensor name (their keys start with 0x00), so their sizes are summed before their
-   * tensor's row is made.
+   * Streams one row per tensor, in index order, to {@code sink}: the index is read block by block
+   * and rows are never collected, so a million entries need no more memory than one. Slice entries
+   * sort before every tensor name (their keys start with 0x00), so their sizes are summed before
+   * their tensor's row is made.
    */
   static void forEachRow(CheckpointReader reader, Consumer<Row> sink) {
     Map<String, long[]> sliceBytes = new HashMap<>();
@@ -445,7 +539,8 @@ public final class InspectCommand implements Callable<Integer> {
       if (e.isSliced()) {
         long[] b = sliceBytes.getOrDefault(key, new long[1]);
         TreeSet<Integer> shards = sliceShards.getOrDefault(key, new TreeSet<>());
-        sink.accept(new Row(key, e, b[0], shards.isEmpty() ? 0 : shards.first(), e.slices().size()));
+        sink.accept(
+            new Row(key, e, b[0], shards.isEmpty() ? 0 : shards.first(), e.slices().size()));
       } else {
         sink.accept(new Row(key, e, e.size(), e.shardId(), 0));
       }
@@ -457,42 +552,77 @@ public final class InspectCommand implements Callable<Integer> {
     long[] totals = new long[4]; // rows, bytes, key width, shape width
     totals[2] = 3;
     totals[3] = 5;
-    forEachRow(reader, r -> {
-      if (!selected(r)) {
-        return;
-      }
-      totals[0]++;
-      totals[1] += r.bytes();
-      totals[2] = Math.max(totals[2], r.key().length());
-      totals[3] = Math.max(totals[3], r.entry().shape().toString().length());
-    });
+    forEachRow(
+        reader,
+        r -> {
+          if (!selected(r)) {
+            return;
+          }
+          totals[0]++;
+          totals[1] += r.bytes();
+          totals[2] = Math.max(totals[2], r.key().length());
+          totals[3] = Math.max(totals[3], r.entry().shape().toString().length());
+        });
     out.print("prefix: " + reader.prefix() + "\n");
-    out.print("format: " + (tf2 ? "tf2 (object-based)" : "tf1 (name-based)") + ", " + reader.header().numShards()
-        + " shard" + (reader.header().numShards() == 1 ? "" : "s") + ", " + totals[0] + " tensors, " + totals[1]
-        + " bytes" + (tensor != null || keyPattern != null ? " (selected by " + (tensor != null ? "--tensor" : "--keys")
-        + ")" : "") + "\n");
+    out.print(
+        "format: "
+            + (tf2 ? "tf2 (object-based)" : "tf1 (name-based)")
+            + ", "
+            + reader.header().numShards()
+            + " shard"
+            + (reader.header().numShards() == 1 ? "" : "s")
+            + ", "
+            + totals[0]
+            + " tensors, "
+            + totals[1]
+            + " bytes"
+            + (tensor != null || keyPattern != null
+                ? " (selected by " + (tensor != null ? "--tensor" : "--keys") + ")"
+                : "")
+            + "\n");
     int keyWidth = (int) totals[2];
     int shapeWidth = (int) totals[3];
     StringBuilder line = new StringBuilder(256);
     row(line, keyWidth, shapeWidth, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
     out.print(line);
-    forEachRow(reader, r -> {
-      if (!selected(r)) {
-        return;
-      }
-      line.setLength(0);
-      row(line, keyWidth, shapeWidth, r.key(), r.entry().dtypeName(), r.entry().shape().toString(),
-          Long.toString(r.bytes()), Integer.toString(r.shard()), Integer.toString(r.slices()));
-      out.print(line);
-      if (values) {
-        out.println(indent(valueOf(reader, r)));
-      }
-    });
+    forEachRow(
+        reader,
+        r -> {
+          if (!selected(r)) {
+            return;
+          }
+          line.setLength(0);
+          row(
+              line,
+              keyWidth,
+              shapeWidth,
+              r.key(),
+              r.entry().dtypeName(),
+              r.entry().shape().toString(),
+              Long.toString(r.bytes()),
+              Integer.toString(r.shard()),
+              Integer.toString(r.slices()));
+          out.print(line);
+          if (values) {
+            out.println(indent(valueOf(reader, r)));
+          }
+        });
   }
 
-  /** One table line; the same layout as {@code %-Ks  %-10s  %-Ss  %12s  %5s  %6s}, without Formatter's cost. */
-  private static void row(StringBuilder sb, int keyWidth, int shapeWidth, String key, String dtype, String shape,
-      String bytes, String shard, String slices) {
+  /**
+   * One table line; the same layout as {@code %-Ks %-10s %-Ss %12s %5s %6s}, without Formatter's
+   * cost.
+   */
+  private static void row(
+      StringBuilder sb,
+      int keyWidth,
+      int shapeWidth,
+      String key,
+      String dtype,
+      String shape,
+      String bytes,
+      String shard,
+      String slices) {
     left(sb, key, keyWidth).append("  ");
     left(sb, dtype, 10).append("  ");
     left(sb, shape, shapeWidth).append("  ");
@@ -535,30 +665,35 @@ public final class InspectCommand implements Callable<Integer> {
     return "    " + s.replace("\n", "\n    ");
   }
 
-  private void json(PrintWriter out, CheckpointReader reader, boolean tf2, ObjectGraph graph, String graphError) {
-    Json.write(out, g -> {
-      g.writeStartObject();
-      g.writeStringField("prefix", reader.prefix());
-      g.writeStringField("format", tf2 ? "tf2" : "tf1");
-      g.writeNumberField("num_shards", reader.header().numShards());
-      g.writeArrayFieldStart("tensors");
-      forEachRow(reader, r -> {
-        if (selected(r)) {
-          writeRow(g, reader, r);
-        }
-      });
-      g.writeEndArray();
-      if (tf2) {
-        if (graph == null) {
-          g.writeNullField("object_graph");
-          Json.string(g, "object_graph_error", graphError);
-        } else {
-          g.writeFieldName("object_graph");
-          ObjectGraphTree.json(g, graph);
-        }
-      }
-      g.writeEndObject();
-    });
+  private void json(
+      PrintWriter out, CheckpointReader reader, boolean tf2, ObjectGraph graph, String graphError) {
+    Json.write(
+        out,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("prefix", reader.prefix());
+          g.writeStringField("format", tf2 ? "tf2" : "tf1");
+          g.writeNumberField("num_shards", reader.header().numShards());
+          g.writeArrayFieldStart("tensors");
+          forEachRow(
+              reader,
+              r -> {
+                if (selected(r)) {
+                  writeRow(g, reader, r);
+                }
+              });
+          g.writeEndArray();
+          if (tf2) {
+            if (graph == null) {
+              g.writeNullField("object_graph");
+              Json.string(g, "object_graph_error", graphError);
+            } else {
+              g.writeFieldName("object_graph");
+              ObjectGraphTree.json(g, graph);
+            }
+          }
+          g.writeEndObject();
+        });
   }
 
   /** One tensor as a JSON object (an element of "tensors", or a line of --jsonl). */

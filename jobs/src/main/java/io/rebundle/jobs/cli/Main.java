@@ -5,29 +5,50 @@ import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.jobs.util.BuildInfo;
 import java.io.PrintWriter;
-import java.util.List;
 import java.io.UncheckedIOException;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code rebundle} command line. The only class that calls {@link System#exit}. */
-@Command(name = "rebundle", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    description = "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
-    subcommands = {InspectCommand.class, VerifyCommand.class, ConvertCommand.class, DiffCommand.class,
-        SynthCommand.class, AuditCommand.class, BatchCommand.class,
-        CommandLine.HelpCommand.class, CompletionCommand.class},
-    footer = {"", "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
-        + "4 missing file or storage error, 70 internal error."})
+@Command(
+    name = "rebundle",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description =
+        "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
+    subcommands = {
+      InspectCommand.class,
+      VerifyCommand.class,
+      ConvertCommand.class,
+      DiffCommand.class,
+      SynthCommand.class,
+      AuditCommand.class,
+      BatchCommand.class,
+      CommandLine.HelpCommand.class,
+      CompletionCommand.class
+    },
+    footer = {
+      "",
+      "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
+          + "4 missing file or storage error, 70 internal error."
+    })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  /** -q: no progress, no warnings; errors still print. Accepted before or after the command name. */
-  @CommandLine.Option(names = {"-q", "--quiet"}, scope = CommandLine.ScopeType.INHERIT,
+  /**
+   * -q: no progress, no warnings; errors still print. Accepted before or after the command name.
+   */
+  @CommandLine.Option(
+      names = {"-q", "--quiet"},
+      scope = CommandLine.ScopeType.INHERIT,
       description = "Quiet: no progress display and no warnings (errors still print).")
   boolean quiet;
 
   /** --verbose: stack traces with errors, Spark's INFO logs. */
-  @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+  @CommandLine.Option(
+      names = "--verbose",
+      scope = CommandLine.ScopeType.INHERIT,
       description = "Verbose: stack traces with errors, Spark and Hadoop INFO logs.")
   boolean verbose;
 
@@ -70,8 +91,12 @@ public final class Main implements Runnable {
     } catch (OutOfMemoryError e) {
       // Errors bypass picocli's handlers; still exit with the documented code and a way out.
       out.flush();
-      err.println(BuildInfo.programName() + ": internal error: out of memory (" + e.getMessage() + "); give the JVM more heap, "
-          + "e.g. REBUNDLE_JAVA_OPTS=-Xmx4g");
+      err.println(
+          BuildInfo.programName()
+              + ": internal error: out of memory ("
+              + e.getMessage()
+              + "); give the JVM more heap, "
+              + "e.g. REBUNDLE_JAVA_OPTS=-Xmx4g");
       err.flush();
       return ExitCodes.INTERNAL;
     }
@@ -81,31 +106,40 @@ public final class Main implements Runnable {
     CommandLine cl = new CommandLine(new Main(), factory);
     // Messages and help name what the user ran (./submit.sh, rebundle), as the launcher tells us.
     cl.setCommandName(BuildInfo.programName());
-    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      PrintWriter err = commandLine.getErr();
-      int code = exitCodeFor(ex);
-      err.println("rebundle: " + (ClusterFailure.isApplicationRemoved(ex) ? ClusterFailure.message(ex)
-          : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
-      if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
-        ex.printStackTrace(err);
-      }
-      err.flush();
-      return code;
-    });
+    cl.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          PrintWriter err = commandLine.getErr();
+          int code = exitCodeFor(ex);
+          err.println(
+              "rebundle: "
+                  + (ClusterFailure.isApplicationRemoved(ex)
+                      ? ClusterFailure.message(ex)
+                      : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+          if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
+            ex.printStackTrace(err);
+          }
+          err.flush();
+          return code;
+        });
     cl.setExitCodeExceptionMapper(Main::exitCodeFor);
-    cl.setExecutionStrategy(parseResult -> {
-      if (cl.getCommand() instanceof Main m && m.verbose) {
-        Logging.verbose();
-      }
-      return new CommandLine.RunLast().execute(parseResult);
-    });
-    cl.setParameterExceptionHandler((ex, args) -> {
-      PrintWriter err = ex.getCommandLine().getErr();
-      err.println("rebundle: " + usageMessage(ex));
-      err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
-      err.flush();
-      return ExitCodes.USAGE;
-    });
+    cl.setExecutionStrategy(
+        parseResult -> {
+          if (cl.getCommand() instanceof Main m && m.verbose) {
+            Logging.verbose();
+          }
+          return new CommandLine.RunLast().execute(parseResult);
+        });
+    cl.setParameterExceptionHandler(
+        (ex, args) -> {
+          PrintWriter err = ex.getCommandLine().getErr();
+          err.println("rebundle: " + usageMessage(ex));
+          err.println(
+              "Try '"
+                  + ex.getCommandLine().getCommandSpec().qualifiedName()
+                  + " --help' for more information.");
+          err.flush();
+          return ExitCodes.USAGE;
+        });
     return cl;
   }
 
@@ -119,8 +153,12 @@ public final class Main implements Runnable {
       return ex.getMessage();
     }
     List<String> suggestions = u.getSuggestions();
-    String hint = suggestions.isEmpty() ? ""
-        : " (did you mean " + String.join(" or ", suggestions.subList(0, Math.min(3, suggestions.size()))) + "?)";
+    String hint =
+        suggestions.isEmpty()
+            ? ""
+            : " (did you mean "
+                + String.join(" or ", suggestions.subList(0, Math.min(3, suggestions.size())))
+                + "?)";
     CommandLine.Model.CommandSpec spec = u.getCommandLine().getCommandSpec();
     for (String a : u.getUnmatched()) {
       if (a.startsWith("-") && a.length() > 1 && !a.equals("--")) {
@@ -142,7 +180,8 @@ public final class Main implements Runnable {
     if (ClusterFailure.isApplicationRemoved(ex)) {
       return ExitCodes.STORAGE;
     }
-    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.Set<Throwable> seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     for (Throwable t = ex; t != null && seen.add(t); t = t.getCause()) {
       int code = exitCodeOfType(t);
       if (code >= 0) {
@@ -154,11 +193,13 @@ public final class Main implements Runnable {
 
   /** The exit code of one exception's own type, or -1 if its type says nothing. */
   private static int exitCodeOfType(Throwable t) {
-    if (t instanceof CorruptCheckpointException || t instanceof UnsupportedCheckpointException
+    if (t instanceof CorruptCheckpointException
+        || t instanceof UnsupportedCheckpointException
         || t instanceof io.rebundle.codec.MalformedBytesException) {
       return ExitCodes.BAD_INPUT;
     }
-    if (t instanceof UsageException || t instanceof CommandLine.ParameterException
+    if (t instanceof UsageException
+        || t instanceof CommandLine.ParameterException
         || t instanceof io.rebundle.codec.LinkNotPossibleException
         || t instanceof io.rebundle.codec.DestinationExistsException
         || t instanceof io.rebundle.jobs.convert.MappingFile.InvalidMappingException
@@ -174,14 +215,14 @@ public final class Main implements Runnable {
     return -1;
   }
 
-
   /** Spark's and Hadoop's INFO logs for --verbose (conf/log4j2.properties keeps them at WARN). */
   static final class Logging {
     private Logging() {}
 
     static void verbose() {
       try {
-        org.apache.logging.log4j.core.config.Configurator.setRootLevel(org.apache.logging.log4j.Level.INFO);
+        org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+            org.apache.logging.log4j.Level.INFO);
       } catch (LinkageError e) {
         // No log4j-core on the class path (a trimmed installation): nothing to turn up.
       }
@@ -193,8 +234,15 @@ public final class Main implements Runnable {
     @Override
     public String[] getVersion() {
       BuildInfo b = BuildInfo.current();
-      return new String[] {"rebundle " + b.toolVersion(), "Spark " + b.sparkVersion() + ", Hadoop " + b.hadoopVersion()
-          + ", Java " + System.getProperty("java.version")};
+      return new String[] {
+        "rebundle " + b.toolVersion(),
+        "Spark "
+            + b.sparkVersion()
+            + ", Hadoop "
+            + b.hadoopVersion()
+            + ", Java "
+            + System.getProperty("java.version")
+      };
     }
   }
 }

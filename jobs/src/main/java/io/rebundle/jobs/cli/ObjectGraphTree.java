@@ -1,7 +1,7 @@
 package io.rebundle.jobs.cli;
 
-import io.rebundle.codec.graph.ObjectGraph;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.rebundle.codec.graph.ObjectGraph;
 import java.io.IOException;
 import java.io.PrintWriter;
 
@@ -22,7 +22,8 @@ final class ObjectGraphTree {
     }
   }
 
-  private static void printChildren(PrintWriter out, ObjectGraph graph, int id, String indent, boolean[] shown) {
+  private static void printChildren(
+      PrintWriter out, ObjectGraph graph, int id, String indent, boolean[] shown) {
     ObjectGraph.Node node = graph.node(id);
     int total = node.children().size() + node.slotVariables().size();
     int i = 0;
@@ -41,8 +42,15 @@ final class ObjectGraphTree {
       boolean last = ++i == total;
       String branch = indent + (last ? "└── " : "├── ");
       shown[s.slotVariableNodeId()] = true;
-      out.println(branch + "slot '" + s.slotName() + "' of #" + s.originalVariableNodeId() + " #"
-          + s.slotVariableNodeId() + attributes(graph.node(s.slotVariableNodeId())));
+      out.println(
+          branch
+              + "slot '"
+              + s.slotName()
+              + "' of #"
+              + s.originalVariableNodeId()
+              + " #"
+              + s.slotVariableNodeId()
+              + attributes(graph.node(s.slotVariableNodeId())));
     }
   }
 

@@ -16,8 +16,12 @@ import picocli.CommandLine.Option;
  */
 public final class PresetOption {
   // help = true: '--preset list' is answered without the command's required arguments.
-  @Option(names = "--preset", paramLabel = "NAME", help = true,
-      description = "Bundled mapping file instead of --map (e.g. hf-bert); '--preset list' shows them.")
+  @Option(
+      names = "--preset",
+      paramLabel = "NAME",
+      help = true,
+      description =
+          "Bundled mapping file instead of --map (e.g. hf-bert); '--preset list' shows them.")
   String preset;
 
   /** Prints the preset list and returns true when {@code --preset list} was given. */
@@ -32,7 +36,9 @@ public final class PresetOption {
     return true;
   }
 
-  /** The rules from {@code --map FILE} (may be null) or this preset; both at once is a usage error. */
+  /**
+   * The rules from {@code --map FILE} (may be null) or this preset; both at once is a usage error.
+   */
   public MappingRules rules(Path mapFile) {
     return MappingFile.load(mapFile, preset);
   }

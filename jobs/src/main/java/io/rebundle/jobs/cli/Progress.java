@@ -11,11 +11,11 @@ import java.util.function.LongSupplier;
  *
  * <p>On a terminal it is one line, redrawn in place at most every {@value #TERMINAL_REFRESH_MS} ms;
  * otherwise (Airflow, {@code > log}, CI) a full line every {@link #interval} (10 s by default), so
- * logs show life without filling up; {@code -q} turns it off. The rate comes from a moving window of
- * the last {@value #WINDOW_SECONDS} s, so a slow start (planning, the first tensor of 1.5 GiB) does
- * not poison the ETA for the rest of the run; no ETA is shown until the window holds
- * {@value #MIN_ETA_SECONDS} s of data and 0.5% of the total (or 64 MiB) moved within it, and an ETA beyond {@value #MAX_ETA_DAYS}
- * days is shown as unknown rather than as an absurd number.
+ * logs show life without filling up; {@code -q} turns it off. The rate comes from a moving window
+ * of the last {@value #WINDOW_SECONDS} s, so a slow start (planning, the first tensor of 1.5 GiB)
+ * does not poison the ETA for the rest of the run; no ETA is shown until the window holds {@value
+ * #MIN_ETA_SECONDS} s of data and 0.5% of the total (or 64 MiB) moved within it, and an ETA beyond
+ * {@value #MAX_ETA_DAYS} days is shown as unknown rather than as an absurd number.
  *
  * <p>Callers report cumulative bytes ({@link #update}) from any thread; rendering is synchronized.
  * The clock is injected so tests run in virtual time.
@@ -35,12 +35,19 @@ public final class Progress {
   static final int WINDOW_SECONDS = 30;
   static final int MIN_ETA_SECONDS = 3;
   static final int MAX_ETA_DAYS = 30;
+
   /** An ETA needs 1/200 of the total, or 64 MiB, to have moved within the window. */
   static final long ETA_MIN_FRACTION = 200;
+
   static final long ETA_MIN_BYTES = 64L << 20;
-  /** Default seconds between log lines; the system property {@value #INTERVAL_PROPERTY} changes it. */
+
+  /**
+   * Default seconds between log lines; the system property {@value #INTERVAL_PROPERTY} changes it.
+   */
   public static final int DEFAULT_INTERVAL_SECONDS = 10;
+
   public static final String INTERVAL_PROPERTY = "rebundle.progress.interval";
+
   /** Samples kept for the moving window: one per refresh at most, so the window stays bounded. */
   private static final int MAX_SAMPLES = 512;
 
@@ -59,7 +66,13 @@ public final class Progress {
   private boolean rendered;
   private boolean finished;
 
-  Progress(PrintWriter err, String what, long totalBytes, Mode mode, long intervalNanos, LongSupplier clock) {
+  Progress(
+      PrintWriter err,
+      String what,
+      long totalBytes,
+      Mode mode,
+      long intervalNanos,
+      LongSupplier clock) {
     this.err = err;
     this.what = what;
     this.total = Math.max(0, totalBytes);
@@ -77,12 +90,15 @@ public final class Progress {
    */
   public static Progress create(PrintWriter err, String what, long totalBytes, boolean quiet) {
     Mode mode = quiet ? Mode.OFF : System.console() != null ? Mode.TERMINAL : Mode.LOG;
-    return new Progress(err, what, totalBytes, mode, intervalSeconds() * 1_000_000_000L, System::nanoTime);
+    return new Progress(
+        err, what, totalBytes, mode, intervalSeconds() * 1_000_000_000L, System::nanoTime);
   }
 
   /** Seconds between log lines: {@value #INTERVAL_PROPERTY}, else 10; never below 1. */
   static long intervalSeconds() {
-    String v = System.getProperty(INTERVAL_PROPERTY, System.getenv().getOrDefault("REBUNDLE_PROGRESS_INTERVAL", ""));
+    String v =
+        System.getProperty(
+            INTERVAL_PROPERTY, System.getenv().getOrDefault("REBUNDLE_PROGRESS_INTERVAL", ""));
     try {
       return v.isBlank() ? DEFAULT_INTERVAL_SECONDS : Math.max(1, Long.parseLong(v.strip()));
     } catch (NumberFormatException e) {
@@ -104,7 +120,10 @@ public final class Progress {
     update(doneBytes, null);
   }
 
-  /** As {@link #update(long)}, with extra text for the line (tensors, tasks), or null to keep the last. */
+  /**
+   * As {@link #update(long)}, with extra text for the line (tensors, tasks), or null to keep the
+   * last.
+   */
   public synchronized void update(long doneBytes, String detailText) {
     if (mode == Mode.OFF || finished) {
       return;
@@ -178,7 +197,11 @@ public final class Progress {
     long shown = total > 0 ? Math.min(done, total) : done;
     sb.append(Sizes.human(shown));
     if (total > 0) {
-      sb.append(" of ").append(Sizes.human(total)).append(" (").append(shown * 100 / total).append("%)");
+      sb.append(" of ")
+          .append(Sizes.human(total))
+          .append(" (")
+          .append(shown * 100 / total)
+          .append("%)");
     }
     double rate = rate(now);
     sb.append(", ").append(Sizes.human((long) rate)).append("/s");
@@ -199,7 +222,8 @@ public final class Progress {
     long moved = done - first[1];
     // Not enough data yet, stalled, or too little moved to extrapolate from (a few small tensors
     // before a large file copy that reports at its end): no guess beats a wild one.
-    if ((now - first[0]) / 1e9 < MIN_ETA_SECONDS || rate <= 0
+    if ((now - first[0]) / 1e9 < MIN_ETA_SECONDS
+        || rate <= 0
         || moved < Math.min(total / ETA_MIN_FRACTION, ETA_MIN_BYTES)) {
       return "-";
     }

@@ -17,9 +17,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What {@code inspect}, {@code verify} and {@code diff} do when a path is a safetensors file or model
- * directory ({@link SafetensorsReader#isSafetensors}). The commands keep their options and output
- * shapes; only the source differs.
+ * What {@code inspect}, {@code verify} and {@code diff} do when a path is a safetensors file or
+ * model directory ({@link SafetensorsReader#isSafetensors}). The commands keep their options and
+ * output shapes; only the source differs.
  */
 final class SafetensorsCommands {
   private SafetensorsCommands() {}
@@ -31,56 +31,68 @@ final class SafetensorsCommands {
 
   /** Opens either kind of input as a {@link TensorSource}; the caller closes it. */
   static TensorSource open(FileIO io, String path) {
-    return isSafetensors(io, path) ? SafetensorsReader.open(io, path) : new BundleSource(CheckpointReader.open(io, path));
+    return isSafetensors(io, path)
+        ? SafetensorsReader.open(io, path)
+        : new BundleSource(CheckpointReader.open(io, path));
   }
 
-  /** {@code inspect PATH}: one row per tensor (key, dtype, shape, bytes, file), or one JSON object. */
-  static int inspect(PrintWriter out, PrintWriter err, FileIO io, String path, boolean json, boolean values,
+  /**
+   * {@code inspect PATH}: one row per tensor (key, dtype, shape, bytes, file), or one JSON object.
+   */
+  static int inspect(
+      PrintWriter out,
+      PrintWriter err,
+      FileIO io,
+      String path,
+      boolean json,
+      boolean values,
       int maxElements) {
     try (SafetensorsReader r = SafetensorsReader.open(io, path)) {
       r.warnings().forEach(w -> err.println("rebundle: warning: " + w));
       if (json) {
-        Json.write(out, g -> {
-          g.writeStartObject();
-          g.writeStringField("path", r.location());
-          g.writeStringField("format", "safetensors");
-          g.writeNumberField("num_files", r.numFiles());
-          g.writeArrayFieldStart("files");
-          for (var shard : r.shards()) {
-            g.writeString(shard.location());
-          }
-          g.writeEndArray();
-          g.writeObjectFieldStart("metadata");
-          for (var m : r.metadata().entrySet()) {
-            g.writeStringField(m.getKey(), m.getValue());
-          }
-          g.writeEndObject();
-          g.writeArrayFieldStart("tensors");
-          for (TensorSource.SourceTensor t : r.tensors()) {
-            SafetensorsEntry e = r.entry(t.name());
-            g.writeStartObject();
-            g.writeStringField("key", t.name());
-            g.writeStringField("dtype", e.dtype().name());
-            g.writeStringField("tf_dtype", t.dtype().displayName());
-            g.writeArrayFieldStart("shape");
-            for (long d : t.shape().dims()) {
-              g.writeNumber(d);
-            }
-            g.writeEndArray();
-            g.writeNumberField("bytes", t.size());
-            g.writeNumberField("file", t.file());
-            g.writeArrayFieldStart("data_offsets");
-            g.writeNumber(e.begin());
-            g.writeNumber(e.end());
-            g.writeEndArray();
-            if (values) {
-              g.writeStringField("value", valueOf(r, t, maxElements));
-            }
-            g.writeEndObject();
-          }
-          g.writeEndArray();
-          g.writeEndObject();
-        });
+        Json.write(
+            out,
+            g -> {
+              g.writeStartObject();
+              g.writeStringField("path", r.location());
+              g.writeStringField("format", "safetensors");
+              g.writeNumberField("num_files", r.numFiles());
+              g.writeArrayFieldStart("files");
+              for (var shard : r.shards()) {
+                g.writeString(shard.location());
+              }
+              g.writeEndArray();
+              g.writeObjectFieldStart("metadata");
+              for (var m : r.metadata().entrySet()) {
+                g.writeStringField(m.getKey(), m.getValue());
+              }
+              g.writeEndObject();
+              g.writeArrayFieldStart("tensors");
+              for (TensorSource.SourceTensor t : r.tensors()) {
+                SafetensorsEntry e = r.entry(t.name());
+                g.writeStartObject();
+                g.writeStringField("key", t.name());
+                g.writeStringField("dtype", e.dtype().name());
+                g.writeStringField("tf_dtype", t.dtype().displayName());
+                g.writeArrayFieldStart("shape");
+                for (long d : t.shape().dims()) {
+                  g.writeNumber(d);
+                }
+                g.writeEndArray();
+                g.writeNumberField("bytes", t.size());
+                g.writeNumberField("file", t.file());
+                g.writeArrayFieldStart("data_offsets");
+                g.writeNumber(e.begin());
+                g.writeNumber(e.end());
+                g.writeEndArray();
+                if (values) {
+                  g.writeStringField("value", valueOf(r, t, maxElements));
+                }
+                g.writeEndObject();
+              }
+              g.writeEndArray();
+              g.writeEndObject();
+            });
         out.println();
       } else {
         long bytes = 0;
@@ -94,8 +106,16 @@ final class SafetensorsCommands {
           shapeWidth = Math.max(shapeWidth, t.shape().toString().length());
         }
         out.println("path: " + r.location());
-        out.println("format: safetensors, " + r.numFiles() + " file" + (r.numFiles() == 1 ? "" : "s") + ", " + count
-            + " tensors, " + bytes + " bytes");
+        out.println(
+            "format: safetensors, "
+                + r.numFiles()
+                + " file"
+                + (r.numFiles() == 1 ? "" : "s")
+                + ", "
+                + count
+                + " tensors, "
+                + bytes
+                + " bytes");
         if (!r.metadata().isEmpty()) {
           List<String> kv = new ArrayList<>();
           r.metadata().forEach((k, v) -> kv.add(k + "=" + v));
@@ -104,7 +124,8 @@ final class SafetensorsCommands {
         String fmt = "%-" + keyWidth + "s  %-8s  %-" + shapeWidth + "s  %12s  %4s%n";
         out.printf(fmt, "KEY", "DTYPE", "SHAPE", "BYTES", "FILE");
         for (TensorSource.SourceTensor t : r.tensors()) {
-          out.printf(fmt, t.name(), r.entry(t.name()).dtype().name(), t.shape(), t.size(), t.file());
+          out.printf(
+              fmt, t.name(), r.entry(t.name()).dtype().name(), t.shape(), t.size(), t.file());
           if (values) {
             out.println("    " + valueOf(r, t, maxElements).replace("\n", "\n    "));
           }
@@ -161,42 +182,53 @@ final class SafetensorsCommands {
       progress.finish();
     }
     boolean ok = findings.isEmpty();
-    String note = "safetensors stores no checksums: headers, sizes and file lengths were checked, values cannot be";
+    String note =
+        "safetensors stores no checksums: headers, sizes and file lengths were checked, values cannot be";
     if (json) {
       final int numFiles = files;
       final long numTensors = tensors;
       final long dataBytes = bytes;
-      out.println(Json.toString(g -> {
-        g.writeStartObject();
-        g.writeStringField("path", location);
-        g.writeStringField("format", "safetensors");
-        g.writeBooleanField("ok", ok);
-        g.writeNumberField("num_files", numFiles);
-        g.writeNumberField("tensors", numTensors);
-        g.writeNumberField("data_bytes", dataBytes);
-        g.writeStringField("note", note);
-        g.writeArrayFieldStart("findings");
-        for (String f : findings) {
-          g.writeStartObject();
-          g.writeStringField("message", f);
-          g.writeEndObject();
-        }
-        g.writeEndArray();
-        g.writeEndObject();
-      }));
+      out.println(
+          Json.toString(
+              g -> {
+                g.writeStartObject();
+                g.writeStringField("path", location);
+                g.writeStringField("format", "safetensors");
+                g.writeBooleanField("ok", ok);
+                g.writeNumberField("num_files", numFiles);
+                g.writeNumberField("tensors", numTensors);
+                g.writeNumberField("data_bytes", dataBytes);
+                g.writeStringField("note", note);
+                g.writeArrayFieldStart("findings");
+                for (String f : findings) {
+                  g.writeStartObject();
+                  g.writeStringField("message", f);
+                  g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+              }));
     } else {
       findings.forEach(f -> out.println("PROBLEM " + f));
-      out.printf("%s: %s — %d tensors, %d data bytes in %d file%s checked (%s)%n", location,
-          ok ? "OK" : findings.size() + " problem" + (findings.size() == 1 ? "" : "s"), tensors, bytes, files,
-          files == 1 ? "" : "s", note);
+      out.printf(
+          "%s: %s — %d tensors, %d data bytes in %d file%s checked (%s)%n",
+          location,
+          ok ? "OK" : findings.size() + " problem" + (findings.size() == 1 ? "" : "s"),
+          tensors,
+          bytes,
+          files,
+          files == 1 ? "" : "s",
+          note);
     }
     out.flush();
     return ok ? ExitCodes.OK : ExitCodes.FINDINGS;
   }
 
   /** {@code diff A B} when either side is safetensors: in-process, every pair compared by value. */
-  static CheckpointDiff.Result diff(FileIO io, String a, String b, MappingRules rules, String[] locations) {
-    try (TensorSource sa = open(io, a); TensorSource sb = open(io, b)) {
+  static CheckpointDiff.Result diff(
+      FileIO io, String a, String b, MappingRules rules, String[] locations) {
+    try (TensorSource sa = open(io, a);
+        TensorSource sb = open(io, b)) {
       locations[0] = sa.location();
       locations[1] = sb.location();
       return SourceDiff.run(sa, sb, rules, 1 << 20);

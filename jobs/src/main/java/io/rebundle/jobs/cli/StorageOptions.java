@@ -17,11 +17,13 @@ import picocli.CommandLine.Option;
  * and the choice of storage for locations: local paths use {@link LocalFileIO} (positioned reads on
  * file channels); any URI with a scheme other than {@code file:} goes through Hadoop's FileSystem,
  * configured the way Spark configures it:
+ *
  * <ol>
- *   <li>{@code core-default.xml} and {@code core-site.xml} from the classpath;</li>
- *   <li>{@code core-site.xml} and {@code hdfs-site.xml} of {@code $HADOOP_CONF_DIR};</li>
- *   <li>every {@code --conf spark.hadoop.KEY=VALUE}, as {@code KEY=VALUE}.</li>
+ *   <li>{@code core-default.xml} and {@code core-site.xml} from the classpath;
+ *   <li>{@code core-site.xml} and {@code hdfs-site.xml} of {@code $HADOOP_CONF_DIR};
+ *   <li>every {@code --conf spark.hadoop.KEY=VALUE}, as {@code KEY=VALUE}.
  * </ol>
+ *
  * Credentials come from the connectors' standard chains (AWS environment, profile and instance
  * role; Google application default credentials); nothing here reads them.
  */
@@ -29,9 +31,12 @@ public final class StorageOptions {
   /** Spark's prefix for Hadoop settings. */
   static final String HADOOP_PREFIX = "spark.hadoop.";
 
-  @Option(names = "--conf", paramLabel = "KEY=VALUE",
-      description = "A setting, repeatable: spark.hadoop.KEY=VALUE sets the Hadoop setting KEY "
-          + "(e.g. spark.hadoop.fs.s3a.endpoint=http://host:9000); other spark.* keys go to Spark.")
+  @Option(
+      names = "--conf",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A setting, repeatable: spark.hadoop.KEY=VALUE sets the Hadoop setting KEY "
+              + "(e.g. spark.hadoop.fs.s3a.endpoint=http://host:9000); other spark.* keys go to Spark.")
   List<String> conf = new ArrayList<>();
 
   /** Every --conf, in order (later ones win), keys as given. */
@@ -44,15 +49,22 @@ public final class StorageOptions {
       }
       String key = c.substring(0, eq).strip();
       if (!key.startsWith("spark.")) {
-        throw new UsageException("Invalid --conf: " + key + " is not a Spark setting; Hadoop settings are given as "
-            + HADOOP_PREFIX + key + "=VALUE");
+        throw new UsageException(
+            "Invalid --conf: "
+                + key
+                + " is not a Spark setting; Hadoop settings are given as "
+                + HADOOP_PREFIX
+                + key
+                + "=VALUE");
       }
       m.put(key, c.substring(eq + 1));
     }
     return m;
   }
 
-  /** The settings for a Spark context: all of them (Spark itself hands spark.hadoop.* to Hadoop). */
+  /**
+   * The settings for a Spark context: all of them (Spark itself hands spark.hadoop.* to Hadoop).
+   */
   public Map<String, String> sparkSettings() {
     return settings();
   }
@@ -73,11 +85,12 @@ public final class StorageOptions {
         }
       }
     }
-    settings.forEach((k, v) -> {
-      if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
-        c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
-      }
-    });
+    settings.forEach(
+        (k, v) -> {
+          if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
+            c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
+          }
+        });
     return c;
   }
 
@@ -88,11 +101,12 @@ public final class StorageOptions {
    */
   static Configuration withHadoopSettings(Configuration base, Map<String, String> settings) {
     Configuration c = new Configuration(base);
-    settings.forEach((k, v) -> {
-      if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
-        c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
-      }
-    });
+    settings.forEach(
+        (k, v) -> {
+          if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
+            c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
+          }
+        });
     return c;
   }
 

@@ -32,8 +32,15 @@ final class ValueFormatter {
     return s;
   }
 
-  private static void formatDim(Tensor t, long[] dims, int d, long base, StringBuilder sb, int max,
-      int[] printed, long total) {
+  private static void formatDim(
+      Tensor t,
+      long[] dims,
+      int d,
+      long base,
+      StringBuilder sb,
+      int max,
+      int[] printed,
+      long total) {
     sb.append('[');
     long stride = stride(dims, d + 1);
     for (long i = 0; i < dims[d]; i++) {
@@ -87,7 +94,11 @@ final class ValueFormatter {
   }
 
   private static String complex(double re, double im) {
-    return "(" + floating(re) + (im < 0 || (im == 0 && 1 / im < 0) ? "" : "+") + floating(im) + "j)";
+    return "("
+        + floating(re)
+        + (im < 0 || (im == 0 && 1 / im < 0) ? "" : "+")
+        + floating(im)
+        + "j)";
   }
 
   /** numpy prints whole floats with a trailing dot: {@code 1.}, others shortest round-trip. */
@@ -134,7 +145,10 @@ final class ValueFormatter {
     if (exp == 0xF && mant == 0x7) {
       return Float.NaN;
     }
-    float v = exp == 0 ? mant / 8f * (float) Math.pow(2, -6) : (1 + mant / 8f) * (float) Math.pow(2, exp - 7);
+    float v =
+        exp == 0
+            ? mant / 8f * (float) Math.pow(2, -6)
+            : (1 + mant / 8f) * (float) Math.pow(2, exp - 7);
     return neg ? -v : v;
   }
 

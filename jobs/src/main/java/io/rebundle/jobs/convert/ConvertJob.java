@@ -1,7 +1,6 @@
 package io.rebundle.jobs.convert;
 
 import io.rebundle.codec.RebundleException;
-import io.rebundle.codec.exec.ProgressSink;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.layout.OutputLayout;
@@ -33,9 +32,9 @@ import org.apache.spark.api.java.JavaSparkStatusTracker;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Converts one checkpoint as a Spark job, a caller of the codec's one orchestrator:
- * {@link PreparedMigration#prepare} (open, plan, validate, lay out, check the destination, stage) on
- * the driver, then one Spark task per {@link MigrationTask} (each makes one output data file), then
+ * Converts one checkpoint as a Spark job, a caller of the codec's one orchestrator: {@link
+ * PreparedMigration#prepare} (open, plan, validate, lay out, check the destination, stage) on the
+ * driver, then one Spark task per {@link MigrationTask} (each makes one output data file), then
  * {@link PreparedMigration#commit} of the collected outcomes. Any failure aborts: the staging files
  * are removed and no index appears.
  */
@@ -44,80 +43,208 @@ public final class ConvertJob {
 
   /**
    * Once source files are reused, new shards holding at most this many bytes in all (save_counter
-   * and the object graph of a rename, typically a few KiB) are written by the driver itself: a Spark
-   * job costs ~0.5 s before its first task runs, which would be most of a linked migration's time.
+   * and the object graph of a rename, typically a few KiB) are written by the driver itself: a
+   * Spark job costs ~0.5 s before its first task runs, which would be most of a linked migration's
+   * time.
    */
   static final long DRIVER_WRITES_MAX_BYTES = 16L << 20;
 
-  /** How long a failed job waits for its other tasks to stop before it removes the staging files. */
+  /**
+   * How long a failed job waits for its other tasks to stop before it removes the staging files.
+   */
   static final long TASK_STOP_TIMEOUT_MILLIS = 60_000;
 
-  /** How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs asynchronously). */
+  /**
+   * How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs
+   * asynchronously).
+   */
   static final long JOB_VISIBLE_GRACE_MILLIS = 2_000;
 
   /**
    * What to convert and how: a {@link MigrationRequest} plus {@code dryRun}. {@code shards} 0 means
    * "from {@code shardSize}"; with reused files both apply to the new shards only, and either one
-   * given (a shard size other than the default) keeps {@link FileReuse.Mode#AUTO} from reusing files.
-   * {@code reuse}: which source data files are reused whole and how (default
-   * {@link FileReuse.Mode#AUTO}, which the core always CRC-checks; see
-   * {@link MigrationRequest#effectiveReuse}). {@code warmStart}: null for none.
+   * given (a shard size other than the default) keeps {@link FileReuse.Mode#AUTO} from reusing
+   * files. {@code reuse}: which source data files are reused whole and how (default {@link
+   * FileReuse.Mode#AUTO}, which the core always CRC-checks; see {@link
+   * MigrationRequest#effectiveReuse}). {@code warmStart}: null for none.
    */
-  public record Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
-      long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
-      TemplateSpec templateSpec, FileReuse.Policy reuse, WarmStart warmStart) {
+  public record Options(
+      String source,
+      String destination,
+      MigrationSpec spec,
+      MappingRules rules,
+      int shards,
+      long shardSize,
+      boolean overwrite,
+      boolean dryRun,
+      boolean writeStateFile,
+      String template,
+      TemplateSpec templateSpec,
+      FileReuse.Policy reuse,
+      WarmStart warmStart) {
     public Options {
       if (reuse == null) {
         reuse = FileReuse.Policy.of(FileReuse.Mode.AUTO);
       }
     }
 
-    public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
-        long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
-        TemplateSpec templateSpec, FileReuse.Policy reuse) {
-      this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, template,
-          templateSpec, reuse, null);
+    public Options(
+        String source,
+        String destination,
+        MigrationSpec spec,
+        MappingRules rules,
+        int shards,
+        long shardSize,
+        boolean overwrite,
+        boolean dryRun,
+        boolean writeStateFile,
+        String template,
+        TemplateSpec templateSpec,
+        FileReuse.Policy reuse) {
+      this(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile,
+          template,
+          templateSpec,
+          reuse,
+          null);
     }
 
-    public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
-        long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile, String template,
+    public Options(
+        String source,
+        String destination,
+        MigrationSpec spec,
+        MappingRules rules,
+        int shards,
+        long shardSize,
+        boolean overwrite,
+        boolean dryRun,
+        boolean writeStateFile,
+        String template,
         TemplateSpec templateSpec) {
-      this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, template,
-          templateSpec, (FileReuse.Policy) null);
+      this(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile,
+          template,
+          templateSpec,
+          (FileReuse.Policy) null);
     }
 
-    public Options(String source, String destination, MigrationSpec spec, MappingRules rules, int shards,
-        long shardSize, boolean overwrite, boolean dryRun, boolean writeStateFile) {
-      this(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile, null, null);
+    public Options(
+        String source,
+        String destination,
+        MigrationSpec spec,
+        MappingRules rules,
+        int shards,
+        long shardSize,
+        boolean overwrite,
+        boolean dryRun,
+        boolean writeStateFile) {
+      this(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile,
+          null,
+          null);
     }
 
     /** A conversion with no mapping rules and no template. */
-    public Options(String source, String destination, MigrationSpec spec, int shards, long shardSize,
-        boolean overwrite, boolean dryRun, boolean writeStateFile) {
-      this(source, destination, spec, MappingRules.none(), shards, shardSize, overwrite, dryRun, writeStateFile);
+    public Options(
+        String source,
+        String destination,
+        MigrationSpec spec,
+        int shards,
+        long shardSize,
+        boolean overwrite,
+        boolean dryRun,
+        boolean writeStateFile) {
+      this(
+          source,
+          destination,
+          spec,
+          MappingRules.none(),
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile);
     }
 
     /** These options with file reuse {@code policy}. */
     public Options withReuse(FileReuse.Policy policy) {
-      return new Options(source, destination, spec, rules, shards, shardSize, overwrite, dryRun, writeStateFile,
-          template, templateSpec, policy, warmStart);
+      return new Options(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile,
+          template,
+          templateSpec,
+          policy,
+          warmStart);
     }
 
-    /** The core's request, with locations as {@code locations} makes them (absolute for executors). */
+    /**
+     * The core's request, with locations as {@code locations} makes them (absolute for executors).
+     */
     public MigrationRequest toRequest() {
-      return new MigrationRequest(source, destination, spec, rules, shards, shardSize, overwrite, writeStateFile,
-          template, templateSpec, reuse, warmStart);
+      return new MigrationRequest(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          writeStateFile,
+          template,
+          templateSpec,
+          reuse,
+          warmStart);
     }
   }
 
   /**
-   * What happened. Times in seconds; {@code copySeconds} covers links, the Spark stage and the commit.
-   * {@code layout}: the reused source files and the new shards. {@code verified}: whether every output
-   * tensor's bytes had their CRC32C checked on the way (always for streamed tensors; for reused files
-   * unless copy or link was asked without {@code --verify-copies}).
+   * What happened. Times in seconds; {@code copySeconds} covers links, the Spark stage and the
+   * commit. {@code layout}: the reused source files and the new shards. {@code verified}: whether
+   * every output tensor's bytes had their CRC32C checked on the way (always for streamed tensors;
+   * for reused files unless copy or link was asked without {@code --verify-copies}).
    */
-  public record Result(Options options, String sourcePrefix, String destination, MigrationPlan plan, int numShards,
-      long[] shardBytes, long[] shardTensors, double planSeconds, double copySeconds, OutputLayout layout,
+  public record Result(
+      Options options,
+      String sourcePrefix,
+      String destination,
+      MigrationPlan plan,
+      int numShards,
+      long[] shardBytes,
+      long[] shardTensors,
+      double planSeconds,
+      double copySeconds,
+      OutputLayout layout,
       boolean verified) {
     public long bytes() {
       return plan.dataBytes();
@@ -127,12 +254,17 @@ public final class ConvertJob {
   public static Result run(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
     MigrationRequest request = o.toRequest();
     if (o.dryRun()) {
-      PreparedMigration m = PreparedMigration.preview(io, request, w -> err.println("rebundle: warning: " + w));
+      PreparedMigration m =
+          PreparedMigration.preview(io, request, w -> err.println("rebundle: warning: " + w));
       return result(o, m, 0);
     }
     // Executors of a cluster run in their own working directories: tasks get absolute locations.
-    PreparedMigration m = PreparedMigration.prepare(io, request, w -> err.println("rebundle: warning: " + w),
-        location -> forExecutors(io, location));
+    PreparedMigration m =
+        PreparedMigration.prepare(
+            io,
+            request,
+            w -> err.println("rebundle: warning: " + w),
+            location -> forExecutors(io, location));
     long t1 = System.nanoTime();
     List<MigrationTask> tasks = m.tasks();
     long taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
@@ -140,9 +272,12 @@ public final class ConvertJob {
     LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
     LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
     AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
-    ProgressListener listener = new ProgressListener(err, taskBytes, taskTensors, tasks.size(), bytes, tensors);
-    boolean onDriver = !m.layout().reused().isEmpty() && taskBytes <= DRIVER_WRITES_MAX_BYTES
-        && tasks.stream().allMatch(t -> t instanceof MigrationTask.WriteShard);
+    ProgressListener listener =
+        new ProgressListener(err, taskBytes, taskTensors, tasks.size(), bytes, tensors);
+    boolean onDriver =
+        !m.layout().reused().isEmpty()
+            && taskBytes <= DRIVER_WRITES_MAX_BYTES
+            && tasks.stream().allMatch(t -> t instanceof MigrationTask.WriteShard);
     if (showProgress(sc) && !tasks.isEmpty() && !onDriver) {
       sc.sc().addSparkListener(listener);
     }
@@ -155,17 +290,26 @@ public final class ConvertJob {
         outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
       } else {
         submitted = true;
-        outcomes = sc.parallelize(tasks, tasks.size()).map(task -> task.run(io, attempt(), progress)).collect();
+        outcomes =
+            sc.parallelize(tasks, tasks.size())
+                .map(task -> task.run(io, attempt(), progress))
+                .collect();
       }
       sc.setJobDescription("rebundle commit " + m.destination());
       m.commit(outcomes);
     } catch (Exception e) {
-      // Exception, not RuntimeException: a failed task reaches us as Spark's checked SparkException,
+      // Exception, not RuntimeException: a failed task reaches us as Spark's checked
+      // SparkException,
       // which Scala's collect() does not declare.
       RuntimeException failure = unwrap(e);
-      if (!awaitTasksStopped(sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
-        err.println("rebundle: warning: tasks of the failed job were still running after "
-            + TASK_STOP_TIMEOUT_MILLIS / 1000 + " s; " + m.staging() + " may be left behind");
+      if (!awaitTasksStopped(
+          sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
+        err.println(
+            "rebundle: warning: tasks of the failed job were still running after "
+                + TASK_STOP_TIMEOUT_MILLIS / 1000
+                + " s; "
+                + m.staging()
+                + " may be left behind");
       }
       try {
         m.abort();
@@ -183,28 +327,41 @@ public final class ConvertJob {
 
   /**
    * What a safetensors export did: the plan (its drops name the training state left out), the files
-   * written (relative to {@code destination}, or the file itself) with their tensor bytes, and times.
+   * written (relative to {@code destination}, or the file itself) with their tensor bytes, and
+   * times.
    */
-  public record ExportResult(Options options, String sourcePrefix, String destination, MigrationPlan plan,
-      List<String> files, long[] fileBytes, double planSeconds, double copySeconds) {
+  public record ExportResult(
+      Options options,
+      String sourcePrefix,
+      String destination,
+      MigrationPlan plan,
+      List<String> files,
+      long[] fileBytes,
+      double planSeconds,
+      double copySeconds) {
     public long bytes() {
       return plan.dataBytes();
     }
   }
 
   /**
-   * {@code convert --to safetensors}: {@link SafetensorsExport#prepare} on the driver, one Spark task
-   * per output file (the in-process runner for a single small file), then the commit, which moves the
-   * files into place and the index json last. Failures abort as {@link #run} does.
+   * {@code convert --to safetensors}: {@link SafetensorsExport#prepare} on the driver, one Spark
+   * task per output file (the in-process runner for a single small file), then the commit, which
+   * moves the files into place and the index json last. Failures abort as {@link #run} does.
    */
   public static ExportResult export(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
     MigrationRequest request = o.toRequest();
     if (o.dryRun()) {
-      SafetensorsExport e = SafetensorsExport.preview(io, request, w -> err.println("rebundle: warning: " + w));
+      SafetensorsExport e =
+          SafetensorsExport.preview(io, request, w -> err.println("rebundle: warning: " + w));
       return exportResult(o, e, 0);
     }
-    SafetensorsExport e = SafetensorsExport.prepare(io, request, w -> err.println("rebundle: warning: " + w),
-        location -> forExecutors(io, location));
+    SafetensorsExport e =
+        SafetensorsExport.prepare(
+            io,
+            request,
+            w -> err.println("rebundle: warning: " + w),
+            location -> forExecutors(io, location));
     long t1 = System.nanoTime();
     List<MigrationTask> tasks = e.tasks();
     long taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
@@ -213,9 +370,20 @@ public final class ConvertJob {
     AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
     boolean onDriver = tasks.size() == 1 && taskBytes <= DRIVER_WRITES_MAX_BYTES;
     String jobGroup = "rebundle-export-" + e.destination().hashCode();
-    sc.setJobGroup(jobGroup, "rebundle convert " + e.plan().sourcePrefix() + " -> " + e.destination()
-        + " (safetensors): " + e.plan().dataTensors() + " tensors, " + Sizes.human(e.plan().dataBytes()) + " into "
-        + tasks.size() + " files", true);
+    sc.setJobGroup(
+        jobGroup,
+        "rebundle convert "
+            + e.plan().sourcePrefix()
+            + " -> "
+            + e.destination()
+            + " (safetensors): "
+            + e.plan().dataTensors()
+            + " tensors, "
+            + Sizes.human(e.plan().dataBytes())
+            + " into "
+            + tasks.size()
+            + " files",
+        true);
     boolean submitted = false;
     try {
       List<TaskOutcome> outcomes;
@@ -223,14 +391,20 @@ public final class ConvertJob {
         outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
       } else {
         submitted = true;
-        outcomes = sc.parallelize(tasks, tasks.size()).map(task -> task.run(io, attempt(), progress)).collect();
+        outcomes =
+            sc.parallelize(tasks, tasks.size())
+                .map(task -> task.run(io, attempt(), progress))
+                .collect();
       }
       e.commit(outcomes);
     } catch (Exception ex) {
       RuntimeException failure = unwrap(ex);
-      if (!awaitTasksStopped(sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
-        err.println("rebundle: warning: tasks of the failed job were still running after "
-            + TASK_STOP_TIMEOUT_MILLIS / 1000 + " s; staging files may be left behind");
+      if (!awaitTasksStopped(
+          sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
+        err.println(
+            "rebundle: warning: tasks of the failed job were still running after "
+                + TASK_STOP_TIMEOUT_MILLIS / 1000
+                + " s; staging files may be left behind");
       }
       try {
         e.abort();
@@ -251,24 +425,52 @@ public final class ConvertJob {
       files.add(e.layout().files().get(i).name());
       sizes[i] = e.layout().files().get(i).header().dataLength();
     }
-    return new ExportResult(o, e.plan().sourcePrefix(), e.destination(), e.plan(), files, sizes,
-        e.planNanos() / 1e9, copySeconds);
+    return new ExportResult(
+        o,
+        e.plan().sourcePrefix(),
+        e.destination(),
+        e.plan(),
+        files,
+        sizes,
+        e.planNanos() / 1e9,
+        copySeconds);
   }
 
   private static Result result(Options o, PreparedMigration m, double copySeconds) {
     OutputLayout layout = m.layout();
-    return new Result(o, m.sourcePrefix(), m.destination(), m.plan(), layout.numShards(), layout.loads(),
-        layout.counts(), m.planNanos() / 1e9, copySeconds, layout, m.verified());
+    return new Result(
+        o,
+        m.sourcePrefix(),
+        m.destination(),
+        m.plan(),
+        layout.numShards(),
+        layout.loads(),
+        layout.counts(),
+        m.planNanos() / 1e9,
+        copySeconds,
+        layout,
+        m.verified());
   }
 
   private static String describe(PreparedMigration m) {
     OutputLayout layout = m.layout();
-    String reused = layout.reused().isEmpty() ? "" : String.format(" (%d source data files %s, %s)",
-        layout.reused().size(), layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole",
-        Sizes.human(layout.reusedBytes()));
-    return String.format("rebundle convert %s -> %s (%s): %d tensors, %s into %d shards%s", m.sourcePrefix(),
-        m.destination(), m.plan().targetFormat().id(), m.plan().dataTensors(), Sizes.human(m.plan().dataBytes()),
-        layout.numShards(), reused);
+    String reused =
+        layout.reused().isEmpty()
+            ? ""
+            : String.format(
+                " (%d source data files %s, %s)",
+                layout.reused().size(),
+                layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole",
+                Sizes.human(layout.reusedBytes()));
+    return String.format(
+        "rebundle convert %s -> %s (%s): %d tensors, %s into %d shards%s",
+        m.sourcePrefix(),
+        m.destination(),
+        m.plan().targetFormat().id(),
+        m.plan().dataTensors(),
+        Sizes.human(m.plan().dataBytes()),
+        layout.numShards(),
+        reused);
   }
 
   /** This task attempt's unique name: Spark's stage attempt and task attempt id. */
@@ -289,13 +491,15 @@ public final class ConvertJob {
    * Spark's status tracker, which learns of jobs and tasks asynchronously: a group with no job yet
    * counts as active for {@code graceMillis}. False if tasks still ran after {@code timeoutMillis}.
    */
-  static boolean awaitTasksStopped(JavaSparkContext sc, String jobGroup, long graceMillis, long timeoutMillis) {
+  static boolean awaitTasksStopped(
+      JavaSparkContext sc, String jobGroup, long graceMillis, long timeoutMillis) {
     JavaSparkStatusTracker tracker = sc.statusTracker();
     long start = System.nanoTime();
     while (true) {
       long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
       int[] jobs = tracker.getJobIdsForGroup(jobGroup);
-      boolean active = jobs.length == 0 ? elapsedMillis < graceMillis : anyTaskActive(tracker, jobs);
+      boolean active =
+          jobs.length == 0 ? elapsedMillis < graceMillis : anyTaskActive(tracker, jobs);
       if (!active) {
         return true;
       }
@@ -332,9 +536,10 @@ public final class ConvertJob {
   }
 
   /**
-   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code > log});
-   * {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener stays off:
-   * with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2) twice in a row.
+   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code >
+   * log}); {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener
+   * stays off: with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2)
+   * twice in a row.
    */
   private static boolean showProgress(JavaSparkContext sc) {
     return sc.getConf().getBoolean("rebundle.progress", System.console() != null || sc.isLocal());

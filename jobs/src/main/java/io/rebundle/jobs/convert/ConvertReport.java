@@ -1,21 +1,21 @@
 package io.rebundle.jobs.convert;
 
-import io.rebundle.codec.layout.OutputLayout;
-import io.rebundle.jobs.util.Sizes;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.layout.OutputLayout;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.jobs.util.BuildInfo;
 import io.rebundle.jobs.util.Json;
-import com.fasterxml.jackson.core.JsonGenerator;
-import io.rebundle.codec.io.FileIO;
-import io.rebundle.codec.io.PositionOutputStream;
+import io.rebundle.jobs.util.Sizes;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,41 +30,71 @@ public final class ConvertReport {
 
   public static void printSummary(PrintWriter out, ConvertJob.Result r) {
     MigrationPlan p = r.plan();
-    out.printf("converted %s (%s) -> %s (%s)%n", r.sourcePrefix(), p.sourceFormat().id(),
-        r.destination(), p.targetFormat().id());
-    out.printf("  %d entries, %d tensors with data, %s in %d shard%s; %d renamed, %d dropped%n",
-        p.tensors().size(), p.dataTensors(), Sizes.human(p.dataBytes()), r.numShards(),
-        r.numShards() == 1 ? "" : "s", p.renamed().size(), p.dropped().size());
+    out.printf(
+        "converted %s (%s) -> %s (%s)%n",
+        r.sourcePrefix(), p.sourceFormat().id(), r.destination(), p.targetFormat().id());
+    out.printf(
+        "  %d entries, %d tensors with data, %s in %d shard%s; %d renamed, %d dropped%n",
+        p.tensors().size(),
+        p.dataTensors(),
+        Sizes.human(p.dataBytes()),
+        r.numShards(),
+        r.numShards() == 1 ? "" : "s",
+        p.renamed().size(),
+        p.dropped().size());
     printDropped(out, p.dropped());
     for (String n : p.notes()) {
       out.printf("  note: %s%n", n);
     }
     OutputLayout layout = r.layout();
     if (!layout.reused().isEmpty()) {
-      out.printf("  %d source data file%s (%s) %s, keeping their layout; %d new shard%s%n", layout.reused().size(),
-          layout.reused().size() == 1 ? "" : "s", Sizes.human(layout.reusedBytes()),
-          layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole", layout.newShards().size(),
+      out.printf(
+          "  %d source data file%s (%s) %s, keeping their layout; %d new shard%s%n",
+          layout.reused().size(),
+          layout.reused().size() == 1 ? "" : "s",
+          Sizes.human(layout.reusedBytes()),
+          layout.mode() == FileReuse.Mode.LINK ? "hard-linked" : "copied whole",
+          layout.newShards().size(),
           layout.newShards().size() == 1 ? "" : "s");
       if (!r.verified()) {
-        out.printf("  note: the reused files' CRC32Cs were not checked; run `" + BuildInfo.programName() + " verify %s` to check every "
-            + "byte (or convert with --verify-copies)%n", r.destination());
+        out.printf(
+            "  note: the reused files' CRC32Cs were not checked; run `"
+                + BuildInfo.programName()
+                + " verify %s` to check every "
+                + "byte (or convert with --verify-copies)%n",
+            r.destination());
       }
     }
     double rate = r.copySeconds() > 0 ? p.dataBytes() / r.copySeconds() : 0;
-    out.printf("  plan %.2f s, copy and commit %.2f s (%s/s)%n", r.planSeconds(), r.copySeconds(),
-        Sizes.human((long) rate));
+    out.printf(
+        "  plan %.2f s, copy and commit %.2f s (%s/s)%n",
+        r.planSeconds(), r.copySeconds(), Sizes.human((long) rate));
   }
 
   public static void printPlan(PrintWriter out, ConvertJob.Result r) {
     MigrationPlan p = r.plan();
-    out.printf("plan: %s (%s) -> %s (%s), %d shard%s (dry run: nothing written)%n", r.sourcePrefix(),
-        p.sourceFormat().id(), r.destination(), p.targetFormat().id(), r.numShards(),
+    out.printf(
+        "plan: %s (%s) -> %s (%s), %d shard%s (dry run: nothing written)%n",
+        r.sourcePrefix(),
+        p.sourceFormat().id(),
+        r.destination(),
+        p.targetFormat().id(),
+        r.numShards(),
         r.numShards() == 1 ? "" : "s");
     for (PlannedTensor t : p.tensors()) {
-      String before = t instanceof PlannedTensor.FromSource f
-          ? f.sourceEntry().dtypeName() + " " + f.sourceEntry().shape() + " -> " : "";
-      out.printf("  %-9s %s -> %s  %s%s %s, %d bytes%s%n", t.kind().name().toLowerCase(java.util.Locale.ROOT),
-          t.sourceName(), t.targetName(), before, t.dtypeName(), t.shape(), t.size(),
+      String before =
+          t instanceof PlannedTensor.FromSource f
+              ? f.sourceEntry().dtypeName() + " " + f.sourceEntry().shape() + " -> "
+              : "";
+      out.printf(
+          "  %-9s %s -> %s  %s%s %s, %d bytes%s%n",
+          t.kind().name().toLowerCase(java.util.Locale.ROOT),
+          t.sourceName(),
+          t.targetName(),
+          before,
+          t.dtypeName(),
+          t.shape(),
+          t.size(),
           t instanceof PlannedTensor.Transformed x ? " (" + x.transform().describe() + ")" : "");
     }
     for (MigrationPlan.Dropped d : p.dropped()) {
@@ -79,11 +109,16 @@ public final class ConvertReport {
       out.printf("  not reused: source shard %d: %s%n", x.sourceShard(), x.reason());
     }
     for (int i = 0; i < r.numShards(); i++) {
-      String from = i < layout.reused().size() ? String.format(" (%s of %s, %s)",
-          layout.mode() == FileReuse.Mode.LINK ? "a hard link" : "a copy",
-          layout.reused().get(i).sourceFile(r.sourcePrefix()),
-          r.verified() ? "CRC-checked" : "not CRC-checked") : "";
-      out.printf("  shard %d: %d tensors, %d bytes%s%n", i, r.shardTensors()[i], r.shardBytes()[i], from);
+      String from =
+          i < layout.reused().size()
+              ? String.format(
+                  " (%s of %s, %s)",
+                  layout.mode() == FileReuse.Mode.LINK ? "a hard link" : "a copy",
+                  layout.reused().get(i).sourceFile(r.sourcePrefix()),
+                  r.verified() ? "CRC-checked" : "not CRC-checked")
+              : "";
+      out.printf(
+          "  shard %d: %d tensors, %d bytes%s%n", i, r.shardTensors()[i], r.shardBytes()[i], from);
     }
   }
 
@@ -91,9 +126,9 @@ public final class ConvertReport {
   static final int EXAMPLES_PER_REASON = 3;
 
   /**
-   * Dropped keys grouped by reason code, largest group first: a count and a few examples each. A BERT
-   * checkpoint with Adam slots drops thousands of keys; the summary stays a few lines and the report
-   * has them all.
+   * Dropped keys grouped by reason code, largest group first: a count and a few examples each. A
+   * BERT checkpoint with Adam slots drops thousands of keys; the summary stays a few lines and the
+   * report has them all.
    */
   public static void printDropped(PrintWriter out, List<MigrationPlan.Dropped> dropped) {
     if (dropped.isEmpty()) {
@@ -103,7 +138,8 @@ public final class ConvertReport {
     for (MigrationPlan.Dropped d : dropped) {
       byCode.computeIfAbsent(reasonCode(d.reason()), k -> new ArrayList<>()).add(d);
     }
-    List<Map.Entry<String, List<MigrationPlan.Dropped>>> groups = new ArrayList<>(byCode.entrySet());
+    List<Map.Entry<String, List<MigrationPlan.Dropped>>> groups =
+        new ArrayList<>(byCode.entrySet());
     groups.sort((x, y) -> Integer.compare(y.getValue().size(), x.getValue().size()));
     for (Map.Entry<String, List<MigrationPlan.Dropped>> g : groups) {
       List<MigrationPlan.Dropped> ds = g.getValue();
@@ -115,8 +151,13 @@ public final class ConvertReport {
         sb.append(", ... (").append(ds.size() - EXAMPLES_PER_REASON).append(" more)");
       }
       // One group's prose: the first key's reason, which names the rule or the cause.
-      out.printf("  dropped %d %s [%s]: %s — %s%n", ds.size(), ds.size() == 1 ? "key" : "keys", g.getKey(),
-          ds.size() == 1 ? ds.get(0).reason() : commonReason(ds), sb);
+      out.printf(
+          "  dropped %d %s [%s]: %s — %s%n",
+          ds.size(),
+          ds.size() == 1 ? "key" : "keys",
+          g.getKey(),
+          ds.size() == 1 ? ds.get(0).reason() : commonReason(ds),
+          sb);
     }
     if (dropped.size() > EXAMPLES_PER_REASON) {
       out.printf("  (every dropped key and its reason: --report FILE or --dry-run)%n");
@@ -159,7 +200,8 @@ public final class ConvertReport {
       return "unreferenced";
     } else if (r.startsWith("no target name")) {
       return "no_target_name";
-    } else if (r.startsWith("slice of dropped tensor") || r.startsWith("slice entry without a full entry")) {
+    } else if (r.startsWith("slice of dropped tensor")
+        || r.startsWith("slice entry without a full entry")) {
       return "orphan_slice";
     } else if (r.startsWith("replaced by the template")) {
       return "template_replaced";
@@ -185,7 +227,11 @@ public final class ConvertReport {
   public static final int SCHEMA_VERSION = 2;
 
   /** How a run ended, for the report. {@code error} is null on success. */
-  public record Outcome(String command, Instant startedAt, Instant finishedAt, List<ConvertJob.Result> results,
+  public record Outcome(
+      String command,
+      Instant startedAt,
+      Instant finishedAt,
+      List<ConvertJob.Result> results,
       Failure error) {
     public Outcome {
       results = List.copyOf(results);
@@ -196,16 +242,22 @@ public final class ConvertReport {
     }
   }
 
-  /** A failed run: the exit code, its name (usage, bad_input, storage, internal) and the one-line message. */
+  /**
+   * A failed run: the exit code, its name (usage, bad_input, storage, internal) and the one-line
+   * message.
+   */
   public record Failure(int exitCode, String code, String message) {}
 
   /** The report of a successful run (kept for callers that have only results and a duration). */
   public static String json(List<ConvertJob.Result> results, double totalSeconds) {
     Instant end = Instant.now();
-    return json(new Outcome("convert", end.minusNanos((long) (totalSeconds * 1e9)), end, results, null));
+    return json(
+        new Outcome("convert", end.minusNanos((long) (totalSeconds * 1e9)), end, results, null));
   }
 
-  /** The JSON report: status, tool and schema versions, timing, each conversion, the error if any. */
+  /**
+   * The JSON report: status, tool and schema versions, timing, each conversion, the error if any.
+   */
   public static String json(Outcome o) {
     return Json.toString(g -> write(g, o));
   }
@@ -241,7 +293,9 @@ public final class ConvertReport {
         io.mkdirs(parent);
       }
       try (PositionOutputStream s = io.newOutputFile(tmp).create();
-          Writer w = new java.io.BufferedWriter(new java.io.OutputStreamWriter(s, StandardCharsets.UTF_8))) {
+          Writer w =
+              new java.io.BufferedWriter(
+                  new java.io.OutputStreamWriter(s, StandardCharsets.UTF_8))) {
         write(w, o);
         w.write('\n');
       }
@@ -324,7 +378,8 @@ public final class ConvertReport {
     for (FileReuse.ReusedFile f : layout.reused()) {
       g.writeStartObject();
       g.writeStringField("source", f.sourceFile(r.sourcePrefix()));
-      g.writeStringField("target", Naming.dataFile(r.destination(), f.targetShard(), r.numShards()));
+      g.writeStringField(
+          "target", Naming.dataFile(r.destination(), f.targetShard(), r.numShards()));
       g.writeStringField("mode", layout.mode().id());
       g.writeNumberField("bytes", f.bytes());
       g.writeNumberField("tensors", f.tensors().size());

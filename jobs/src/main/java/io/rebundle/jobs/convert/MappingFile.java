@@ -24,15 +24,28 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads a mapping file ({@code --map}): YAML (so JSON too) with the keys {@code assignment_map},
- * {@code rename}, {@code include}, {@code exclude}, {@code drop}, {@code strict},
- * {@code global_step}, {@code optimizer}, {@code transforms} and {@code segments}. Every problem is
+ * {@code rename}, {@code include}, {@code exclude}, {@code drop}, {@code strict}, {@code
+ * global_step}, {@code optimizer}, {@code transforms} and {@code segments}. Every problem is
  * reported with the file, line and column; unknown keys are errors, not silently ignored. Bundled
  * mapping files ({@code --preset NAME}) are read by {@link #preset(String)}.
  */
 public final class MappingFile {
-  private static final Set<String> KEYS = Set.of("assignment_map", "rename", "include", "exclude", "drop",
-      "strict", "global_step", "optimizer", "transforms", "segments");
-  /** Where bundled presets live on the class path; {@code presets.tsv} lists name and description. */
+  private static final Set<String> KEYS =
+      Set.of(
+          "assignment_map",
+          "rename",
+          "include",
+          "exclude",
+          "drop",
+          "strict",
+          "global_step",
+          "optimizer",
+          "transforms",
+          "segments");
+
+  /**
+   * Where bundled presets live on the class path; {@code presets.tsv} lists name and description.
+   */
   private static final String PRESETS = "/io/rebundle/jobs/presets/";
 
   private final String file;
@@ -74,11 +87,17 @@ public final class MappingFile {
     return out;
   }
 
-  /** The rules of bundled preset {@code name}; an unknown name is an error listing the known ones. */
+  /**
+   * The rules of bundled preset {@code name}; an unknown name is an error listing the known ones.
+   */
   public static MappingRules preset(String name) {
     if (!presets().containsKey(name)) {
-      throw new InvalidMappingException("Invalid preset: " + name + " (known presets: "
-          + String.join(", ", presets().keySet()) + "; --preset list describes them)");
+      throw new InvalidMappingException(
+          "Invalid preset: "
+              + name
+              + " (known presets: "
+              + String.join(", ", presets().keySet())
+              + "; --preset list describes them)");
     }
     return parse("preset " + name, resource(name + ".yaml"));
   }
@@ -92,11 +111,13 @@ public final class MappingFile {
   private static String resource(String name) {
     try (java.io.InputStream in = MappingFile.class.getResourceAsStream(PRESETS + name)) {
       if (in == null) {
-        throw new IllegalStateException("Cannot read bundled preset resource " + PRESETS + name + ": not on the class path");
+        throw new IllegalStateException(
+            "Cannot read bundled preset resource " + PRESETS + name + ": not on the class path");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("Cannot read bundled preset resource " + PRESETS + name, e);
+      throw new java.io.UncheckedIOException(
+          "Cannot read bundled preset resource " + PRESETS + name, e);
     }
   }
 
@@ -107,8 +128,9 @@ public final class MappingFile {
    */
   public static MappingRules load(Path mapFile, String presetName) {
     if (mapFile != null && presetName != null) {
-      throw new InvalidMappingException("Invalid options: give --map or --preset, not both (start from the preset's "
-          + "text to combine them)");
+      throw new InvalidMappingException(
+          "Invalid options: give --map or --preset, not both (start from the preset's "
+              + "text to combine them)");
     }
     if (presetName != null) {
       return preset(presetName);
@@ -121,8 +143,12 @@ public final class MappingFile {
   }
 
   private InvalidMappingException error(Node node, String what) {
-    String where = node == null ? file : String.format("%s:%d:%d", file, node.getStartMark().getLine() + 1,
-        node.getStartMark().getColumn() + 1);
+    String where =
+        node == null
+            ? file
+            : String.format(
+                "%s:%d:%d",
+                file, node.getStartMark().getLine() + 1, node.getStartMark().getColumn() + 1);
     return new InvalidMappingException("Invalid mapping file " + where + ": " + what);
   }
 
@@ -133,20 +159,28 @@ public final class MappingFile {
       options.setAllowDuplicateKeys(false);
       root = new Yaml(options).compose(r);
     } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
-      // A syntax error: file:line:col of the problem, and SnakeYAML's description without its snippet.
-      org.yaml.snakeyaml.error.Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
-      String what = (e.getContext() == null ? "" : e.getContext() + ", ")
-          + (e.getProblem() == null ? "invalid YAML" : e.getProblem());
-      String where = m == null ? file : String.format("%s:%d:%d", file, m.getLine() + 1, m.getColumn() + 1);
-      throw new InvalidMappingException("Invalid mapping file " + where + ": " + what.replace('\n', ' '));
+      // A syntax error: file:line:col of the problem, and SnakeYAML's description without its
+      // snippet.
+      org.yaml.snakeyaml.error.Mark m =
+          e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+      String what =
+          (e.getContext() == null ? "" : e.getContext() + ", ")
+              + (e.getProblem() == null ? "invalid YAML" : e.getProblem());
+      String where =
+          m == null ? file : String.format("%s:%d:%d", file, m.getLine() + 1, m.getColumn() + 1);
+      throw new InvalidMappingException(
+          "Invalid mapping file " + where + ": " + what.replace('\n', ' '));
     } catch (YAMLException | IOException e) {
-      throw new InvalidMappingException("Invalid mapping file " + file + ": " + e.getMessage().replace('\n', ' '));
+      throw new InvalidMappingException(
+          "Invalid mapping file " + file + ": " + e.getMessage().replace('\n', ' '));
     }
     if (root == null) {
       throw error(null, "it is empty");
     }
     if (!(root instanceof MappingNode top)) {
-      throw error(root, "the top level must be a mapping of " + String.join(", ", new java.util.TreeSet<>(KEYS)));
+      throw error(
+          root,
+          "the top level must be a mapping of " + String.join(", ", new java.util.TreeSet<>(KEYS)));
     }
     List<MappingRules.Assignment> assignments = new ArrayList<>();
     List<MappingRules.Rename> renames = new ArrayList<>();
@@ -180,16 +214,35 @@ public final class MappingFile {
         case "optimizer" -> optimizer = keepDrop(v, key);
         case "transforms" -> {
           for (Node item : sequence(v, "transforms")) {
-            transforms.add(transform(mapping(item, "a transform {match: REGEX, cast|transpose|reshape: ...}")));
+            transforms.add(
+                transform(
+                    mapping(item, "a transform {match: REGEX, cast|transpose|reshape: ...}")));
           }
         }
-        case "segments" -> segments = segments(mapping(v, "a segments rule {split: SEP, join: SEP, rules: [...]}"));
-        default -> throw error(t.getKeyNode(), "unknown key '" + key + "' (expected one of "
-            + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
+        case "segments" ->
+            segments =
+                segments(mapping(v, "a segments rule {split: SEP, join: SEP, rules: [...]}"));
+        default ->
+            throw error(
+                t.getKeyNode(),
+                "unknown key '"
+                    + key
+                    + "' (expected one of "
+                    + String.join(", ", new java.util.TreeSet<>(KEYS))
+                    + ")");
       }
     }
     try {
-      return new MappingRules(assignments, renames, include, exclude, drop, strict, transforms, globalStep, optimizer,
+      return new MappingRules(
+          assignments,
+          renames,
+          include,
+          exclude,
+          drop,
+          strict,
+          transforms,
+          globalStep,
+          optimizer,
           segments);
     } catch (IllegalArgumentException e) {
       throw error(root, e.getMessage());
@@ -200,19 +253,26 @@ public final class MappingFile {
     List<MappingRules.Assignment> out = new ArrayList<>();
     if (v instanceof MappingNode m) {
       for (NodeTuple t : m.getValue()) {
-        out.add(assignment(t.getKeyNode(), scalar(t.getKeyNode(), "a checkpoint name"),
-            scalar(t.getValueNode(), "a new name")));
+        out.add(
+            assignment(
+                t.getKeyNode(),
+                scalar(t.getKeyNode(), "a checkpoint name"),
+                scalar(t.getValueNode(), "a new name")));
       }
     } else if (v instanceof SequenceNode s) {
       for (Node pair : s.getValue()) {
         if (!(pair instanceof SequenceNode p) || p.getValue().size() != 2) {
           throw error(pair, "assignment_map list items must be [checkpoint_name, new_name] pairs");
         }
-        out.add(assignment(pair, scalar(p.getValue().get(0), "a checkpoint name"),
-            scalar(p.getValue().get(1), "a new name")));
+        out.add(
+            assignment(
+                pair,
+                scalar(p.getValue().get(0), "a checkpoint name"),
+                scalar(p.getValue().get(1), "a new name")));
       }
     } else {
-      throw error(v, "assignment_map must be a mapping {'old_scope/': 'new_scope/'} or a list of pairs");
+      throw error(
+          v, "assignment_map must be a mapping {'old_scope/': 'new_scope/'} or a list of pairs");
     }
     return out;
   }
@@ -222,8 +282,14 @@ public final class MappingFile {
       throw error(at, "assignment_map names must not be empty");
     }
     if (!ckpt.equals("/") && ckpt.endsWith("/") != now.endsWith("/")) {
-      throw error(at, "assignment_map '" + ckpt + "': '" + now + "': a scope maps to a scope, "
-          + "'scope/': 'other_scope/', and a name to a name");
+      throw error(
+          at,
+          "assignment_map '"
+              + ckpt
+              + "': '"
+              + now
+              + "': a scope maps to a scope, "
+              + "'scope/': 'other_scope/', and a name to a name");
     }
     if (ckpt.equals("/") && !now.endsWith("/")) {
       throw error(at, "assignment_map '/': '" + now + "': the root maps to a scope ending in '/'");
@@ -244,7 +310,8 @@ public final class MappingFile {
         continue;
       }
       for (Node item : sequence(t.getValueNode(), "segments rules")) {
-        MappingNode r = mapping(item, "a segment rule {match: REGEX, to: REPLACEMENT, last: true|false}");
+        MappingNode r =
+            mapping(item, "a segment rule {match: REGEX, to: REPLACEMENT, last: true|false}");
         checkOnly(r, Set.of("match", "to", "last"));
         String match = field(r, "match", true);
         String to = field(r, "to", true);
@@ -270,13 +337,27 @@ public final class MappingFile {
       if (c == '\\') {
         i++;
       } else if (c == '$') {
-        if (i + 1 >= to.length() || !(Character.isDigit(to.charAt(i + 1)) || to.charAt(i + 1) == '{')) {
-          throw error(at, "invalid replacement '" + to + "': '$' must be followed by a group number or {name} "
-              + "(write \\$ for a dollar sign)");
+        if (i + 1 >= to.length()
+            || !(Character.isDigit(to.charAt(i + 1)) || to.charAt(i + 1) == '{')) {
+          throw error(
+              at,
+              "invalid replacement '"
+                  + to
+                  + "': '$' must be followed by a group number or {name} "
+                  + "(write \\$ for a dollar sign)");
         }
         if (Character.isDigit(to.charAt(i + 1)) && to.charAt(i + 1) - '0' > groups) {
-          throw error(at, "invalid replacement '" + to + "': group $" + to.charAt(i + 1) + " does not exist in '"
-              + p.pattern() + "' (" + groups + " groups)");
+          throw error(
+              at,
+              "invalid replacement '"
+                  + to
+                  + "': group $"
+                  + to.charAt(i + 1)
+                  + " does not exist in '"
+                  + p.pattern()
+                  + "' ("
+                  + groups
+                  + " groups)");
         }
       }
     }
@@ -300,11 +381,17 @@ public final class MappingFile {
             throw error(t.getValueNode(), "unknown dtype '" + name + "'");
           }
         }
-        case "transpose" -> transpose = sequence(t.getValueNode(), "transpose").stream()
-            .mapToInt(n -> (int) integer(n, "a dimension index")).toArray();
-        case "reshape" -> reshape = sequence(t.getValueNode(), "reshape").stream()
-            .mapToLong(n -> integer(n, "a dimension size")).toArray();
-        default -> { }
+        case "transpose" ->
+            transpose =
+                sequence(t.getValueNode(), "transpose").stream()
+                    .mapToInt(n -> (int) integer(n, "a dimension index"))
+                    .toArray();
+        case "reshape" ->
+            reshape =
+                sequence(t.getValueNode(), "reshape").stream()
+                    .mapToLong(n -> integer(n, "a dimension size"))
+                    .toArray();
+        default -> {}
       }
     }
     try {
@@ -378,7 +465,13 @@ public final class MappingFile {
     for (NodeTuple t : m.getValue()) {
       String k = scalar(t.getKeyNode(), "a key");
       if (!allowed.contains(k)) {
-        throw error(t.getKeyNode(), "unknown key '" + k + "' (expected " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
+        throw error(
+            t.getKeyNode(),
+            "unknown key '"
+                + k
+                + "' (expected "
+                + String.join(", ", new java.util.TreeSet<>(allowed))
+                + ")");
       }
     }
   }
@@ -396,18 +489,27 @@ public final class MappingFile {
 
   /**
    * Compiles a rule's regular expression after refusing the shapes that make Java's backtracking
-   * matcher take exponential time: a repeated group whose body repeats too ({@code (a+)+},
-   * {@code ((a*)b)*}, {@code (x{2,})+}). Any such rule can be written without the nesting.
+   * matcher take exponential time: a repeated group whose body repeats too ({@code (a+)+}, {@code
+   * ((a*)b)*}, {@code (x{2,})+}). Any such rule can be written without the nesting.
    */
   private Pattern regex(Node at, String s) {
     if (s.length() > MAX_REGEX_LENGTH) {
-      throw error(at, "regular expression of " + s.length() + " characters is longer than the limit of "
-          + MAX_REGEX_LENGTH);
+      throw error(
+          at,
+          "regular expression of "
+              + s.length()
+              + " characters is longer than the limit of "
+              + MAX_REGEX_LENGTH);
     }
     int nested = nestedQuantifier(s);
     if (nested >= 0) {
-      throw error(at, "regular expression '" + s + "' repeats a group that itself repeats (at character "
-          + (nested + 1) + "), which can take exponential time to match; remove the inner or the outer repetition");
+      throw error(
+          at,
+          "regular expression '"
+              + s
+              + "' repeats a group that itself repeats (at character "
+              + (nested + 1)
+              + "), which can take exponential time to match; remove the inner or the outer repetition");
     }
     try {
       return Pattern.compile(s);

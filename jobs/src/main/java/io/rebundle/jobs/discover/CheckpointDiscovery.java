@@ -43,34 +43,51 @@ import org.apache.hadoop.fs.Path;
  */
 public final class CheckpointDiscovery {
   private static final Pattern DATA_FILE = Pattern.compile("(.+)\\.data-(\\d{5,})-of-(\\d{5,})");
+
   /** V1 shard names: {@code model.ckpt-1000-00000-of-00001}. */
   private static final Pattern V1_SHARD = Pattern.compile(".+-\\d{5,}-of-\\d{5,}");
-  private static final Set<String> SAVED_MODEL_FILES = Set.of("saved_model.pb", "saved_model.pbtxt");
+
+  private static final Set<String> SAVED_MODEL_FILES =
+      Set.of("saved_model.pb", "saved_model.pbtxt");
 
   /** What to discover. */
-  public record Options(boolean recursive, String pathGlobFilter, long modifiedAfter,
-      long modifiedBefore, int maxDepth, int maxDirectories, int threads) {
+  public record Options(
+      boolean recursive,
+      String pathGlobFilter,
+      long modifiedAfter,
+      long modifiedBefore,
+      int maxDepth,
+      int maxDirectories,
+      int threads) {
     public static final Options DEFAULT =
         new Options(true, null, Long.MIN_VALUE, Long.MAX_VALUE, 64, 1_000_000, 8);
 
     public Options {
       if (maxDepth < 0 || maxDirectories < 1 || threads < 1) {
-        throw new IllegalArgumentException("Invalid discovery options: depth " + maxDepth
-            + ", directories " + maxDirectories + ", threads " + threads);
+        throw new IllegalArgumentException(
+            "Invalid discovery options: depth "
+                + maxDepth
+                + ", directories "
+                + maxDirectories
+                + ", threads "
+                + threads);
       }
     }
 
     public Options withRecursive(boolean r) {
-      return new Options(r, pathGlobFilter, modifiedAfter, modifiedBefore, maxDepth, maxDirectories, threads);
+      return new Options(
+          r, pathGlobFilter, modifiedAfter, modifiedBefore, maxDepth, maxDirectories, threads);
     }
 
     public Options withPathGlobFilter(String glob) {
-      return new Options(recursive, glob, modifiedAfter, modifiedBefore, maxDepth, maxDirectories, threads);
+      return new Options(
+          recursive, glob, modifiedAfter, modifiedBefore, maxDepth, maxDirectories, threads);
     }
 
     /** Keeps checkpoints whose index was modified strictly after/before these times (ms). */
     public Options withModified(long after, long before) {
-      return new Options(recursive, pathGlobFilter, after, before, maxDepth, maxDirectories, threads);
+      return new Options(
+          recursive, pathGlobFilter, after, before, maxDepth, maxDirectories, threads);
     }
   }
 
@@ -92,10 +109,11 @@ public final class CheckpointDiscovery {
     this.options = options;
     this.io = new HadoopFileIO(conf);
     try {
-      this.glob = options.pathGlobFilter() == null ? null : new GlobFilter(options.pathGlobFilter());
+      this.glob =
+          options.pathGlobFilter() == null ? null : new GlobFilter(options.pathGlobFilter());
     } catch (IOException e) {
-      throw new IllegalArgumentException("Invalid pathGlobFilter " + options.pathGlobFilter() + ": "
-          + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "Invalid pathGlobFilter " + options.pathGlobFilter() + ": " + e.getMessage(), e);
     }
   }
 
@@ -119,7 +137,8 @@ public final class CheckpointDiscovery {
         if (st.isDirectory()) {
           level.add(p);
         } else {
-          // A prefix's index or data file given directly: look at its directory, keep its prefix only.
+          // A prefix's index or data file given directly: look at its directory, keep its prefix
+          // only.
           singleFiles.put(p.getParent(), fs.listStatus(p.getParent()));
           singleRoots.add(stripToPrefix(p.toString()));
         }
@@ -131,7 +150,8 @@ public final class CheckpointDiscovery {
           singleFiles.put(p.getParent(), fs.listStatus(p.getParent()));
           singleRoots.add(p.toString());
         } catch (FileNotFoundException e2) {
-          rootProblems.add("Cannot discover checkpoints under " + root + ": no such file or directory");
+          rootProblems.add(
+              "Cannot discover checkpoints under " + root + ": no such file or directory");
         } catch (IOException e2) {
           rootProblems.add("Cannot discover checkpoints under " + root + ": " + e2.getMessage());
         }
@@ -147,11 +167,14 @@ public final class CheckpointDiscovery {
         }
       }
     }
-    ExecutorService pool = Executors.newFixedThreadPool(options.threads(), r -> {
-      Thread t = new Thread(r, "rebundle-discover");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            options.threads(),
+            r -> {
+              Thread t = new Thread(r, "rebundle-discover");
+              t.setDaemon(true);
+              return t;
+            });
     Set<Path> seen = new HashSet<>();
     int directories = 0;
     try {
@@ -163,8 +186,11 @@ public final class CheckpointDiscovery {
             continue;
           }
           if (++directories > options.maxDirectories()) {
-            rootProblems.add("Cannot discover all checkpoints: more than " + options.maxDirectories()
-                + " directories; stopped before " + dir);
+            rootProblems.add(
+                "Cannot discover all checkpoints: more than "
+                    + options.maxDirectories()
+                    + " directories; stopped before "
+                    + dir);
             break;
           }
           int d = depth;
@@ -192,8 +218,12 @@ public final class CheckpointDiscovery {
             }
             if (descend || variables) {
               if (l.depth() + 1 > options.maxDepth()) {
-                rootProblems.add("Cannot discover checkpoints below " + s.getPath() + ": deeper than "
-                    + options.maxDepth() + " directories");
+                rootProblems.add(
+                    "Cannot discover checkpoints below "
+                        + s.getPath()
+                        + ": deeper than "
+                        + options.maxDepth()
+                        + " directories");
               } else {
                 next.add(s.getPath());
               }
@@ -236,7 +266,8 @@ public final class CheckpointDiscovery {
   private Listing list(Path dir, int depth) {
     try {
       FileStatus[] entries = fs(dir).listStatus(dir);
-      java.util.Arrays.sort(entries, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
+      java.util.Arrays.sort(
+          entries, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
       return new Listing(dir, depth, entries, null);
     } catch (FileNotFoundException e) {
       return new Listing(dir, depth, new FileStatus[0], null); // deleted while we listed
@@ -249,7 +280,8 @@ public final class CheckpointDiscovery {
     try {
       return p.getFileSystem(conf);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot access file system of " + p + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot access file system of " + p + ": " + e.getMessage(), e);
     }
   }
 
@@ -270,15 +302,19 @@ public final class CheckpointDiscovery {
         files.put(s.getPath().getName(), s);
       }
     }
-    boolean isVariables = dir.getName().equals("variables") && dir.getParent() != null
-        && hasSavedModelFile(dir.getParent());
+    boolean isVariables =
+        dir.getName().equals("variables")
+            && dir.getParent() != null
+            && hasSavedModelFile(dir.getParent());
     String modelDir = isVariables ? dir.getParent().toString() : d;
     // Data files by prefix name.
     Map<String, Map<String, Long>> dataByPrefix = new HashMap<>();
     for (FileStatus s : files.values()) {
       Matcher m = DATA_FILE.matcher(s.getPath().getName());
       if (m.matches()) {
-        dataByPrefix.computeIfAbsent(m.group(1), k -> new java.util.TreeMap<>()).put(s.getPath().getName(), s.getLen());
+        dataByPrefix
+            .computeIfAbsent(m.group(1), k -> new java.util.TreeMap<>())
+            .put(s.getPath().getName(), s.getLen());
       }
     }
     // The state file.
@@ -295,8 +331,16 @@ public final class CheckpointDiscovery {
           kept.add(localName(p, d));
         }
       } catch (RebundleException | UncheckedIOException e) {
-        out.add(new DiscoveredCheckpoint(stateFile, modelDir, DiscoveredCheckpoint.Kind.DANGLING_STATE,
-            false, -1, -1, Map.of(), List.of(e.getMessage())));
+        out.add(
+            new DiscoveredCheckpoint(
+                stateFile,
+                modelDir,
+                DiscoveredCheckpoint.Kind.DANGLING_STATE,
+                false,
+                -1,
+                -1,
+                Map.of(),
+                List.of(e.getMessage())));
       }
     }
     Set<String> prefixes = new java.util.TreeSet<>();
@@ -311,27 +355,57 @@ public final class CheckpointDiscovery {
         continue;
       }
       boolean savedModel = isVariables && name.equals("variables");
-      out.add(new DiscoveredCheckpoint(join(d, name), modelDir,
-          savedModel ? DiscoveredCheckpoint.Kind.SAVED_MODEL : DiscoveredCheckpoint.Kind.CHECKPOINT,
-          savedModel || name.equals(latest), index.getLen(), index.getModificationTime(),
-          dataByPrefix.getOrDefault(name, Map.of()), List.of()));
+      out.add(
+          new DiscoveredCheckpoint(
+              join(d, name),
+              modelDir,
+              savedModel
+                  ? DiscoveredCheckpoint.Kind.SAVED_MODEL
+                  : DiscoveredCheckpoint.Kind.CHECKPOINT,
+              savedModel || name.equals(latest),
+              index.getLen(),
+              index.getModificationTime(),
+              dataByPrefix.getOrDefault(name, Map.of()),
+              List.of()));
     }
     if (isVariables && !prefixes.contains("variables")) {
-      out.add(new DiscoveredCheckpoint(join(d, "variables"), modelDir, DiscoveredCheckpoint.Kind.SAVED_MODEL,
-          true, -1, -1, dataByPrefix.getOrDefault("variables", Map.of()),
-          List.of("SavedModel " + modelDir + " has no variables/variables.index; it is truncated or was "
-              + "copied incompletely")));
+      out.add(
+          new DiscoveredCheckpoint(
+              join(d, "variables"),
+              modelDir,
+              DiscoveredCheckpoint.Kind.SAVED_MODEL,
+              true,
+              -1,
+              -1,
+              dataByPrefix.getOrDefault("variables", Map.of()),
+              List.of(
+                  "SavedModel "
+                      + modelDir
+                      + " has no variables/variables.index; it is truncated or was "
+                      + "copied incompletely")));
     }
     // Data files without an index (the SavedModel case above already reported its own).
-    for (Map.Entry<String, Map<String, Long>> e : new java.util.TreeMap<>(dataByPrefix).entrySet()) {
+    for (Map.Entry<String, Map<String, Long>> e :
+        new java.util.TreeMap<>(dataByPrefix).entrySet()) {
       if (prefixes.contains(e.getKey()) || (isVariables && e.getKey().equals("variables"))) {
         continue;
       }
       for (Map.Entry<String, Long> f : e.getValue().entrySet()) {
-        out.add(new DiscoveredCheckpoint(join(d, e.getKey()), modelDir, DiscoveredCheckpoint.Kind.ORPHAN_DATA,
-            false, -1, -1, Map.of(f.getKey(), f.getValue()),
-            List.of("data file " + join(d, f.getKey()) + " has no index " + join(d, e.getKey())
-                + Naming.INDEX_SUFFIX)));
+        out.add(
+            new DiscoveredCheckpoint(
+                join(d, e.getKey()),
+                modelDir,
+                DiscoveredCheckpoint.Kind.ORPHAN_DATA,
+                false,
+                -1,
+                -1,
+                Map.of(f.getKey(), f.getValue()),
+                List.of(
+                    "data file "
+                        + join(d, f.getKey())
+                        + " has no index "
+                        + join(d, e.getKey())
+                        + Naming.INDEX_SUFFIX)));
       }
     }
     // V1 checkpoints: files the state file names, and files named like V1 shards.
@@ -355,21 +429,44 @@ public final class CheckpointDiscovery {
       Matcher shard = Pattern.compile("(.+)-\\d{5,}-of-\\d{5,}").matcher(name);
       String v1Prefix = shard.matches() ? shard.group(1) : name;
       v1Prefixes.add(v1Prefix);
-      out.add(new DiscoveredCheckpoint(join(d, name), modelDir, DiscoveredCheckpoint.Kind.V1,
-          v1Prefix.equals(latest) || name.equals(latest), -1, f.getModificationTime(), Map.of(),
-          List.of("Cannot read checkpoint " + join(d, name) + ": it is a legacy V1 checkpoint "
-              + "(SavedTensorSlices); convert it with TensorFlow first")));
+      out.add(
+          new DiscoveredCheckpoint(
+              join(d, name),
+              modelDir,
+              DiscoveredCheckpoint.Kind.V1,
+              v1Prefix.equals(latest) || name.equals(latest),
+              -1,
+              f.getModificationTime(),
+              Map.of(),
+              List.of(
+                  "Cannot read checkpoint "
+                      + join(d, name)
+                      + ": it is a legacy V1 checkpoint "
+                      + "(SavedTensorSlices); convert it with TensorFlow first")));
     }
     // Kept checkpoints that are gone.
     for (String k : kept) {
       if (prefixes.contains(k) || v1Prefixes.contains(k) || files.containsKey(k)) {
         continue;
       }
-      out.add(new DiscoveredCheckpoint(join(d, k), modelDir, DiscoveredCheckpoint.Kind.DANGLING_STATE,
-          k.equals(latest), -1, -1, Map.of(),
-          List.of("The checkpoint state file " + stateFile + " names " + k + (k.equals(latest)
-              ? " as its latest checkpoint" : "") + ", which does not exist: no " + join(d, k)
-              + Naming.INDEX_SUFFIX)));
+      out.add(
+          new DiscoveredCheckpoint(
+              join(d, k),
+              modelDir,
+              DiscoveredCheckpoint.Kind.DANGLING_STATE,
+              k.equals(latest),
+              -1,
+              -1,
+              Map.of(),
+              List.of(
+                  "The checkpoint state file "
+                      + stateFile
+                      + " names "
+                      + k
+                      + (k.equals(latest) ? " as its latest checkpoint" : "")
+                      + ", which does not exist: no "
+                      + join(d, k)
+                      + Naming.INDEX_SUFFIX)));
     }
     return out;
   }
@@ -401,11 +498,15 @@ public final class CheckpointDiscovery {
     return false;
   }
 
-  /** A V1 checkpoint is an SSTable whose first entry has the empty key and a SavedTensorSlices value. */
+  /**
+   * A V1 checkpoint is an SSTable whose first entry has the empty key and a SavedTensorSlices
+   * value.
+   */
   private boolean isLegacyV1(Path p) {
     try (RangeReader r = io.newInputFile(p.toString()).open()) {
       if (r.length() < Footer.ENCODED_LENGTH
-          || !Footer.hasMagic(r.readFully(r.length() - Footer.ENCODED_LENGTH, Footer.ENCODED_LENGTH))) {
+          || !Footer.hasMagic(
+              r.readFully(r.length() - Footer.ENCODED_LENGTH, Footer.ENCODED_LENGTH))) {
         return false;
       }
       TableReader.EntryIterator it = new TableReader(r).iterator();

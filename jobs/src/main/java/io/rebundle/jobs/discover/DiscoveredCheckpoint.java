@@ -7,11 +7,11 @@ import java.util.Map;
 /**
  * One thing {@link CheckpointDiscovery} found under a root.
  *
- * @param prefix the checkpoint prefix (for {@link Kind#V1}, the V1 file; for
- *     {@link Kind#ORPHAN_DATA}, the prefix the data file names; for {@link Kind#DANGLING_STATE},
- *     the missing checkpoint the state file names), as a fully qualified Hadoop location
- * @param modelDir the directory holding the checkpoint (for a SavedModel, the SavedModel
- *     directory, not {@code variables/})
+ * @param prefix the checkpoint prefix (for {@link Kind#V1}, the V1 file; for {@link
+ *     Kind#ORPHAN_DATA}, the prefix the data file names; for {@link Kind#DANGLING_STATE}, the
+ *     missing checkpoint the state file names), as a fully qualified Hadoop location
+ * @param modelDir the directory holding the checkpoint (for a SavedModel, the SavedModel directory,
+ *     not {@code variables/})
  * @param kind what was found
  * @param isLatest whether the model directory's state file names this checkpoint as its latest;
  *     always true for a SavedModel's variables
@@ -21,8 +21,15 @@ import java.util.Map;
  *     length, sorted by name
  * @param problems what discovery alone could tell is wrong, one sentence each
  */
-public record DiscoveredCheckpoint(String prefix, String modelDir, Kind kind, boolean isLatest,
-    long indexLength, long indexModified, Map<String, Long> dataFiles, List<String> problems)
+public record DiscoveredCheckpoint(
+    String prefix,
+    String modelDir,
+    Kind kind,
+    boolean isLatest,
+    long indexLength,
+    long indexModified,
+    Map<String, Long> dataFiles,
+    List<String> problems)
     implements Serializable {
 
   /** What was found. */

@@ -1,12 +1,11 @@
 package io.rebundle.jobs.io;
 
 import io.rebundle.codec.io.CoalescingRangeReader;
-import io.rebundle.codec.CorruptCheckpointException;
 import io.rebundle.codec.io.FileIO;
-import io.rebundle.codec.io.StorageFileNotFoundException;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.Location;
 import io.rebundle.codec.io.OutputFile;
+import io.rebundle.codec.io.StorageFileNotFoundException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -27,16 +26,19 @@ import org.apache.hadoop.util.functional.FutureIO;
 
 /**
  * {@link FileIO} over any Hadoop FileSystem on the classpath: {@code hdfs://}, {@code gs://},
- * {@code s3a://}, {@code file://}. Serializable: the Hadoop {@link Configuration} travels with it to
- * executors. Reads are ranged and coalesced ({@link HadoopInputFile}); errors are translated in
+ * {@code s3a://}, {@code file://}. Serializable: the Hadoop {@link Configuration} travels with it
+ * to executors. Reads are ranged and coalesced ({@link HadoopInputFile}); errors are translated in
  * one place ({@link HadoopErrors}).
  */
 public final class HadoopFileIO implements FileIO {
   private static final long serialVersionUID = 1L;
+
   /** Hadoop setting for the size of one coalesced read, in bytes (default 8 MiB). */
   public static final String READ_WINDOW_KEY = "rebundle.read.window";
+
   /** Schemes whose rename is one atomic metadata operation. */
   private static final Set<String> ATOMIC_RENAME = Set.of("hdfs", "viewfs", "file", "o3fs", "ofs");
+
   /** Buffer of whole-file copies. */
   private static final int COPY_BUFFER = 4 << 20;
 
@@ -64,7 +66,8 @@ public final class HadoopFileIO implements FileIO {
   int readWindow() {
     long w = conf.getLongBytes(READ_WINDOW_KEY, CoalescingRangeReader.DEFAULT_WINDOW);
     if (w < 64 << 10 || w > 1 << 30) {
-      throw new IllegalArgumentException("Invalid " + READ_WINDOW_KEY + ": " + w + " (expected 64k..1g)");
+      throw new IllegalArgumentException(
+          "Invalid " + READ_WINDOW_KEY + ": " + w + " (expected 64k..1g)");
     }
     return (int) w;
   }
@@ -77,7 +80,9 @@ public final class HadoopFileIO implements FileIO {
   FileSystem fs(Path p, String location) {
     try {
       FileSystem fs = p.getFileSystem(conf);
-      return fs instanceof org.apache.hadoop.fs.LocalFileSystem local ? local.getRawFileSystem() : fs;
+      return fs instanceof org.apache.hadoop.fs.LocalFileSystem local
+          ? local.getRawFileSystem()
+          : fs;
     } catch (IOException | RuntimeException | LinkageError e) {
       throw HadoopErrors.translate("access", location, e);
     }
@@ -146,11 +151,13 @@ public final class HadoopFileIO implements FileIO {
     try {
       FileSystem fs = fs(source);
       if (fs.exists(t)) {
-        throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": target exists",
+        throw new UncheckedIOException(
+            "Cannot rename " + source + " to " + target + ": target exists",
             new FileAlreadyExistsException(target));
       }
       if (!fs.rename(s, t)) {
-        throw new UncheckedIOException("Cannot rename " + source + " to " + target + ": the file system refused",
+        throw new UncheckedIOException(
+            "Cannot rename " + source + " to " + target + ": the file system refused",
             new IOException("rename failed"));
       }
     } catch (IOException | RuntimeException e) {
@@ -192,9 +199,9 @@ public final class HadoopFileIO implements FileIO {
   }
 
   /**
-   * Hadoop's multipart-upload API ({@code FileSystem.createMultipartUploader}): on S3A it lists
-   * and aborts the uploads under the path. File systems without pending uploads have nothing to
-   * abort: 0.
+   * Hadoop's multipart-upload API ({@code FileSystem.createMultipartUploader}): on S3A it lists and
+   * aborts the uploads under the path. File systems without pending uploads have nothing to abort:
+   * 0.
    */
   @Override
   public int abortPendingUploads(String directory) {
@@ -215,10 +222,11 @@ public final class HadoopFileIO implements FileIO {
 
   /**
    * Hadoop's FileSystem API has no server-side copy: HDFS, GCS and S3A all stream the bytes through
-   * the calling JVM here (S3A's CopyObject is reachable only through {@code rename}, which would move
-   * the source; HDFS's {@code concat} consumes its sources). So this is one sequential whole-file read
-   * (read-ahead on) and one write with a large buffer, run in a Spark task per file so the copies
-   * run in parallel on the executors. A failed copy aborts its upload, so no partial object appears.
+   * the calling JVM here (S3A's CopyObject is reachable only through {@code rename}, which would
+   * move the source; HDFS's {@code concat} consumes its sources). So this is one sequential
+   * whole-file read (read-ahead on) and one write with a large buffer, run in a Spark task per file
+   * so the copies run in parallel on the executors. A failed copy aborts its upload, so no partial
+   * object appears.
    */
   @Override
   public long copy(String source, String target) {
@@ -228,8 +236,12 @@ public final class HadoopFileIO implements FileIO {
     FileSystem dstFs = fs(target);
     FSDataOutputStream out = null;
     boolean done = false;
-    try (FSDataInputStream in = FutureIO.awaitFuture(srcFs.openFile(s)
-        .opt("fs.option.openfile.read.policy", "whole-file, sequential").build())) {
+    try (FSDataInputStream in =
+        FutureIO.awaitFuture(
+            srcFs
+                .openFile(s)
+                .opt("fs.option.openfile.read.policy", "whole-file, sequential")
+                .build())) {
       out = dstFs.create(t, false, COPY_BUFFER);
       org.apache.hadoop.io.IOUtils.copyBytes(in, out, COPY_BUFFER, false);
       out.close();
@@ -238,7 +250,8 @@ public final class HadoopFileIO implements FileIO {
     } catch (FileNotFoundException e) {
       throw new StorageFileNotFoundException(source, e);
     } catch (FileAlreadyExistsException e) {
-      throw new UncheckedIOException("Cannot copy " + source + " to " + target + ": target exists", e);
+      throw new UncheckedIOException(
+          "Cannot copy " + source + " to " + target + ": target exists", e);
     } catch (IOException | RuntimeException e) {
       throw HadoopErrors.translate("copy " + source + " to", target, e);
     } finally {

@@ -13,8 +13,8 @@ import org.apache.hadoop.util.functional.FutureIO;
 
 /**
  * A file of {@link HadoopFileIO} to read. {@link #open()} costs one metadata request (the status,
- * handed to {@code openFile} so the store does not ask again) and returns a
- * {@link CoalescingRangeReader}: ranged reads, coalesced.
+ * handed to {@code openFile} so the store does not ask again) and returns a {@link
+ * CoalescingRangeReader}: ranged reads, coalesced.
  */
 final class HadoopInputFile implements InputFile {
   /** Hadoop's standard openFile option for the read policy (fs.option.openfile.read.policy). */
@@ -62,11 +62,12 @@ final class HadoopInputFile implements InputFile {
       FileStatus status = fs.getFileStatus(path);
       // "random": every read is a ranged request of what was asked; CoalescingRangeReader makes
       // the asks large. The status spares the store a second HEAD.
-      FSDataInputStream in = FutureIO.awaitFuture(fs.openFile(path)
-          .withFileStatus(status)
-          .opt(READ_POLICY, "random")
-          .build());
-      return new CoalescingRangeReader(new HadoopRangeReader(location, in, status.getLen()), io.readWindow(),
+      FSDataInputStream in =
+          FutureIO.awaitFuture(
+              fs.openFile(path).withFileStatus(status).opt(READ_POLICY, "random").build());
+      return new CoalescingRangeReader(
+          new HadoopRangeReader(location, in, status.getLen()),
+          io.readWindow(),
           CoalescingRangeReader.DEFAULT_MAX_GAP);
     } catch (IOException | RuntimeException e) {
       throw HadoopErrors.translate("open", location, e);

@@ -69,18 +69,25 @@ final class HadoopRangeReader implements RangeReader {
     try {
       in.readVectored(fileRanges, ByteBuffer::allocate);
       for (int i = 0; i < dsts.length; i++) {
-        ByteBuffer data = fileRanges.get(i).getData().get(VECTORED_TIMEOUT_MINUTES, TimeUnit.MINUTES);
+        ByteBuffer data =
+            fileRanges.get(i).getData().get(VECTORED_TIMEOUT_MINUTES, TimeUnit.MINUTES);
         if (data.remaining() != dsts[i].remaining()) {
-          throw new CorruptCheckpointException(String.format("Cannot read %s: %d bytes at offset %d came back as %d",
-              location, ranges.get(i).length(), ranges.get(i).offset(), data.remaining()));
+          throw new CorruptCheckpointException(
+              String.format(
+                  "Cannot read %s: %d bytes at offset %d came back as %d",
+                  location, ranges.get(i).length(), ranges.get(i).offset(), data.remaining()));
         }
         dsts[i].put(data);
       }
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       if (cause instanceof EOFException) {
-        throw new CorruptCheckpointException("Cannot read " + location + ": file ended inside a range of "
-            + ranges.size() + " ranged reads");
+        throw new CorruptCheckpointException(
+            "Cannot read "
+                + location
+                + ": file ended inside a range of "
+                + ranges.size()
+                + " ranged reads");
       }
       throw HadoopErrors.translate("read", location, cause);
     } catch (TimeoutException e) {

@@ -13,9 +13,10 @@ import scala.Tuple4;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * Reports a copy's progress to a {@link Progress} renderer (a terminal line, or log lines when stderr
- * is not a terminal): bytes and tensors done of the total, rate, ETA, tasks finished. Fed by two accumulators that tasks add to as they write; running tasks report
- * through executor heartbeats, finished tasks through their end event.
+ * Reports a copy's progress to a {@link Progress} renderer (a terminal line, or log lines when
+ * stderr is not a terminal): bytes and tensors done of the total, rate, ETA, tasks finished. Fed by
+ * two accumulators that tasks add to as they write; running tasks report through executor
+ * heartbeats, finished tasks through their end event.
  */
 public final class ProgressListener extends SparkListener {
   private final PrintWriter err;
@@ -31,8 +32,13 @@ public final class ProgressListener extends SparkListener {
   private final Progress progress;
   private long lastPrint;
 
-  public ProgressListener(PrintWriter err, long totalBytes, long totalTensors, int totalTasks,
-      LongAccumulator bytes, LongAccumulator tensors) {
+  public ProgressListener(
+      PrintWriter err,
+      long totalBytes,
+      long totalTensors,
+      int totalTasks,
+      LongAccumulator bytes,
+      LongAccumulator tensors) {
     this.err = err;
     this.totalBytes = totalBytes;
     this.totalTensors = totalTensors;
@@ -59,8 +65,8 @@ public final class ProgressListener extends SparkListener {
 
   @Override
   public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
-    for (Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> t
-        : CollectionConverters.asJava(update.accumUpdates())) {
+    for (Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> t :
+        CollectionConverters.asJava(update.accumUpdates())) {
       running.put((Long) t._1(), values(t._4()));
     }
     maybePrint(false);
@@ -90,12 +96,13 @@ public final class ProgressListener extends SparkListener {
       bytes += v[0];
       tensors += v[1];
     }
-    progress.update(bytes, String.format("%d of %d tensors, tasks %d/%d", tensors, totalTensors, doneTasks,
-        totalTasks));
+    progress.update(
+        bytes,
+        String.format(
+            "%d of %d tensors, tasks %d/%d", tensors, totalTensors, doneTasks, totalTasks));
   }
 
   public synchronized void finish() {
     progress.finish();
   }
-
 }

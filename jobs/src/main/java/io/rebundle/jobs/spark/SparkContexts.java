@@ -21,8 +21,8 @@ public final class SparkContexts {
    * application id and the UI's URL, so a user can find the run in YARN or the Spark UI at once.
    * Embedded runs ({@code local[...]}, UI off) print nothing.
    */
-  public static JavaSparkContext create(String appName, String master, Map<String, String> conf,
-      java.io.PrintWriter err) {
+  public static JavaSparkContext create(
+      String appName, String master, Map<String, String> conf, java.io.PrintWriter err) {
     JavaSparkContext sc = create(appName, master, conf);
     String line = announcement(sc);
     if (err != null && line != null) {
@@ -38,7 +38,10 @@ public final class SparkContexts {
       return null;
     }
     scala.Option<String> ui = sc.sc().uiWebUrl();
-    return "rebundle: Spark application " + sc.sc().applicationId() + " on " + sc.master()
+    return "rebundle: Spark application "
+        + sc.sc().applicationId()
+        + " on "
+        + sc.master()
         + (ui.isDefined() ? ", UI " + ui.get() : ", no UI (spark.ui.enabled=false)");
   }
 
@@ -66,7 +69,8 @@ public final class SparkContexts {
 
   /**
    * Settings of the file named by {@value #DEFAULTS_PROPERTY}, in spark-defaults.conf syntax
-   * ({@code key value} or {@code key=value} per line, {@code #} comments); empty if unset or absent.
+   * ({@code key value} or {@code key=value} per line, {@code #} comments); empty if unset or
+   * absent.
    */
   static Map<String, String> defaultsFile() {
     String file = System.getProperty(DEFAULTS_PROPERTY);
@@ -86,7 +90,8 @@ public final class SparkContexts {
         }
       }
     } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("Cannot read Spark defaults " + file + ": " + e.getMessage(), e);
+      throw new java.io.UncheckedIOException(
+          "Cannot read Spark defaults " + file + ": " + e.getMessage(), e);
     }
     return out;
   }

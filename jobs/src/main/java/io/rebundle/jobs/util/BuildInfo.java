@@ -9,7 +9,11 @@ import java.util.Properties;
  * filled in by Maven): the version and git commit, plus the Spark and Hadoop versions in use at run
  * time (which, under spark-submit, are the cluster's, not the ones we built against). Immutable.
  */
-public record BuildInfo(String version, String gitCommit, boolean dirty, String builtSparkVersion,
+public record BuildInfo(
+    String version,
+    String gitCommit,
+    boolean dirty,
+    String builtSparkVersion,
     String builtHadoopVersion) {
 
   private static final BuildInfo CURRENT = load();
@@ -41,7 +45,9 @@ public record BuildInfo(String version, String gitCommit, boolean dirty, String 
     }
   }
 
-  /** System property in which the launcher (submit.sh, bin/rebundle) names the command the user ran. */
+  /**
+   * System property in which the launcher (submit.sh, bin/rebundle) names the command the user ran.
+   */
   public static final String PROGRAM_NAME_PROPERTY = "rebundle.program.name";
 
   /**
@@ -55,15 +61,20 @@ public record BuildInfo(String version, String gitCommit, boolean dirty, String 
 
   private static BuildInfo load() {
     Properties p = new Properties();
-    try (InputStream in = BuildInfo.class.getResourceAsStream("/io/rebundle/jobs/build.properties")) {
+    try (InputStream in =
+        BuildInfo.class.getResourceAsStream("/io/rebundle/jobs/build.properties")) {
       if (in != null) {
         p.load(in);
       }
     } catch (IOException e) {
       // An unreadable resource in our own jar: report "unknown" rather than fail a command over it.
     }
-    return new BuildInfo(value(p, "version"), value(p, "git.commit"), "true".equals(p.getProperty("git.dirty")),
-        value(p, "spark.version"), value(p, "hadoop.version"));
+    return new BuildInfo(
+        value(p, "version"),
+        value(p, "git.commit"),
+        "true".equals(p.getProperty("git.dirty")),
+        value(p, "spark.version"),
+        value(p, "hadoop.version"));
   }
 
   /** A property, or "unknown" when absent or left unfiltered (built without git, or by an IDE). */

@@ -9,19 +9,21 @@ import java.io.Writer;
 
 /**
  * JSON output through jackson-core's streaming {@link JsonGenerator}: documents of any size are
- * written as they are produced (bounded memory), with Jackson's escaping. This class only configures
- * generators the same way everywhere and turns Jackson's checked {@link IOException} into
- * {@link UncheckedIOException}. Stateless; each generator is single-threaded.
+ * written as they are produced (bounded memory), with Jackson's escaping. This class only
+ * configures generators the same way everywhere and turns Jackson's checked {@link IOException}
+ * into {@link UncheckedIOException}. Stateless; each generator is single-threaded.
  */
 public final class Json {
   private Json() {}
 
-  private static final JsonFactory FACTORY = new com.fasterxml.jackson.core.JsonFactoryBuilder()
-      // The caller owns the writer (often stdout): closing the generator must not close it.
-      .disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET)
-      // JSON Lines: callers end each root value with a newline themselves; no extra space between them.
-      .rootValueSeparator("")
-      .build();
+  private static final JsonFactory FACTORY =
+      new com.fasterxml.jackson.core.JsonFactoryBuilder()
+          // The caller owns the writer (often stdout): closing the generator must not close it.
+          .disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET)
+          // JSON Lines: callers end each root value with a newline themselves; no extra space
+          // between them.
+          .rootValueSeparator("")
+          .build();
 
   /** What writes one document. */
   @FunctionalInterface

@@ -5,17 +5,17 @@ import java.net.URI;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FilterFileSystem;
-import org.apache.hadoop.fs.FSInputStream;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.PositionedReadable;
 import org.apache.hadoop.fs.Seekable;
 
 /**
  * The local file system under the scheme {@code countfs://}, counting the bytes read from data
- * files ({@code .data-}) and from everything else. Counters are static: Spark's local executors
- * run in the test's JVM.
+ * files ({@code .data-}) and from everything else. Counters are static: Spark's local executors run
+ * in the test's JVM.
  */
 public final class CountingFileSystem extends FilterFileSystem {
   public static final AtomicLong DATA_BYTES = new AtomicLong();
@@ -86,8 +86,8 @@ public final class CountingFileSystem extends FilterFileSystem {
   }
 
   @Override
-  public org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> listLocatedStatus(Path f)
-      throws IOException {
+  public org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus>
+      listLocatedStatus(Path f) throws IOException {
     java.util.Iterator<FileStatus> it = java.util.Arrays.asList(listStatus(f)).iterator();
     return new org.apache.hadoop.fs.RemoteIterator<>() {
       @Override
@@ -98,10 +98,13 @@ public final class CountingFileSystem extends FilterFileSystem {
       @Override
       public org.apache.hadoop.fs.LocatedFileStatus next() throws IOException {
         FileStatus s = it.next();
-        org.apache.hadoop.fs.BlockLocation[] blocks = s.isFile()
-            ? new org.apache.hadoop.fs.BlockLocation[] {new org.apache.hadoop.fs.BlockLocation(
-                new String[] {"localhost:0"}, new String[] {"localhost"}, 0, s.getLen())}
-            : null;
+        org.apache.hadoop.fs.BlockLocation[] blocks =
+            s.isFile()
+                ? new org.apache.hadoop.fs.BlockLocation[] {
+                  new org.apache.hadoop.fs.BlockLocation(
+                      new String[] {"localhost:0"}, new String[] {"localhost"}, 0, s.getLen())
+                }
+                : null;
         return new org.apache.hadoop.fs.LocatedFileStatus(s, blocks);
       }
     };
@@ -116,22 +119,25 @@ public final class CountingFileSystem extends FilterFileSystem {
 
   /**
    * Hadoop's builder API ({@code openFile(path)...build()}, which the production readers use) goes
-   * through here; a FilterFileSystem would hand it to the wrapped file system and skip the counting.
+   * through here; a FilterFileSystem would hand it to the wrapped file system and skip the
+   * counting.
    */
   @Override
   public org.apache.hadoop.fs.FutureDataInputStreamBuilder openFile(Path path) {
     // FilterFileSystem hands the builder to the wrapped file system; build it on this one instead.
-    org.apache.hadoop.fs.FutureDataInputStreamBuilder builder = createDataInputStreamBuilder(this, path);
+    org.apache.hadoop.fs.FutureDataInputStreamBuilder builder =
+        createDataInputStreamBuilder(this, path);
     return builder;
   }
 
   @Override
-  protected java.util.concurrent.CompletableFuture<FSDataInputStream> openFileWithOptions(Path path,
-      org.apache.hadoop.fs.impl.OpenFileParameters parameters) throws IOException {
+  protected java.util.concurrent.CompletableFuture<FSDataInputStream> openFileWithOptions(
+      Path path, org.apache.hadoop.fs.impl.OpenFileParameters parameters) throws IOException {
     return java.util.concurrent.CompletableFuture.completedFuture(open(path, 4096));
   }
 
-  private static final class Counting extends FSInputStream implements Seekable, PositionedReadable {
+  private static final class Counting extends FSInputStream
+      implements Seekable, PositionedReadable {
     private final FSDataInputStream in;
     private final AtomicLong counter;
 

@@ -43,7 +43,8 @@ class TfCheckpointSourceTest {
   static void lake() throws Exception {
     spark = AuditSpark.session();
     LocalFileIO io = new LocalFileIO();
-    try (CheckpointWriter w = CheckpointWriter.create(io, dir.resolve("a/model/ckpt-1").toString())) {
+    try (CheckpointWriter w =
+        CheckpointWriter.create(io, dir.resolve("a/model/ckpt-1").toString())) {
       w.add("small", floats(new float[] {1, 2, 3, Float.NaN}));
       w.add("other", floats(new float[] {-1, 0}));
       w.add("step", TestCheckpoints.int64Scalar(7));
@@ -55,7 +56,8 @@ class TfCheckpointSourceTest {
       big[i] = (float) r.nextGaussian();
     }
     big[1000] = Float.POSITIVE_INFINITY;
-    try (CheckpointWriter w = CheckpointWriter.create(io, dir.resolve("b/deep/er/ckpt-2").toString())) {
+    try (CheckpointWriter w =
+        CheckpointWriter.create(io, dir.resolve("b/deep/er/ckpt-2").toString())) {
       w.add("big", floats(big));
       w.add("tiny", floats(new float[] {5}));
       w.finish();
@@ -76,8 +78,21 @@ class TfCheckpointSourceTest {
   @Test
   void indexColumnsReadNoDataBytes() {
     CountingFileSystem.DATA_BYTES.set(0);
-    List<Row> rows = read().select("checkpoint", "key", "dtype", "shape", "bytes", "format", "is_optimizer_slot",
-        "shard", "offset", "crc32c").orderBy("key").collectAsList();
+    List<Row> rows =
+        read()
+            .select(
+                "checkpoint",
+                "key",
+                "dtype",
+                "shape",
+                "bytes",
+                "format",
+                "is_optimizer_slot",
+                "shard",
+                "offset",
+                "crc32c")
+            .orderBy("key")
+            .collectAsList();
     assertEquals(5, rows.size());
     assertEquals(0, CountingFileSystem.DATA_BYTES.get(), "an index-only query read data bytes");
     Row big = rows.get(0);
@@ -86,7 +101,8 @@ class TfCheckpointSourceTest {
     assertEquals(List.of((long) TfCheckpointSourceTest.big.length), big.getList(3));
     assertEquals(4L * TfCheckpointSourceTest.big.length, big.getLong(4));
     assertEquals("tf1", big.getString(5));
-    assertTrue(big.getString(0).startsWith("countfs:") && big.getString(0).endsWith("/b/deep/er/ckpt-2"));
+    assertTrue(
+        big.getString(0).startsWith("countfs:") && big.getString(0).endsWith("/b/deep/er/ckpt-2"));
     // Asking for a statistic reads the data, once per byte.
     CountingFileSystem.DATA_BYTES.set(0);
     read().select("key", "mean").collectAsList();
@@ -97,8 +113,11 @@ class TfCheckpointSourceTest {
   @Test
   void keyAndDtypeFiltersSkipTheOtherTensors() {
     CountingFileSystem.DATA_BYTES.set(0);
-    List<Row> rows = read().where("key = 'small' AND dtype = 'float32'").select("key", "nan_count", "mean", "max")
-        .collectAsList();
+    List<Row> rows =
+        read()
+            .where("key = 'small' AND dtype = 'float32'")
+            .select("key", "nan_count", "mean", "max")
+            .collectAsList();
     assertEquals(1, rows.size());
     assertEquals(1L, rows.get(0).getLong(1));
     assertEquals(2.0, rows.get(0).getDouble(2), 1e-15);
@@ -113,19 +132,41 @@ class TfCheckpointSourceTest {
 
   @Test
   void hugeTensorsSplitIntoByteRangesAndMergeToTheSameRow() {
-    String[] cols = {"key", "elements", "nan_count", "posinf_count", "zero_count", "min", "max", "mean", "std",
-        "l2_norm", "abs_max", "fingerprint", "crc_ok"};
-    Row whole = read().where("key = 'big'").select(cols[0], java.util.Arrays.copyOfRange(cols, 1, cols.length))
-        .collectAsList().get(0);
-    Row split = read("maxPartitionBytes", "1m").where("key = 'big'")
-        .select(cols[0], java.util.Arrays.copyOfRange(cols, 1, cols.length)).collectAsList().get(0);
+    String[] cols = {
+      "key",
+      "elements",
+      "nan_count",
+      "posinf_count",
+      "zero_count",
+      "min",
+      "max",
+      "mean",
+      "std",
+      "l2_norm",
+      "abs_max",
+      "fingerprint",
+      "crc_ok"
+    };
+    Row whole =
+        read()
+            .where("key = 'big'")
+            .select(cols[0], java.util.Arrays.copyOfRange(cols, 1, cols.length))
+            .collectAsList()
+            .get(0);
+    Row split =
+        read("maxPartitionBytes", "1m")
+            .where("key = 'big'")
+            .select(cols[0], java.util.Arrays.copyOfRange(cols, 1, cols.length))
+            .collectAsList()
+            .get(0);
     assertEquals(1L, whole.getLong(3));
     assertEquals(true, whole.getBoolean(12));
     for (int i = 1; i <= 4; i++) {
       assertEquals(whole.get(i), split.get(i), cols[i]);
     }
     for (int i = 5; i <= 10; i++) {
-      assertEquals(whole.getDouble(i), split.getDouble(i), Math.abs(whole.getDouble(i)) * 1e-12, cols[i]);
+      assertEquals(
+          whole.getDouble(i), split.getDouble(i), Math.abs(whole.getDouble(i)) * 1e-12, cols[i]);
     }
     assertEquals(whole.getString(11), split.getString(11));
     assertEquals(32, whole.getString(11).length());
@@ -146,12 +187,23 @@ class TfCheckpointSourceTest {
 
   @Test
   void sqlOnAPathWorks() {
-    List<Row> rows = spark.sql("SELECT key, max FROM tfcheckpoint.`" + root + "/a/model` WHERE key = 'small'").collectAsList();
+    List<Row> rows =
+        spark
+            .sql("SELECT key, max FROM tfcheckpoint.`" + root + "/a/model` WHERE key = 'small'")
+            .collectAsList();
     assertEquals(1, rows.size());
     assertEquals(3.0, rows.get(0).getDouble(1));
     CountingFileSystem.DATA_BYTES.set(0);
-    assertEquals(2, spark.sql("SELECT count(*) FROM tfcheckpoint.`" + root + "/b` WITH ('recursiveFileLookup'='true') WHERE bytes > 0")
-        .collectAsList().get(0).getLong(0));
+    assertEquals(
+        2,
+        spark
+            .sql(
+                "SELECT count(*) FROM tfcheckpoint.`"
+                    + root
+                    + "/b` WITH ('recursiveFileLookup'='true') WHERE bytes > 0")
+            .collectAsList()
+            .get(0)
+            .getLong(0));
     assertEquals(0, CountingFileSystem.DATA_BYTES.get());
   }
 
@@ -160,10 +212,32 @@ class TfCheckpointSourceTest {
     assertEquals(3, read("pathGlobFilter", "ckpt-1").count());
     assertEquals(0, read("modifiedBefore", "2001-01-01T00:00:00").count());
     assertEquals(5, read("modifiedAfter", "2001-01-01T00:00:00").count());
-    assertEquals(0, spark.read().format("tfcheckpoint").option("recursiveFileLookup", "false").load(root).count());
-    assertEquals(3, spark.read().format("tfcheckpoint").option("recursiveFileLookup", "false").load(root + "/a/model").count());
-    Exception e = assertThrows(Exception.class,
-        () -> spark.read().format("tfcheckpoint").option("ignoreCorruptFiles", "false").load(root).count());
+    assertEquals(
+        0,
+        spark
+            .read()
+            .format("tfcheckpoint")
+            .option("recursiveFileLookup", "false")
+            .load(root)
+            .count());
+    assertEquals(
+        3,
+        spark
+            .read()
+            .format("tfcheckpoint")
+            .option("recursiveFileLookup", "false")
+            .load(root + "/a/model")
+            .count());
+    Exception e =
+        assertThrows(
+            Exception.class,
+            () ->
+                spark
+                    .read()
+                    .format("tfcheckpoint")
+                    .option("ignoreCorruptFiles", "false")
+                    .load(root)
+                    .count());
     Throwable t = e;
     while (t.getCause() != null && !(t instanceof io.rebundle.codec.RebundleException)) {
       t = t.getCause();
@@ -173,8 +247,12 @@ class TfCheckpointSourceTest {
 
   @Test
   void problemsAreRowsNotFailures() {
-    Row r = read().where("key = 'other'").select("problem_kind", "problem", "zero_count", "negative_count")
-        .collectAsList().get(0);
+    Row r =
+        read()
+            .where("key = 'other'")
+            .select("problem_kind", "problem", "zero_count", "negative_count")
+            .collectAsList()
+            .get(0);
     assertNull(r.get(0));
     assertEquals(1L, r.getLong(2));
     assertEquals(1L, r.getLong(3));

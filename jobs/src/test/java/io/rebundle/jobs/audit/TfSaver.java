@@ -12,9 +12,9 @@ import org.tensorflow.types.TString;
 import org.tensorflow.types.family.TType;
 
 /**
- * Writes checkpoints with TensorFlow's own kernels through TF Java: SaveV2 for V2 bundles,
- * SaveV2 per shard plus MergeV2Checkpoints for sharded ones (what TensorFlow's sharded saver
- * runs), and the legacy Save op for V1 checkpoints. The tensors are closed by the caller.
+ * Writes checkpoints with TensorFlow's own kernels through TF Java: SaveV2 for V2 bundles, SaveV2
+ * per shard plus MergeV2Checkpoints for sharded ones (what TensorFlow's sharded saver runs), and
+ * the legacy Save op for V1 checkpoints. The tensors are closed by the caller.
  */
 public final class TfSaver {
   private TfSaver() {}
@@ -28,15 +28,20 @@ public final class TfSaver {
     }
   }
 
-  /** One shard per map; {@code shards.size() > 1} writes {@code prefix} with that many data files. */
+  /**
+   * One shard per map; {@code shards.size() > 1} writes {@code prefix} with that many data files.
+   */
   public static void save(String prefix, List<Map<String, TType>> shards) {
     mkdirs(prefix);
-    try (Graph g = new Graph(); Session s = new Session(g)) {
+    try (Graph g = new Graph();
+        Session s = new Session(g)) {
       Ops tf = Ops.create(g);
       List<String> parts = new ArrayList<>();
       for (int i = 0; i < shards.size(); i++) {
-        String part = shards.size() == 1 ? prefix
-            : prefix + "_temp_tfsaver/part-" + String.format("%05d-of-%05d", i, shards.size());
+        String part =
+            shards.size() == 1
+                ? prefix
+                : prefix + "_temp_tfsaver/part-" + String.format("%05d-of-%05d", i, shards.size());
         parts.add(part);
         Map<String, TType> tensors = shards.get(i);
         List<Operand<?>> values = new ArrayList<>();
@@ -48,7 +53,9 @@ public final class TfSaver {
         s.runner().addTarget(save).run().close();
       }
       if (shards.size() > 1) {
-        var merge = tf.train.mergeV2Checkpoints(strings(tf, parts.toArray(new String[0])), tf.constant(prefix));
+        var merge =
+            tf.train.mergeV2Checkpoints(
+                strings(tf, parts.toArray(new String[0])), tf.constant(prefix));
         s.runner().addTarget(merge).run().close();
       }
     }
@@ -68,14 +75,19 @@ public final class TfSaver {
 
   /** A legacy V1 checkpoint file with the (pre-V2) Save op. */
   public static void saveV1(String file, Map<String, TType> tensors) {
-    try (Graph g = new Graph(); Session s = new Session(g)) {
+    try (Graph g = new Graph();
+        Session s = new Session(g)) {
       Ops tf = Ops.create(g);
       List<Operand<?>> values = new ArrayList<>();
       tensors.values().forEach(t -> values.add(tf.constantOf(t)));
       Operand<TString> names = strings(tf, tensors.keySet().toArray(new String[0]));
-      var op = g.opBuilder("Save", "save_v1", g.baseScope()).addInput(tf.constant(file).asOutput())
-          .addInput(names.asOutput()).addInputList(values.stream().map(Operand::asOutput).toArray(org.tensorflow.Output[]::new))
-          .build();
+      var op =
+          g.opBuilder("Save", "save_v1", g.baseScope())
+              .addInput(tf.constant(file).asOutput())
+              .addInput(names.asOutput())
+              .addInputList(
+                  values.stream().map(Operand::asOutput).toArray(org.tensorflow.Output[]::new))
+              .build();
       s.runner().addTarget(op).run().close();
     }
   }

@@ -56,20 +56,33 @@ class SuccessRecordTest {
     List<String> args = List.of("--to", "tf2", "--", "a", "b");
     String base = Fingerprints.spec(args, "tf2", null, null);
     assertEquals(base, Fingerprints.spec(List.copyOf(args), "tf2", null, null));
-    assertNotEquals(base, Fingerprints.spec(List.of("--root-name", "m", "--to", "tf2", "--", "a", "b"), "tf2",
-        null, null));
+    assertNotEquals(
+        base,
+        Fingerprints.spec(
+            List.of("--root-name", "m", "--to", "tf2", "--", "a", "b"), "tf2", null, null));
     assertNotEquals(base, Fingerprints.spec(args, "tf1", null, null));
-    assertNotEquals(base, Fingerprints.spec(args, "tf2", "rename: {}".getBytes(StandardCharsets.UTF_8), null));
+    assertNotEquals(
+        base, Fingerprints.spec(args, "tf2", "rename: {}".getBytes(StandardCharsets.UTF_8), null));
     assertNotEquals(base, Fingerprints.spec(args, "tf2", null, "sha256:00"));
     // Arguments are length-delimited: moving a character between two arguments is another spec.
-    assertNotEquals(Fingerprints.spec(List.of("ab", "c"), "tf2", null, null),
+    assertNotEquals(
+        Fingerprints.spec(List.of("ab", "c"), "tf2", null, null),
         Fingerprints.spec(List.of("a", "bc"), "tf2", null, null));
   }
 
   @Test
   void recordRoundTripsAndMatchesOnlyWhenCommittedWithTheSameSourceSpecAndOutput() {
-    SuccessRecord started = new SuccessRecord(SuccessRecord.STARTED, "rebundle 0.1.0", "/in/a", "/out/a",
-        "sha256:src", "sha256:spec", null, "r1", 5);
+    SuccessRecord started =
+        new SuccessRecord(
+            SuccessRecord.STARTED,
+            "rebundle 0.1.0",
+            "/in/a",
+            "/out/a",
+            "sha256:src",
+            "sha256:spec",
+            null,
+            "r1",
+            5);
     String location = SuccessRecord.location(dir.resolve("out").toString());
     assertTrue(location.endsWith("out.rebundle-batch.json"));
     started.write(io, location);
@@ -96,8 +109,11 @@ class SuccessRecordTest {
     assertTrue(found.record().isEmpty());
     assertTrue(found.problem().startsWith("Invalid success record " + location), found.problem());
     Files.writeString(Path.of(location), "{\"format\": 2}");
-    assertEquals("Invalid success record " + location + ": format 2 (this version reads 1)",
+    assertEquals(
+        "Invalid success record " + location + ": format 2 (this version reads 1)",
         SuccessRecord.read(io, location).problem());
-    assertThrows(IllegalArgumentException.class, () -> new SuccessRecord("half", "t", "s", "d", "f", "h", null, "r", 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new SuccessRecord("half", "t", "s", "d", "f", "h", null, "r", 0));
   }
 }

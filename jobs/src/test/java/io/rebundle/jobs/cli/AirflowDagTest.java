@@ -20,18 +20,20 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * Keeps conf/airflow/rebundle_fleet_migration.py honest without Airflow (not installable here):
- * it compiles; run against stand-ins of the two Airflow modules it imports, it builds a discover
- * task and mapped migrate tasks whose exact application_args the real command line parses; and its
- * class and jar names are what the build produces.
+ * Keeps conf/airflow/rebundle_fleet_migration.py honest without Airflow (not installable here): it
+ * compiles; run against stand-ins of the two Airflow modules it imports, it builds a discover task
+ * and mapped migrate tasks whose exact application_args the real command line parses; and its class
+ * and jar names are what the build produces.
  */
 class AirflowDagTest {
   @TempDir Path dir;
 
-  private static final Path DAG = TestCheckpoints.repo().resolve("conf/airflow/rebundle_fleet_migration.py");
+  private static final Path DAG =
+      TestCheckpoints.repo().resolve("conf/airflow/rebundle_fleet_migration.py");
 
   /** Stand-ins that record what the DAG file builds and print it as JSON. */
-  private static final String AIRFLOW_STUB = """
+  private static final String AIRFLOW_STUB =
+      """
       import json
       RECORDED = []
 
@@ -66,7 +68,8 @@ class AirflowDagTest {
           print(json.dumps(out))
       """;
 
-  private static final String OPERATOR_STUB = """
+  private static final String OPERATOR_STUB =
+      """
       import airflow
 
       class _Partial:
@@ -87,8 +90,11 @@ class AirflowDagTest {
 
   @Test
   void dagCompiles() throws Exception {
-    Result r = python("import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
-        DAG.toString(), dir.resolve("dag.pyc").toString());
+    Result r =
+        python(
+            "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
+            DAG.toString(),
+            dir.resolve("dag.pyc").toString());
     assertEquals(0, r.code(), r.output());
   }
 
@@ -102,8 +108,12 @@ class AirflowDagTest {
       Files.writeString(p.resolve("__init__.py"), "");
     }
     Files.writeString(op.resolve("spark_submit.py"), OPERATOR_STUB);
-    Result r = python("import sys, runpy; sys.path.insert(0, sys.argv[1]); import airflow; "
-        + "runpy.run_path(sys.argv[2]); airflow.dump()", stubs.toString(), DAG.toString());
+    Result r =
+        python(
+            "import sys, runpy; sys.path.insert(0, sys.argv[1]); import airflow; "
+                + "runpy.run_path(sys.argv[2]); airflow.dump()",
+            stubs.toString(),
+            DAG.toString());
     assertEquals(0, r.code(), r.output());
     JsonNode built = new ObjectMapper().readTree(r.output());
 
@@ -132,7 +142,9 @@ class AirflowDagTest {
     for (JsonNode args : mapped) {
       all.add(strings(args));
     }
-    assertTrue(all.get(0).contains("--discover") && all.get(0).contains("--write-manifest"), all.get(0).toString());
+    assertTrue(
+        all.get(0).contains("--discover") && all.get(0).contains("--write-manifest"),
+        all.get(0).toString());
     for (List<String> args : all) {
       CommandLine cl = Main.commandLine(CommandLine.defaultFactory());
       CommandLine.ParseResult parsed = cl.parseArgs(args.toArray(String[]::new));
@@ -160,14 +172,17 @@ class AirflowDagTest {
   /** The version in the parent pom (what jobs/target/rebundle-jobs-VERSION-spark.jar carries). */
   private static String projectVersion() throws IOException {
     String pom = Files.readString(TestCheckpoints.repo().resolve("pom.xml"));
-    Matcher m = Pattern.compile("<artifactId>rebundle-parent</artifactId>\\s*<version>([^<]+)</version>").matcher(pom);
+    Matcher m =
+        Pattern.compile("<artifactId>rebundle-parent</artifactId>\\s*<version>([^<]+)</version>")
+            .matcher(pom);
     assertTrue(m.find(), "no version in pom.xml");
     return m.group(1);
   }
 
   private static String shadedClassifier() throws IOException {
     String pom = Files.readString(TestCheckpoints.repo().resolve("jobs/pom.xml"));
-    Matcher m = Pattern.compile("<shadedClassifierName>([^<]+)</shadedClassifierName>").matcher(pom);
+    Matcher m =
+        Pattern.compile("<shadedClassifierName>([^<]+)</shadedClassifierName>").matcher(pom);
     assertTrue(m.find(), "no shaded jar classifier in jobs/pom.xml");
     return m.group(1);
   }

@@ -56,7 +56,10 @@ class AuditLakeIT {
   static Path out;
   static CliRunner result;
   static SparkSession spark;
-  /** Expected values: "relative/prefix key" -> values as doubles (the test's own computation input). */
+
+  /**
+   * Expected values: "relative/prefix key" -> values as doubles (the test's own computation input).
+   */
   static final Map<String, double[]> VALUES = new LinkedHashMap<>();
 
   static final List<TType> OPEN = new ArrayList<>();
@@ -92,9 +95,16 @@ class AuditLakeIT {
     List<ObjectGraph.Node> leaves = new ArrayList<>();
     for (Map.Entry<String, String> e : keysByPath.entrySet()) {
       rootChildren.add(new ObjectGraph.Child(id, e.getKey()));
-      leaves.add(new ObjectGraph.Node(id, List.of(),
-          List.of(new ObjectGraph.Attribute("VARIABLE_VALUE", e.getKey().replace('.', '/'), e.getValue())),
-          List.of(), null, null));
+      leaves.add(
+          new ObjectGraph.Node(
+              id,
+              List.of(),
+              List.of(
+                  new ObjectGraph.Attribute(
+                      "VARIABLE_VALUE", e.getKey().replace('.', '/'), e.getValue())),
+              List.of(),
+              null,
+              null));
       id++;
     }
     nodes.add(new ObjectGraph.Node(0, rootChildren, List.of(), List.of(), null, null));
@@ -124,9 +134,11 @@ class AuditLakeIT {
       VALUES.put(rel + " global_step", new double[] {step});
       TfSaver.save(p(rel), List.of(t));
     }
-    new CheckpointState("model.ckpt-300", List.of("model.ckpt-100", "model.ckpt-200", "model.ckpt-300"))
+    new CheckpointState(
+            "model.ckpt-300", List.of("model.ckpt-100", "model.ckpt-200", "model.ckpt-300"))
         .write(io, p("teamA/estimator"));
-    // 2. A Keras SavedModel whose variables have two shards (SaveV2 per shard + MergeV2Checkpoints).
+    // 2. A Keras SavedModel whose variables have two shards (SaveV2 per shard +
+    // MergeV2Checkpoints).
     Files.createDirectories(lake.resolve("teamB/keras_savedmodel/variables"));
     Files.write(lake.resolve("teamB/keras_savedmodel/saved_model.pb"), new byte[] {0x08, 0x01});
     String km = "teamB/keras_savedmodel/variables/variables";
@@ -151,7 +163,8 @@ class AuditLakeIT {
       t.put("_CHECKPOINTABLE_OBJECT_GRAPH", graph(Map.of("w", w, "save_counter", counter)));
       TfSaver.save(p(rel), List.of(t));
     }
-    new CheckpointState("ckpt-3", List.of("ckpt-1", "ckpt-2", "ckpt-3")).write(io, p("teamB/manager"));
+    new CheckpointState("ckpt-3", List.of("ckpt-1", "ckpt-2", "ckpt-3"))
+        .write(io, p("teamB/manager"));
     // 4. NaN/Inf/float16/bfloat16/bool/int tensors, and a byte-for-byte copy elsewhere.
     String mixed = "teamC/mixed/ckpt-1";
     Map<String, TType> m = new LinkedHashMap<>();
@@ -225,8 +238,16 @@ class AuditLakeIT {
     OPEN.forEach(TType::close);
 
     spark = AuditSpark.session();
-    result = run("audit", lake.toString(), "--out", out.toString(), "--report", dir.resolve("report.json").toString(),
-        "--html", dir.resolve("report.html").toString());
+    result =
+        run(
+            "audit",
+            lake.toString(),
+            "--out",
+            out.toString(),
+            "--report",
+            dir.resolve("report.json").toString(),
+            "--html",
+            dir.resolve("report.html").toString());
   }
 
   static double[] toDoubles(float[] v) {
@@ -238,15 +259,16 @@ class AuditLakeIT {
   }
 
   static CliRunner run(String... args) {
-    picocli.CommandLine.IFactory factory = new picocli.CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> cls) throws Exception {
-        if (cls == AuditCommand.class) {
-          return cls.cast(new AuditCommand(SharedSpark.context()));
-        }
-        return picocli.CommandLine.defaultFactory().create(cls);
-      }
-    };
+    picocli.CommandLine.IFactory factory =
+        new picocli.CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == AuditCommand.class) {
+              return cls.cast(new AuditCommand(SharedSpark.context()));
+            }
+            return picocli.CommandLine.defaultFactory().create(cls);
+          }
+        };
     StringWriter o = new StringWriter();
     StringWriter e = new StringWriter();
     int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true), factory);
@@ -276,34 +298,55 @@ class AuditLakeIT {
     }
     assertTrue(kinds.get("teamE/flipped/ckpt-1").contains("crc_mismatch"), kinds.toString());
     assertTrue(kinds.get("teamE/missing/ckpt-1").contains("missing_shard"), kinds.toString());
-    assertTrue(kinds.get("teamC/broken_savedmodel/variables/variables").contains("truncated"), kinds.toString());
+    assertTrue(
+        kinds.get("teamC/broken_savedmodel/variables/variables").contains("truncated"),
+        kinds.toString());
     assertTrue(kinds.get("teamE/corrupt_index/ckpt-1").contains("unreadable"), kinds.toString());
     assertTrue(kinds.get("legacy/model.ckpt-5").contains("v1_format"), kinds.toString());
     assertTrue(kinds.get("teamE/dangling/ckpt-9").contains("dangling_state"), kinds.toString());
-    assertTrue(kinds.get("teamC/mixed/ckpt-1").containsAll(Set.of("nan", "inf", "all_zero")), kinds.toString());
+    assertTrue(
+        kinds.get("teamC/mixed/ckpt-1").containsAll(Set.of("nan", "inf", "all_zero")),
+        kinds.toString());
     assertTrue(kinds.get("teamD/copy/ckpt-1").contains("duplicate_checkpoint"), kinds.toString());
     assertTrue(kinds.get("teamE/orphan/ckpt-7").contains("orphan_data_file"), kinds.toString());
     // The Adam slot is the same at every Estimator step: duplicate tensors, not checkpoints.
-    assertTrue(kinds.get("teamA/estimator/model.ckpt-200").contains("duplicate_tensor"), kinds.toString());
-    assertFalse(kinds.getOrDefault("teamA/estimator/model.ckpt-100", Set.of()).contains("duplicate_tensor"));
+    assertTrue(
+        kinds.get("teamA/estimator/model.ckpt-200").contains("duplicate_tensor"), kinds.toString());
+    assertFalse(
+        kinds
+            .getOrDefault("teamA/estimator/model.ckpt-100", Set.of())
+            .contains("duplicate_tensor"));
     // Healthy checkpoints have no error.
-    for (String healthy : List.of("teamB/manager/ckpt-1", "teamB/keras_savedmodel/variables/variables")) {
-      assertFalse(kinds.getOrDefault(healthy, Set.of()).stream()
-          .anyMatch(k -> io.rebundle.jobs.audit.Finding.severityOf(k).equals("error")), healthy + " " + kinds.get(healthy));
+    for (String healthy :
+        List.of("teamB/manager/ckpt-1", "teamB/keras_savedmodel/variables/variables")) {
+      assertFalse(
+          kinds.getOrDefault(healthy, Set.of()).stream()
+              .anyMatch(k -> io.rebundle.jobs.audit.Finding.severityOf(k).equals("error")),
+          healthy + " " + kinds.get(healthy));
     }
     // verify's wording.
-    Row crc = rows.stream().filter(r -> r.getString(2).equals("crc_mismatch")).findFirst().orElseThrow();
+    Row crc =
+        rows.stream().filter(r -> r.getString(2).equals("crc_mismatch")).findFirst().orElseThrow();
     assertTrue(crc.getString(4).startsWith("Checksum mismatch for tensor w in "), crc.getString(4));
-    Row missing = rows.stream().filter(r -> r.getString(2).equals("missing_shard")).findFirst().orElseThrow();
-    assertTrue(missing.getString(4).endsWith("ckpt-1.data-00001-of-00002: data file (shard 1 of 2) is missing"),
+    Row missing =
+        rows.stream().filter(r -> r.getString(2).equals("missing_shard")).findFirst().orElseThrow();
+    assertTrue(
+        missing
+            .getString(4)
+            .endsWith("ckpt-1.data-00001-of-00002: data file (shard 1 of 2) is missing"),
         missing.getString(4));
   }
 
   @Test
   void statisticsMatchAnIndependentComputationTensorByTensor() {
-    List<Row> rows = spark.sql("SELECT checkpoint, key, elements, nan_count, posinf_count, neginf_count, zero_count, "
-        + "min, max, mean, std, l2_norm, abs_max, crc_ok, dtype FROM parquet.`" + out.resolve("tensors") + "`")
-        .collectAsList();
+    List<Row> rows =
+        spark
+            .sql(
+                "SELECT checkpoint, key, elements, nan_count, posinf_count, neginf_count, zero_count, "
+                    + "min, max, mean, std, l2_norm, abs_max, crc_ok, dtype FROM parquet.`"
+                    + out.resolve("tensors")
+                    + "`")
+            .collectAsList();
     int checked = 0;
     for (Row r : rows) {
       String id = rel(r.getString(0)) + " " + r.getString(1);
@@ -316,7 +359,11 @@ class AuditLakeIT {
         continue;
       }
       long nan = 0, pinf = 0, ninf = 0, zero = 0, n = 0;
-      double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY, sum = 0, sq = 0, absMax = 0;
+      double min = Double.POSITIVE_INFINITY,
+          max = Double.NEGATIVE_INFINITY,
+          sum = 0,
+          sq = 0,
+          absMax = 0;
       for (double x : v) {
         if (Double.isNaN(x)) {
           nan++;
@@ -360,8 +407,9 @@ class AuditLakeIT {
   }
 
   static void close(double expected, double actual, String id) {
-    assertTrue(Math.abs(expected - actual) <= 1e-6 * Math.abs(expected) + 1e-300, id + ": expected " + expected
-        + " but was " + actual);
+    assertTrue(
+        Math.abs(expected - actual) <= 1e-6 * Math.abs(expected) + 1e-300,
+        id + ": expected " + expected + " but was " + actual);
   }
 
   @Test
@@ -385,19 +433,33 @@ class AuditLakeIT {
     assertEquals("saved_model", keras.getAs("kind"));
     assertEquals(2, (int) keras.getAs("num_shards"));
     assertTrue(keras.<Boolean>getAs("is_latest"));
-    assertEquals(byRel.get("teamC/mixed/ckpt-1").<String>getAs("fingerprint"),
+    assertEquals(
+        byRel.get("teamC/mixed/ckpt-1").<String>getAs("fingerprint"),
         byRel.get("teamD/copy/ckpt-1").<String>getAs("fingerprint"));
     assertNotNull(byRel.get("teamC/mixed/ckpt-1").<String>getAs("fingerprint"));
     assertEquals("v1", byRel.get("legacy/model.ckpt-5").getAs("kind"));
     assertFalse(byRel.get("teamE/flipped/ckpt-1").getList(12).isEmpty());
     // TF2 names from the object graph.
-    Row kernel = spark.sql("SELECT full_name, object_path, is_optimizer_slot FROM parquet.`" + out.resolve("tensors")
-        + "` WHERE key = 'layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE'").collectAsList().get(0);
+    Row kernel =
+        spark
+            .sql(
+                "SELECT full_name, object_path, is_optimizer_slot FROM parquet.`"
+                    + out.resolve("tensors")
+                    + "` WHERE key = 'layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE'")
+            .collectAsList()
+            .get(0);
     assertEquals("kernel", kernel.getString(0));
     assertEquals("kernel", kernel.getString(1));
     assertFalse(kernel.getBoolean(2));
-    assertNull(spark.sql("SELECT full_name FROM parquet.`" + out.resolve("tensors") + "` WHERE key = 'dense/kernel'")
-        .collectAsList().get(0).get(0));
+    assertNull(
+        spark
+            .sql(
+                "SELECT full_name FROM parquet.`"
+                    + out.resolve("tensors")
+                    + "` WHERE key = 'dense/kernel'")
+            .collectAsList()
+            .get(0)
+            .get(0));
   }
 
   @Test
@@ -406,8 +468,16 @@ class AuditLakeIT {
     assertTrue(json.contains("\"exit_code\" : 1"), json);
     assertTrue(json.contains("\"crc_mismatch\" : 1"), json);
     String html = Files.readString(dir.resolve("report.html"));
-    for (String section : List.of("summary", "findings", "bytes-per-model", "dtype-mix", "largest-tensors", "nan-inf",
-        "duplicates", "optimizer-share")) {
+    for (String section :
+        List.of(
+            "summary",
+            "findings",
+            "bytes-per-model",
+            "dtype-mix",
+            "largest-tensors",
+            "nan-inf",
+            "duplicates",
+            "optimizer-share")) {
       assertTrue(html.contains("<section id=\"" + section + "\">"), section);
     }
     assertFalse(html.contains("<script"));
@@ -415,7 +485,9 @@ class AuditLakeIT {
     assertFalse(html.contains("href="));
     assertFalse(html.contains("url("));
     assertFalse(html.contains("@import"));
-    assertEquals(html.split("http", -1).length - 1, html.split("xmlns=\"http://www.w3.org/2000/svg\"", -1).length - 1,
+    assertEquals(
+        html.split("http", -1).length - 1,
+        html.split("xmlns=\"http://www.w3.org/2000/svg\"", -1).length - 1,
         "the only http text is the SVG namespace");
     assertTrue(html.contains("Checksum mismatch for tensor w"));
     assertTrue(html.contains("float16") && html.contains("bfloat16"));
@@ -425,14 +497,31 @@ class AuditLakeIT {
   @Test
   void incrementalKeepsUnchangedCheckpointsAndUsageErrorsExitTwo() throws Exception {
     Path out2 = dir.resolve("out2");
-    CliRunner first = run("audit", lake.resolve("teamA").toString(), "--out", out2.toString(), "--fail-on", "info");
-    assertEquals(1, first.exitCode(), first.err()); // the Adam slot repeats: duplicate_tensor is info
-    CliRunner again = run("audit", lake.resolve("teamA").toString(), "--out", out2.toString(), "--incremental",
-        "--fail-on", "error");
+    CliRunner first =
+        run(
+            "audit",
+            lake.resolve("teamA").toString(),
+            "--out",
+            out2.toString(),
+            "--fail-on",
+            "info");
+    assertEquals(
+        1, first.exitCode(), first.err()); // the Adam slot repeats: duplicate_tensor is info
+    CliRunner again =
+        run(
+            "audit",
+            lake.resolve("teamA").toString(),
+            "--out",
+            out2.toString(),
+            "--incremental",
+            "--fail-on",
+            "error");
     assertEquals(0, again.exitCode(), again.err());
     assertTrue(again.out().contains("(0 scanned, 3 unchanged)"), again.out());
     assertEquals(12, spark.read().parquet(out2.resolve("tensors").toString()).count());
     assertEquals(2, run("audit", lake.toString()).exitCode());
-    assertEquals(2, run("audit", lake.toString(), "--out", out2.toString(), "--fail-on", "fatal").exitCode());
+    assertEquals(
+        2,
+        run("audit", lake.toString(), "--out", out2.toString(), "--fail-on", "fatal").exitCode());
   }
 }

@@ -40,25 +40,28 @@ class BatchCommandIT {
 
   /** Runs the CLI in-process with the test JVM's Spark context lent to batch and convert. */
   static CliRunner run(String... args) {
-    CommandLine.IFactory factory = new CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> cls) throws Exception {
-        if (cls == BatchCommand.class) {
-          return cls.cast(new BatchCommand(SharedSpark.context()));
-        }
-        if (cls == ConvertCommand.class) {
-          return cls.cast(new ConvertCommand(SharedSpark.context()));
-        }
-        return CommandLine.defaultFactory().create(cls);
-      }
-    };
+    CommandLine.IFactory factory =
+        new CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == BatchCommand.class) {
+              return cls.cast(new BatchCommand(SharedSpark.context()));
+            }
+            if (cls == ConvertCommand.class) {
+              return cls.cast(new ConvertCommand(SharedSpark.context()));
+            }
+            return CommandLine.defaultFactory().create(cls);
+          }
+        };
     StringWriter o = new StringWriter();
     StringWriter e = new StringWriter();
     int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true), factory);
     return new CliRunner(code, o.toString(), e.toString());
   }
 
-  /** A model directory with one TF1 checkpoint over {@code shards} data files and its state file. */
+  /**
+   * A model directory with one TF1 checkpoint over {@code shards} data files and its state file.
+   */
   static void modelDir(Path d, String name, int shards, long seed) {
     TestCheckpoints.generate(d.resolve(name).toString(), shards, seed);
     CheckpointState.of(name).write(new LocalFileIO(), d.toString());
@@ -81,29 +84,49 @@ class BatchCommandIT {
 
   private Path manifest(String ctrRootName) throws IOException {
     Path m = dir.resolve("fleet.jsonl");
-    Files.writeString(m, String.join("\n",
-        row("ranker", "out/ranker/", ""),
-        row("ctr", "out/ctr/", ", \"root_name\": \"" + ctrRootName + "\""),
-        row("bert/1", "out/bert/1/variables/variables", ", \"no_state_file\": true"),
-        row("broken", "out/broken/", ""),
-        row("bare/tf1-ckpt", "out/bare/tf1-ckpt", ", \"shards\": 2")) + "\n");
+    Files.writeString(
+        m,
+        String.join(
+                "\n",
+                row("ranker", "out/ranker/", ""),
+                row("ctr", "out/ctr/", ", \"root_name\": \"" + ctrRootName + "\""),
+                row("bert/1", "out/bert/1/variables/variables", ", \"no_state_file\": true"),
+                row("broken", "out/broken/", ""),
+                row("bare/tf1-ckpt", "out/bare/tf1-ckpt", ", \"shards\": 2"))
+            + "\n");
     return m;
   }
 
   private String row(String src, String dst, String more) {
-    return "{\"src\": \"" + models.resolve(src) + "\", \"dst\": \"" + dir.resolve(dst) + (dst.endsWith("/") ? "/" : "")
-        + "\", \"to\": \"tf2\"" + more + "}";
+    return "{\"src\": \""
+        + models.resolve(src)
+        + "\", \"dst\": \""
+        + dir.resolve(dst)
+        + (dst.endsWith("/") ? "/" : "")
+        + "\", \"to\": \"tf2\""
+        + more
+        + "}";
   }
 
   @Test
   void fleetConvertsThenSkipsThenRedoesExactlyTheChangedRows() throws IOException {
     Path report = dir.resolve("report.json");
     Path logs = dir.resolve("logs");
-    CliRunner first = run("batch", manifest("model").toString(), "--report", report.toString(), "--log-dir",
-        logs.toString(), "--parallel", "3");
+    CliRunner first =
+        run(
+            "batch",
+            manifest("model").toString(),
+            "--report",
+            report.toString(),
+            "--log-dir",
+            logs.toString(),
+            "--parallel",
+            "3");
     assertEquals(1, first.exitCode(), first.out() + first.err());
-    assertTrue(first.out().contains("batch: 5 rows: 4 converted, 0 skipped, 1 failed"), first.out());
-    assertTrue(first.out().contains("failed fleet.jsonl:4") || first.out().contains(":4: "), first.out());
+    assertTrue(
+        first.out().contains("batch: 5 rows: 4 converted, 0 skipped, 1 failed"), first.out());
+    assertTrue(
+        first.out().contains("failed fleet.jsonl:4") || first.out().contains(":4: "), first.out());
 
     JsonNode doc = new ObjectMapper().readTree(report.toFile());
     assertEquals(5, doc.get("rows").size());
@@ -133,13 +156,17 @@ class BatchCommandIT {
     assertSameAsConvert("bare/tf1-ckpt", "out/bare/tf1-ckpt", null, "--shards=2");
     assertTrue(Files.exists(out.resolve("ranker/checkpoint")));
     assertFalse(Files.exists(out.resolve("bert/1/variables/checkpoint")));
-    assertTrue(Files.exists(Path.of(SuccessRecord.location(out.resolve("ctr/model.ckpt-2000").toString()))));
+    assertTrue(
+        Files.exists(
+            Path.of(SuccessRecord.location(out.resolve("ctr/model.ckpt-2000").toString()))));
 
-    // Rerun: every row whose record matches is skipped; the corrupt one fails again; nothing rewritten.
+    // Rerun: every row whose record matches is skipped; the corrupt one fails again; nothing
+    // rewritten.
     Map<String, String> before = tree(out);
     CliRunner again = run("batch", manifest("model").toString(), "--report", report.toString());
     assertEquals(1, again.exitCode(), again.out() + again.err());
-    assertTrue(again.out().contains("batch: 5 rows: 0 converted, 4 skipped, 1 failed"), again.out());
+    assertTrue(
+        again.out().contains("batch: 5 rows: 0 converted, 4 skipped, 1 failed"), again.out());
     assertEquals(before, tree(out));
 
     // Repair the corrupt source and change one row's root_name: exactly those two rows convert.
@@ -147,7 +174,8 @@ class BatchCommandIT {
     TestCheckpoints.flipByte(models.resolve("broken/model.ckpt-7.data-00000-of-00001"), 100);
     CliRunner repaired = run("batch", manifest("net").toString(), "--report", report.toString());
     assertEquals(0, repaired.exitCode(), repaired.out() + repaired.err());
-    assertTrue(repaired.out().contains("batch: 5 rows: 2 converted, 3 skipped, 0 failed"), repaired.out());
+    assertTrue(
+        repaired.out().contains("batch: 5 rows: 2 converted, 3 skipped, 0 failed"), repaired.out());
     doc = new ObjectMapper().readTree(report.toFile());
     assertEquals("converted", doc.get("rows").get(1).get("status").asText());
     assertEquals("converted", doc.get("rows").get(3).get("status").asText());
@@ -162,8 +190,17 @@ class BatchCommandIT {
   @Test
   void damagedOutputOrChangedSourceIsRedoneAndForceRedoesEverything() throws IOException {
     Path m = dir.resolve("two.csv");
-    Files.writeString(m, "src,dst,to\n" + models.resolve("ranker") + "," + out.resolve("ranker") + "/,tf2\n"
-        + models.resolve("ctr") + "," + out.resolve("ctr") + "/,tf2\n");
+    Files.writeString(
+        m,
+        "src,dst,to\n"
+            + models.resolve("ranker")
+            + ","
+            + out.resolve("ranker")
+            + "/,tf2\n"
+            + models.resolve("ctr")
+            + ","
+            + out.resolve("ctr")
+            + "/,tf2\n");
     assertEquals(0, run("batch", m.toString()).exitCode());
     // A damaged output (one data file truncated) is redone; the other row is skipped.
     Path data = out.resolve("ranker/model.ckpt-100.data-00000-of-00001");
@@ -171,7 +208,8 @@ class BatchCommandIT {
     CliRunner r = run("batch", m.toString());
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().contains("1 converted, 1 skipped"), r.out());
-    assertEquals(TestCheckpoints.readAll(io, models.resolve("ranker").toString()).size(),
+    assertEquals(
+        TestCheckpoints.readAll(io, models.resolve("ranker").toString()).size(),
         TestCheckpoints.readAll(io, out.resolve("ranker").toString()).size() - 2);
     // A source that changed (a new latest checkpoint) is redone.
     modelDir(models.resolve("ctr"), "model.ckpt-3000", 2, 9);
@@ -190,7 +228,8 @@ class BatchCommandIT {
     TestCheckpoints.generate(out.resolve("ranker/model.ckpt-100").toString(), 1, 5);
     Map<String, String> theirs = tree(out.resolve("ranker"));
     Path m = dir.resolve("m.jsonl");
-    Files.writeString(m, row("ranker", "out/ranker/", "") + "\n" + row("ctr", "out/ctr/", "") + "\n");
+    Files.writeString(
+        m, row("ranker", "out/ranker/", "") + "\n" + row("ctr", "out/ctr/", "") + "\n");
     CliRunner r = run("batch", m.toString(), "--max-failures", "0");
     assertEquals(1, r.exitCode());
     assertTrue(r.out().contains("1 converted, 0 skipped, 1 failed"), r.out());
@@ -201,15 +240,28 @@ class BatchCommandIT {
   @Test
   void badManifestRunsNothingAndExitsTwo() throws IOException {
     Path m = dir.resolve("bad.jsonl");
-    Files.writeString(m, row("ranker", "out/ranker/", ", \"shards\": 0") + "\n"
-        + row("ctr", "out/ctr/", ", \"reuse_files\": \"sometimes\"") + "\n" + row("ctr", "out/ranker/", "") + "\n");
+    Files.writeString(
+        m,
+        row("ranker", "out/ranker/", ", \"shards\": 0")
+            + "\n"
+            + row("ctr", "out/ctr/", ", \"reuse_files\": \"sometimes\"")
+            + "\n"
+            + row("ctr", "out/ranker/", "")
+            + "\n");
     CliRunner r = run("batch", m.toString());
     assertEquals(2, r.exitCode());
-    assertTrue(r.err().contains("bad.jsonl:3: dst " + dir.resolve("out/ranker") + "/ is also the dst of line 1"),
+    assertTrue(
+        r.err()
+            .contains(
+                "bad.jsonl:3: dst " + dir.resolve("out/ranker") + "/ is also the dst of line 1"),
         r.err());
     assertFalse(Files.exists(out));
-    Files.writeString(m, row("ranker", "out/ranker/", ", \"shards\": 0") + "\n"
-        + row("ctr", "out/ctr/", ", \"reuse_files\": \"sometimes\"") + "\n");
+    Files.writeString(
+        m,
+        row("ranker", "out/ranker/", ", \"shards\": 0")
+            + "\n"
+            + row("ctr", "out/ctr/", ", \"reuse_files\": \"sometimes\"")
+            + "\n");
     r = run("batch", m.toString());
     assertEquals(2, r.exitCode());
     assertTrue(r.err().contains("bad.jsonl:1: Invalid --shards: 0 (must be at least 1)"), r.err());
@@ -217,7 +269,10 @@ class BatchCommandIT {
     assertFalse(Files.exists(out));
   }
 
-  /** {@code batch}'s output at {@code rel} equals {@code convert}'s of the same source with the same options. */
+  /**
+   * {@code batch}'s output at {@code rel} equals {@code convert}'s of the same source with the same
+   * options.
+   */
   private void assertSameAsConvert(String src, String rel, String rootName, String extra) {
     Path ref = dir.resolve("ref").resolve(rel);
     List<String> args = new java.util.ArrayList<>(List.of("convert", "--to", "tf2", "--overwrite"));
@@ -231,9 +286,10 @@ class BatchCommandIT {
     args.add(ref.toString());
     CliRunner c = run(args.toArray(String[]::new));
     assertEquals(0, c.exitCode(), c.err());
-    Map<String, TestCheckpoints.StoredEntry> expected = TestCheckpoints.storedEntries(io, ref.toString());
-    Map<String, TestCheckpoints.StoredEntry> actual = TestCheckpoints.storedEntries(io,
-        out.resolve(rel.substring("out/".length())).toString());
+    Map<String, TestCheckpoints.StoredEntry> expected =
+        TestCheckpoints.storedEntries(io, ref.toString());
+    Map<String, TestCheckpoints.StoredEntry> actual =
+        TestCheckpoints.storedEntries(io, out.resolve(rel.substring("out/".length())).toString());
     assertEquals(expected.keySet(), actual.keySet(), rel);
     assertTrue(expected.equals(actual), rel + ": entries differ from convert's");
   }
@@ -254,7 +310,9 @@ class BatchCommandIT {
     Map<String, String> m = new TreeMap<>(TestCheckpoints.snapshot(d));
     Map<String, String> withTimes = new HashMap<>();
     for (Map.Entry<String, String> e : m.entrySet()) {
-      withTimes.put(e.getKey(), e.getValue() + ", mtime " + Files.getLastModifiedTime(d.resolve(e.getKey())).toMillis());
+      withTimes.put(
+          e.getKey(),
+          e.getValue() + ", mtime " + Files.getLastModifiedTime(d.resolve(e.getKey())).toMillis());
     }
     try (Stream<Path> s = Files.walk(d)) {
       s.filter(Files::isDirectory).forEach(p -> withTimes.put(d.relativize(p) + "/", "dir"));
@@ -264,11 +322,12 @@ class BatchCommandIT {
 
   private static Map<String, String> subtree(Map<String, String> tree, String top) {
     Map<String, String> m = new TreeMap<>();
-    tree.forEach((k, v) -> {
-      if (k.startsWith(top + "/")) {
-        m.put(k, v);
-      }
-    });
+    tree.forEach(
+        (k, v) -> {
+          if (k.startsWith(top + "/")) {
+            m.put(k, v);
+          }
+        });
     return m;
   }
 }

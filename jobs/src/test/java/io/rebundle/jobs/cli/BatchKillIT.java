@@ -47,7 +47,10 @@ class BatchKillIT {
     for (int i = 0; i < ROWS; i++) {
       Path model = dir.resolve("in/m" + i);
       BatchCommandIT.modelDir(model, "model.ckpt-" + (i + 1), 1 + i % 2, i);
-      rows.append("{\"src\": \"").append(model).append("\", \"dst\": \"").append(dir.resolve("out/m" + i))
+      rows.append("{\"src\": \"")
+          .append(model)
+          .append("\", \"dst\": \"")
+          .append(dir.resolve("out/m" + i))
           .append("/\", \"to\": \"tf2\", \"shards\": 2}\n");
     }
     Files.writeString(manifest, rows);
@@ -61,21 +64,33 @@ class BatchKillIT {
     assertCompleteUnderFinalNames();
     // 3: a little later into a third run.
     long t0 = System.nanoTime();
-    killWhen(manifest, logs, () -> newestLogLines(logs) >= 1 && System.nanoTime() - t0 > 300_000_000L);
+    killWhen(
+        manifest, logs, () -> newestLogLines(logs) >= 1 && System.nanoTime() - t0 > 300_000_000L);
     assertCompleteUnderFinalNames();
 
     CliRunner rerun = BatchCommandIT.run("batch", manifest.toString());
     assertEquals(0, rerun.exitCode(), rerun.out() + rerun.err());
     assertTrue(rerun.out().contains("batch: " + ROWS + " rows: "), rerun.out());
     assertTrue(rerun.out().contains(" 0 failed"), rerun.out());
-    assertEquals(0, count(dir.resolve("out"), ".rebundle-staging-"), "staging left: " + files(dir.resolve("out")));
+    assertEquals(
+        0,
+        count(dir.resolve("out"), ".rebundle-staging-"),
+        "staging left: " + files(dir.resolve("out")));
     for (int i = 0; i < ROWS; i++) {
       Path ref = dir.resolve("ref/m" + i + "/");
-      CliRunner c = BatchCommandIT.run("convert", "--to", "tf2", "--shards", "2", dir.resolve("in/m" + i).toString(),
-          ref + "/");
+      CliRunner c =
+          BatchCommandIT.run(
+              "convert",
+              "--to",
+              "tf2",
+              "--shards",
+              "2",
+              dir.resolve("in/m" + i).toString(),
+              ref + "/");
       assertEquals(0, c.exitCode(), c.err());
       String name = "model.ckpt-" + (i + 1);
-      Map<String, TestCheckpoints.StoredEntry> expected = TestCheckpoints.storedEntries(io, ref.resolve(name).toString());
+      Map<String, TestCheckpoints.StoredEntry> expected =
+          TestCheckpoints.storedEntries(io, ref.resolve(name).toString());
       Map<String, TestCheckpoints.StoredEntry> actual =
           TestCheckpoints.storedEntries(io, dir.resolve("out/m" + i).resolve(name).toString());
       assertTrue(expected.equals(actual), "row " + i + " differs from convert's output");
@@ -85,21 +100,40 @@ class BatchKillIT {
     assertTrue(done.out().contains("0 converted, " + ROWS + " skipped"), done.out());
   }
 
-  /** Starts {@code batch} in its own JVM and kills it with SIGKILL once {@code when} holds (or it ends). */
+  /**
+   * Starts {@code batch} in its own JVM and kills it with SIGKILL once {@code when} holds (or it
+   * ends).
+   */
   private void killWhen(Path manifest, Path logs, BooleanSupplier when) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions")
+      if (a.startsWith("--add-opens")
+          || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions")
           || a.startsWith("-Dio.netty")) {
         cmd.add(a);
       }
     }
-    cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "batch",
-        manifest.toString(), "--parallel", "2", "--log-dir", logs.toString(), "--conf", "spark.master=local[2]",
-        "--conf", "spark.ui.enabled=false"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("driver-" + started.size() + ".log").toFile());
+    cmd.addAll(
+        List.of(
+            "-Xmx512m",
+            "-cp",
+            System.getProperty("java.class.path"),
+            Main.class.getName(),
+            "batch",
+            manifest.toString(),
+            "--parallel",
+            "2",
+            "--log-dir",
+            logs.toString(),
+            "--conf",
+            "spark.master=local[2]",
+            "--conf",
+            "spark.ui.enabled=false"));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("driver-" + started.size() + ".log").toFile());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     Process p = pb.start();
     started.add(p);
@@ -107,19 +141,25 @@ class BatchKillIT {
     while (p.isAlive() && !when.getAsBoolean() && System.nanoTime() < deadline) {
       Thread.sleep(2);
     }
-    assertTrue(p.isAlive(), "the driver ended before it was killed: " + Files.readString(
-        dir.resolve("driver-" + (started.size() - 1) + ".log")));
+    assertTrue(
+        p.isAlive(),
+        "the driver ended before it was killed: "
+            + Files.readString(dir.resolve("driver-" + (started.size() - 1) + ".log")));
     p.destroyForcibly();
     assertTrue(p.waitFor(30, TimeUnit.SECONDS));
     assertEquals(137, p.exitValue());
   }
 
-  /** Every output with an index (the commit point) is complete: all its tensors read and CRC-checked. */
+  /**
+   * Every output with an index (the commit point) is complete: all its tensors read and
+   * CRC-checked.
+   */
   private void assertCompleteUnderFinalNames() throws IOException {
     for (int i = 0; i < ROWS; i++) {
       Path index = dir.resolve("out/m" + i + "/model.ckpt-" + (i + 1) + ".index");
       if (Files.exists(index)) {
-        String prefix = index.toString().substring(0, index.toString().length() - ".index".length());
+        String prefix =
+            index.toString().substring(0, index.toString().length() - ".index".length());
         assertEquals(44, TestCheckpoints.readAll(io, prefix).size(), prefix);
       }
     }
@@ -130,8 +170,10 @@ class BatchKillIT {
     if (f.isEmpty()) {
       return 0;
     }
-    Path newest = f.stream().max((a, b) -> Long.compare(a.toFile().lastModified(), b.toFile().lastModified()))
-        .orElseThrow();
+    Path newest =
+        f.stream()
+            .max((a, b) -> Long.compare(a.toFile().lastModified(), b.toFile().lastModified()))
+            .orElseThrow();
     try {
       return Files.readAllLines(newest).size();
     } catch (IOException e) {

@@ -12,14 +12,23 @@ import java.io.StringReader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Manifest rows become the requests `convert` builds, each row on its own (no option leaks into the next). */
+/**
+ * Manifest rows become the requests `convert` builds, each row on its own (no option leaks into the
+ * next).
+ */
 class BatchRowsTest {
   @Test
   void eachRowBuildsWhatConvertBuildsAndNothingCarriesOver() {
-    List<BatchRow> rows = BatchCommand.rows(Manifest.read("m.jsonl", new StringReader("""
+    List<BatchRow> rows =
+        BatchCommand.rows(
+            Manifest.read(
+                "m.jsonl",
+                new StringReader(
+                    """
         {"src": "/in/a", "dst": "/out/a", "to": "tf1,tf2", "root_name": "net", "shards": 3, "prev_name": ["x=y"], "overwrite": true, "reuse_files": "never"}
         {"src": "/in/b", "dst": "/out/b", "to": "tf2"}
-        """)), "m.jsonl");
+        """)),
+            "m.jsonl");
     List<MigrationRequest> a = rows.get(0).requests();
     assertEquals(2, a.size());
     assertEquals("/out/a-tf1", a.get(0).destination());

@@ -17,32 +17,37 @@ record CliRunner(int exitCode, String out, String err) {
    * the command must not create (and stop) its own while the shared one is active.
    */
   static CliRunner runWithSharedSpark(String... args) {
-    CommandLine.IFactory factory = new CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> cls) throws Exception {
-        if (cls == ConvertCommand.class) {
-          return cls.cast(new ConvertCommand(SharedSpark.context()));
-        }
-        return CommandLine.defaultFactory().create(cls);
-      }
-    };
+    CommandLine.IFactory factory =
+        new CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == ConvertCommand.class) {
+              return cls.cast(new ConvertCommand(SharedSpark.context()));
+            }
+            return CommandLine.defaultFactory().create(cls);
+          }
+        };
     return run(factory, args);
   }
 
-  /** Runs with {@code io} as the storage of {@code verify} and {@code inspect} (a slow or failing decorator). */
+  /**
+   * Runs with {@code io} as the storage of {@code verify} and {@code inspect} (a slow or failing
+   * decorator).
+   */
   static CliRunner runWithStorage(io.rebundle.codec.io.FileIO io, String... args) {
-    CommandLine.IFactory factory = new CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> cls) throws Exception {
-        if (cls == VerifyCommand.class) {
-          return cls.cast(new VerifyCommand(location -> io));
-        }
-        if (cls == InspectCommand.class) {
-          return cls.cast(new InspectCommand(location -> io));
-        }
-        return CommandLine.defaultFactory().create(cls);
-      }
-    };
+    CommandLine.IFactory factory =
+        new CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == VerifyCommand.class) {
+              return cls.cast(new VerifyCommand(location -> io));
+            }
+            if (cls == InspectCommand.class) {
+              return cls.cast(new InspectCommand(location -> io));
+            }
+            return CommandLine.defaultFactory().create(cls);
+          }
+        };
     return run(factory, args);
   }
 

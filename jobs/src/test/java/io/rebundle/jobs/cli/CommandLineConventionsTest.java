@@ -18,16 +18,20 @@ class CommandLineConventionsTest {
   void aMisspeltCommandIsNamedWithASuggestion() {
     CliRunner r = CliRunner.run("conver", "SRC");
     assertEquals(2, r.exitCode());
-    assertEquals("rebundle: Unknown command: 'conver' (did you mean convert or verify or completion?)\n"
-        + "Try 'rebundle --help' for more information.\n", r.err());
+    assertEquals(
+        "rebundle: Unknown command: 'conver' (did you mean convert or verify or completion?)\n"
+            + "Try 'rebundle --help' for more information.\n",
+        r.err());
   }
 
   @Test
   void anUnknownOptionIsBlamedNotTheArgumentsItDisplaced() {
     CliRunner r = CliRunner.run("convert", "--too", "tf2", "SRC", "DST");
     assertEquals(2, r.exitCode());
-    assertEquals("rebundle: Unknown option: '--too' (did you mean --to?)\n"
-        + "Try 'rebundle convert --help' for more information.\n", r.err());
+    assertEquals(
+        "rebundle: Unknown option: '--too' (did you mean --to?)\n"
+            + "Try 'rebundle convert --help' for more information.\n",
+        r.err());
     assertFalse(r.err().contains("DST"), r.err());
   }
 
@@ -38,8 +42,10 @@ class CommandLineConventionsTest {
     try {
       CliRunner r = CliRunner.run("verify");
       assertEquals(2, r.exitCode());
-      assertEquals("rebundle: Missing required parameter: 'PATH'\nTry './submit.sh verify --help' for more "
-          + "information.\n", r.err());
+      assertEquals(
+          "rebundle: Missing required parameter: 'PATH'\nTry './submit.sh verify --help' for more "
+              + "information.\n",
+          r.err());
       CliRunner help = CliRunner.run("--help");
       assertTrue(help.out().startsWith("Usage: ./submit.sh "), help.out());
     } finally {
@@ -58,15 +64,25 @@ class CommandLineConventionsTest {
     BuildInfo b = BuildInfo.current();
     assertFalse(r.out().contains("dev"), r.out());
     assertTrue(b.version().matches("\\d+\\.\\d+\\.\\d+.*"), b.version());
-    assertTrue(b.gitCommit().matches("[0-9a-f]{7,40}"), "git commit from the build: " + b.gitCommit());
-    assertEquals("rebundle " + b.toolVersion() + "\nSpark " + org.apache.spark.package$.MODULE$.SPARK_VERSION()
-        + ", Hadoop " + org.apache.hadoop.util.VersionInfo.getVersion() + ", Java " + System.getProperty("java.version")
-        + "\n", r.out());
+    assertTrue(
+        b.gitCommit().matches("[0-9a-f]{7,40}"), "git commit from the build: " + b.gitCommit());
+    assertEquals(
+        "rebundle "
+            + b.toolVersion()
+            + "\nSpark "
+            + org.apache.spark.package$.MODULE$.SPARK_VERSION()
+            + ", Hadoop "
+            + org.apache.hadoop.util.VersionInfo.getVersion()
+            + ", Java "
+            + System.getProperty("java.version")
+            + "\n",
+        r.out());
   }
 
   @Test
   void everySubCommandHelpHasExamplesAndDescribedArguments() {
-    for (String command : new String[] {"inspect", "verify", "convert", "diff", "synth", "completion"}) {
+    for (String command :
+        new String[] {"inspect", "verify", "convert", "diff", "synth", "completion"}) {
       CliRunner r = CliRunner.run(command, "--help");
       assertEquals(0, r.exitCode(), command + ": " + r.err());
       assertTrue(r.out().contains("Examples:\n  rebundle " + command), command + ":\n" + r.out());
@@ -75,7 +91,9 @@ class CommandLineConventionsTest {
     assertTrue(diff.matches("(?s).*\\n\\s+A\\s+The first checkpoint.*"), diff);
     assertTrue(diff.matches("(?s).*\\n\\s+B\\s+The second checkpoint.*"), diff);
     String convert = CliRunner.run("convert", "--help").out();
-    assertTrue(convert.matches("(?s).*\\n\\s+DST\\s+The output: a prefix, or a model directory.*"), convert);
+    assertTrue(
+        convert.matches("(?s).*\\n\\s+DST\\s+The output: a prefix, or a model directory.*"),
+        convert);
   }
 
   @Test
@@ -83,9 +101,13 @@ class CommandLineConventionsTest {
     CliRunner r = CliRunner.run("completion");
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().startsWith("#!/usr/bin/env bash"), r.out());
-    assertTrue(r.out().contains("complete -F _complete_rebundle"), r.out().lines().filter(l -> l.contains("complete "))
-        .toList().toString());
-    for (String word : new String[] {"inspect", "verify", "convert", "diff", "--all-checkpoints", "--reuse-files"}) {
+    assertTrue(
+        r.out().contains("complete -F _complete_rebundle"),
+        r.out().lines().filter(l -> l.contains("complete ")).toList().toString());
+    for (String word :
+        new String[] {
+          "inspect", "verify", "convert", "diff", "--all-checkpoints", "--reuse-files"
+        }) {
       assertTrue(r.out().contains(word), word);
     }
   }
@@ -98,7 +120,8 @@ class CommandLineConventionsTest {
     for (String suffix : new String[] {".index", ".data-00000-of-00001"}) {
       Files.copy(Path.of(CliRunner.example("tf1-ckpt") + suffix), model.resolve("ckpt-1" + suffix));
     }
-    Files.writeString(model.resolve("checkpoint"), "model_checkpoint_path: \"/gone/elsewhere/ckpt-1\"\n");
+    Files.writeString(
+        model.resolve("checkpoint"), "model_checkpoint_path: \"/gone/elsewhere/ckpt-1\"\n");
     CliRunner loud = CliRunner.run("inspect", model.toString());
     assertEquals(0, loud.exitCode(), loud.err());
     assertTrue(loud.err().startsWith("rebundle: warning: The checkpoint state file "), loud.err());
@@ -120,14 +143,20 @@ class CommandLineConventionsTest {
   @Test
   void aClusterThatRemovesTheApplicationExitsFourWithOneLine() {
     // What Spark's scheduler throws at a job whose context the cluster stopped.
-    Exception ex = new org.apache.spark.SparkException("Job 3 cancelled because SparkContext was shut down\n"
-        + "\tat org.apache.spark.scheduler.DAGScheduler...");
+    Exception ex =
+        new org.apache.spark.SparkException(
+            "Job 3 cancelled because SparkContext was shut down\n"
+                + "\tat org.apache.spark.scheduler.DAGScheduler...");
     Exception wrapped = new RuntimeException("convert failed", ex);
     assertEquals(ExitCodes.STORAGE, Main.exitCodeFor(wrapped));
-    assertEquals("Cannot finish: the cluster removed the application (convert failed); see the cluster's and the "
-        + "workers' logs", ClusterFailure.message(wrapped));
-    assertEquals(ExitCodes.STORAGE, Main.exitCodeFor(new IllegalStateException(
-        "Cannot call methods on a stopped SparkContext.")));
+    assertEquals(
+        "Cannot finish: the cluster removed the application (convert failed); see the cluster's and the "
+            + "workers' logs",
+        ClusterFailure.message(wrapped));
+    assertEquals(
+        ExitCodes.STORAGE,
+        Main.exitCodeFor(
+            new IllegalStateException("Cannot call methods on a stopped SparkContext.")));
     assertEquals(ExitCodes.INTERNAL, Main.exitCodeFor(new IllegalStateException("something else")));
   }
 }

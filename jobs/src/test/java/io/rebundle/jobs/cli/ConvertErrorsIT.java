@@ -34,9 +34,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad sources reach the user of {@code convert} as one line and exit code 3: index problems are found
- * in the plan, before any Spark job starts; a corrupt byte is found by a task and still prints at most
- * two lines on stderr (no executor stack trace).
+ * Bad sources reach the user of {@code convert} as one line and exit code 3: index problems are
+ * found in the plan, before any Spark job starts; a corrupt byte is found by a task and still
+ * prints at most two lines on stderr (no executor stack trace).
  */
 class ConvertErrorsIT {
   private static final LocalFileIO IO = new LocalFileIO();
@@ -62,7 +62,8 @@ class ConvertErrorsIT {
     List<IndexRecord> records = new ArrayList<>();
     try (CheckpointReader r = CheckpointReader.openPrefix(IO, source)) {
       for (IndexRecord rec : r.records()) {
-        records.add(rec.name().equals(key) ? new IndexRecord(rec.key(), change.apply(rec.entry())) : rec);
+        records.add(
+            rec.name().equals(key) ? new IndexRecord(rec.key(), change.apply(rec.entry())) : rec);
       }
     }
     Files.delete(Path.of(Naming.indexFile(source)));
@@ -89,15 +90,18 @@ class ConvertErrorsIT {
   }
 
   /**
-   * Runs convert and returns it with the number of Spark jobs it started: a marker job run afterwards
-   * is seen by the listener only after every earlier job's start (the bus delivers events in order).
+   * Runs convert and returns it with the number of Spark jobs it started: a marker job run
+   * afterwards is seen by the listener only after every earlier job's start (the bus delivers
+   * events in order).
    */
   private CliRunner convertCountingJobs(AtomicInteger jobs) throws Exception {
     JavaSparkContext sc = SharedSpark.context();
     JobCounter counter = new JobCounter();
     sc.sc().addSparkListener(counter);
     try {
-      CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
+      CliRunner r =
+          CliRunner.runWithSharedSpark(
+              "convert", "--to", "tf2", source, dir.resolve("dst/out").toString());
       sc.setJobGroup(MARKER, "marker", false);
       sc.parallelize(List.of(1), 1).count();
       sc.clearJobGroup();
@@ -121,29 +125,41 @@ class ConvertErrorsIT {
   @Test
   void shardBeyondNumShardsExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("b", e -> entry(e, e.dtypeCode(), 3, e.offset(), e.size()));
-    assertRefusedInThePlan("Cannot read tensor b: its entry in " + source + ".index names shard 3, but the "
-        + "checkpoint has 1 shard");
+    assertRefusedInThePlan(
+        "Cannot read tensor b: its entry in "
+            + source
+            + ".index names shard 3, but the "
+            + "checkpoint has 1 shard");
   }
 
   @Test
   void offsetPastTheEndExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("b", e -> entry(e, e.dtypeCode(), 0, 40, e.size()));
-    assertRefusedInThePlan("Cannot plan tensor b: its 16 bytes at offset 40 of " + data + " lie past the end of the "
-        + "file (32 bytes; the file is truncated or the index is corrupt)");
+    assertRefusedInThePlan(
+        "Cannot plan tensor b: its 16 bytes at offset 40 of "
+            + data
+            + " lie past the end of the "
+            + "file (32 bytes; the file is truncated or the index is corrupt)");
   }
 
   @Test
   void unknownDtypeExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("a", e -> entry(e, 99, 0, e.offset(), e.size()));
-    assertRefusedInThePlan("Cannot plan tensor a of " + source + ".index (data offset 0): dtype code 99 is not a "
-        + "TensorFlow dtype");
+    assertRefusedInThePlan(
+        "Cannot plan tensor a of "
+            + source
+            + ".index (data offset 0): dtype code 99 is not a "
+            + "TensorFlow dtype");
   }
 
   @Test
   void sizeThatIsNotDtypeTimesShapeExitsThreeBeforeAnyJob() throws Exception {
     corruptEntry("b", e -> entry(e, e.dtypeCode(), 0, e.offset(), 8));
-    assertRefusedInThePlan("Invalid size in bundle entry: key b in " + source + ".index; stored size 8; expected "
-        + "size 16 (int64 [2])");
+    assertRefusedInThePlan(
+        "Invalid size in bundle entry: key b in "
+            + source
+            + ".index; stored size 8; expected "
+            + "size 16 (int64 [2])");
   }
 
   @Test
@@ -152,27 +168,42 @@ class ConvertErrorsIT {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (arg.startsWith("--add-opens") || arg.startsWith("-XX:+IgnoreUnrecognized") || arg.startsWith("-Dio.netty")) {
+      if (arg.startsWith("--add-opens")
+          || arg.startsWith("-XX:+IgnoreUnrecognized")
+          || arg.startsWith("-Dio.netty")) {
         command.add(arg);
       }
     }
     // The log configuration users get (conf/log4j2.properties), not the tests' own.
-    command.add("-Dlog4j2.configurationFile=" + CliRunner.repo().resolve("conf/log4j2.properties").toAbsolutePath());
+    command.add(
+        "-Dlog4j2.configurationFile="
+            + CliRunner.repo().resolve("conf/log4j2.properties").toAbsolutePath());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
     command.addAll(List.of("convert", "--to", "tf2", source, dir.resolve("dst/out").toString()));
-    ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(dir.resolve("stderr.txt").toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(dir.resolve("stderr.txt").toFile());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     Process p = pb.start();
     assertTrue(p.waitFor(300, TimeUnit.SECONDS), "convert did not finish");
-    List<String> lines = Files.readAllLines(dir.resolve("stderr.txt"), StandardCharsets.UTF_8).stream()
-        .filter(l -> !l.isBlank()).toList();
+    List<String> lines =
+        Files.readAllLines(dir.resolve("stderr.txt"), StandardCharsets.UTF_8).stream()
+            .filter(l -> !l.isBlank())
+            .toList();
 
     assertEquals(3, p.exitValue(), String.join("\n", lines));
     assertTrue(lines.size() <= 2, "stderr:\n" + String.join("\n", lines));
-    assertTrue(lines.stream().anyMatch(l -> l.startsWith("rebundle: Checksum mismatch for tensor b in " + data
-        + " (shard 0, offset 16, 16 bytes)")), "stderr:\n" + String.join("\n", lines));
+    assertTrue(
+        lines.stream()
+            .anyMatch(
+                l ->
+                    l.startsWith(
+                        "rebundle: Checksum mismatch for tensor b in "
+                            + data
+                            + " (shard 0, offset 16, 16 bytes)")),
+        "stderr:\n" + String.join("\n", lines));
   }
 }

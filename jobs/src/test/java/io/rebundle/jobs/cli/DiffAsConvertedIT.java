@@ -33,8 +33,14 @@ class DiffAsConvertedIT {
 
     CliRunner r = CliRunner.run("diff", "--as-converted", source, out);
     assertEquals(0, r.exitCode(), r.out() + r.err());
-    assertEquals("A: " + source + "\nB: " + out + "\nidentical: 3 equal tensors, 0 with different values, 0 mismatched, "
-        + "0 only in A, 0 only in B (expected from the conversion: 0 only in A, 2 only in B)\n", r.out());
+    assertEquals(
+        "A: "
+            + source
+            + "\nB: "
+            + out
+            + "\nidentical: 3 equal tensors, 0 with different values, 0 mismatched, "
+            + "0 only in A, 0 only in B (expected from the conversion: 0 only in A, 2 only in B)\n",
+        r.out());
   }
 
   @Test
@@ -45,8 +51,12 @@ class DiffAsConvertedIT {
     assertEquals(0, c.exitCode(), c.err());
     CliRunner r = CliRunner.run("diff", "--as-converted", source, out);
     assertEquals(0, r.exitCode(), r.out() + r.err());
-    assertTrue(r.out().endsWith("identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, "
-        + "0 only in B (expected from the conversion: 2 only in A, 0 only in B)\n"), r.out());
+    assertTrue(
+        r.out()
+            .endsWith(
+                "identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, "
+                    + "0 only in B (expected from the conversion: 2 only in A, 0 only in B)\n"),
+        r.out());
   }
 
   @Test
@@ -60,7 +70,9 @@ class DiffAsConvertedIT {
     Path map = dir.resolve("half.yaml");
     Files.writeString(map, "transforms:\n  - {match: 'dense/kernel', cast: float16}\n");
     String out = dir.resolve("tf2/ckpt-1").toString();
-    CliRunner c = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--map", map.toString(), source, out);
+    CliRunner c =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf2", "--map", map.toString(), source, out);
     assertEquals(0, c.exitCode(), c.err());
 
     CliRunner r = CliRunner.run("diff", "--as-converted", "--json", source, out);
@@ -78,7 +90,9 @@ class DiffAsConvertedIT {
       w.finish();
     }
     String otherOut = dir.resolve("other-tf2/ckpt-1").toString();
-    CliRunner c2 = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--map", map.toString(), other, otherOut);
+    CliRunner c2 =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf2", "--map", map.toString(), other, otherOut);
     assertEquals(0, c2.exitCode(), c2.err());
     CliRunner d = CliRunner.run("diff", "--as-converted", "--json", source, otherOut);
     assertEquals(1, d.exitCode(), d.out());
@@ -119,22 +133,35 @@ class DiffAsConvertedIT {
 
     CliRunner within = CliRunner.run("diff", "--rtol", "0.05", a, b);
     assertEquals(0, within.exitCode(), within.out());
-    assertTrue(within.out().endsWith("equal within tolerance: 3 equal tensors (rtol 0.05, atol 0), 0 with different "
-        + "values, 0 mismatched, 0 only in A, 0 only in B\n"), within.out());
+    assertTrue(
+        within
+            .out()
+            .endsWith(
+                "equal within tolerance: 3 equal tensors (rtol 0.05, atol 0), 0 with different "
+                    + "values, 0 mismatched, 0 only in A, 0 only in B\n"),
+        within.out());
 
     CliRunner bad = CliRunner.run("diff", "--rtol", "-1", a, b);
     assertEquals(2, bad.exitCode());
-    assertEquals("rebundle: Invalid tolerance: rtol -1.0, atol 0.0 (must be finite and at least 0)\n", bad.err());
+    assertEquals(
+        "rebundle: Invalid tolerance: rtol -1.0, atol 0.0 (must be finite and at least 0)\n",
+        bad.err());
   }
 
   @Test
   void yamlSyntaxErrorsGiveFileLineAndColumn() throws Exception {
     Path map = dir.resolve("broken.yaml");
     Files.writeString(map, "rename:\n  - {from: 'a', to: 'b'\n  - x\n");
-    MappingFile.InvalidMappingException e = org.junit.jupiter.api.Assertions.assertThrows(
-        MappingFile.InvalidMappingException.class, () -> MappingFile.read(map));
-    assertTrue(e.getMessage().matches("Invalid mapping file " + java.util.regex.Pattern.quote(map.toString())
-        + ":\\d+:\\d+: .+"), e.getMessage());
+    MappingFile.InvalidMappingException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            MappingFile.InvalidMappingException.class, () -> MappingFile.read(map));
+    assertTrue(
+        e.getMessage()
+            .matches(
+                "Invalid mapping file "
+                    + java.util.regex.Pattern.quote(map.toString())
+                    + ":\\d+:\\d+: .+"),
+        e.getMessage());
     assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("^"), e.getMessage());
   }
 }

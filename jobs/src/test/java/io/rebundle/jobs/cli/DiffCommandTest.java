@@ -43,26 +43,46 @@ class DiffCommandTest {
 
   @Test
   void reportsKeyAndValueDifferencesAndExitsOne() {
-    String a = write("a", floats(1, 2, 3, Float.NaN), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), "only_a");
-    String b = write("b", floats(1, 2.5f, 3, Float.NaN), Tensor.of(DType.INT32, TensorShape.SCALAR, new byte[4]), "only_b");
+    String a =
+        write(
+            "a",
+            floats(1, 2, 3, Float.NaN),
+            Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]),
+            "only_a");
+    String b =
+        write(
+            "b",
+            floats(1, 2.5f, 3, Float.NaN),
+            Tensor.of(DType.INT32, TensorShape.SCALAR, new byte[4]),
+            "only_b");
     CliRunner r = CliRunner.run("diff", a, b);
     assertEquals(1, r.exitCode(), r.err());
-    assertEquals(String.join("\n",
-        "A: " + a, "B: " + b,
-        "only in A (1): only_a",
-        "only in B (1): only_b",
-        "mismatch step: int64 [] vs int32 []",
-        "KEY  DTYPE        ELEMENTS   DIFFERING       MAX_ABS       MAX_REL",
-        "w    float32             4           1      0.500000      0.200000",
-        "different: 1 equal tensors, 1 with different values, 1 mismatched, 1 only in A, 1 only in B", ""), r.out());
+    assertEquals(
+        String.join(
+            "\n",
+            "A: " + a,
+            "B: " + b,
+            "only in A (1): only_a",
+            "only in B (1): only_b",
+            "mismatch step: int64 [] vs int32 []",
+            "KEY  DTYPE        ELEMENTS   DIFFERING       MAX_ABS       MAX_REL",
+            "w    float32             4           1      0.500000      0.200000",
+            "different: 1 equal tensors, 1 with different values, 1 mismatched, 1 only in A, 1 only in B",
+            ""),
+        r.out());
     CliRunner j = CliRunner.run("diff", "--json", a, b);
-    assertTrue(j.out().contains("\"different\":[{\"key\":\"w\",\"dtype\":\"float32\",\"elements\":4,\"differing\":1,"
-        + "\"max_abs_diff\":0.5,\"max_rel_diff\":0.2}]"), j.out());
+    assertTrue(
+        j.out()
+            .contains(
+                "\"different\":[{\"key\":\"w\",\"dtype\":\"float32\",\"elements\":4,\"differing\":1,"
+                    + "\"max_abs_diff\":0.5,\"max_rel_diff\":0.2}]"),
+        j.out());
   }
 
   @Test
   void identicalCheckpointsExitZeroWithoutReadingValues() throws Exception {
-    String a = write("a", floats(1, 2), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
+    String a =
+        write("a", floats(1, 2), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
     Path copy = dir.resolve("copy");
     Files.createDirectories(copy);
     for (String f : List.of("a.index", "a.data-00000-of-00001")) {
@@ -70,18 +90,24 @@ class DiffCommandTest {
     }
     CliRunner r = CliRunner.run("diff", a, copy.resolve("a").toString());
     assertEquals(0, r.exitCode(), r.err());
-    assertTrue(r.out().endsWith("identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, 0 only in B\n"),
+    assertTrue(
+        r.out()
+            .endsWith(
+                "identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, 0 only in B\n"),
         r.out());
   }
 
   @Test
   void mapsAsKeysBeforeComparing() throws Exception {
-    String a = write("a", floats(1, 2), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
+    String a =
+        write("a", floats(1, 2), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
     String b = dir.resolve("b").toString();
     try (CheckpointWriter cw = CheckpointWriter.create(new LocalFileIO(), b)) {
       cw.add("model/w", floats(1, 2));
       cw.add("model/step", Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]));
-      cw.add("model/ids", Tensor.of(DType.INT32, TensorShape.of(2), new byte[] {1, 0, 0, 0, 2, 0, 0, 0}));
+      cw.add(
+          "model/ids",
+          Tensor.of(DType.INT32, TensorShape.of(2), new byte[] {1, 0, 0, 0, 2, 0, 0, 0}));
       cw.finish();
     }
     Path map = dir.resolve("map.yaml");

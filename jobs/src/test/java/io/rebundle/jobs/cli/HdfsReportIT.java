@@ -17,7 +17,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code --report hdfs://...} lands in HDFS (it once wrote ./hdfs:/nn/... in the working directory). */
+/**
+ * {@code --report hdfs://...} lands in HDFS (it once wrote ./hdfs:/nn/... in the working
+ * directory).
+ */
 class HdfsReportIT {
   private static MiniDFSCluster cluster;
   private static FileSystem fs;
@@ -46,16 +49,25 @@ class HdfsReportIT {
   @Test
   void reportToAnHdfsUriIsWrittenToHdfs() throws Exception {
     String location = fs.getUri() + "/reports/nested/r.json";
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--report", location,
-        CliRunner.example("tf1-ckpt"), dir.resolve("out").toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert",
+            "--to",
+            "tf2",
+            "--report",
+            location,
+            CliRunner.example("tf1-ckpt"),
+            dir.resolve("out").toString());
     assertEquals(0, r.exitCode(), r.err());
     JsonNode json;
     try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(location))) {
       json = new ObjectMapper().readTree(in);
     }
     assertEquals("succeeded", json.get("status").asText());
-    assertEquals(dir.resolve("out").toString(), json.get("conversions").get(0).get("destination").asText());
-    assertEquals(1, fs.listStatus(new org.apache.hadoop.fs.Path(fs.getUri() + "/reports/nested")).length);
+    assertEquals(
+        dir.resolve("out").toString(), json.get("conversions").get(0).get("destination").asText());
+    assertEquals(
+        1, fs.listStatus(new org.apache.hadoop.fs.Path(fs.getUri() + "/reports/nested")).length);
     assertFalse(Files.exists(Path.of("hdfs:")), "a local hdfs: directory");
   }
 }

@@ -29,14 +29,19 @@ class HfBertPresetIT {
   @TempDir Path dir;
 
   @Test
-  void convertsABertShapedCheckpointToTransformersNamesShapesAndTransposedBytes() throws IOException {
+  void convertsABertShapedCheckpointToTransformersNamesShapesAndTransposedBytes()
+      throws IOException {
     Random random = new Random(14);
     Map<String, Tensor> source = new TreeMap<>();
     for (HfBertPresetTest.Family f : HfBertPresetTest.FAMILIES) {
       source.put(f.source(), floats(random, f.shape()));
     }
     for (String skipped : HfBertPresetTest.SKIPPED) {
-      source.put(skipped, skipped.equals("global_step") ? TestCheckpoints.int64Scalar(7) : TestCheckpoints.scalar(1));
+      source.put(
+          skipped,
+          skipped.equals("global_step")
+              ? TestCheckpoints.int64Scalar(7)
+              : TestCheckpoints.scalar(1));
     }
     String prefix = dir.resolve("bert_model.ckpt").toString();
     try (CheckpointWriter w = CheckpointWriter.create(new LocalFileIO(), prefix, 1, false)) {
@@ -47,8 +52,9 @@ class HfBertPresetIT {
     Files.writeString(preset, MappingFile.presetText("hf-bert"));
     Path out = dir.resolve("out");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1", "--map", preset.toString(), prefix,
-        out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf1", "--map", preset.toString(), prefix, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
     Map<String, Tensor> converted = TestCheckpoints.readAll(new LocalFileIO(), out.toString());
@@ -67,8 +73,9 @@ class HfBertPresetIT {
 
   private static Tensor floats(Random random, long[] dims) {
     TensorShape shape = TensorShape.of(dims);
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) shape.numElements() * 4)
-        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate((int) shape.numElements() * 4)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
     for (long i = 0; i < shape.numElements(); i++) {
       b.putFloat(random.nextFloat());
     }

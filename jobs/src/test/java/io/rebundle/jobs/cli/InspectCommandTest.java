@@ -9,8 +9,8 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
 import io.rebundle.codec.io.LocalFileIO;
-import io.rebundle.codec.table.TableWriter;
 import io.rebundle.codec.io.PositionOutputStream;
+import io.rebundle.codec.table.TableWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -27,13 +27,17 @@ class InspectCommandTest {
     String prefix = CliRunner.example("tf1-ckpt");
     CliRunner r = CliRunner.run("inspect", prefix);
     assertEquals(0, r.exitCode(), r.err());
-    assertEquals(String.join("\n",
-        "prefix: " + prefix,
-        "format: tf1 (name-based), 1 shard, 3 tensors, 12 bytes",
-        "KEY       DTYPE       SHAPE         BYTES  SHARD  SLICES",
-        "a         float32     []                4      0       0",
-        "b         float32     []                4      0       0",
-        "scoped/c  float32     []                4      0       0", ""), r.out());
+    assertEquals(
+        String.join(
+            "\n",
+            "prefix: " + prefix,
+            "format: tf1 (name-based), 1 shard, 3 tensors, 12 bytes",
+            "KEY       DTYPE       SHAPE         BYTES  SHARD  SLICES",
+            "a         float32     []                4      0       0",
+            "b         float32     []                4      0       0",
+            "scoped/c  float32     []                4      0       0",
+            ""),
+        r.out());
   }
 
   @Test
@@ -41,10 +45,13 @@ class InspectCommandTest {
     String prefix = CliRunner.example("tf1-ckpt");
     CliRunner r = CliRunner.run("inspect", "--json", prefix);
     assertEquals(0, r.exitCode(), r.err());
-    assertEquals("{\"prefix\":\"" + prefix + "\",\"format\":\"tf1\",\"num_shards\":1,\"tensors\":["
-        + "{\"key\":\"a\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0},"
-        + "{\"key\":\"b\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0},"
-        + "{\"key\":\"scoped/c\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0}]}\n",
+    assertEquals(
+        "{\"prefix\":\""
+            + prefix
+            + "\",\"format\":\"tf1\",\"num_shards\":1,\"tensors\":["
+            + "{\"key\":\"a\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0},"
+            + "{\"key\":\"b\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0},"
+            + "{\"key\":\"scoped/c\",\"dtype\":\"float32\",\"shape\":[],\"bytes\":4,\"shard\":0,\"slices\":0}]}\n",
         r.out());
   }
 
@@ -54,17 +61,33 @@ class InspectCommandTest {
     CliRunner json = CliRunner.run("inspect", "--json", dirPath);
     assertEquals(0, json.exitCode(), json.err());
     assertTrue(json.out().contains("\"format\":\"tf2\""), json.out());
-    assertTrue(json.out().contains("{\"id\":1,\"children\":[{\"name\":\"0\",\"node_id\":3},"
-        + "{\"name\":\"1\",\"node_id\":4},{\"name\":\"2\",\"node_id\":5}],\"attributes\":[],"
-        + "\"slot_variables\":[],\"has_checkpoint_values\":true}"), json.out());
-    assertTrue(json.out().contains("{\"name\":\"VARIABLE_VALUE\",\"full_name\":\"c\","
-        + "\"checkpoint_key\":\"variables/2/.ATTRIBUTES/VARIABLE_VALUE\"}"), json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "{\"id\":1,\"children\":[{\"name\":\"0\",\"node_id\":3},"
+                    + "{\"name\":\"1\",\"node_id\":4},{\"name\":\"2\",\"node_id\":5}],\"attributes\":[],"
+                    + "\"slot_variables\":[],\"has_checkpoint_values\":true}"),
+        json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "{\"name\":\"VARIABLE_VALUE\",\"full_name\":\"c\","
+                    + "\"checkpoint_key\":\"variables/2/.ATTRIBUTES/VARIABLE_VALUE\"}"),
+        json.out());
 
     CliRunner tree = CliRunner.run("inspect", "--tree", dirPath);
-    assertTrue(tree.out().contains("├── variables #1\n"
-        + "│   ├── 0 #3  [VARIABLE_VALUE full_name=a key=variables/0/.ATTRIBUTES/VARIABLE_VALUE]\n"), tree.out());
-    assertTrue(tree.out().contains("└── save_counter #2  [VARIABLE_VALUE full_name=save_counter "
-        + "key=save_counter/.ATTRIBUTES/VARIABLE_VALUE]"), tree.out());
+    assertTrue(
+        tree.out()
+            .contains(
+                "├── variables #1\n"
+                    + "│   ├── 0 #3  [VARIABLE_VALUE full_name=a key=variables/0/.ATTRIBUTES/VARIABLE_VALUE]\n"),
+        tree.out());
+    assertTrue(
+        tree.out()
+            .contains(
+                "└── save_counter #2  [VARIABLE_VALUE full_name=save_counter "
+                    + "key=save_counter/.ATTRIBUTES/VARIABLE_VALUE]"),
+        tree.out());
   }
 
   @Test
@@ -76,7 +99,10 @@ class InspectCommandTest {
     }
     try (CheckpointWriter w = CheckpointWriter.create(new LocalFileIO(), prefix)) {
       w.add("m", Tensor.of(DType.FLOAT, TensorShape.of(3, 4), b.array()));
-      w.add("s", Tensor.ofStrings(TensorShape.of(2), List.of("a'b".getBytes(), new byte[] {0, (byte) 0xff})));
+      w.add(
+          "s",
+          Tensor.ofStrings(
+              TensorShape.of(2), List.of("a'b".getBytes(), new byte[] {0, (byte) 0xff})));
       w.add("flag", Tensor.of(DType.BOOL, TensorShape.SCALAR, new byte[] {1}));
       w.finish();
     }
@@ -91,15 +117,27 @@ class InspectCommandTest {
   void foldsSliceEntriesIntoTheirTensor() {
     String prefix = dir.resolve("sliced").toString();
     try (CheckpointWriter w = CheckpointWriter.create(new LocalFileIO(), prefix, 2, false)) {
-      w.addSlice(1, "emb", TensorShape.of(4, 2), TensorSlice.parse("0,2:-"),
+      w.addSlice(
+          1,
+          "emb",
+          TensorShape.of(4, 2),
+          TensorSlice.parse("0,2:-"),
           Tensor.of(DType.FLOAT, TensorShape.of(2, 2), new byte[16]));
-      w.addSlice(0, "emb", TensorShape.of(4, 2), TensorSlice.parse("2,2:-"),
+      w.addSlice(
+          0,
+          "emb",
+          TensorShape.of(4, 2),
+          TensorSlice.parse("2,2:-"),
           Tensor.of(DType.FLOAT, TensorShape.of(2, 2), new byte[16]));
       w.finish();
     }
     CliRunner r = CliRunner.run("inspect", "--json", prefix);
-    assertTrue(r.out().contains("\"tensors\":[{\"key\":\"emb\",\"dtype\":\"float32\",\"shape\":[4,2],"
-        + "\"bytes\":32,\"shard\":0,\"slices\":2}]"), r.out());
+    assertTrue(
+        r.out()
+            .contains(
+                "\"tensors\":[{\"key\":\"emb\",\"dtype\":\"float32\",\"shape\":[4,2],"
+                    + "\"bytes\":32,\"shard\":0,\"slices\":2}]"),
+        r.out());
   }
 
   @Test
@@ -116,8 +154,13 @@ class InspectCommandTest {
     Files.copy(Path.of(CliRunner.example("tf1-ckpt") + ".index"), dir.resolve("ckpt-1.index"));
     CliRunner r = CliRunner.run("inspect", dir.resolve("ckpt").toString());
     assertEquals(4, r.exitCode());
-    assertEquals("rebundle: Cannot find checkpoint " + dir.resolve("ckpt") + ": no " + dir.resolve("ckpt.index")
-        + " found; did you mean ckpt-1? (a checkpoint suffix such as '-1' may be missing)\n", r.err());
+    assertEquals(
+        "rebundle: Cannot find checkpoint "
+            + dir.resolve("ckpt")
+            + ": no "
+            + dir.resolve("ckpt.index")
+            + " found; did you mean ckpt-1? (a checkpoint suffix such as '-1' may be missing)\n",
+        r.err());
   }
 
   @Test
@@ -130,8 +173,12 @@ class InspectCommandTest {
     }
     CliRunner r = CliRunner.run("inspect", v1.toString());
     assertEquals(3, r.exitCode());
-    assertEquals("rebundle: Cannot read " + v1 + ": legacy V1 checkpoint (tf.train.Saver write_version=V1); "
-        + "re-save it with a TensorFlow that writes V2 checkpoints\n", r.err());
+    assertEquals(
+        "rebundle: Cannot read "
+            + v1
+            + ": legacy V1 checkpoint (tf.train.Saver write_version=V1); "
+            + "re-save it with a TensorFlow that writes V2 checkpoints\n",
+        r.err());
   }
 
   @Test
@@ -143,8 +190,13 @@ class InspectCommandTest {
     Files.write(index, b);
     CliRunner r = CliRunner.run("inspect", dir.resolve("bad").toString());
     assertEquals(3, r.exitCode());
-    assertEquals("rebundle: Cannot read table " + index + " at offset " + (b.length - 8)
-        + ": not an sstable (bad magic number): expected db4775248b80fb57, found da4775248b80fb57\n", r.err());
+    assertEquals(
+        "rebundle: Cannot read table "
+            + index
+            + " at offset "
+            + (b.length - 8)
+            + ": not an sstable (bad magic number): expected db4775248b80fb57, found da4775248b80fb57\n",
+        r.err());
   }
 
   @Test
@@ -152,7 +204,9 @@ class InspectCommandTest {
     CliRunner r = CliRunner.run("inspect", "--no-such-option", "x");
     assertEquals(2, r.exitCode());
     assertTrue(r.err().contains("Unknown option: '--no-such-option'"), r.err());
-    assertEquals(2, CliRunner.run("inspect", "--max-elements", "0", CliRunner.example("tf1-ckpt")).exitCode());
+    assertEquals(
+        2,
+        CliRunner.run("inspect", "--max-elements", "0", CliRunner.example("tf1-ckpt")).exitCode());
     assertEquals(2, CliRunner.run().exitCode());
   }
 

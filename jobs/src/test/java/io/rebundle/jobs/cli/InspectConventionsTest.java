@@ -11,7 +11,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** inspect as TensorFlow's inspect_checkpoint users expect: one tensor, a pattern, globs, JSON Lines, all steps. */
+/**
+ * inspect as TensorFlow's inspect_checkpoint users expect: one tensor, a pattern, globs, JSON
+ * Lines, all steps.
+ */
 class InspectConventionsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -22,7 +25,9 @@ class InspectConventionsTest {
     Files.createDirectories(model);
     for (String step : steps) {
       for (String suffix : new String[] {".index", ".data-00000-of-00001"}) {
-        Files.copy(Path.of(CliRunner.example("tf1-ckpt") + suffix), model.resolve("ckpt-" + step + suffix));
+        Files.copy(
+            Path.of(CliRunner.example("tf1-ckpt") + suffix),
+            model.resolve("ckpt-" + step + suffix));
       }
     }
     return model;
@@ -32,25 +37,35 @@ class InspectConventionsTest {
   void tensorPrintsOneTensorWithItsValues() {
     CliRunner r = CliRunner.run("inspect", "--tensor", "b", CliRunner.example("tf1-ckpt"));
     assertEquals(0, r.exitCode(), r.err());
-    assertEquals(String.join("\n",
-        "prefix: " + CliRunner.example("tf1-ckpt"),
-        "format: tf1 (name-based), 1 shard, 1 tensors, 4 bytes (selected by --tensor)",
-        "KEY  DTYPE       SHAPE         BYTES  SHARD  SLICES",
-        "b    float32     []                4      0       0",
-        "    2.", ""), r.out());
+    assertEquals(
+        String.join(
+            "\n",
+            "prefix: " + CliRunner.example("tf1-ckpt"),
+            "format: tf1 (name-based), 1 shard, 1 tensors, 4 bytes (selected by --tensor)",
+            "KEY  DTYPE       SHAPE         BYTES  SHARD  SLICES",
+            "b    float32     []                4      0       0",
+            "    2.",
+            ""),
+        r.out());
   }
 
   @Test
   void anUnknownTensorIsAUsageErrorWithSimilarKeys() {
     CliRunner r = CliRunner.run("inspect", "--tensor", "c", CliRunner.example("tf1-ckpt"));
     assertEquals(2, r.exitCode());
-    assertEquals("rebundle: Invalid --tensor: " + CliRunner.example("tf1-ckpt") + " has no tensor 'c' (similar: "
-        + "scoped/c)\n", r.err().lines().findFirst().get() + "\n");
+    assertEquals(
+        "rebundle: Invalid --tensor: "
+            + CliRunner.example("tf1-ckpt")
+            + " has no tensor 'c' (similar: "
+            + "scoped/c)\n",
+        r.err().lines().findFirst().get() + "\n");
   }
 
   @Test
   void keysSelectsByRegexAndJsonlPrintsOneObjectPerLine() throws Exception {
-    CliRunner r = CliRunner.run("inspect", "--keys", "^(a|scoped/)", "--jsonl", CliRunner.example("tf1-ckpt"));
+    CliRunner r =
+        CliRunner.run(
+            "inspect", "--keys", "^(a|scoped/)", "--jsonl", CliRunner.example("tf1-ckpt"));
     assertEquals(0, r.exitCode(), r.err());
     List<String> lines = r.out().lines().toList();
     assertEquals(2, lines.size(), r.out());
@@ -67,28 +82,46 @@ class InspectConventionsTest {
   void severalPathsAndAGlobInOneCall() throws Exception {
     Path model = modelDir("1", "2", "10");
     String glob = model.resolve("ckpt-?").toString();
-    CliRunner r = CliRunner.run("inspect", "--jsonl", "--tensor", "a", glob, CliRunner.example("tf1-ckpt"));
+    CliRunner r =
+        CliRunner.run("inspect", "--jsonl", "--tensor", "a", glob, CliRunner.example("tf1-ckpt"));
     assertEquals(0, r.exitCode(), r.err());
-    List<String> prefixes = r.out().lines().map(l -> {
-      try {
-        return JSON.readTree(l).get("prefix").asText();
-      } catch (Exception e) {
-        throw new AssertionError(l, e);
-      }
-    }).toList();
-    assertEquals(List.of(model.resolve("ckpt-1").toString(), model.resolve("ckpt-2").toString(),
-        CliRunner.example("tf1-ckpt")), prefixes);
+    List<String> prefixes =
+        r.out()
+            .lines()
+            .map(
+                l -> {
+                  try {
+                    return JSON.readTree(l).get("prefix").asText();
+                  } catch (Exception e) {
+                    throw new AssertionError(l, e);
+                  }
+                })
+            .toList();
+    assertEquals(
+        List.of(
+            model.resolve("ckpt-1").toString(),
+            model.resolve("ckpt-2").toString(),
+            CliRunner.example("tf1-ckpt")),
+        prefixes);
     CliRunner none = CliRunner.run("inspect", model.resolve("nothing-*").toString());
     assertEquals(4, none.exitCode());
-    assertEquals("rebundle: Cannot find checkpoints matching " + model.resolve("nothing-*") + ": no prefix or directory "
-        + "in " + model + " matches 'nothing-*'\n", none.err());
+    assertEquals(
+        "rebundle: Cannot find checkpoints matching "
+            + model.resolve("nothing-*")
+            + ": no prefix or directory "
+            + "in "
+            + model
+            + " matches 'nothing-*'\n",
+        none.err());
   }
 
   @Test
   void allCheckpointsListsStepsAndMarksTheLatest() throws Exception {
     Path model = modelDir("1", "2", "10");
-    Files.writeString(model.resolve("checkpoint"), "model_checkpoint_path: \"ckpt-2\"\n"
-        + "all_model_checkpoint_paths: \"ckpt-1\"\nall_model_checkpoint_paths: \"ckpt-2\"\n");
+    Files.writeString(
+        model.resolve("checkpoint"),
+        "model_checkpoint_path: \"ckpt-2\"\n"
+            + "all_model_checkpoint_paths: \"ckpt-1\"\nall_model_checkpoint_paths: \"ckpt-2\"\n");
     CliRunner r = CliRunner.run("inspect", "--all-checkpoints", model.toString());
     assertEquals(0, r.exitCode(), r.err());
     List<String> lines = r.out().lines().toList();
@@ -112,13 +145,25 @@ class InspectConventionsTest {
     Files.writeString(model.resolve("ckpt-5.meta"), "not read");
     String prefix = model.resolve("ckpt-5").toString();
     CliRunner plain = CliRunner.run("inspect", prefix);
-    for (String[] c : new String[][] {{".data-00000-of-00001", "a data file"}, {".index", "an index file"},
-        {".meta", "a MetaGraph file"}}) {
+    for (String[] c :
+        new String[][] {
+          {".data-00000-of-00001", "a data file"},
+          {".index", "an index file"},
+          {".meta", "a MetaGraph file"}
+        }) {
       CliRunner r = CliRunner.run("inspect", prefix + c[0]);
       assertEquals(0, r.exitCode(), r.err());
       assertEquals(plain.out(), r.out());
-      assertEquals("rebundle: note: " + prefix + c[0] + " is " + c[1] + " of checkpoint " + prefix
-          + "; inspecting the checkpoint\n", r.err());
+      assertEquals(
+          "rebundle: note: "
+              + prefix
+              + c[0]
+              + " is "
+              + c[1]
+              + " of checkpoint "
+              + prefix
+              + "; inspecting the checkpoint\n",
+          r.err());
     }
   }
 }

@@ -59,14 +59,17 @@ class MalformedIndexIT {
   /** Runs one command, checks time, exit code and the one-line error; returns the run. */
   private static CliRunner run(List<Integer> allowed, String... args) {
     long start = System.currentTimeMillis();
-    CliRunner r = args[0].equals("convert") ? CliRunner.runWithSharedSpark(args) : CliRunner.run(args);
+    CliRunner r =
+        args[0].equals("convert") ? CliRunner.runWithSharedSpark(args) : CliRunner.run(args);
     long took = System.currentTimeMillis() - start;
     String what = String.join(" ", args);
     assertTrue(took < TEN_SECONDS, what + " took " + took + " ms");
     assertTrue(allowed.contains(r.exitCode()), what + " exited " + r.exitCode() + ": " + r.err());
-    assertTrue(!r.err().contains("\tat ") && !r.err().contains("internal error"), what + ": " + r.err());
+    assertTrue(
+        !r.err().contains("\tat ") && !r.err().contains("internal error"), what + ": " + r.err());
     if (r.exitCode() == 3) {
-      List<String> lines = r.err().lines().filter(l -> !l.startsWith("rebundle: warning:")).toList();
+      List<String> lines =
+          r.err().lines().filter(l -> !l.startsWith("rebundle: warning:")).toList();
       assertEquals(1, lines.size(), what + ": " + r.err());
       assertTrue(lines.get(0).startsWith("rebundle: "), lines.get(0));
     }
@@ -80,8 +83,15 @@ class MalformedIndexIT {
     inspect.add(prefix.toString());
     CliRunner i = run(List.of(3), inspect.toArray(String[]::new));
     assertTrue(i.err().contains(mustName), i.err());
-    CliRunner c = run(List.of(3), "convert", "--to", to, "--dry-run", prefix.toString(),
-        dir.resolve("out-" + prefix.getParent().getFileName()).toString());
+    CliRunner c =
+        run(
+            List.of(3),
+            "convert",
+            "--to",
+            to,
+            "--dry-run",
+            prefix.toString(),
+            dir.resolve("out-" + prefix.getParent().getFileName()).toString());
     assertTrue(c.err().contains(mustName), c.err());
     CliRunner v = run(List.of(1, 3), "verify", prefix.toString());
     assertTrue((v.out() + v.err()).contains(mustName), v.out() + v.err());
@@ -89,9 +99,14 @@ class MalformedIndexIT {
 
   @Test
   void malformedSliceKey() {
-    Path p = craft("slicekey", CraftedIndex.withHeader(1)
-        .add(new byte[] {0x00, 0x65, 0x6d}, CraftedIndex.floatScalar(0, ONE).encode())
-        .add("w", CraftedIndex.floatScalar(0, ONE)), 1, ONE);
+    Path p =
+        craft(
+            "slicekey",
+            CraftedIndex.withHeader(1)
+                .add(new byte[] {0x00, 0x65, 0x6d}, CraftedIndex.floatScalar(0, ONE).encode())
+                .add("w", CraftedIndex.floatScalar(0, ONE)),
+            1,
+            ONE);
     refusedEverywhere(p, "tf2", "slice key");
     CliRunner v = run(List.of(1), "verify", p.toString());
     assertTrue(v.out().contains("malformed slice key: unterminated name"), v.out());
@@ -99,33 +114,61 @@ class MalformedIndexIT {
 
   @Test
   void negativeRestartPoint() {
-    Path p = craft("restart", CraftedIndex.withHeader(1).add("w", CraftedIndex.floatScalar(0, ONE))
-        .restartPoint(-8), 1, ONE);
+    Path p =
+        craft(
+            "restart",
+            CraftedIndex.withHeader(1).add("w", CraftedIndex.floatScalar(0, ONE)).restartPoint(-8),
+            1,
+            ONE);
     refusedEverywhere(p, "tf2", "restart point 0 is 4294967288");
   }
 
   @Test
   void keysOutOfOrder() {
-    Path p = craft("order", CraftedIndex.withHeader(1).add("b", CraftedIndex.floatScalar(0, ONE))
-        .add("a", CraftedIndex.floatScalar(4, ONE)), 1, concat(ONE, ONE));
+    Path p =
+        craft(
+            "order",
+            CraftedIndex.withHeader(1)
+                .add("b", CraftedIndex.floatScalar(0, ONE))
+                .add("a", CraftedIndex.floatScalar(4, ONE)),
+            1,
+            concat(ONE, ONE));
     refusedEverywhere(p, "tf2", "out-of-order key a");
   }
 
   @Test
   void keysOutOfOrderWithAnObjectGraph() {
     StringTensors.Encoded graph = CraftedIndex.stringScalar(chain(2).encode());
-    Path p = craft("order-graph", CraftedIndex.withHeader(1)
-        .add(Naming.OBJECT_GRAPH_KEY, BundleEntry.of(DType.STRING, TensorShape.SCALAR, 0, 4,
-            graph.bytes().length, graph.maskedCrc()))
-        .add("b", CraftedIndex.floatScalar(0, ONE)).add("a", CraftedIndex.floatScalar(0, ONE)),
-        1, concat(ONE, graph.bytes()));
+    Path p =
+        craft(
+            "order-graph",
+            CraftedIndex.withHeader(1)
+                .add(
+                    Naming.OBJECT_GRAPH_KEY,
+                    BundleEntry.of(
+                        DType.STRING,
+                        TensorShape.SCALAR,
+                        0,
+                        4,
+                        graph.bytes().length,
+                        graph.maskedCrc()))
+                .add("b", CraftedIndex.floatScalar(0, ONE))
+                .add("a", CraftedIndex.floatScalar(0, ONE)),
+            1,
+            concat(ONE, graph.bytes()));
     refusedEverywhere(p, "tf1", "out-of-order key a", "--tree");
   }
 
   @Test
   void duplicateKeys() {
-    Path p = craft("dup", CraftedIndex.withHeader(1).add("a", CraftedIndex.floatScalar(0, ONE))
-        .add("a", CraftedIndex.floatScalar(0, ONE)), 1, ONE);
+    Path p =
+        craft(
+            "dup",
+            CraftedIndex.withHeader(1)
+                .add("a", CraftedIndex.floatScalar(0, ONE))
+                .add("a", CraftedIndex.floatScalar(0, ONE)),
+            1,
+            ONE);
     refusedEverywhere(p, "tf2", "duplicate key a");
   }
 
@@ -144,11 +187,19 @@ class MalformedIndexIT {
   @Test
   void headerClaimingBillionsOfShards() {
     for (int shards : new int[] {1_000_000_000, Integer.MAX_VALUE}) {
-      Path p = craft("shards-" + shards, new CraftedIndex().add(new byte[0], BundleHeader.of(shards).encode())
-          .add("w", CraftedIndex.floatScalar(0, ONE)), shards, ONE);
-      refusedEverywhere(p, "tf2", "claims " + shards + " shards, but only 1 of their data files exist");
+      Path p =
+          craft(
+              "shards-" + shards,
+              new CraftedIndex()
+                  .add(new byte[0], BundleHeader.of(shards).encode())
+                  .add("w", CraftedIndex.floatScalar(0, ONE)),
+              shards,
+              ONE);
+      refusedEverywhere(
+          p, "tf2", "claims " + shards + " shards, but only 1 of their data files exist");
       CliRunner v = run(List.of(1), "verify", p.toString());
-      assertTrue(v.out().contains((shards - 1) + " of " + shards + " data files are missing"), v.out());
+      assertTrue(
+          v.out().contains((shards - 1) + " of " + shards + " data files are missing"), v.out());
     }
   }
 
@@ -159,31 +210,66 @@ class MalformedIndexIT {
     Files.writeString(model.resolve("checkpoint"), "model_checkpoint_path: \"ck\\000pt\"\n");
     for (String command : List.of("inspect", "verify")) {
       CliRunner r = run(List.of(3), command, model.toString());
-      assertEquals("rebundle: Cannot read checkpoint state " + model.resolve("checkpoint")
-          + ": a checkpoint path contains a NUL byte\n", r.err());
+      assertEquals(
+          "rebundle: Cannot read checkpoint state "
+              + model.resolve("checkpoint")
+              + ": a checkpoint path contains a NUL byte\n",
+          r.err());
     }
-    run(List.of(3), "convert", "--to", "tf2", "--dry-run", model.toString(), dir.resolve("out-nul").toString());
+    run(
+        List.of(3),
+        "convert",
+        "--to",
+        "tf2",
+        "--dry-run",
+        model.toString(),
+        dir.resolve("out-nul").toString());
   }
 
   @Test
   void shapeWhoseElementCountOverflows() {
-    byte[] entry = BundleEntryProto.newBuilder().setDtype(DType.FLOAT.code())
-        .setShape(TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(1L << 32))
-            .addDim(TensorShapeProto.Dim.newBuilder().setSize(1L << 32)))
-        .setSize(4).build().toByteArray();
-    Path p = craft("shape", CraftedIndex.withHeader(1).add("w".getBytes(StandardCharsets.UTF_8), entry), 1, ONE);
+    byte[] entry =
+        BundleEntryProto.newBuilder()
+            .setDtype(DType.FLOAT.code())
+            .setShape(
+                TensorShapeProto.newBuilder()
+                    .addDim(TensorShapeProto.Dim.newBuilder().setSize(1L << 32))
+                    .addDim(TensorShapeProto.Dim.newBuilder().setSize(1L << 32)))
+            .setSize(4)
+            .build()
+            .toByteArray();
+    Path p =
+        craft(
+            "shape",
+            CraftedIndex.withHeader(1).add("w".getBytes(StandardCharsets.UTF_8), entry),
+            1,
+            ONE);
     refusedEverywhere(p, "tf2", "invalid tensor shape for key w");
   }
 
   @Test
   void offsetPastTheEndOfTheDataFile() {
-    Path p = craft("offset", CraftedIndex.withHeader(1).add("w", CraftedIndex.floatScalar(1 << 20, ONE)), 1, ONE);
+    Path p =
+        craft(
+            "offset",
+            CraftedIndex.withHeader(1).add("w", CraftedIndex.floatScalar(1 << 20, ONE)),
+            1,
+            ONE);
     CliRunner i = run(List.of(3), "inspect", "--values", p.toString());
     assertTrue(i.out().contains("(cannot read: Cannot read tensor w in "), i.out());
-    assertTrue(i.err().contains("bytes [1048576, 1048580) lie past the end of the file (4 bytes)"), i.err());
+    assertTrue(
+        i.err().contains("bytes [1048576, 1048580) lie past the end of the file (4 bytes)"),
+        i.err());
     CliRunner v = run(List.of(1), "verify", p.toString());
     assertTrue(v.out().contains("lie past the end of the file"), v.out());
-    run(List.of(0, 3), "convert", "--to", "tf2", "--dry-run", p.toString(), dir.resolve("out-offset").toString());
+    run(
+        List.of(0, 3),
+        "convert",
+        "--to",
+        "tf2",
+        "--dry-run",
+        p.toString(),
+        dir.resolve("out-offset").toString());
   }
 
   @Test
@@ -191,9 +277,11 @@ class MalformedIndexIT {
     byte[] data = stringBytes(1L << 40);
     Path p = craft("str40", CraftedIndex.withHeader(1).add("s", stringEntry(data, 1)), 1, data);
     CliRunner i = run(List.of(3), "inspect", "--values", p.toString());
-    assertTrue(i.err().contains("a string length of 1099511627776 bytes exceeds the entry size"), i.err());
+    assertTrue(
+        i.err().contains("a string length of 1099511627776 bytes exceeds the entry size"), i.err());
     CliRunner v = run(List.of(1), "verify", p.toString());
-    assertTrue(v.out().contains("a string length of 1099511627776 bytes exceeds the entry size"), v.out());
+    assertTrue(
+        v.out().contains("a string length of 1099511627776 bytes exceeds the entry size"), v.out());
   }
 
   @Test
@@ -214,35 +302,59 @@ class MalformedIndexIT {
     byte[] data = b.toByteArray();
     byte[] fixed = new byte[8];
     Varints.putFixed64(fixed, 0, Long.MIN_VALUE);
-    BundleEntry e = BundleEntry.of(DType.VARIANT, TensorShape.of(1), 0, 0, data.length,
-        Crc32c.mask(Crc32c.of(fixed)));
+    BundleEntry e =
+        BundleEntry.of(
+            DType.VARIANT, TensorShape.of(1), 0, 0, data.length, Crc32c.mask(Crc32c.of(fixed)));
     Path p = craft("variant", CraftedIndex.withHeader(1).add("v", e), 1, data);
     CliRunner v = run(List.of(1), "verify", p.toString());
-    assertTrue(v.out().contains("a variant element length of 9223372036854775808 bytes exceeds"), v.out());
+    assertTrue(
+        v.out().contains("a variant element length of 9223372036854775808 bytes exceeds"), v.out());
   }
 
   @Test
   void catastrophicRegexInAMappingFileIsAUsageError() throws Exception {
     Path map = dir.resolve("map.yaml");
     Files.writeString(map, "drop:\n  - '((a+)+)+$'\n");
-    CliRunner c = run(List.of(2), "convert", "--to", "tf2", "--dry-run", "--map", map.toString(),
-        CliRunner.example("tf1-ckpt"), dir.resolve("out-map").toString());
-    assertTrue(c.err().startsWith("rebundle: Invalid mapping file " + map + ":2:5: regular expression '((a+)+)+$' "
-        + "repeats a group that itself repeats"), c.err());
+    CliRunner c =
+        run(
+            List.of(2),
+            "convert",
+            "--to",
+            "tf2",
+            "--dry-run",
+            "--map",
+            map.toString(),
+            CliRunner.example("tf1-ckpt"),
+            dir.resolve("out-map").toString());
+    assertTrue(
+        c.err()
+            .startsWith(
+                "rebundle: Invalid mapping file "
+                    + map
+                    + ":2:5: regular expression '((a+)+)+$' "
+                    + "repeats a group that itself repeats"),
+        c.err());
   }
 
   private Path graphCheckpoint(String name, ObjectGraph graph) {
     StringTensors.Encoded g = CraftedIndex.stringScalar(graph.encode());
-    return craft(name, CraftedIndex.withHeader(1)
-        .add(Naming.OBJECT_GRAPH_KEY, BundleEntry.of(DType.STRING, TensorShape.SCALAR, 0, 0,
-            g.bytes().length, g.maskedCrc())), 1, g.bytes());
+    return craft(
+        name,
+        CraftedIndex.withHeader(1)
+            .add(
+                Naming.OBJECT_GRAPH_KEY,
+                BundleEntry.of(
+                    DType.STRING, TensorShape.SCALAR, 0, 0, g.bytes().length, g.maskedCrc())),
+        1,
+        g.bytes());
   }
 
   /** Node i has node i+1 as its only child. */
   static ObjectGraph chain(int n) {
     List<ObjectGraph.Node> nodes = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      List<ObjectGraph.Child> children = i + 1 < n ? List.of(new ObjectGraph.Child(i + 1, "c")) : List.of();
+      List<ObjectGraph.Child> children =
+          i + 1 < n ? List.of(new ObjectGraph.Child(i + 1, "c")) : List.of();
       nodes.add(new ObjectGraph.Node(i, children, List.of(), List.of(), null, null));
     }
     return new ObjectGraph(nodes);
@@ -270,7 +382,8 @@ class MalformedIndexIT {
 
   /** A string entry over {@code data} whose entry CRC is consistent with TensorFlow's rule. */
   private static BundleEntry stringEntry(byte[] data, int n) {
-    // The entry CRC covers the lengths as fixed-width integers, the length checksum and the payload;
+    // The entry CRC covers the lengths as fixed-width integers, the length checksum and the
+    // payload;
     // recompute it the same way the lengths were written.
     CRC32C crc = new CRC32C();
     Varints.Cursor c = new Varints.Cursor(data, 0, data.length);
@@ -285,7 +398,8 @@ class MalformedIndexIT {
       crc.update(fixed);
     }
     crc.update(data, c.position(), data.length - c.position());
-    return BundleEntry.of(DType.STRING, TensorShape.of(n), 0, 0, data.length, Crc32c.mask((int) crc.getValue()));
+    return BundleEntry.of(
+        DType.STRING, TensorShape.of(n), 0, 0, data.length, Crc32c.mask((int) crc.getValue()));
   }
 
   private static byte[] concat(byte[] a, byte[] b) {

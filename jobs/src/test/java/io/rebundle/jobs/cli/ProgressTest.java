@@ -42,11 +42,14 @@ class ProgressTest {
       p.update(i * 10L * (1 << 20));
     }
     List<String> lines = out.toString().lines().toList();
-    assertEquals(List.of(
-        "convert: 1000.0 MiB of 4.0 GiB (24%), 100.0 MiB/s, ETA 31s", // 3096 MiB left
-        "convert: 2.0 GiB of 4.0 GiB (48%), 100.0 MiB/s, ETA 21s"), lines);
+    assertEquals(
+        List.of(
+            "convert: 1000.0 MiB of 4.0 GiB (24%), 100.0 MiB/s, ETA 31s", // 3096 MiB left
+            "convert: 2.0 GiB of 4.0 GiB (48%), 100.0 MiB/s, ETA 21s"),
+        lines);
     p.finish();
-    assertEquals("convert: 2.4 GiB in 25s (100.0 MiB/s)", out.toString().lines().reduce((a, b) -> b).get());
+    assertEquals(
+        "convert: 2.4 GiB in 25s (100.0 MiB/s)", out.toString().lines().reduce((a, b) -> b).get());
   }
 
   @Test

@@ -43,8 +43,14 @@ class S3CliIT {
     TestCheckpoints.generate(localSource, 2, 42);
     s3.upload(src, "src");
     // The reference: the same convert from and to a local disk.
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf2", "--no-state-file", localSource,
-        work.resolve("ref/ckpt").toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert",
+            "--to",
+            "tf2",
+            "--no-state-file",
+            localSource,
+            work.resolve("ref/ckpt").toString());
     assertEquals(0, r.exitCode(), r.err());
     expected = files(work.resolve("ref"));
   }
@@ -99,10 +105,12 @@ class S3CliIT {
     CliRunner r = cli("verify", s3.url("src/ckpt"));
     assertEquals(0, r.exitCode(), r.err() + r.out());
     assertTrue(r.out().startsWith(s3.url("src/ckpt") + ": OK"), r.out());
-    long size = files(Path.of(localSource).getParent()).values().stream().mapToLong(b -> b.length).sum();
+    long size =
+        files(Path.of(localSource).getParent()).values().stream().mapToLong(b -> b.length).sum();
     long read = delta(before, s3aCounters(), "stream_read_bytes");
     long gets = delta(before, s3aCounters(), "action_http_get_request");
-    System.out.printf("verify on S3: %d GET requests, %d bytes read of a %d-byte checkpoint%n", gets, read, size);
+    System.out.printf(
+        "verify on S3: %d GET requests, %d bytes read of a %d-byte checkpoint%n", gets, read, size);
     assertTrue(read <= size * 1.05, read + " bytes read of " + size);
   }
 
@@ -110,8 +118,15 @@ class S3CliIT {
   void inspectRequestsDoNotGrowWithTensors() throws Exception {
     for (int n : new int[] {10, 3000}) {
       Path dir = work.resolve("synth" + n);
-      CliRunner w = CliRunner.run("synth", dir.resolve("ckpt").toString(), "--size", "1m", "--tensors",
-          String.valueOf(n), "--no-state-file");
+      CliRunner w =
+          CliRunner.run(
+              "synth",
+              dir.resolve("ckpt").toString(),
+              "--size",
+              "1m",
+              "--tensors",
+              String.valueOf(n),
+              "--no-state-file");
       assertEquals(0, w.exitCode(), w.err());
       s3.upload(dir, "synth" + n);
     }
@@ -123,8 +138,12 @@ class S3CliIT {
       assertEquals(0, r.exitCode(), r.err());
       Map<String, Long> after = s3aCounters();
       long gets = delta(before, after, "action_http_get_request");
-      requests[i++] = gets + delta(before, after, "action_http_head_request") + delta(before, after, "object_list_request");
-      System.out.printf("inspect of %d tensors on S3: %d GETs, %d requests in all%n", n, gets, requests[i - 1]);
+      requests[i++] =
+          gets
+              + delta(before, after, "action_http_head_request")
+              + delta(before, after, "object_list_request");
+      System.out.printf(
+          "inspect of %d tensors on S3: %d GETs, %d requests in all%n", n, gets, requests[i - 1]);
       assertTrue(gets <= 2, gets + " GET requests");
     }
     assertEquals(requests[0], requests[1], "requests of inspect for 10 vs 3000 tensors");
@@ -132,8 +151,10 @@ class S3CliIT {
 
   /** S3A's own request and byte counters (IOStatistics) of the cached file system the CLI used. */
   private static Map<String, Long> s3aCounters() throws Exception {
-    org.apache.hadoop.fs.FileSystem fs = new org.apache.hadoop.fs.Path(s3.url("")).getFileSystem(s3.hadoopConf());
-    return new TreeMap<>(org.apache.hadoop.fs.statistics.IOStatisticsSupport.retrieveIOStatistics(fs).counters());
+    org.apache.hadoop.fs.FileSystem fs =
+        new org.apache.hadoop.fs.Path(s3.url("")).getFileSystem(s3.hadoopConf());
+    return new TreeMap<>(
+        org.apache.hadoop.fs.statistics.IOStatisticsSupport.retrieveIOStatistics(fs).counters());
   }
 
   private static long delta(Map<String, Long> before, Map<String, Long> after, String key) {
@@ -142,7 +163,8 @@ class S3CliIT {
 
   @Test
   void convertsS3ToS3ByteExact() {
-    CliRunner r = cli("convert", "--to", "tf2", "--no-state-file", s3.url("src/ckpt"), s3.url("s3s3/ckpt"));
+    CliRunner r =
+        cli("convert", "--to", "tf2", "--no-state-file", s3.url("src/ckpt"), s3.url("s3s3/ckpt"));
     assertEquals(0, r.exitCode(), r.err());
     assertSameFiles(expected, objects("s3s3"));
   }
@@ -157,7 +179,14 @@ class S3CliIT {
   @Test
   void convertsS3ToLocalByteExact() throws Exception {
     Path out = work.resolve("s2l");
-    CliRunner r = cli("convert", "--to", "tf2", "--no-state-file", s3.url("src/ckpt"), out.resolve("ckpt").toString());
+    CliRunner r =
+        cli(
+            "convert",
+            "--to",
+            "tf2",
+            "--no-state-file",
+            s3.url("src/ckpt"),
+            out.resolve("ckpt").toString());
     assertEquals(0, r.exitCode(), r.err());
     assertSameFiles(expected, files(out));
   }
@@ -173,19 +202,31 @@ class S3CliIT {
     s3.upload(bad, "bad");
     CliRunner r = cli("convert", "--to", "tf2", s3.url("bad/ckpt"), s3.url("badout/ckpt"));
     assertEquals(3, r.exitCode(), r.err());
-    // S3A re-creates the marker of a directory it emptied ("badout/", the destination's parent, which
-    // the job created): an empty directory, as a local convert leaves one. No object of the job remains.
-    assertEquals(List.of(), s3.keys("badout/").stream().filter(k -> !k.equals("badout/")).toList(),
+    // S3A re-creates the marker of a directory it emptied ("badout/", the destination's parent,
+    // which
+    // the job created): an empty directory, as a local convert leaves one. No object of the job
+    // remains.
+    assertEquals(
+        List.of(),
+        s3.keys("badout/").stream().filter(k -> !k.equals("badout/")).toList(),
         "objects left under the destination");
     assertTrue(s3.keys("badout/").stream().allMatch(k -> s3.download(k).length == 0));
   }
 
   @Test
   void missingCredentialsAreOneLineExit4() {
-    CliRunner r = cli("inspect", s3.url("src/ckpt"),
-        "--conf", "spark.hadoop.fs.s3a.impl.disable.cache=true",
-        "--conf", "spark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-        "--conf", "spark.hadoop.fs.s3a.attempts.maximum=1", "--conf", "spark.hadoop.fs.s3a.retry.limit=1");
+    CliRunner r =
+        cli(
+            "inspect",
+            s3.url("src/ckpt"),
+            "--conf",
+            "spark.hadoop.fs.s3a.impl.disable.cache=true",
+            "--conf",
+            "spark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "--conf",
+            "spark.hadoop.fs.s3a.attempts.maximum=1",
+            "--conf",
+            "spark.hadoop.fs.s3a.retry.limit=1");
     assertEquals(4, r.exitCode(), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().startsWith("rebundle: Cannot access " + s3.url("src/ckpt")), r.err());
@@ -194,10 +235,20 @@ class S3CliIT {
 
   @Test
   void wrongKeysAreOneLineExit4() {
-    CliRunner r = cli("verify", s3.url("src/ckpt"),
-        "--conf", "spark.hadoop.fs.s3a.impl.disable.cache=true",
-        "--conf", "spark.hadoop.fs.s3a.access.key=wrong", "--conf", "spark.hadoop.fs.s3a.secret.key=wrong",
-        "--conf", "spark.hadoop.fs.s3a.attempts.maximum=1", "--conf", "spark.hadoop.fs.s3a.retry.limit=1");
+    CliRunner r =
+        cli(
+            "verify",
+            s3.url("src/ckpt"),
+            "--conf",
+            "spark.hadoop.fs.s3a.impl.disable.cache=true",
+            "--conf",
+            "spark.hadoop.fs.s3a.access.key=wrong",
+            "--conf",
+            "spark.hadoop.fs.s3a.secret.key=wrong",
+            "--conf",
+            "spark.hadoop.fs.s3a.attempts.maximum=1",
+            "--conf",
+            "spark.hadoop.fs.s3a.retry.limit=1");
     assertEquals(4, r.exitCode(), r.err() + r.out());
     assertFalse(r.err().contains("\tat "), r.err());
   }
@@ -206,14 +257,21 @@ class S3CliIT {
   void missingConnectorIsOneLineExit4() {
     CliRunner r = CliRunner.run("inspect", "nosuchfs://bucket/ckpt");
     assertEquals(4, r.exitCode(), r.err());
-    assertEquals("rebundle: Cannot access nosuchfs://bucket/ckpt: no file system for scheme \"nosuchfs\" is on the "
-        + "classpath; put the Hadoop connector for \"nosuchfs\" on the classpath, or set "
-        + "--conf spark.hadoop.fs.nosuchfs.impl=CLASS", r.err().strip());
-    CliRunner gs = CliRunner.run("inspect", "gs://bucket/ckpt",
-        "--conf", "spark.hadoop.fs.gs.impl=com.example.MissingGcsFileSystem");
+    assertEquals(
+        "rebundle: Cannot access nosuchfs://bucket/ckpt: no file system for scheme \"nosuchfs\" is on the "
+            + "classpath; put the Hadoop connector for \"nosuchfs\" on the classpath, or set "
+            + "--conf spark.hadoop.fs.nosuchfs.impl=CLASS",
+        r.err().strip());
+    CliRunner gs =
+        CliRunner.run(
+            "inspect",
+            "gs://bucket/ckpt",
+            "--conf",
+            "spark.hadoop.fs.gs.impl=com.example.MissingGcsFileSystem");
     assertEquals(4, gs.exitCode(), gs.err());
     assertEquals(1, gs.err().strip().lines().count(), gs.err());
-    assertTrue(gs.err().contains("the connector for scheme \"gs\" is not on the classpath"), gs.err());
+    assertTrue(
+        gs.err().contains("the connector for scheme \"gs\" is not on the classpath"), gs.err());
     assertTrue(gs.err().contains("--packages org.apache.hadoop:hadoop-gcp:3.5.0"), gs.err());
   }
 
@@ -221,6 +279,8 @@ class S3CliIT {
   void plainHadoopKeysAreAUsageError() {
     CliRunner r = CliRunner.run("inspect", "--conf", "fs.s3a.endpoint=http://x", localSource);
     assertEquals(2, r.exitCode(), r.err());
-    assertTrue(r.err().contains("Hadoop settings are given as spark.hadoop.fs.s3a.endpoint=VALUE"), r.err());
+    assertTrue(
+        r.err().contains("Hadoop settings are given as spark.hadoop.fs.s3a.endpoint=VALUE"),
+        r.err());
   }
 }

@@ -31,9 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code convert --to safetensors} end to end, every output checked by an independent parser written
- * here (8-byte little-endian length, JSON read by Jackson, raw bytes at the declared offsets) against
- * the format's rules: padding, contiguous offsets, the reference writer's order, metadata.
+ * {@code convert --to safetensors} end to end, every output checked by an independent parser
+ * written here (8-byte little-endian length, JSON read by Jackson, raw bytes at the declared
+ * offsets) against the format's rules: padding, contiguous offsets, the reference writer's order,
+ * metadata.
  */
 class SafetensorsExportIT {
   @TempDir Path dir;
@@ -51,7 +52,9 @@ class SafetensorsExportIT {
     assertEquals(0, (8 + n) % 8, "header padded to 8 bytes");
     String json = new String(all, 8, (int) n, StandardCharsets.UTF_8);
     String padding = json.substring(json.stripTrailing().length());
-    assertTrue(padding.chars().allMatch(c -> c == ' ') && padding.length() < 8, "padding is < 8 trailing spaces");
+    assertTrue(
+        padding.chars().allMatch(c -> c == ' ') && padding.length() < 8,
+        "padding is < 8 trailing spaces");
     assertTrue(json.startsWith("{"), json);
     JsonNode root = new ObjectMapper().readTree(json);
     Map<String, String> metadata = new TreeMap<>();
@@ -59,13 +62,18 @@ class SafetensorsExportIT {
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getKey().equals("__metadata__")) {
-        e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+        e.getValue()
+            .fields()
+            .forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
       } else {
         entries.add(e);
       }
     }
-    entries.sort((a, b) -> Long.compare(a.getValue().get("data_offsets").get(0).asLong(),
-        b.getValue().get("data_offsets").get(0).asLong()));
+    entries.sort(
+        (a, b) ->
+            Long.compare(
+                a.getValue().get("data_offsets").get(0).asLong(),
+                b.getValue().get("data_offsets").get(0).asLong()));
     LinkedHashMap<String, Parsed> tensors = new LinkedHashMap<>();
     long expectedStart = 0;
     long dataStart = 8 + n;
@@ -83,7 +91,8 @@ class SafetensorsExportIT {
       }
       String dtype = v.get("dtype").asText();
       assertEquals(elements * elementSize(dtype), end - begin, "size of " + e.getKey());
-      byte[] data = java.util.Arrays.copyOfRange(all, (int) (dataStart + begin), (int) (dataStart + end));
+      byte[] data =
+          java.util.Arrays.copyOfRange(all, (int) (dataStart + begin), (int) (dataStart + end));
       tensors.put(e.getKey(), new Parsed(dtype, shape, data));
     }
     assertEquals(all.length - dataStart, expectedStart, "data ends at the end of the file");
@@ -109,13 +118,18 @@ class SafetensorsExportIT {
       source.put(f.source(), floats(random, f.shape()));
     }
     for (String skipped : HfBertPresetTest.SKIPPED) {
-      source.put(skipped, skipped.equals("global_step") ? TestCheckpoints.int64Scalar(7) : TestCheckpoints.scalar(1));
+      source.put(
+          skipped,
+          skipped.equals("global_step")
+              ? TestCheckpoints.int64Scalar(7)
+              : TestCheckpoints.scalar(1));
     }
     String prefix = write("bert_model.ckpt", source);
     Path out = dir.resolve("bert.safetensors");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--preset", "hf-bert", prefix,
-        out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "safetensors", "--preset", "hf-bert", prefix, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
     ParsedFile parsed = parse(out);
@@ -158,15 +172,18 @@ class SafetensorsExportIT {
     String prefix = write("model.ckpt", source);
     Path out = dir.resolve("export");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().contains("global_step"), r.out());
     assertTrue(r.out().contains("w/f32/Adam"), r.out());
     assertFalse(Files.exists(out.resolve("model.safetensors.index.json")));
     ParsedFile parsed = parse(out.resolve("model.safetensors"));
-    Map<String, String> dtypes = Map.of("w/f32", "F32", "w/f64", "F64", "w/f16", "F16", "w/bf16", "BF16",
-        "w/i32", "I32", "w/i64", "I64", "w/bool", "BOOL");
+    Map<String, String> dtypes =
+        Map.of(
+            "w/f32", "F32", "w/f64", "F64", "w/f16", "F16", "w/bf16", "BF16", "w/i32", "I32",
+            "w/i64", "I64", "w/bool", "BOOL");
     assertEquals(new TreeMap<>(dtypes).keySet(), new TreeMap<>(parsed.tensors()).keySet());
     for (Map.Entry<String, String> e : dtypes.entrySet()) {
       Parsed got = parsed.tensors().get(e.getKey());
@@ -174,9 +191,11 @@ class SafetensorsExportIT {
       assertArrayEquals(source.get(e.getKey()).shape().dims(), got.shape(), e.getKey());
       assertArrayEquals(source.get(e.getKey()).data(), got.data(), e.getKey());
     }
-    // The reference writer's order: its Dtype enum order descending (I64 > F64 > F32 > I32 > BF16 > F16 > BOOL),
+    // The reference writer's order: its Dtype enum order descending (I64 > F64 > F32 > I32 > BF16 >
+    // F16 > BOOL),
     // then name, so 8-byte types come first and every tensor is aligned to its element size.
-    assertEquals(List.of("w/i64", "w/f64", "w/f32", "w/i32", "w/bf16", "w/f16", "w/bool"),
+    assertEquals(
+        List.of("w/i64", "w/f64", "w/f32", "w/i32", "w/bf16", "w/f16", "w/bool"),
         new ArrayList<>(parsed.tensors().keySet()));
   }
 
@@ -189,7 +208,8 @@ class SafetensorsExportIT {
     Map<String, Tensor> expected = TestCheckpoints.readAll(new LocalFileIO(), tf1.toString());
     Path out = dir.resolve("tf2.safetensors");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", tf2, out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark("convert", "--to", "safetensors", tf2, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().contains("save_counter"), r.out());
@@ -213,8 +233,9 @@ class SafetensorsExportIT {
     Files.writeString(map, "transforms:\n  - {match: 'dense', cast: float16}\n");
     Path out = dir.resolve("sliced.safetensors");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--map", map.toString(), prefix,
-        out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "safetensors", "--map", map.toString(), prefix, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
     Map<String, Parsed> got = parse(out).tensors();
@@ -226,7 +247,8 @@ class SafetensorsExportIT {
     }
     // 7, 8, 9 in IEEE half precision, little-endian: 0x4700, 0x4800, 0x4880.
     assertEquals("F16", got.get("dense").dtype());
-    assertArrayEquals(new byte[] {0x00, 0x47, 0x00, 0x48, (byte) 0x80, 0x48}, got.get("dense").data());
+    assertArrayEquals(
+        new byte[] {0x00, 0x47, 0x00, 0x48, (byte) 0x80, 0x48}, got.get("dense").data());
   }
 
   @Test
@@ -236,15 +258,20 @@ class SafetensorsExportIT {
     String prefix = write("dry.ckpt", source);
     Path out = dir.resolve("dry");
 
-    CliRunner dry = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--dry-run", prefix, out.toString());
+    CliRunner dry =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "safetensors", "--dry-run", prefix, out.toString());
 
     assertEquals(0, dry.exitCode(), dry.err());
-    assertTrue(dry.out().contains("Would export") && dry.out().contains("model.safetensors"), dry.out());
+    assertTrue(
+        dry.out().contains("Would export") && dry.out().contains("model.safetensors"), dry.out());
     assertFalse(Files.exists(out));
-    CliRunner first = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    CliRunner first =
+        CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
     assertEquals(0, first.exitCode(), first.err());
     byte[] before = Files.readAllBytes(out.resolve("model.safetensors"));
-    CliRunner again = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    CliRunner again =
+        CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
     assertEquals(2, again.exitCode(), again.err());
     assertTrue(again.err().contains("--overwrite"), again.err());
     assertArrayEquals(before, Files.readAllBytes(out.resolve("model.safetensors")));
@@ -260,17 +287,25 @@ class SafetensorsExportIT {
     String prefix = write("sharded.ckpt", source);
     Path out = dir.resolve("sharded");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--shard-size", "2048", prefix,
-        out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "safetensors", "--shard-size", "2048", prefix, out.toString());
 
     assertEquals(0, r.exitCode(), r.err());
-    JsonNode index = new ObjectMapper().readTree(out.resolve("model.safetensors.index.json").toFile());
+    JsonNode index =
+        new ObjectMapper().readTree(out.resolve("model.safetensors.index.json").toFile());
     assertEquals(5L * 1024, index.get("metadata").get("total_size").asLong());
     Map<String, String> weightMap = new TreeMap<>();
-    index.get("weight_map").fields().forEachRemaining(e -> weightMap.put(e.getKey(), e.getValue().asText()));
+    index
+        .get("weight_map")
+        .fields()
+        .forEachRemaining(e -> weightMap.put(e.getKey(), e.getValue().asText()));
     assertEquals(source.keySet(), weightMap.keySet());
-    List<String> files = List.of("model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-        "model-00003-of-00003.safetensors");
+    List<String> files =
+        List.of(
+            "model-00001-of-00003.safetensors",
+            "model-00002-of-00003.safetensors",
+            "model-00003-of-00003.safetensors");
     assertEquals(new java.util.TreeSet<>(files), new java.util.TreeSet<>(weightMap.values()));
     for (String f : files) {
       ParsedFile parsed = parse(out.resolve(f));
@@ -280,7 +315,8 @@ class SafetensorsExportIT {
       }
     }
     try (var listing = Files.list(dir)) {
-      assertTrue(listing.noneMatch(p -> p.getFileName().toString().startsWith(".rebundle-staging-")));
+      assertTrue(
+          listing.noneMatch(p -> p.getFileName().toString().startsWith(".rebundle-staging-")));
     }
   }
 
@@ -288,12 +324,16 @@ class SafetensorsExportIT {
   void aStringTensorIsRefusedByNameUnlessARuleExcludesIt() throws IOException {
     Map<String, Tensor> source = new TreeMap<>();
     source.put("dense/kernel", random(DType.FLOAT, new Random(1), 2, 3));
-    source.put("vocab/tokens", Tensor.ofStrings(TensorShape.of(2),
-        List.of("a".getBytes(StandardCharsets.UTF_8), "bc".getBytes(StandardCharsets.UTF_8))));
+    source.put(
+        "vocab/tokens",
+        Tensor.ofStrings(
+            TensorShape.of(2),
+            List.of("a".getBytes(StandardCharsets.UTF_8), "bc".getBytes(StandardCharsets.UTF_8))));
     String prefix = write("strings.ckpt", source);
     Path out = dir.resolve("s.safetensors");
 
-    CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
+    CliRunner r =
+        CliRunner.runWithSharedSpark("convert", "--to", "safetensors", prefix, out.toString());
 
     assertEquals(3, r.exitCode(), r.err());
     assertTrue(r.err().contains("vocab/tokens"), r.err());
@@ -302,8 +342,9 @@ class SafetensorsExportIT {
 
     Path map = dir.resolve("drop.yaml");
     Files.writeString(map, "exclude: ['vocab/.*']\n");
-    CliRunner ok = CliRunner.runWithSharedSpark("convert", "--to", "safetensors", "--map", map.toString(), prefix,
-        out.toString());
+    CliRunner ok =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "safetensors", "--map", map.toString(), prefix, out.toString());
     assertEquals(0, ok.exitCode(), ok.err());
     assertEquals(List.of("dense/kernel"), new ArrayList<>(parse(out).tensors().keySet()));
   }
@@ -326,7 +367,8 @@ class SafetensorsExportIT {
 
   private static Tensor floats(Random random, long[] dims) {
     TensorShape shape = TensorShape.of(dims);
-    ByteBuffer b = ByteBuffer.allocate((int) shape.numElements() * 4).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate((int) shape.numElements() * 4).order(ByteOrder.LITTLE_ENDIAN);
     for (long i = 0; i < shape.numElements(); i++) {
       b.putFloat(random.nextFloat());
     }

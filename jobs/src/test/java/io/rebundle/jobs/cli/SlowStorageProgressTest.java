@@ -12,8 +12,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * verify through a slow storage decorator with stderr not a terminal (as under Airflow): periodic log
- * lines with bytes of the total, a rate and, once enough moved, an ETA; -q silences them.
+ * verify through a slow storage decorator with stderr not a terminal (as under Airflow): periodic
+ * log lines with bytes of the total, a rate and, once enough moved, an ETA; -q silences them.
  */
 class SlowStorageProgressTest {
   /** Sleeps before each positioned read of a data file, like a distant object store. */
@@ -57,7 +57,10 @@ class SlowStorageProgressTest {
     }
   }
 
-  /** One read at a time across threads, each after a pause: the run's length does not depend on cores. */
+  /**
+   * One read at a time across threads, each after a pause: the run's length does not depend on
+   * cores.
+   */
   static final class SlowReader implements RangeReader {
     private static final Object LOCK = new Object();
     private final RangeReader r;
@@ -103,17 +106,23 @@ class SlowStorageProgressTest {
     System.setProperty(Progress.INTERVAL_PROPERTY, "1");
     try {
       String prefix = CliRunner.example("tf1-ckpt");
-      CliRunner r = CliRunner.runWithStorage(new SlowFileIO(new LocalFileIO(), 900), "verify", prefix);
+      CliRunner r =
+          CliRunner.runWithStorage(new SlowFileIO(new LocalFileIO(), 900), "verify", prefix);
       assertEquals(0, r.exitCode(), r.err());
       List<String> lines = r.err().lines().toList();
       assertTrue(lines.size() >= 2, r.err());
       for (String l : lines.subList(0, lines.size() - 1)) {
-        assertTrue(l.matches("verify: \\d+ B of 12 B \\(\\d+%\\), \\d+(\\.\\d)? (B|KiB)/s, ETA (-|\\d+s)"), l);
+        assertTrue(
+            l.matches("verify: \\d+ B of 12 B \\(\\d+%\\), \\d+(\\.\\d)? (B|KiB)/s, ETA (-|\\d+s)"),
+            l);
       }
-      assertTrue(lines.get(lines.size() - 1).matches("verify: 12 B in [2-9]s \\(\\d+ B/s\\)"), r.err());
-      assertEquals(prefix + ": OK — 3 tensors (3 entries), 12 data bytes in 1 shard checked\n", r.out());
+      assertTrue(
+          lines.get(lines.size() - 1).matches("verify: 12 B in [2-9]s \\(\\d+ B/s\\)"), r.err());
+      assertEquals(
+          prefix + ": OK — 3 tensors (3 entries), 12 data bytes in 1 shard checked\n", r.out());
 
-      CliRunner quiet = CliRunner.runWithStorage(new SlowFileIO(new LocalFileIO(), 900), "-q", "verify", prefix);
+      CliRunner quiet =
+          CliRunner.runWithStorage(new SlowFileIO(new LocalFileIO(), 900), "-q", "verify", prefix);
       assertEquals(0, quiet.exitCode(), quiet.err());
       assertEquals("", quiet.err());
     } finally {

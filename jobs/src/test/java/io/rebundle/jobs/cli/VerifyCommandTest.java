@@ -24,7 +24,8 @@ class VerifyCommandTest {
     Path prefix = copyExample();
     CliRunner r = CliRunner.run("verify", prefix.toString());
     assertEquals(0, r.exitCode(), r.out() + r.err());
-    assertEquals(prefix + ": OK — 3 tensors (3 entries), 12 data bytes in 1 shard checked\n", r.out());
+    assertEquals(
+        prefix + ": OK — 3 tensors (3 entries), 12 data bytes in 1 shard checked\n", r.out());
   }
 
   @Test
@@ -37,9 +38,17 @@ class VerifyCommandTest {
     Files.write(data, b);
     CliRunner r = CliRunner.run("verify", "--json", prefix.toString());
     assertEquals(1, r.exitCode(), r.err());
-    assertTrue(r.out().startsWith("{\"prefix\":\"" + prefix + "\",\"ok\":false,\"num_shards\":1,\"tensors\":3,"), r.out());
-    assertTrue(r.out().contains("\"key\":\"a\",\"message\":\"Checksum mismatch for tensor a"), r.out());
-    assertTrue(r.out().contains("\"key\":\"scoped/c\",\"message\":\"Checksum mismatch for tensor scoped/c"), r.out());
+    assertTrue(
+        r.out()
+            .startsWith(
+                "{\"prefix\":\"" + prefix + "\",\"ok\":false,\"num_shards\":1,\"tensors\":3,"),
+        r.out());
+    assertTrue(
+        r.out().contains("\"key\":\"a\",\"message\":\"Checksum mismatch for tensor a"), r.out());
+    assertTrue(
+        r.out()
+            .contains("\"key\":\"scoped/c\",\"message\":\"Checksum mismatch for tensor scoped/c"),
+        r.out());
     assertTrue(!r.out().contains("\"key\":\"b\""), r.out());
   }
 

@@ -19,9 +19,9 @@ import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.OutputFile;
 import io.rebundle.codec.io.PositionOutputStream;
+import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import java.io.PrintWriter;
@@ -35,19 +35,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerJobEnd;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Damaged sources fail the job with the reader's own exception, and leave the destination exactly as
- * it was: no index, no data files, no staging directory; the source is never touched.
+ * Damaged sources fail the job with the reader's own exception, and leave the destination exactly
+ * as it was: no index, no data files, no staging directory; the source is never touched.
  */
 class ConvertFailureIT {
   private static final FileIO IO = new LocalFileIO();
@@ -69,14 +69,22 @@ class ConvertFailureIT {
   }
 
   private ConvertJob.Result convert(FileIO io, int shards) {
-    ConvertJob.Options o = new ConvertJob.Options(source, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
-        shards, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+            source,
+            destination.toString(),
+            MigrationSpec.to(CheckpointFormat.TF2),
+            shards,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            false,
+            true);
     return ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
   }
 
   /**
-   * Local storage counting every open of a data file: a plan refused on the driver opens none, so no
-   * task (and no Spark job, which would have to read them) ran.
+   * Local storage counting every open of a data file: a plan refused on the driver opens none, so
+   * no task (and no Spark job, which would have to read them) ran.
    */
   static final class DataReadCountingFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
@@ -144,11 +152,21 @@ class ConvertFailureIT {
     byte[] corrupted = Arrays.copyOfRange(bytes, (int) e.offset(), (int) (e.offset() + e.size()));
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class, () -> convert(4));
+    CorruptCheckpointException ex =
+        assertThrows(CorruptCheckpointException.class, () -> convert(4));
 
-    assertEquals(String.format("Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %s, "
-        + "computed %s", key, data, e.shardId(), e.offset(), e.size(), hex(unmask(e.crc32c())),
-        hex(crcOf(e.dtype(), e.shape().numElements(), corrupted))), ex.getMessage());
+    assertEquals(
+        String.format(
+            "Checksum mismatch for tensor %s in %s (shard %d, offset %d, %d bytes): stored %s, "
+                + "computed %s",
+            key,
+            data,
+            e.shardId(),
+            e.offset(),
+            e.size(),
+            hex(unmask(e.crc32c())),
+            hex(crcOf(e.dtype(), e.shape().numElements(), corrupted))),
+        ex.getMessage());
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
   }
@@ -159,12 +177,21 @@ class ConvertFailureIT {
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
     DataReadCountingFileIO.dataOpens.set(0);
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
-        () -> convert(new DataReadCountingFileIO(), 1));
+    CorruptCheckpointException ex =
+        assertThrows(
+            CorruptCheckpointException.class, () -> convert(new DataReadCountingFileIO(), 1));
 
     String key = plannedKey(ex.getMessage());
-    assertEquals(1, records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow().entry().shardId());
-    assertEquals("Cannot read tensor " + key + ": data file " + dataFile(1) + " (shard 1 of 2) is missing",
+    assertEquals(
+        1,
+        records().stream()
+            .filter(r -> r.name().equals(key))
+            .findFirst()
+            .orElseThrow()
+            .entry()
+            .shardId());
+    assertEquals(
+        "Cannot read tensor " + key + ": data file " + dataFile(1) + " (shard 1 of 2) is missing",
         ex.getMessage());
     assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
@@ -181,16 +208,21 @@ class ConvertFailureIT {
 
     DataReadCountingFileIO.dataOpens.set(0);
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
-        () -> convert(new DataReadCountingFileIO(), 1));
+    CorruptCheckpointException ex =
+        assertThrows(
+            CorruptCheckpointException.class, () -> convert(new DataReadCountingFileIO(), 1));
 
     String key = plannedKey(ex.getMessage());
-    IndexRecord past = records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow();
+    IndexRecord past =
+        records().stream().filter(r -> r.name().equals(key)).findFirst().orElseThrow();
     assertEquals(0, past.entry().shardId());
     assertTrue(past.entry().offset() + past.entry().size() > keep, key + " lies inside the file");
-    assertEquals(String.format("Cannot plan tensor %s: its %d bytes at offset %d of %s lie past the end of the file "
-        + "(%d bytes; the file is truncated or the index is corrupt)", key, past.entry().size(), past.entry().offset(),
-        dataFile(0), keep), ex.getMessage());
+    assertEquals(
+        String.format(
+            "Cannot plan tensor %s: its %d bytes at offset %d of %s lie past the end of the file "
+                + "(%d bytes; the file is truncated or the index is corrupt)",
+            key, past.entry().size(), past.entry().offset(), dataFile(0), keep),
+        ex.getMessage());
     assertEquals(0, DataReadCountingFileIO.dataOpens.get(), "no task may start");
     assertEquals(List.of(), list(destination.getParent()));
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
@@ -202,36 +234,50 @@ class ConvertFailureIT {
     SlowCreateFileIO.created.set(0);
     SlowCreateFileIO.jobEnded = new CountDownLatch(1);
     JavaSparkContext sc = SharedSpark.context();
-    SparkListener jobEnd = new SparkListener() {
-      @Override
-      public void onJobEnd(SparkListenerJobEnd end) {
-        SlowCreateFileIO.jobEnded.countDown();
-      }
-    };
+    SparkListener jobEnd =
+        new SparkListener() {
+          @Override
+          public void onJobEnd(SparkListenerJobEnd end) {
+            SlowCreateFileIO.jobEnded.countDown();
+          }
+        };
     sc.sc().addSparkListener(jobEnd);
     FileIO slow = new SlowCreateFileIO("shard-00000", "shard-00001");
-    ConvertJob.Options o = new ConvertJob.Options(example, destination.toString(), MigrationSpec.to(CheckpointFormat.TF2),
-        2, Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+            example,
+            destination.toString(),
+            MigrationSpec.to(CheckpointFormat.TF2),
+            2,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            false,
+            true);
 
-    // Shard 1 fails at once (storage refuses its file); shard 0 creates its file only once the job has
-    // failed, and would recreate the staging directory (as HDFS and object stores do) after the cleanup.
+    // Shard 1 fails at once (storage refuses its file); shard 0 creates its file only once the job
+    // has
+    // failed, and would recreate the staging directory (as HDFS and object stores do) after the
+    // cleanup.
     try {
-      java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
-          () -> ConvertJob.run(sc, slow, o, new PrintWriter(new StringWriter(), true)));
+      java.io.UncheckedIOException e =
+          assertThrows(
+              java.io.UncheckedIOException.class,
+              () -> ConvertJob.run(sc, slow, o, new PrintWriter(new StringWriter(), true)));
       assertTrue(e.getMessage().startsWith("Cannot create "), e.getMessage());
     } finally {
       sc.sc().removeSparkListener(jobEnd);
     }
 
-    assertEquals(1, SlowCreateFileIO.created.get(), "the job returned before its slow task had ended");
+    assertEquals(
+        1, SlowCreateFileIO.created.get(), "the job returned before its slow task had ended");
     assertEquals(List.of(), list(destination.getParent()));
   }
 
   /**
    * Local storage with two habits of HDFS and object stores: {@code create} makes missing parent
    * directories, and the create of a chosen file is slow (here: it waits until the job has failed)
-   * and deaf to interrupts. Creating the file named {@code failName} fails as storage would. Tasks run
-   * in this JVM ({@code local[2]}), so the static latch and counter are shared with the driver.
+   * and deaf to interrupts. Creating the file named {@code failName} fails as storage would. Tasks
+   * run in this JVM ({@code local[2]}), so the static latch and counter are shared with the driver.
    */
   static final class SlowCreateFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
@@ -260,7 +306,8 @@ class ConvertFailureIT {
         @Override
         public PositionOutputStream create() {
           if (location.contains(failName)) {
-            throw new java.io.UncheckedIOException("Cannot create " + location + ": storage refused it",
+            throw new java.io.UncheckedIOException(
+                "Cannot create " + location + ": storage refused it",
                 new java.io.IOException("refused"));
           }
           if (location.contains(slowName)) {

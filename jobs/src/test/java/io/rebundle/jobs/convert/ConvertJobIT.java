@@ -1,6 +1,5 @@
 package io.rebundle.jobs.convert;
 
-import io.rebundle.codec.DestinationExistsException;
 import static io.rebundle.jobs.TestCheckpoints.int64Scalar;
 import static io.rebundle.jobs.TestCheckpoints.list;
 import static io.rebundle.jobs.TestCheckpoints.readAll;
@@ -14,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.DestinationExistsException;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointState;
@@ -23,11 +23,11 @@ import io.rebundle.codec.bundle.TensorSlice;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
-import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.layout.FileReuse;
+import io.rebundle.codec.layout.Scheduler;
+import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
-import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.synth.SyntheticCheckpoint;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
@@ -52,10 +52,18 @@ class ConvertJobIT {
   @TempDir Path dir;
   private final StringWriter err = new StringWriter();
 
-  private ConvertJob.Result convert(String source, String destination, MigrationSpec spec, int shards,
-      boolean overwrite) {
-    ConvertJob.Options o = new ConvertJob.Options(source, destination, spec, shards, Scheduler.DEFAULT_SHARD_SIZE,
-        overwrite, false, true);
+  private ConvertJob.Result convert(
+      String source, String destination, MigrationSpec spec, int shards, boolean overwrite) {
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+            source,
+            destination,
+            spec,
+            shards,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            overwrite,
+            false,
+            true);
     return ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(err, true));
   }
 
@@ -77,8 +85,14 @@ class ConvertJobIT {
     Path out = dir.resolve("out");
     ConvertJob.Result r = convert(source, out.toString(), CheckpointFormat.TF2);
 
-    assertEquals(List.of("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE, "vars/a" + VALUE,
-        "vars/b" + VALUE, "vars/scoped.Sc" + VALUE), keys(out.toString()));
+    assertEquals(
+        List.of(
+            "_CHECKPOINTABLE_OBJECT_GRAPH",
+            "save_counter" + VALUE,
+            "vars/a" + VALUE,
+            "vars/b" + VALUE,
+            "vars/scoped.Sc" + VALUE),
+        keys(out.toString()));
     Map<String, Tensor> values = readAll(IO, out.toString());
     assertEquals(scalar(1), values.get("vars/a" + VALUE));
     assertEquals(scalar(2), values.get("vars/b" + VALUE));
@@ -94,10 +108,20 @@ class ConvertJobIT {
     for (ObjectGraph.Node n : graph.nodes()) {
       n.attributes().forEach(a -> fullNames.put(a.checkpointKey(), a.fullName()));
     }
-    assertEquals(Map.of("save_counter" + VALUE, "save_counter", "vars/a" + VALUE, "a", "vars/b" + VALUE, "b",
-        "vars/scoped.Sc" + VALUE, "scoped/c"), fullNames);
+    assertEquals(
+        Map.of(
+            "save_counter" + VALUE,
+            "save_counter",
+            "vars/a" + VALUE,
+            "a",
+            "vars/b" + VALUE,
+            "b",
+            "vars/scoped.Sc" + VALUE,
+            "scoped/c"),
+        fullNames);
 
-    assertEquals(CheckpointState.of("out"), CheckpointState.read(IO, dir.resolve("checkpoint").toString()));
+    assertEquals(
+        CheckpointState.of("out"), CheckpointState.read(IO, dir.resolve("checkpoint").toString()));
     assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), list(dir));
     assertTrue(CheckpointVerifier.verify(IO, out.toString(), null).ok());
     assertEquals(1, r.numShards());
@@ -116,22 +140,32 @@ class ConvertJobIT {
     ConvertJob.Result r = convert(tf2, back, MigrationSpec.to(CheckpointFormat.TF1), 2, false);
 
     assertEquals(storedEntries(IO, source), storedEntries(IO, back));
-    assertEquals(List.of(new MigrationPlan.Dropped("save_counter" + VALUE, "save_counter: TF2 bookkeeping, unknown to TF1"),
-        new MigrationPlan.Dropped("_CHECKPOINTABLE_OBJECT_GRAPH", "object graph: TF2 only")), r.plan().dropped());
+    assertEquals(
+        List.of(
+            new MigrationPlan.Dropped(
+                "save_counter" + VALUE, "save_counter: TF2 bookkeeping, unknown to TF1"),
+            new MigrationPlan.Dropped("_CHECKPOINTABLE_OBJECT_GRAPH", "object graph: TF2 only")),
+        r.plan().dropped());
     assertEquals(List.of(), r.plan().notes());
   }
 
   @Test
   void convertsTf2ExampleDirectoryToTf1() {
     Path out = dir.resolve("out");
-    ConvertJob.Result r = convert(TestCheckpoints.example("tf2-ckpt").toString(), out.toString(), CheckpointFormat.TF1);
+    ConvertJob.Result r =
+        convert(
+            TestCheckpoints.example("tf2-ckpt").toString(), out.toString(), CheckpointFormat.TF1);
 
-    assertEquals(TestCheckpoints.example("tf2-ckpt").resolve("ckpt-1").toString(), r.sourcePrefix());
+    assertEquals(
+        TestCheckpoints.example("tf2-ckpt").resolve("ckpt-1").toString(), r.sourcePrefix());
     assertEquals(List.of("a", "b", "c"), keys(out.toString()));
-    assertEquals(Map.of("a", scalar(5), "b", scalar(6), "c", scalar(7)), readAll(IO, out.toString()));
-    assertEquals(List.of("save_counter" + VALUE, "_CHECKPOINTABLE_OBJECT_GRAPH"),
+    assertEquals(
+        Map.of("a", scalar(5), "b", scalar(6), "c", scalar(7)), readAll(IO, out.toString()));
+    assertEquals(
+        List.of("save_counter" + VALUE, "_CHECKPOINTABLE_OBJECT_GRAPH"),
         r.plan().dropped().stream().map(MigrationPlan.Dropped::key).toList());
-    assertEquals(CheckpointState.of("out"), CheckpointState.read(IO, dir.resolve("checkpoint").toString()));
+    assertEquals(
+        CheckpointState.of("out"), CheckpointState.read(IO, dir.resolve("checkpoint").toString()));
   }
 
   @Test
@@ -140,7 +174,8 @@ class ConvertJobIT {
     Map<String, Tensor> tensors = TestCheckpoints.generate(source, 2, 7);
     Path out = dir.resolve("dst/out");
 
-    ConvertJob.Result r = convert(source, out.toString(), MigrationSpec.to(CheckpointFormat.TF1), 4, false);
+    ConvertJob.Result r =
+        convert(source, out.toString(), MigrationSpec.to(CheckpointFormat.TF1), 4, false);
 
     long total = tensors.values().stream().mapToLong(ConvertJobIT::size).sum();
     long largest = tensors.values().stream().mapToLong(ConvertJobIT::size).max().orElseThrow();
@@ -150,13 +185,22 @@ class ConvertJobIT {
     assertEquals(42, Arrays.stream(r.shardTensors()).sum());
     long max = Arrays.stream(r.shardBytes()).max().orElseThrow();
     long min = Arrays.stream(r.shardBytes()).min().orElseThrow();
-    assertTrue(max - min <= largest, "unbalanced shards " + Arrays.toString(r.shardBytes()) + ", largest tensor " + largest);
+    assertTrue(
+        max - min <= largest,
+        "unbalanced shards " + Arrays.toString(r.shardBytes()) + ", largest tensor " + largest);
     for (int i = 0; i < 4; i++) {
       Path data = Path.of(out + String.format(".data-%05d-of-00004", i));
       assertEquals(r.shardBytes()[i], Files.size(data), data.toString());
     }
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00004", "out.data-00001-of-00004", "out.data-00002-of-00004",
-        "out.data-00003-of-00004", "out.index"), list(out.getParent()));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "out.data-00000-of-00004",
+            "out.data-00001-of-00004",
+            "out.data-00002-of-00004",
+            "out.data-00003-of-00004",
+            "out.index"),
+        list(out.getParent()));
     assertEquals(tensors, readAll(IO, out.toString()));
     assertEquals(storedEntries(IO, source), storedEntries(IO, out.toString()));
     assertTrue(CheckpointVerifier.verify(IO, out.toString(), null).ok());
@@ -178,10 +222,22 @@ class ConvertJobIT {
 
     convert(source, out.toString(), MigrationSpec.to(CheckpointFormat.TF1), 2, false);
 
-    assertEquals(List.of("dense", "emb", "emb[0,2:-]", "emb[2,2:-]", "emb[4,2:-]", "grid", "grid[0,2:0,3]",
-        "grid[0,2:3,3]", "grid[2,2:-]"), keys(out.toString()).stream().sorted().toList());
+    assertEquals(
+        List.of(
+            "dense",
+            "emb",
+            "emb[0,2:-]",
+            "emb[2,2:-]",
+            "emb[4,2:-]",
+            "grid",
+            "grid[0,2:0,3]",
+            "grid[0,2:3,3]",
+            "grid[2,2:-]"),
+        keys(out.toString()).stream().sorted().toList());
     try (CheckpointReader r = CheckpointReader.openPrefix(IO, out.toString())) {
-      assertEquals(List.of(TensorSlice.parse("0,2:-"), TensorSlice.parse("2,2:-"), TensorSlice.parse("4,2:-")),
+      assertEquals(
+          List.of(
+              TensorSlice.parse("0,2:-"), TensorSlice.parse("2,2:-"), TensorSlice.parse("4,2:-")),
           r.entry("emb").slices());
       assertEquals(3, r.entry("grid").slices().size());
     }
@@ -195,12 +251,23 @@ class ConvertJobIT {
     Map<String, Tensor> full = TestCheckpoints.generateSliced(source);
     Path out = dir.resolve("out");
 
-    ConvertJob.Result r = convert(source, out.toString(), new MigrationSpec(CheckpointFormat.TF2, "vars", false, true),
-        2, false);
+    ConvertJob.Result r =
+        convert(
+            source,
+            out.toString(),
+            new MigrationSpec(CheckpointFormat.TF2, "vars", false, true),
+            2,
+            false);
 
     List<String> keys = keys(out.toString());
-    assertEquals(List.of("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE, "vars/dense" + VALUE,
-        "vars/emb" + VALUE, "vars/grid" + VALUE), keys);
+    assertEquals(
+        List.of(
+            "_CHECKPOINTABLE_OBJECT_GRAPH",
+            "save_counter" + VALUE,
+            "vars/dense" + VALUE,
+            "vars/emb" + VALUE,
+            "vars/grid" + VALUE),
+        keys);
     try (CheckpointReader reader = CheckpointReader.openPrefix(IO, out.toString())) {
       for (String name : List.of("emb", "grid", "dense")) {
         BundleEntry e = reader.entry("vars/" + name + VALUE);
@@ -208,7 +275,9 @@ class ConvertJobIT {
         assertEquals(full.get(name), reader.read("vars/" + name + VALUE, e));
       }
     }
-    assertEquals(List.of("Sliced tensor emb merged from 3 slices", "Sliced tensor grid merged from 3 slices"),
+    assertEquals(
+        List.of(
+            "Sliced tensor emb merged from 3 slices", "Sliced tensor grid merged from 3 slices"),
         r.plan().notes());
     assertTrue(CheckpointVerifier.verify(IO, out.toString(), null).ok());
   }
@@ -216,8 +285,16 @@ class ConvertJobIT {
   @Test
   void dryRunPlansButWritesNothing() {
     Path out = dir.resolve("not-yet/out");
-    ConvertJob.Options o = new ConvertJob.Options(TestCheckpoints.example("tf1-ckpt").toString(), out.toString(),
-        MigrationSpec.to(CheckpointFormat.TF2), 0, Scheduler.DEFAULT_SHARD_SIZE, false, true, true);
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+            TestCheckpoints.example("tf1-ckpt").toString(),
+            out.toString(),
+            MigrationSpec.to(CheckpointFormat.TF2),
+            0,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            true,
+            true);
 
     ConvertJob.Result r = ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(err, true));
 
@@ -233,11 +310,21 @@ class ConvertJobIT {
     convert(TestCheckpoints.example("tf2-ckpt").toString(), out.toString(), CheckpointFormat.TF1);
     Map<String, String> before = snapshot(dir);
 
-    DestinationExistsException e = assertThrows(DestinationExistsException.class,
-        () -> convert(TestCheckpoints.example("tf1-ckpt").toString(), out.toString(), CheckpointFormat.TF1));
+    DestinationExistsException e =
+        assertThrows(
+            DestinationExistsException.class,
+            () ->
+                convert(
+                    TestCheckpoints.example("tf1-ckpt").toString(),
+                    out.toString(),
+                    CheckpointFormat.TF1));
 
-    assertEquals("Cannot write checkpoint " + out + ": it already exists (use --overwrite to replace it once the new "
-        + "one is complete)", e.getMessage());
+    assertEquals(
+        "Cannot write checkpoint "
+            + out
+            + ": it already exists (use --overwrite to replace it once the new "
+            + "one is complete)",
+        e.getMessage());
     assertEquals(before, snapshot(dir));
   }
 
@@ -249,17 +336,36 @@ class ConvertJobIT {
     convert(source, out.toString(), MigrationSpec.to(CheckpointFormat.TF1), 3, false);
     assertEquals(5, list(out.getParent()).size());
 
-    convert(TestCheckpoints.example("tf1-ckpt").toString(), out.toString(), MigrationSpec.to(CheckpointFormat.TF1), 0,
+    convert(
+        TestCheckpoints.example("tf1-ckpt").toString(),
+        out.toString(),
+        MigrationSpec.to(CheckpointFormat.TF1),
+        0,
         true);
 
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), list(out.getParent()));
-    assertEquals(Map.of("a", scalar(1), "b", scalar(2), "scoped/c", scalar(3)), readAll(IO, out.toString()));
+    assertEquals(
+        List.of("checkpoint", "out.data-00000-of-00001", "out.index"), list(out.getParent()));
+    assertEquals(
+        Map.of("a", scalar(1), "b", scalar(2), "scoped/c", scalar(3)), readAll(IO, out.toString()));
   }
 
-  private ConvertJob.Result convert(String source, String destination, CheckpointFormat target, int shards,
+  private ConvertJob.Result convert(
+      String source,
+      String destination,
+      CheckpointFormat target,
+      int shards,
       FileReuse.Policy reuse) {
-    ConvertJob.Options o = new ConvertJob.Options(source, destination, MigrationSpec.to(target), shards,
-        Scheduler.DEFAULT_SHARD_SIZE, false, false, true).withReuse(reuse);
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+                source,
+                destination,
+                MigrationSpec.to(target),
+                shards,
+                Scheduler.DEFAULT_SHARD_SIZE,
+                false,
+                false,
+                true)
+            .withReuse(reuse);
     return ConvertJob.run(SharedSpark.context(), IO, o, new PrintWriter(err, true));
   }
 
@@ -287,14 +393,26 @@ class ConvertJobIT {
     Map<String, String> sourceBefore = snapshot(dir.resolve("src"));
     Path out = dir.resolve("tf2/ckpt-1");
 
-    ConvertJob.Result r = convert(source, out.toString(), CheckpointFormat.TF2, 0,
-        FileReuse.Policy.of(FileReuse.Mode.LINK));
+    ConvertJob.Result r =
+        convert(
+            source,
+            out.toString(),
+            CheckpointFormat.TF2,
+            0,
+            FileReuse.Policy.of(FileReuse.Mode.LINK));
 
     assertEquals(FileReuse.Mode.LINK, r.layout().mode());
     assertEquals(4, r.numShards());
     assertFalse(r.verified());
-    assertEquals(List.of("checkpoint", "ckpt-1.data-00000-of-00004", "ckpt-1.data-00001-of-00004",
-        "ckpt-1.data-00002-of-00004", "ckpt-1.data-00003-of-00004", "ckpt-1.index"), list(out.getParent()));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "ckpt-1.data-00000-of-00004",
+            "ckpt-1.data-00001-of-00004",
+            "ckpt-1.data-00002-of-00004",
+            "ckpt-1.data-00003-of-00004",
+            "ckpt-1.index"),
+        list(out.getParent()));
     for (int s = 0; s < 3; s++) {
       assertEquals(inode(data(source, s, 3)), inode(data(out.toString(), s, 4)), "shard " + s);
     }
@@ -302,7 +420,8 @@ class ConvertJobIT {
     Map<String, Tensor> values = readAll(IO, out.toString());
     tensors.forEach((k, v) -> assertEquals(v, values.get(tf2(k)), k));
     assertEquals(int64Scalar(1), values.get("save_counter" + VALUE));
-    // Entries of linked files keep offset, size and CRC and point at the shard that holds their bytes.
+    // Entries of linked files keep offset, size and CRC and point at the shard that holds their
+    // bytes.
     try (CheckpointReader in = CheckpointReader.openPrefix(IO, source);
         CheckpointReader o = CheckpointReader.openPrefix(IO, out.toString())) {
       in.records().forEach(rec -> assertEquals(rec.entry(), o.entry(tf2(rec.name())), rec.name()));
@@ -317,8 +436,10 @@ class ConvertJobIT {
   void copyReusesWholeFilesWithoutLinkingThemAndVerifyCopiesChecksThem() throws Exception {
     String source = dir.resolve("src/model").toString();
     Map<String, Tensor> tensors = TestCheckpoints.generateSliced(source);
-    for (FileReuse.Policy policy : List.of(FileReuse.Policy.of(FileReuse.Mode.COPY),
-        FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification())) {
+    for (FileReuse.Policy policy :
+        List.of(
+            FileReuse.Policy.of(FileReuse.Mode.COPY),
+            FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification())) {
       String out = dir.resolve((policy.verifyCopies() ? "checked" : "copied") + "/out").toString();
 
       ConvertJob.Result r = convert(source, out, CheckpointFormat.TF1, 0, policy);
@@ -353,7 +474,10 @@ class ConvertJobIT {
     assertEquals(1, r.numShards());
     assertEquals(list(dir.resolve("streamed")), list(dir.resolve("never")));
     for (String name : list(dir.resolve("never"))) {
-      assertEquals(-1, Files.mismatch(dir.resolve("never").resolve(name), dir.resolve("streamed").resolve(name)), name);
+      assertEquals(
+          -1,
+          Files.mismatch(dir.resolve("never").resolve(name), dir.resolve("streamed").resolve(name)),
+          name);
     }
   }
 
@@ -365,11 +489,18 @@ class ConvertJobIT {
     String back = dir.resolve("back/model").toString();
     convert(source, tf2, CheckpointFormat.TF2, 0, FileReuse.Policy.of(FileReuse.Mode.LINK));
 
-    ConvertJob.Result r = convert(tf2, back, CheckpointFormat.TF1, 0, FileReuse.Policy.of(FileReuse.Mode.LINK));
+    ConvertJob.Result r =
+        convert(tf2, back, CheckpointFormat.TF1, 0, FileReuse.Policy.of(FileReuse.Mode.LINK));
 
-    // The file holding save_counter and the object graph is the one not reused; the others lead back to the source.
-    assertEquals(List.of(new FileReuse.Rejected(3, "it holds _CHECKPOINTABLE_OBJECT_GRAPH, which is not in the output "
-        + "(object graph: TF2 only)")), r.layout().rejected());
+    // The file holding save_counter and the object graph is the one not reused; the others lead
+    // back to the source.
+    assertEquals(
+        List.of(
+            new FileReuse.Rejected(
+                3,
+                "it holds _CHECKPOINTABLE_OBJECT_GRAPH, which is not in the output "
+                    + "(object graph: TF2 only)")),
+        r.layout().rejected());
     assertEquals(3, r.numShards());
     for (int s = 0; s < 3; s++) {
       assertEquals(inode(data(source, s, 3)), inode(data(back, s, 3)), "shard " + s);
@@ -381,12 +512,30 @@ class ConvertJobIT {
   @Test
   void autoCopiesWholeFilesOfALargeRenameOnlyPlanUnlessAShardLayoutIsAsked() {
     String source = dir.resolve("src/model").toString();
-    SyntheticCheckpoint.write(IO, source, new SyntheticCheckpoint.Options(CheckpointFormat.TF1,
-        FileReuse.AUTO_MIN_BYTES, 20, 16L << 20, List.of(io.rebundle.codec.bundle.DType.FLOAT), 2, 1, 3), false, false);
+    SyntheticCheckpoint.write(
+        IO,
+        source,
+        new SyntheticCheckpoint.Options(
+            CheckpointFormat.TF1,
+            FileReuse.AUTO_MIN_BYTES,
+            20,
+            16L << 20,
+            List.of(io.rebundle.codec.bundle.DType.FLOAT),
+            2,
+            1,
+            3),
+        false,
+        false);
 
-    ConvertJob.Result auto = convert(source, dir.resolve("auto/out").toString(), CheckpointFormat.TF2);
-    ConvertJob.Result asked = convert(source, dir.resolve("asked/out").toString(),
-        MigrationSpec.to(CheckpointFormat.TF2), 2, false);
+    ConvertJob.Result auto =
+        convert(source, dir.resolve("auto/out").toString(), CheckpointFormat.TF2);
+    ConvertJob.Result asked =
+        convert(
+            source,
+            dir.resolve("asked/out").toString(),
+            MigrationSpec.to(CheckpointFormat.TF2),
+            2,
+            false);
 
     assertEquals(FileReuse.Mode.COPY, auto.layout().mode());
     assertEquals("rename-only plan; 2 of 2 source data files copied whole", auto.layout().reason());
@@ -395,7 +544,8 @@ class ConvertJobIT {
     assertEquals("a shard layout was asked for (--shards/--shard-size)", asked.layout().reason());
     assertEquals(2, asked.numShards());
     assertTrue(CheckpointVerifier.verify(IO, dir.resolve("auto/out").toString(), null).ok());
-    assertEquals(storedEntries(IO, dir.resolve("asked/out").toString()),
+    assertEquals(
+        storedEntries(IO, dir.resolve("asked/out").toString()),
         storedEntries(IO, dir.resolve("auto/out").toString()));
   }
 
@@ -412,12 +562,24 @@ class ConvertJobIT {
     for (FileReuse.Mode mode : List.of(FileReuse.Mode.COPY, FileReuse.Mode.LINK)) {
       Path out = dir.resolve(mode.id() + "/out");
 
-      io.rebundle.codec.CorruptCheckpointException ex = assertThrows(io.rebundle.codec.CorruptCheckpointException.class,
-          () -> convert(source, out.toString(), CheckpointFormat.TF2, 0, FileReuse.Policy.of(mode).withVerification()),
-          mode.id());
+      io.rebundle.codec.CorruptCheckpointException ex =
+          assertThrows(
+              io.rebundle.codec.CorruptCheckpointException.class,
+              () ->
+                  convert(
+                      source,
+                      out.toString(),
+                      CheckpointFormat.TF2,
+                      0,
+                      FileReuse.Policy.of(mode).withVerification()),
+              mode.id());
 
-      assertTrue(ex.getMessage().startsWith("Checksum mismatch for tensor layer_03/kernel in "
-          + data(source, e.shardId(), 2)), ex.getMessage());
+      assertTrue(
+          ex.getMessage()
+              .startsWith(
+                  "Checksum mismatch for tensor layer_03/kernel in "
+                      + data(source, e.shardId(), 2)),
+          ex.getMessage());
       assertEquals(List.of(), list(out.getParent()), mode.id());
     }
     assertEquals(sourceBefore, snapshot(dir.resolve("src")));
@@ -429,8 +591,13 @@ class ConvertJobIT {
     Map<String, Tensor> tensors = TestCheckpoints.generate(source, 3, 14);
     String out = dir.resolve("out/model").toString();
 
-    ConvertJob.Result r = convert(source, out, CheckpointFormat.TF1, 0,
-        FileReuse.Policy.of(FileReuse.Mode.LINK).withVerification());
+    ConvertJob.Result r =
+        convert(
+            source,
+            out,
+            CheckpointFormat.TF1,
+            0,
+            FileReuse.Policy.of(FileReuse.Mode.LINK).withVerification());
 
     assertTrue(r.verified());
     assertEquals(3, r.numShards());

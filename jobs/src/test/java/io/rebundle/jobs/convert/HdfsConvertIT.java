@@ -15,10 +15,10 @@ import io.rebundle.codec.bundle.CheckpointState;
 import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.io.LocalFileIO;
-import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.layout.FileReuse;
-import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.layout.Scheduler;
+import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import io.rebundle.jobs.io.HadoopFileIO;
@@ -45,8 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The convert job against a real HDFS: a {@link MiniDFSCluster} (one datanode) in this JVM, its
- * {@code fs.defaultFS} handed to the job through {@link HadoopFileIO}. Results are read back through
- * the same storage and checked value by value and with the verifier.
+ * {@code fs.defaultFS} handed to the job through {@link HadoopFileIO}. Results are read back
+ * through the same storage and checked value by value and with the verifier.
  */
 class HdfsConvertIT {
   private static MiniDFSCluster cluster;
@@ -85,9 +85,18 @@ class HdfsConvertIT {
     base = root + "/" + test.getTestMethod().orElseThrow().getName();
   }
 
-  private ConvertJob.Result convert(String source, String destination, CheckpointFormat target, int shards) {
-    ConvertJob.Options o = new ConvertJob.Options(source, destination, MigrationSpec.to(target), shards,
-        Scheduler.DEFAULT_SHARD_SIZE, false, false, true);
+  private ConvertJob.Result convert(
+      String source, String destination, CheckpointFormat target, int shards) {
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+            source,
+            destination,
+            MigrationSpec.to(target),
+            shards,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            false,
+            true);
     return ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
   }
 
@@ -101,7 +110,11 @@ class HdfsConvertIT {
   }
 
   private static void upload(Path from, String to) throws IOException {
-    fs.copyFromLocalFile(false, false, new org.apache.hadoop.fs.Path(from.toUri()), new org.apache.hadoop.fs.Path(to));
+    fs.copyFromLocalFile(
+        false,
+        false,
+        new org.apache.hadoop.fs.Path(from.toUri()),
+        new org.apache.hadoop.fs.Path(to));
   }
 
   @Test
@@ -112,13 +125,16 @@ class HdfsConvertIT {
 
     convert(source, out, CheckpointFormat.TF2, 0);
 
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), names(base + "/tf2"));
+    assertEquals(
+        List.of("checkpoint", "out.data-00000-of-00001", "out.index"), names(base + "/tf2"));
     Map<String, Tensor> values = readAll(io, out);
     assertEquals(scalar(1), values.get("vars/a/.ATTRIBUTES/VARIABLE_VALUE"));
     assertEquals(scalar(2), values.get("vars/b/.ATTRIBUTES/VARIABLE_VALUE"));
     assertEquals(scalar(3), values.get("vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"));
     assertEquals(5, values.size());
-    assertTrue(CheckpointVerifier.verify(io, out, null).ok(), CheckpointVerifier.verify(io, out, null).toString());
+    assertTrue(
+        CheckpointVerifier.verify(io, out, null).ok(),
+        CheckpointVerifier.verify(io, out, null).toString());
     assertEquals(CheckpointState.of("out"), CheckpointState.read(io, base + "/tf2/checkpoint"));
   }
 
@@ -132,7 +148,8 @@ class HdfsConvertIT {
     assertEquals(base + "/tf2-ckpt/ckpt-1", r.sourcePrefix());
     assertEquals(Map.of("a", scalar(5), "b", scalar(6), "c", scalar(7)), readAll(io, out));
     assertTrue(CheckpointVerifier.verify(io, out, null).ok());
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00001", "out.index"), names(base + "/tf1"));
+    assertEquals(
+        List.of("checkpoint", "out.data-00000-of-00001", "out.index"), names(base + "/tf1"));
   }
 
   @Test
@@ -145,14 +162,24 @@ class HdfsConvertIT {
 
     ConvertJob.Result r = convert(base + "/src/model", out, CheckpointFormat.TF1, 3);
 
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00003", "out.data-00001-of-00003", "out.data-00002-of-00003",
-        "out.index"), names(base + "/dst"));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "out.data-00000-of-00003",
+            "out.data-00001-of-00003",
+            "out.data-00002-of-00003",
+            "out.index"),
+        names(base + "/dst"));
     for (int i = 0; i < 3; i++) {
-      long length = fs.getFileStatus(new org.apache.hadoop.fs.Path(out + String.format(".data-%05d-of-00003", i))).getLen();
+      long length =
+          fs.getFileStatus(
+                  new org.apache.hadoop.fs.Path(out + String.format(".data-%05d-of-00003", i)))
+              .getLen();
       assertEquals(r.shardBytes()[i], length);
     }
     assertEquals(tensors, readAll(io, out));
-    assertEquals(TestCheckpoints.storedEntries(new LocalFileIO(), local.resolve("model").toString()),
+    assertEquals(
+        TestCheckpoints.storedEntries(new LocalFileIO(), local.resolve("model").toString()),
         TestCheckpoints.storedEntries(io, out));
     assertTrue(CheckpointVerifier.verify(io, out, null).ok());
   }
@@ -161,7 +188,8 @@ class HdfsConvertIT {
   void corruptHdfsSourceFailsAndLeavesNothingInHdfs() throws IOException {
     TestCheckpoints.generate(local.resolve("model").toString(), 1, 9);
     BundleEntry e;
-    try (CheckpointReader r = CheckpointReader.openPrefix(new LocalFileIO(), local.resolve("model").toString())) {
+    try (CheckpointReader r =
+        CheckpointReader.openPrefix(new LocalFileIO(), local.resolve("model").toString())) {
       e = r.entry("layer_10/kernel");
     }
     TestCheckpoints.flipByte(local.resolve("model.data-00000-of-00001"), e.offset() + 7);
@@ -170,18 +198,32 @@ class HdfsConvertIT {
     }
     fs.mkdirs(new org.apache.hadoop.fs.Path(base + "/dst"));
 
-    CorruptCheckpointException ex = assertThrows(CorruptCheckpointException.class,
-        () -> convert(base + "/src/model", base + "/dst/out", CheckpointFormat.TF2, 2));
+    CorruptCheckpointException ex =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> convert(base + "/src/model", base + "/dst/out", CheckpointFormat.TF2, 2));
 
-    byte[] corrupted = Arrays.copyOfRange(Files.readAllBytes(local.resolve("model.data-00000-of-00001")),
-        (int) e.offset(), (int) (e.offset() + e.size()));
-    assertEquals(String.format("Checksum mismatch for tensor layer_10/kernel in %s/src/model.data-00000-of-00001 "
-        + "(shard 0, offset %d, %d bytes): stored %s, computed %s", base, e.offset(), e.size(),
-        TestCheckpoints.hex(TestCheckpoints.unmask(e.crc32c())),
-        TestCheckpoints.hex(TestCheckpoints.crcOf(e.dtype(), e.shape().numElements(), corrupted))), ex.getMessage());
+    byte[] corrupted =
+        Arrays.copyOfRange(
+            Files.readAllBytes(local.resolve("model.data-00000-of-00001")),
+            (int) e.offset(),
+            (int) (e.offset() + e.size()));
+    assertEquals(
+        String.format(
+            "Checksum mismatch for tensor layer_10/kernel in %s/src/model.data-00000-of-00001 "
+                + "(shard 0, offset %d, %d bytes): stored %s, computed %s",
+            base,
+            e.offset(),
+            e.size(),
+            TestCheckpoints.hex(TestCheckpoints.unmask(e.crc32c())),
+            TestCheckpoints.hex(
+                TestCheckpoints.crcOf(e.dtype(), e.shape().numElements(), corrupted))),
+        ex.getMessage());
     assertEquals(List.of(), names(base + "/dst"));
     for (String name : TestCheckpoints.list(local)) {
-      assertTrue(Arrays.equals(Files.readAllBytes(local.resolve(name)), read(base + "/src/" + name)), name);
+      assertTrue(
+          Arrays.equals(Files.readAllBytes(local.resolve(name)), read(base + "/src/" + name)),
+          name);
     }
   }
 
@@ -201,15 +243,30 @@ class HdfsConvertIT {
       upload(local.resolve(name), base + "/src/" + name);
     }
     String out = base + "/dst/out";
-    ConvertJob.Options o = new ConvertJob.Options(base + "/src/model", out, MigrationSpec.to(CheckpointFormat.TF1), 0,
-        Scheduler.DEFAULT_SHARD_SIZE, false, false, true)
-        .withReuse(FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification());
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+                base + "/src/model",
+                out,
+                MigrationSpec.to(CheckpointFormat.TF1),
+                0,
+                Scheduler.DEFAULT_SHARD_SIZE,
+                false,
+                false,
+                true)
+            .withReuse(FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification());
 
-    ConvertJob.Result r = ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
+    ConvertJob.Result r =
+        ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true));
 
     assertEquals(FileReuse.Mode.COPY, r.layout().mode());
-    assertEquals(List.of("checkpoint", "out.data-00000-of-00003", "out.data-00001-of-00003", "out.data-00002-of-00003",
-        "out.index"), names(base + "/dst"));
+    assertEquals(
+        List.of(
+            "checkpoint",
+            "out.data-00000-of-00003",
+            "out.data-00001-of-00003",
+            "out.data-00002-of-00003",
+            "out.index"),
+        names(base + "/dst"));
     for (int i = 0; i < 3; i++) {
       String suffix = String.format(".data-%05d-of-00003", i);
       assertTrue(Arrays.equals(read(base + "/src/model" + suffix), read(out + suffix)), suffix);
@@ -221,15 +278,31 @@ class HdfsConvertIT {
   @Test
   void linkOnHdfsIsRefusedBeforeAnythingIsWritten() throws IOException {
     upload(TestCheckpoints.example("tf2-ckpt"), base + "/tf2-ckpt");
-    ConvertJob.Options o = new ConvertJob.Options(base + "/tf2-ckpt", base + "/dst/out",
-        MigrationSpec.to(CheckpointFormat.TF1), 0, Scheduler.DEFAULT_SHARD_SIZE, false, false, true)
-        .withReuse(FileReuse.Policy.of(FileReuse.Mode.LINK));
+    ConvertJob.Options o =
+        new ConvertJob.Options(
+                base + "/tf2-ckpt",
+                base + "/dst/out",
+                MigrationSpec.to(CheckpointFormat.TF1),
+                0,
+                Scheduler.DEFAULT_SHARD_SIZE,
+                false,
+                false,
+                true)
+            .withReuse(FileReuse.Policy.of(FileReuse.Mode.LINK));
 
-    LinkNotPossibleException e = assertThrows(LinkNotPossibleException.class,
-        () -> ConvertJob.run(SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true)));
+    LinkNotPossibleException e =
+        assertThrows(
+            LinkNotPossibleException.class,
+            () ->
+                ConvertJob.run(
+                    SharedSpark.context(), io, o, new PrintWriter(new StringWriter(), true)));
 
-    assertEquals("Cannot hard-link " + base + "/dst/out: hard links need a local disk, and this storage (HadoopFileIO) "
-        + "has none; copy the files instead", e.getMessage());
+    assertEquals(
+        "Cannot hard-link "
+            + base
+            + "/dst/out: hard links need a local disk, and this storage (HadoopFileIO) "
+            + "has none; copy the files instead",
+        e.getMessage());
     assertFalse(fs.exists(new org.apache.hadoop.fs.Path(base + "/dst")));
   }
 }

@@ -8,8 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The storage contract on Hadoop's local file system (file:// URIs through HadoopFileIO). */
 class HadoopLocalFileIOContractTest extends FileIOContract {
-  @TempDir
-  Path temp;
+  @TempDir Path temp;
 
   @Override
   protected FileIO storage() {

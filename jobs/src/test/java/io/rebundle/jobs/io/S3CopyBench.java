@@ -38,37 +38,67 @@ public final class S3CopyBench {
         }
       }
       FileSystem fs = new org.apache.hadoop.fs.Path(s3.url("")).getFileSystem(s3.hadoopConf());
-      Map<String, Long> before = new TreeMap<>(IOStatisticsSupport.retrieveIOStatistics(fs).counters());
+      Map<String, Long> before =
+          new TreeMap<>(IOStatisticsSupport.retrieveIOStatistics(fs).counters());
       StringWriter out = new StringWriter();
       StringWriter err = new StringWriter();
       long t0 = System.nanoTime();
-      int code = Main.run(new String[] {"convert", "--to", "tf2", "--no-state-file", s3.url("src/" + name),
-          s3.url("dst/" + name), "--conf", "spark.hadoop.fs.s3a.endpoint=" + s3.endpoint(),
-          "--conf", "spark.hadoop.fs.s3a.path.style.access=true"}, new PrintWriter(out), new PrintWriter(err));
+      int code =
+          Main.run(
+              new String[] {
+                "convert",
+                "--to",
+                "tf2",
+                "--no-state-file",
+                s3.url("src/" + name),
+                s3.url("dst/" + name),
+                "--conf",
+                "spark.hadoop.fs.s3a.endpoint=" + s3.endpoint(),
+                "--conf",
+                "spark.hadoop.fs.s3a.path.style.access=true"
+              },
+              new PrintWriter(out),
+              new PrintWriter(err));
       double convert = (System.nanoTime() - t0) / 1e9;
       if (code != 0) {
         System.err.println(err);
         System.exit(code);
       }
       Map<String, Long> after = IOStatisticsSupport.retrieveIOStatistics(fs).counters();
-      long gets = after.getOrDefault("action_http_get_request", 0L) - before.getOrDefault("action_http_get_request", 0L);
-      long read = after.getOrDefault("stream_read_bytes", 0L) - before.getOrDefault("stream_read_bytes", 0L);
-      long puts = after.getOrDefault("object_put_request", 0L) - before.getOrDefault("object_put_request", 0L)
-          + after.getOrDefault("object_multipart_initiated", 0L) - before.getOrDefault("object_multipart_initiated", 0L);
-      System.out.printf("convert --to tf2 s3a->s3a (loopback S3, embedded)\t%.3f\t%d source bytes, %d GETs, "
-          + "%d bytes read (%.3fx), %d PUT/multipart uploads%n", convert, bytes, gets, read, (double) read / bytes, puts);
+      long gets =
+          after.getOrDefault("action_http_get_request", 0L)
+              - before.getOrDefault("action_http_get_request", 0L);
+      long read =
+          after.getOrDefault("stream_read_bytes", 0L)
+              - before.getOrDefault("stream_read_bytes", 0L);
+      long puts =
+          after.getOrDefault("object_put_request", 0L)
+              - before.getOrDefault("object_put_request", 0L)
+              + after.getOrDefault("object_multipart_initiated", 0L)
+              - before.getOrDefault("object_multipart_initiated", 0L);
+      System.out.printf(
+          "convert --to tf2 s3a->s3a (loopback S3, embedded)\t%.3f\t%d source bytes, %d GETs, "
+              + "%d bytes read (%.3fx), %d PUT/multipart uploads%n",
+          convert, bytes, gets, read, (double) read / bytes, puts);
 
       long t1 = System.nanoTime();
       for (String key : s3.keys("src/")) {
         if (key.startsWith("src/" + name + ".")) {
           String target = "copy/" + key.substring("src/".length());
-          s3.client().copyObject(b -> b.sourceBucket(s3.bucket()).sourceKey(key)
-              .destinationBucket(s3.bucket()).destinationKey(target));
+          s3.client()
+              .copyObject(
+                  b ->
+                      b.sourceBucket(s3.bucket())
+                          .sourceKey(key)
+                          .destinationBucket(s3.bucket())
+                          .destinationKey(target));
         }
       }
       double copy = (System.nanoTime() - t1) / 1e9;
-      System.out.printf("AWS SDK CopyObject of the same objects (same server)\t%.3f\t%d objects, %d CopyObject "
-          + "requests, %d bytes%n", copy, objects, objects, bytes);
+      System.out.printf(
+          "AWS SDK CopyObject of the same objects (same server)\t%.3f\t%d objects, %d CopyObject "
+              + "requests, %d bytes%n",
+          copy, objects, objects, bytes);
     }
     System.exit(0);
   }

@@ -23,7 +23,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * AWS SDK, not S3A) for uploading sources and downloading results.
  */
 public final class S3Server implements AutoCloseable {
-  private static final java.util.concurrent.atomic.AtomicInteger SERVERS = new java.util.concurrent.atomic.AtomicInteger();
+  private static final java.util.concurrent.atomic.AtomicInteger SERVERS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /**
    * A bucket name of its own per server: Hadoop caches file systems by scheme and bucket (not by
@@ -39,25 +40,29 @@ public final class S3Server implements AutoCloseable {
     String key = System.getenv("AWS_ACCESS_KEY_ID");
     String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
     if (key == null || secret == null) {
-      throw new IllegalStateException("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (jobs/pom.xml surefire)");
+      throw new IllegalStateException(
+          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (jobs/pom.xml surefire)");
     }
-    proxy = S3Proxy.builder()
-        .blobStore(new TransientNio2BlobStore())
-        .endpoint(URI.create("http://127.0.0.1:0"))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, key, secret)
-        .build();
+    proxy =
+        S3Proxy.builder()
+            .blobStore(new TransientNio2BlobStore())
+            .endpoint(URI.create("http://127.0.0.1:0"))
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, key, secret)
+            .build();
     proxy.start();
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (!"STARTED".equals(proxy.getState()) && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
     endpoint = "http://127.0.0.1:" + proxy.getPort();
-    client = S3Client.builder()
-        .endpointOverride(URI.create(endpoint))
-        .region(Region.US_EAST_1)
-        .forcePathStyle(true)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
-        .build();
+    client =
+        S3Client.builder()
+            .endpointOverride(URI.create(endpoint))
+            .region(Region.US_EAST_1)
+            .forcePathStyle(true)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
+            .build();
     client.createBucket(b -> b.bucket(bucket));
   }
 
@@ -75,8 +80,11 @@ public final class S3Server implements AutoCloseable {
 
   /** The --conf arguments that point S3A here, and nothing else. */
   public List<String> confArgs() {
-    return List.of("--conf", "spark.hadoop.fs.s3a.endpoint=" + endpoint,
-        "--conf", "spark.hadoop.fs.s3a.path.style.access=true");
+    return List.of(
+        "--conf",
+        "spark.hadoop.fs.s3a.endpoint=" + endpoint,
+        "--conf",
+        "spark.hadoop.fs.s3a.path.style.access=true");
   }
 
   /** A Hadoop configuration with the same two settings. */
@@ -95,7 +103,8 @@ public final class S3Server implements AutoCloseable {
   public void upload(Path dir, String prefix) throws Exception {
     try (var files = Files.list(dir)) {
       for (Path f : files.filter(Files::isRegularFile).toList()) {
-        client.putObject(b -> b.bucket(bucket).key(prefix + "/" + f.getFileName()), RequestBody.fromFile(f));
+        client.putObject(
+            b -> b.bucket(bucket).key(prefix + "/" + f.getFileName()), RequestBody.fromFile(f));
       }
     }
   }
@@ -103,7 +112,8 @@ public final class S3Server implements AutoCloseable {
   /** The keys under {@code prefix}, sorted. */
   public List<String> keys(String prefix) {
     List<String> keys = new ArrayList<>();
-    for (S3Object o : client.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+    for (S3Object o :
+        client.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
       keys.add(o.key());
     }
     keys.sort(null);
