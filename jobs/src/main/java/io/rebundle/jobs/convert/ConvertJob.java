@@ -282,11 +282,52 @@ public final class ConvertJob {
       sc.sc().addSparkListener(listener);
     }
     String jobGroup = "rebundle-convert-" + m.staging().runId();
-    sc.setJobGroup(jobGroup, describe(m), true);
+    try {
+      runAndCommit(
+          sc,
+          io,
+          tasks,
+          onDriver || tasks.isEmpty(),
+          progress,
+          jobGroup,
+          describe(m),
+          outcomes -> {
+            sc.setJobDescription("rebundle commit " + m.destination());
+            m.commit(outcomes);
+          },
+          m::abort,
+          m.staging().toString(),
+          err);
+    } finally {
+      listener.finish();
+      sc.sc().removeSparkListener(listener);
+    }
+    return result(o, m, (System.nanoTime() - t1) / 1e9);
+  }
+
+  /**
+   * Runs a prepared migration's tasks (in this process, or as one Spark job in {@code jobGroup}),
+   * then commits their outcomes. On any failure it waits for the job's tasks to stop, aborts (so
+   * nothing is left at the destination) and rethrows the failure, unwrapped by type: the one
+   * execution path of {@link #run} and {@link #export}.
+   */
+  private static void runAndCommit(
+      JavaSparkContext sc,
+      FileIO io,
+      List<MigrationTask> tasks,
+      boolean inProcess,
+      AccumulatorProgress progress,
+      String jobGroup,
+      String description,
+      java.util.function.Consumer<List<TaskOutcome>> commit,
+      Runnable abort,
+      String leftBehind,
+      PrintWriter err) {
+    sc.setJobGroup(jobGroup, description, true);
     boolean submitted = false;
     try {
       List<TaskOutcome> outcomes;
-      if (onDriver || tasks.isEmpty()) {
+      if (inProcess) {
         outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
       } else {
         submitted = true;
@@ -295,12 +336,10 @@ public final class ConvertJob {
                 .map(task -> task.run(io, attempt(), progress))
                 .collect();
       }
-      sc.setJobDescription("rebundle commit " + m.destination());
-      m.commit(outcomes);
+      commit.accept(outcomes);
     } catch (Exception e) {
       // Exception, not RuntimeException: a failed task reaches us as Spark's checked
-      // SparkException,
-      // which Scala's collect() does not declare.
+      // SparkException, which Scala's collect() does not declare.
       RuntimeException failure = unwrap(e);
       if (!awaitTasksStopped(
           sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
@@ -308,21 +347,18 @@ public final class ConvertJob {
             "rebundle: warning: tasks of the failed job were still running after "
                 + TASK_STOP_TIMEOUT_MILLIS / 1000
                 + " s; "
-                + m.staging()
+                + leftBehind
                 + " may be left behind");
       }
       try {
-        m.abort();
+        abort.run();
       } catch (RuntimeException cleanup) {
         failure.addSuppressed(cleanup);
       }
       throw failure;
     } finally {
-      listener.finish();
-      sc.sc().removeSparkListener(listener);
       sc.clearJobGroup();
     }
-    return result(o, m, (System.nanoTime() - t1) / 1e9);
   }
 
   /**
@@ -370,8 +406,7 @@ public final class ConvertJob {
     AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
     boolean onDriver = tasks.size() == 1 && taskBytes <= DRIVER_WRITES_MAX_BYTES;
     String jobGroup = "rebundle-export-" + e.destination().hashCode();
-    sc.setJobGroup(
-        jobGroup,
+    String description =
         "rebundle convert "
             + e.plan().sourcePrefix()
             + " -> "
@@ -382,39 +417,19 @@ public final class ConvertJob {
             + Sizes.human(e.plan().dataBytes())
             + " into "
             + tasks.size()
-            + " files",
-        true);
-    boolean submitted = false;
-    try {
-      List<TaskOutcome> outcomes;
-      if (onDriver) {
-        outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
-      } else {
-        submitted = true;
-        outcomes =
-            sc.parallelize(tasks, tasks.size())
-                .map(task -> task.run(io, attempt(), progress))
-                .collect();
-      }
-      e.commit(outcomes);
-    } catch (Exception ex) {
-      RuntimeException failure = unwrap(ex);
-      if (!awaitTasksStopped(
-          sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
-        err.println(
-            "rebundle: warning: tasks of the failed job were still running after "
-                + TASK_STOP_TIMEOUT_MILLIS / 1000
-                + " s; staging files may be left behind");
-      }
-      try {
-        e.abort();
-      } catch (RuntimeException cleanup) {
-        failure.addSuppressed(cleanup);
-      }
-      throw failure;
-    } finally {
-      sc.clearJobGroup();
-    }
+            + " files";
+    runAndCommit(
+        sc,
+        io,
+        tasks,
+        onDriver,
+        progress,
+        jobGroup,
+        description,
+        e::commit,
+        e::abort,
+        "staging files",
+        err);
     return exportResult(o, e, (System.nanoTime() - t1) / 1e9);
   }
 
