@@ -265,6 +265,17 @@ public final class Errors {
             + ": it already exists (use --overwrite to replace it once the new one is complete)");
   }
 
+  /** Another run that is still alive is writing the same destination. */
+  public static DestinationExistsException destinationInUse(String prefix, String owner) {
+    return new DestinationExistsException(
+        prefix,
+        "Cannot write checkpoint "
+            + prefix
+            + ": another run is writing it, staging in "
+            + owner
+            + " (wait for it to finish; a run that is gone is cleaned up automatically)");
+  }
+
   /** An index entry's bytes lie (partly) past the end of its data file. */
   public static CorruptCheckpointException entryPastEnd(
       String dataFile, String key, long offset, long size, long fileLength) {

@@ -6,30 +6,41 @@ import io.rebundle.codec.bundle.CheckpointState;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.IndexWriter;
 import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.io.AtomicWrite;
 import io.rebundle.codec.io.FileIO;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * Publishes a checkpoint whose data files are complete in a {@link StagingArea}: the one commit
- * protocol of every writer (migrations and {@link io.rebundle.codec.bundle.CheckpointWriter}).
+ * protocol of every writer (migrations and {@link io.rebundle.codec.bundle.CheckpointWriter}),
+ * specified in docs/commit-protocol.md. In short:
  *
  * <ol>
  *   <li>The sorted index is written into the staging area.
- *   <li>An existing destination (when overwriting) loses its index first, then its data files: from
- *       there on the old checkpoint is gone, never half-replaced.
+ *   <li>The journal is written: the new shard count, the destination's previous files (its index,
+ *       then its data files) and the state file update owed.
+ *   <li>The previous files move into the staging area's {@code moved/}, index first.
  *   <li>The staged data files are renamed to their final names, in shard order.
- *   <li>The staged index is renamed into place: the commit point. Until it appears readers see no
- *       checkpoint.
- *   <li>Optionally the {@code checkpoint} state file is written, then the staging area removed.
+ *   <li>The staged index is renamed into place: the commit point.
+ *   <li>The state file is updated (never clobbered), then the staging area, with the previous
+ *       files, removed.
  * </ol>
  *
- * {@link #abort} removes the staging area. Extension points for crash safety (stale staging, a safe
- * overwrite) are {@link #destinationExists} and the order above.
+ * A failure before the commit point rolls back (the previous checkpoint is restored); a kill leaves
+ * the journal, and the next run's {@link Recovery} rolls back or forward. While a commit may still
+ * be undone, a SIGINT or SIGTERM waits for it ({@link ActiveStaging}).
  */
 public final class Committer {
   private final FileIO io;
   private final StagingArea staging;
+  private final ReentrantLock lock = new ReentrantLock();
+  private Consumer<String> warnings = w -> {};
+  private boolean finished;
+  private boolean keepStaging;
 
   public Committer(FileIO io, StagingArea staging) {
     this.io = io;
@@ -39,6 +50,12 @@ public final class Committer {
   /** A committer for {@code prefix} with the staging area of run {@code runId}. */
   public Committer(FileIO io, String prefix, String runId) {
     this(io, StagingArea.of(io, prefix, runId));
+  }
+
+  /** Where this committer reports what it cleans up (debris at the destination). */
+  public Committer warnings(Consumer<String> sink) {
+    this.warnings = sink;
+    return this;
   }
 
   public String prefix() {
@@ -58,37 +75,69 @@ public final class Committer {
     return staging.attemptFile(shard, attempt);
   }
 
-  /** Whether anything of a checkpoint exists at the destination prefix. */
+  /**
+   * Creates the staging area with this process's lease, and registers it so that a signal removes
+   * it and its lease is renewed while the run lasts.
+   */
+  public void createStaging() {
+    staging.create(io);
+    ActiveStaging.register(this);
+    Failpoints.reached("staged");
+  }
+
+  FileIO io() {
+    return io;
+  }
+
+  /** Whether a checkpoint exists at the destination prefix. */
   public boolean destinationExists() {
     return destinationExists(io, staging.prefix());
   }
 
-  /** Whether anything of a checkpoint (its index or any data file) exists at {@code prefix}. */
+  /**
+   * Whether a checkpoint exists at {@code prefix}: its index does. Data files under final names
+   * with no index are not a checkpoint (no reader opens them) but debris of a killed write, which
+   * the next commit removes.
+   */
   public static boolean destinationExists(FileIO io, String prefix) {
-    return io.exists(Naming.indexFile(prefix)) || !existingDataFiles(io, prefix).isEmpty();
+    return io.exists(Naming.indexFile(prefix));
   }
 
-  private static List<String> existingDataFiles(FileIO io, String prefix) {
-    String parent = io.parent(prefix);
+  /** The final-named data files at {@code prefix}, of any shard count. */
+  static List<String> existingDataFiles(FileIO io, String prefix) {
+    String parent = Recovery.parentDir(io, prefix);
     String base = io.fileName(prefix) + ".data-";
     List<String> found = new ArrayList<>();
-    for (String name : io.list(parent.isEmpty() ? "." : parent)) {
-      if (name.startsWith(base) && name.matches(".*\\.data-\\d{5,}-of-\\d{5,}")) {
-        found.add(io.join(parent, name));
+    for (String name : io.list(parent)) {
+      if (name.startsWith(base)
+          && name.length() - base.length() <= 40
+          && name.substring(base.length()).matches("\\d{5,}-of-\\d{5,}")) {
+        found.add(name);
       }
     }
     return found;
   }
 
-  /**
-   * Commits: {@code shards} holds exactly one staged file per output shard, in shard order; {@code
-   * metadataOnly} are index entries without bytes (full entries of sliced tensors).
-   */
+  /** {@link #commit(List, List, boolean, StateFileUpdate)}, adding to the state file if asked. */
   public void commit(
       List<StagedShard> shards,
       List<IndexRecord> metadataOnly,
       boolean overwrite,
       boolean writeStateFile) {
+    commit(shards, metadataOnly, overwrite, StateFileUpdate.of(writeStateFile, false));
+  }
+
+  /**
+   * Commits: {@code shards} holds exactly one staged file per output shard, in shard order; {@code
+   * metadataOnly} are index entries without bytes (full entries of sliced tensors). On failure
+   * before the commit point the destination is as it was and the failure is rethrown; the staging
+   * area is then left for {@link #abort}.
+   */
+  public void commit(
+      List<StagedShard> shards,
+      List<IndexRecord> metadataOnly,
+      boolean overwrite,
+      StateFileUpdate stateFile) {
     int n = shards.size();
     List<IndexRecord> all = new ArrayList<>(metadataOnly);
     for (int i = 0; i < n; i++) {
@@ -98,34 +147,192 @@ public final class Committer {
       }
       all.addAll(shards.get(i).entries());
     }
+    lock.lock();
+    try {
+      if (finished) {
+        throw new IllegalStateException("Invalid commit: " + staging + " was already finished");
+      }
+      commitLocked(shards, all, overwrite, stateFile);
+      finished = true;
+    } finally {
+      lock.unlock();
+    }
+    ActiveStaging.unregister(this);
+  }
+
+  private void commitLocked(
+      List<StagedShard> shards,
+      List<IndexRecord> all,
+      boolean overwrite,
+      StateFileUpdate stateFile) {
+    int n = shards.size();
     String prefix = staging.prefix();
-    String stagedIndex = staging.indexFile();
-    IndexWriter.write(io.newOutputFile(stagedIndex), BundleHeader.of(n), all);
-    if (destinationExists()) {
-      if (!overwrite) {
-        throw Errors.destinationExists(prefix);
+    String dir = Recovery.parentDir(io, prefix);
+    IndexWriter.write(io.newOutputFile(staging.indexFile()), BundleHeader.of(n), all);
+    Failpoints.reached("index-staged");
+    boolean hasIndex = io.exists(Naming.indexFile(prefix));
+    if (hasIndex && !overwrite) {
+      throw Errors.destinationExists(prefix);
+    }
+    List<String> previous = new ArrayList<>();
+    if (hasIndex) {
+      previous.add(io.fileName(Naming.indexFile(prefix)));
+    }
+    List<String> data = existingDataFiles(io, prefix);
+    if (!hasIndex && !data.isEmpty()) {
+      warnings.accept(
+          "removing "
+              + data.size()
+              + " data file(s) of "
+              + prefix
+              + " that have no index (left by an interrupted write): "
+              + String.join(", ", data));
+    }
+    previous.addAll(data);
+    CommitJournal journal = new CommitJournal(n, previous, stateFile);
+    AtomicWrite.write(io, staging.journalFile(), staging.journalFile() + ".tmp", journal.toBytes());
+    Failpoints.reached("journal-written");
+    boolean committed = false;
+    try {
+      if (!previous.isEmpty()) {
+        io.mkdirs(staging.movedDirectory());
       }
-      // Index first: from here on the old checkpoint is gone, never half-replaced.
-      io.delete(Naming.indexFile(prefix));
-      for (String old : existingDataFiles(io, prefix)) {
-        io.delete(old);
+      for (int i = 0; i < previous.size(); i++) {
+        String name = previous.get(i);
+        io.rename(io.join(dir, name), io.join(staging.movedDirectory(), name));
+        if (i == 0) {
+          Failpoints.reached("old-index-moved");
+        }
       }
+      Failpoints.reached("old-moved");
+      for (int i = 0; i < n; i++) {
+        io.rename(shards.get(i).file(), Naming.dataFile(prefix, i, n));
+        if (i == 0) {
+          Failpoints.reached("first-data-renamed");
+        }
+      }
+      Failpoints.reached("data-renamed");
+      io.rename(staging.indexFile(), Naming.indexFile(prefix));
+      committed = true;
+    } catch (RuntimeException e) {
+      try {
+        Recovery.rollBack(io, staging, journal);
+      } catch (RuntimeException undo) {
+        e.addSuppressed(undo);
+        // The journal stays: the next run's recovery restores the previous checkpoint.
+        warnings.accept(
+            "could not restore "
+                + prefix
+                + " after a failed commit ("
+                + undo.getMessage()
+                + "); its previous files are kept in "
+                + staging.movedDirectory()
+                + " and the next run against it restores them");
+        keepStaging = true;
+      }
+      throw e;
     }
-    for (int i = 0; i < n; i++) {
-      io.rename(shards.get(i).file(), Naming.dataFile(prefix, i, n));
+    Failpoints.reached("index-renamed");
+    try {
+      updateStateFile(io, staging, stateFile, warnings);
+    } catch (RuntimeException e) {
+      // The state file is part of the commit: a run that fails leaves the destination as it was.
+      undoAfterCommitPoint(journal, e);
+      throw e;
     }
-    io.rename(stagedIndex, Naming.indexFile(prefix));
-    if (writeStateFile) {
-      String parent = io.parent(prefix);
-      CheckpointState.of(io.fileName(prefix)).write(io, parent.isEmpty() ? "." : parent);
+    Failpoints.reached("state-file-written");
+    try {
+      staging.remove(io);
+    } catch (RuntimeException e) {
+      // Committed: what is left is removed by the next run's recovery (it rolls forward).
+      keepStaging = true;
+      warnings.accept(
+          "could not remove " + staging + " (" + e.getMessage() + "); the next run removes it");
     }
-    abort();
   }
 
   /**
-   * Removes the staging directory and everything in it (attempt files of failed or extra attempts).
+   * Takes the new index back into staging, then rolls back; a failure there is left to recovery.
+   */
+  private void undoAfterCommitPoint(CommitJournal journal, RuntimeException failure) {
+    try {
+      io.rename(Naming.indexFile(staging.prefix()), staging.indexFile());
+      Recovery.rollBack(io, staging, journal);
+    } catch (RuntimeException undo) {
+      failure.addSuppressed(undo);
+      keepStaging = true;
+    }
+  }
+
+  /** Records the staged checkpoint in the state file beside it, as {@code update} says. */
+  static void updateStateFile(
+      FileIO io, StagingArea staging, StateFileUpdate update, Consumer<String> warnings) {
+    if (update != StateFileUpdate.NONE) {
+      CheckpointState.record(
+          io,
+          staging.prefix(),
+          update == StateFileUpdate.ADD_AS_LATEST,
+          staging.stateFileTemp(),
+          warnings);
+    }
+  }
+
+  /**
+   * Removes the staging directory and everything in it (attempt files of failed or extra attempts),
+   * unless a failed commit left the destination's previous files in it for recovery.
    */
   public void abort() {
-    staging.remove(io);
+    lock.lock();
+    try {
+      finished = true;
+      if (!keepStaging) {
+        staging.remove(io);
+      }
+    } finally {
+      lock.unlock();
+      ActiveStaging.unregister(this);
+    }
+  }
+
+  /**
+   * On a signal: waits up to {@code seconds} for a commit in progress to finish or roll back, then
+   * removes the staging area unless the commit finished. Never throws.
+   */
+  void abortOnSignal(long seconds) {
+    try {
+      if (!lock.tryLock(seconds, TimeUnit.SECONDS)) {
+        return; // a commit still running: recovery handles what it leaves
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    try {
+      if (!finished) {
+        finished = true;
+        if (!keepStaging) {
+          staging.remove(io);
+        }
+      }
+    } catch (RuntimeException ignored) {
+      // The JVM is exiting; the next run's recovery removes what is left.
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Renews the lease of the staging area (called by {@link ActiveStaging}). */
+  void renewLease() {
+    if (!lock.tryLock()) {
+      return; // committing or aborting: the lease is about to go
+    }
+    try {
+      StagingOwner owner = finished ? null : staging.readOwner(io);
+      if (owner != null) {
+        staging.writeOwner(io, owner.renewed(System.currentTimeMillis()));
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 }

@@ -4,8 +4,10 @@ import io.rebundle.codec.Errors;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.commit.Committer;
+import io.rebundle.codec.commit.Recovery;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.commit.StagingArea;
+import io.rebundle.codec.commit.StateFileUpdate;
 import io.rebundle.codec.exec.ProgressSink;
 import io.rebundle.codec.exec.WholeFileExecutor;
 import io.rebundle.codec.io.FileIO;
@@ -141,8 +143,15 @@ public final class PreparedMigration {
     String destination = destinationPrefix(io, r.destination(), source.prefix());
     OutputLayout layout =
         FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
-    if (checkDestination && !r.overwrite() && Committer.destinationExists(io, destination)) {
-      throw Errors.destinationExists(destination);
+    if (checkDestination) {
+      // Every write first cleans up after killed writes of the same destination.
+      Recovery.Outcome recovered = Recovery.recover(io, destination, warnings);
+      if (!recovered.liveOwners().isEmpty()) {
+        throw Errors.destinationInUse(destination, recovered.liveOwners().get(0));
+      }
+      if (!r.overwrite() && Committer.destinationExists(io, destination)) {
+        throw Errors.destinationExists(destination);
+      }
     }
     StagingArea staging = StagingArea.of(io, destination, StagingArea.newRunId());
     StagingArea forTasks = staging.at(taskLocations.apply(staging.directory()));
@@ -172,7 +181,7 @@ public final class PreparedMigration {
         destination,
         plan,
         layout,
-        new Committer(io, forTasks),
+        new Committer(io, forTasks).warnings(warnings),
         tasks,
         taskSource,
         System.nanoTime() - t0);
@@ -191,7 +200,7 @@ public final class PreparedMigration {
    */
   private void stage() {
     try {
-      committer.staging().create(io);
+      committer.createStaging();
       if (layout.mode() == FileReuse.Mode.LINK) {
         for (FileReuse.ReusedFile f : layout.reused()) {
           StagedShard linked =
@@ -308,7 +317,11 @@ public final class PreparedMigration {
           metadata.add(new IndexRecord(t.targetKey(), t.toEntry(0, 0, 0)));
         }
       }
-      committer.commit(staged, metadata, request.overwrite(), request.writeStateFile());
+      committer.commit(
+          staged,
+          metadata,
+          request.overwrite(),
+          StateFileUpdate.of(request.writeStateFile(), request.setLatest()));
       finished = true;
     } catch (RuntimeException e) {
       abortAfter(e);

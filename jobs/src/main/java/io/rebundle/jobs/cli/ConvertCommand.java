@@ -209,8 +209,18 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Option(
       names = "--no-state-file",
-      description = "Do not write the 'checkpoint' state file beside DST.")
+      description =
+          "Do not record DST in the 'checkpoint' state file beside it. By default it is added to the"
+              + " file's list of checkpoints (kept paths and timestamps stay; a new file names DST as"
+              + " the latest).")
   boolean noStateFile;
+
+  @Option(
+      names = "--set-latest",
+      description =
+          "Also make DST the latest checkpoint in that state file (model_checkpoint_path). Without"
+              + " it an existing state file keeps naming its latest checkpoint.")
+  boolean setLatest;
 
   @Option(
       names = "--report",
@@ -464,6 +474,9 @@ public final class ConvertCommand implements Callable<Integer> {
    * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
    */
   public List<ConvertJob.Options> migrations() {
+    if (setLatest && noStateFile) {
+      throw new UsageException("--set-latest and --no-state-file cannot be used together");
+    }
     if (to == null && template == null) {
       throw new UsageException(
           "Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
@@ -536,7 +549,8 @@ public final class ConvertCommand implements Callable<Integer> {
               template,
               templateSpec,
               reuse,
-              warmStarting));
+              warmStarting,
+              setLatest));
     }
     return migrations;
   }

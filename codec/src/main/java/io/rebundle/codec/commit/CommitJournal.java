@@ -1,0 +1,67 @@
+package io.rebundle.codec.commit;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a commit is about to do to its destination, written into the staging area before the first
+ * file there moves (docs/commit-protocol.md, "The journal"): the number of new data files, the
+ * files of the destination's previous contents that are moved aside (index first) and the state
+ * file update still owed. With it, a later run finishes or undoes an interrupted commit: {@link
+ * Recovery}.
+ */
+record CommitJournal(int shards, List<String> moved, StateFileUpdate stateFile) {
+  static final String FILE = "journal";
+  private static final String MAGIC = "rebundle-commit-journal 1";
+
+  /** Largest journal read: a destination with this many files was not written by us. */
+  static final int MAX_BYTES = 1 << 20;
+
+  CommitJournal {
+    moved = List.copyOf(moved);
+  }
+
+  byte[] toBytes() {
+    StringBuilder b = new StringBuilder(MAGIC).append('\n');
+    b.append("shards ").append(shards).append('\n');
+    b.append("state_file ").append(stateFile.name()).append('\n');
+    for (String m : moved) {
+      b.append("moved ").append(m).append('\n');
+    }
+    return b.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The journal in {@code bytes}, or null if they are not a whole one. */
+  static CommitJournal parse(byte[] bytes) {
+    if (bytes.length > MAX_BYTES) {
+      return null;
+    }
+    String[] lines = new String(bytes, StandardCharsets.UTF_8).split("\n");
+    if (lines.length < 3 || !lines[0].equals(MAGIC)) {
+      return null;
+    }
+    try {
+      int shards = Integer.parseInt(value(lines[1], "shards "));
+      StateFileUpdate state = StateFileUpdate.valueOf(value(lines[2], "state_file "));
+      List<String> moved = new ArrayList<>();
+      for (int i = 3; i < lines.length; i++) {
+        String name = value(lines[i], "moved ");
+        if (name.isEmpty() || name.contains("/")) {
+          return null;
+        }
+        moved.add(name);
+      }
+      return shards < 0 ? null : new CommitJournal(shards, moved, state);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String value(String line, String key) {
+    if (!line.startsWith(key)) {
+      throw new IllegalArgumentException(line);
+    }
+    return line.substring(key.length());
+  }
+}
