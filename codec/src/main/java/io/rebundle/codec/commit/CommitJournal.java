@@ -11,7 +11,8 @@ import java.util.List;
  * file update still owed. With it, a later run finishes or undoes an interrupted commit: {@link
  * Recovery}.
  */
-record CommitJournal(int shards, List<String> moved, StateFileUpdate stateFile) {
+record CommitJournal(
+    int shards, List<String> moved, List<String> superseded, StateFileUpdate stateFile) {
   static final String FILE = "journal";
   private static final String MAGIC = "rebundle-commit-journal 1";
 
@@ -20,6 +21,7 @@ record CommitJournal(int shards, List<String> moved, StateFileUpdate stateFile) 
 
   CommitJournal {
     moved = List.copyOf(moved);
+    superseded = List.copyOf(superseded);
   }
 
   byte[] toBytes() {
@@ -28,6 +30,9 @@ record CommitJournal(int shards, List<String> moved, StateFileUpdate stateFile) 
     b.append("state_file ").append(stateFile.name()).append('\n');
     for (String m : moved) {
       b.append("moved ").append(m).append('\n');
+    }
+    for (String m : superseded) {
+      b.append("superseded ").append(m).append('\n');
     }
     return b.toString().getBytes(StandardCharsets.UTF_8);
   }
@@ -45,14 +50,16 @@ record CommitJournal(int shards, List<String> moved, StateFileUpdate stateFile) 
       int shards = Integer.parseInt(value(lines[1], "shards "));
       StateFileUpdate state = StateFileUpdate.valueOf(value(lines[2], "state_file "));
       List<String> moved = new ArrayList<>();
+      List<String> superseded = new ArrayList<>();
       for (int i = 3; i < lines.length; i++) {
-        String name = value(lines[i], "moved ");
+        boolean isMoved = lines[i].startsWith("moved ");
+        String name = value(lines[i], isMoved ? "moved " : "superseded ");
         if (name.isEmpty() || name.contains("/")) {
           return null;
         }
-        moved.add(name);
+        (isMoved ? moved : superseded).add(name);
       }
-      return shards < 0 ? null : new CommitJournal(shards, moved, state);
+      return shards < 0 ? null : new CommitJournal(shards, moved, superseded, state);
     } catch (IllegalArgumentException e) {
       return null;
     }

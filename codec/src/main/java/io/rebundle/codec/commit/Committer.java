@@ -170,13 +170,10 @@ public final class Committer {
     String dir = Recovery.parentDir(io, prefix);
     IndexWriter.write(io.newOutputFile(staging.indexFile()), BundleHeader.of(n), all);
     Failpoints.reached("index-staged");
+    String indexName = io.fileName(Naming.indexFile(prefix));
     boolean hasIndex = io.exists(Naming.indexFile(prefix));
     if (hasIndex && !overwrite) {
       throw Errors.destinationExists(prefix);
-    }
-    List<String> previous = new ArrayList<>();
-    if (hasIndex) {
-      previous.add(io.fileName(Naming.indexFile(prefix)));
     }
     List<String> data = existingDataFiles(io, prefix);
     if (!hasIndex && !data.isEmpty()) {
@@ -188,17 +185,33 @@ public final class Committer {
               + " that have no index (left by an interrupted write): "
               + String.join(", ", data));
     }
-    previous.addAll(data);
-    CommitJournal journal = new CommitJournal(n, previous, stateFile);
+    List<String> newNames = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      newNames.add(io.fileName(Naming.dataFile(prefix, i, n)));
+    }
+    // In place: no previous file has a new file's name and the index can be replaced atomically,
+    // so the previous checkpoint stays readable up to the one rename that replaces its index.
+    // Otherwise the previous files move aside first (docs/commit-protocol.md, "Overwriting").
+    boolean inPlace = io.renameIsAtomic(prefix) && data.stream().noneMatch(newNames::contains);
+    List<String> moved = new ArrayList<>();
+    List<String> superseded = new ArrayList<>();
+    if (inPlace) {
+      superseded.addAll(data);
+    } else {
+      if (hasIndex) {
+        moved.add(indexName);
+      }
+      moved.addAll(data);
+    }
+    CommitJournal journal = new CommitJournal(n, moved, superseded, stateFile);
     AtomicWrite.write(io, staging.journalFile(), staging.journalFile() + ".tmp", journal.toBytes());
     Failpoints.reached("journal-written");
-    boolean committed = false;
     try {
-      if (!previous.isEmpty()) {
+      if (!moved.isEmpty()) {
         io.mkdirs(staging.movedDirectory());
       }
-      for (int i = 0; i < previous.size(); i++) {
-        String name = previous.get(i);
+      for (int i = 0; i < moved.size(); i++) {
+        String name = moved.get(i);
         io.rename(io.join(dir, name), io.join(staging.movedDirectory(), name));
         if (i == 0) {
           Failpoints.reached("old-index-moved");
@@ -212,33 +225,45 @@ public final class Committer {
         }
       }
       Failpoints.reached("data-renamed");
-      io.rename(staging.indexFile(), Naming.indexFile(prefix));
-      committed = true;
-    } catch (RuntimeException e) {
-      try {
-        Recovery.rollBack(io, staging, journal);
-      } catch (RuntimeException undo) {
-        e.addSuppressed(undo);
-        // The journal stays: the next run's recovery restores the previous checkpoint.
-        warnings.accept(
-            "could not restore "
-                + prefix
-                + " after a failed commit ("
-                + undo.getMessage()
-                + "); its previous files are kept in "
-                + staging.movedDirectory()
-                + " and the next run against it restores them");
-        keepStaging = true;
+      if (inPlace && hasIndex) {
+        io.replace(staging.indexFile(), Naming.indexFile(prefix));
+      } else {
+        io.rename(staging.indexFile(), Naming.indexFile(prefix));
       }
+    } catch (RuntimeException e) {
+      undo(journal, e);
       throw e;
     }
     Failpoints.reached("index-renamed");
+    boolean undoable = !(inPlace && hasIndex); // a replaced index cannot come back
     try {
-      updateStateFile(io, staging, stateFile, warnings);
+      // Past the commit point a transient storage error is retried before it counts.
+      for (String name : superseded) {
+        retried(() -> io.delete(io.join(dir, name)));
+      }
+      retried(() -> updateStateFile(io, staging, stateFile, warnings));
     } catch (RuntimeException e) {
-      // The state file is part of the commit: a run that fails leaves the destination as it was.
-      undoAfterCommitPoint(journal, e);
-      throw e;
+      if (undoable) {
+        // The state file is part of the commit: a run that fails leaves the destination as it was.
+        try {
+          io.rename(Naming.indexFile(prefix), staging.indexFile());
+        } catch (RuntimeException back) {
+          e.addSuppressed(back);
+          keepStaging = true;
+          throw e;
+        }
+        undo(journal, e);
+        throw e;
+      }
+      // Committed for good; the next run's recovery finishes what is left (it rolls forward).
+      keepStaging = true;
+      warnings.accept(
+          "committed "
+              + prefix
+              + " but could not finish ("
+              + e.getMessage()
+              + "); the next run against it does");
+      return;
     }
     Failpoints.reached("state-file-written");
     try {
@@ -251,16 +276,35 @@ public final class Committer {
     }
   }
 
-  /**
-   * Takes the new index back into staging, then rolls back; a failure there is left to recovery.
-   */
-  private void undoAfterCommitPoint(CommitJournal journal, RuntimeException failure) {
+  /** Runs {@code step}, up to three times while it throws. */
+  private static void retried(Runnable step) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        step.run();
+        return;
+      } catch (RuntimeException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Rolls back after {@code failure}; if that fails too, the journal stays for recovery. */
+  private void undo(CommitJournal journal, RuntimeException failure) {
     try {
-      io.rename(Naming.indexFile(staging.prefix()), staging.indexFile());
       Recovery.rollBack(io, staging, journal);
     } catch (RuntimeException undo) {
       failure.addSuppressed(undo);
       keepStaging = true;
+      warnings.accept(
+          "could not restore "
+              + staging.prefix()
+              + " after a failed commit ("
+              + undo.getMessage()
+              + "); its previous files are kept in "
+              + staging.movedDirectory()
+              + " and the next run against it restores them");
     }
   }
 

@@ -136,6 +136,10 @@ public final class Recovery {
   /** Completes the commit of {@code area} after its commit point: the state file, then cleanup. */
   static void rollForward(
       FileIO io, StagingArea area, CommitJournal journal, Consumer<String> report) {
+    String dir = parentDir(io, area.prefix());
+    for (String name : journal.superseded()) {
+      io.delete(io.join(dir, name));
+    }
     Committer.updateStateFile(io, area, journal.stateFile(), report);
     String moved = area.movedDirectory();
     for (String name : journal.moved()) {
