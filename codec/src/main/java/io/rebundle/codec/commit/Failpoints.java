@@ -17,6 +17,7 @@ public final class Failpoints {
   public static final java.util.List<String> POINTS =
       java.util.List.of(
           "staged",
+          "writing-shard",
           "index-staged",
           "journal-written",
           "old-index-moved",
@@ -26,7 +27,8 @@ public final class Failpoints {
           "index-renamed",
           "state-file-written");
 
-  static void reached(String point) {
+  /** Stops here if a test asked for {@code point} (see the class comment). */
+  public static void reached(String point) {
     String wanted = System.getProperty("rebundle.failpoint");
     if (wanted == null || !wanted.equals(point)) {
       return;

@@ -4,6 +4,7 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.ShardWriter;
+import io.rebundle.codec.commit.Failpoints;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.PositionOutputStream;
@@ -60,6 +61,9 @@ public final class ShardExecutor {
         // Chunked reports covered what they could; the rest of this tensor's bytes count now.
         progress.bytes(Math.max(0, entry.size() - reported(t, writer.position() - before)));
         progress.tensors(1);
+        if (entries.size() == 1) {
+          Failpoints.reached("writing-shard");
+        }
       }
       done = true;
     } finally {

@@ -143,7 +143,7 @@ public final class FaultSweep {
   }
 
   /** One case's directories: a source checkpoint, and the destination model directory. */
-  private record Case(String src, String dst) {
+  record Case(String src, String dst) {
     static Case setUp(FileIO io, String root, Scenario s) {
       String src = io.join(root, "src");
       String dst = io.join(root, "dst");
