@@ -219,8 +219,9 @@ public final class FaultyFileIO extends ForwardingFileIO {
 
       @Override
       public boolean abort() {
-        closed = true;
-        return s.abort();
+        boolean aborted = s.abort();
+        closed = aborted; // if not, the caller closes (and deletes) the file
+        return aborted;
       }
     };
   }
