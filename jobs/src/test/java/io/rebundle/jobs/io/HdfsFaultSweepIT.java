@@ -16,9 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The fault sweep ({@link FaultSweep}) on a real HDFS: a {@link MiniDFSCluster} in this JVM under
  * {@link HadoopFileIO}, so HDFS's own rename, replace (rename with overwrite) and delete semantics
- * are what the commit protocol meets. Every operation of a conversion fails in turn, and the
- * process is "killed" at every mutation, for a new destination and for an overwrite whose data
- * files share the previous checkpoint's names.
+ * are what the commit protocol meets. The process is "killed" at every mutation of a conversion,
+ * for a new destination and for overwrites in place and moved aside; every operation fails in turn
+ * for the overwrite in place, whose commit point is HDFS's rename with overwrite.
  */
 class HdfsFaultSweepIT {
   private static MiniDFSCluster cluster;
@@ -56,13 +56,19 @@ class HdfsFaultSweepIT {
           new FaultSweep.Scenario("overwrite-3-to-2", 3, true, 2),
           new FaultSweep.Scenario("overwrite-2-to-2", 2, true, 2)
         }) {
-      for (Fault fault : new Fault[] {Fault.ERROR, Fault.CRASH}) {
+      // Every kill point in every case; every failing operation where HDFS's own replace runs
+      // (in place). The local sweep covers the rest; this keeps the suite within a minute or two.
+      Fault[] faults =
+          s.name().equals("overwrite-3-to-2")
+              ? new Fault[] {Fault.ERROR, Fault.CRASH}
+              : new Fault[] {Fault.CRASH};
+      for (Fault fault : faults) {
         FaultSweep.Report r = FaultSweep.sweep(io, root, s, fault);
         assertEquals(r.runs(), r.failed() + r.succeeded() + r.recovered(), r.toString());
         runs += r.runs();
         System.out.println("hdfs fault sweep " + fault + " " + s.name() + ": " + r);
       }
     }
-    assertTrue(runs > 200, "runs: " + runs);
+    assertTrue(runs > 150, "runs: " + runs);
   }
 }
