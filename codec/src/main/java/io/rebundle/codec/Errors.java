@@ -343,6 +343,26 @@ public final class Errors {
         null);
   }
 
+  /**
+   * A safetensors source no longer holds a tensor as the plan saw it (its header changed between
+   * planning and the task that reads it).
+   */
+  public static CorruptCheckpointException safetensorsChanged(
+      String location, String key, String reason) {
+    return new CorruptCheckpointException(
+        "Cannot read tensor "
+            + key
+            + " in "
+            + location
+            + ": "
+            + reason
+            + " (did the file change during the conversion?)",
+        location,
+        key,
+        null,
+        null);
+  }
+
   /** A hard link was asked of storage that has none. */
   public static LinkNotPossibleException notLinkable(FileIO io, String location) {
     return new LinkNotPossibleException(
