@@ -146,6 +146,9 @@ public final class PreparedMigration {
             ? TemplatePlanner.plan(
                 source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
             : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
+    if (safetensors) {
+      plan = SafetensorsImport.withNote(plan);
+    }
     String destination =
         safetensors
             ? destinationPrefix(

@@ -3,6 +3,7 @@ package io.rebundle.codec.migrate;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.SourceIndex;
 import io.rebundle.codec.safetensors.SafetensorsReader;
 import io.rebundle.codec.source.TensorSource;
@@ -53,6 +54,26 @@ public final class SafetensorsImport {
     }
     records.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
     return new SourceIndex(reader.location(), reader.numFiles(), records, null);
+  }
+
+  /** What the report says of every import: the source's format and how its bytes are checked. */
+  static final String NOTE =
+      "source is safetensors (read as name-based keys): every tensor is streamed and its CRC32C "
+          + "computed, since safetensors stores none";
+
+  /** {@code plan} with {@link #NOTE} first among its notes. */
+  static MigrationPlan withNote(MigrationPlan plan) {
+    List<String> notes = new ArrayList<>();
+    notes.add(NOTE);
+    notes.addAll(plan.notes());
+    return new MigrationPlan(
+        plan.sourcePrefix(),
+        plan.sourceFormat(),
+        plan.targetFormat(),
+        plan.tensors(),
+        plan.dropped(),
+        plan.renamed(),
+        notes);
   }
 
   /**

@@ -108,6 +108,12 @@ class SafetensorsImportIT {
     CliRunner r = CliRunner.runWithSharedSpark("convert", "--to", "tf1", st.toString(), out + "/");
 
     assertEquals(0, r.exitCode(), r.err());
+    assertTrue(
+        r.out()
+            .contains(
+                "note: source is safetensors (read as name-based keys): every tensor is streamed "
+                    + "and its CRC32C computed, since safetensors stores none"),
+        r.out());
     // A model directory destination names the checkpoint after the file, without .safetensors.
     String imported = out.resolve("model").toString();
     assertTrue(Files.exists(Path.of(imported + ".index")), r.out());
@@ -305,6 +311,26 @@ class SafetensorsImportIT {
     for (Map.Entry<String, Tensor> e : expected.entrySet()) {
       assertArrayEquals(e.getValue().data(), got.get(e.getKey()).data(), e.getKey());
     }
+  }
+
+  @Test
+  void aDryRunPrintsThePlanAndWritesNothing() {
+    Path st =
+        writeSafetensors(
+            dir.resolve("d.safetensors"),
+            Map.of(
+                "a", Tensor.of(DType.FLOAT, TensorShape.of(2), new byte[8]),
+                "b", Tensor.of(DType.INT64, TensorShape.of(3), new byte[24])));
+    Path out = dir.resolve("dry/ckpt");
+
+    CliRunner r =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf2", "--dry-run", st.toString(), out.toString());
+
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.out().startsWith("plan: " + st + " (tf1) -> " + out + " (tf2), 1 shard"), r.out());
+    assertTrue(r.out().contains("note: source is safetensors"), r.out());
+    assertFalse(Files.exists(out.getParent()));
   }
 
   @Test
