@@ -333,9 +333,17 @@ public final class ConvertCommand implements Callable<Integer> {
 
   /**
    * A safetensors SRC is imported by streaming every tensor (its files are not TensorBundle data
-   * files), so the options that reuse data files whole are refused rather than ignored.
+   * files), so the options that reuse data files whole are refused rather than ignored; a
+   * safetensors template is refused with the reason (it has no object graph to give).
    */
   private void refuseReuseOfSafetensors(FileIO io) {
+    if (template != null && SafetensorsCommands.isSafetensors(io, template)) {
+      throw new UsageException(
+          "Invalid --template: "
+              + template
+              + " is safetensors; a template is a TensorFlow checkpoint (it gives the keys and the "
+              + "object graph), and safetensors goes in SRC");
+    }
     if ((reuseFiles != null || link || verifyCopies)
         && SafetensorsCommands.isSafetensors(io, source)) {
       throw new UsageException(

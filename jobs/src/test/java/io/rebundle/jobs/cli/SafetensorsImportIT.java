@@ -334,7 +334,7 @@ class SafetensorsImportIT {
   }
 
   @Test
-  void reuseOptionsAreRefusedForSafetensorsInput() {
+  void reuseOptionsAndASafetensorsTemplateAreRefused() {
     Path st =
         writeSafetensors(
             dir.resolve("r.safetensors"),
@@ -350,6 +350,21 @@ class SafetensorsImportIT {
             + " is safetensors, whose tensors are always streamed\n",
         r.err());
     assertFalse(Files.exists(dir.resolve("o.index")));
+
+    CliRunner t =
+        CliRunner.runWithSharedSpark(
+            "convert",
+            "--template",
+            st.toString(),
+            TestCheckpoints.copyTf1Example(dir),
+            dir.resolve("o").toString());
+    assertEquals(2, t.exitCode(), t.err());
+    assertEquals(
+        "rebundle: Invalid --template: "
+            + st
+            + " is safetensors; a template is a TensorFlow checkpoint (it gives the keys and the "
+            + "object graph), and safetensors goes in SRC\n",
+        t.err());
   }
 
   /** A file from a raw header text (not padded) and {@code dataBytes} zero bytes. */
