@@ -1,9 +1,11 @@
 package io.rebundle.codec.migrate;
 
+import io.rebundle.codec.Errors;
 import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.PlannedTensor;
 import io.rebundle.codec.plan.SourceIndex;
 import io.rebundle.codec.safetensors.SafetensorsReader;
 import io.rebundle.codec.source.TensorSource;
@@ -61,8 +63,16 @@ public final class SafetensorsImport {
       "source is safetensors (read as name-based keys): every tensor is streamed and its CRC32C "
           + "computed, since safetensors stores none";
 
-  /** {@code plan} with {@link #NOTE} first among its notes. */
+  /**
+   * {@code plan} with {@link #NOTE} first among its notes, once every output key is known to be
+   * possible: safetensors allows a tensor named {@code ""}, a TensorBundle does not.
+   */
   static MigrationPlan withNote(MigrationPlan plan) {
+    for (PlannedTensor t : plan.tensors()) {
+      if (t.targetKey().length == 0) {
+        throw Errors.emptyImportKey(plan.sourcePrefix());
+      }
+    }
     List<String> notes = new ArrayList<>();
     notes.add(NOTE);
     notes.addAll(plan.notes());

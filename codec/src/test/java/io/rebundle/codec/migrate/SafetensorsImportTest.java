@@ -233,6 +233,72 @@ class SafetensorsImportTest {
   }
 
   @Test
+  void aTensorNamedEmptyIsRefusedUnlessARuleRenamesIt() throws IOException {
+    // The reference format allows any string as a name, the empty one included; write it raw.
+    String json =
+        "{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+            + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+    byte[] j = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(8 + j.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(j.length).put(j).putFloat(1).putFloat(2);
+    Path file = dir.resolve("e.safetensors");
+    Files.write(file, b.array());
+    String out = dir.resolve("out").toString();
+
+    io.rebundle.codec.UnsupportedCheckpointException e =
+        assertThrows(
+            io.rebundle.codec.UnsupportedCheckpointException.class,
+            () ->
+                PreparedMigration.prepare(
+                    io,
+                    MigrationRequest.of(
+                        file.toString(), out, MigrationSpec.to(CheckpointFormat.TF1))));
+    assertEquals(
+        "Cannot import the tensor named '' from "
+            + file
+            + ": a TensorFlow checkpoint keeps its header under the empty key (rename the tensor "
+            + "with a mapping rule, or exclude it)",
+        e.getMessage());
+    assertFalse(Files.exists(Path.of(out + ".index")));
+
+    MappingRules rename =
+        new MappingRules(
+            List.of(),
+            List.of(new MappingRules.Rename(Pattern.compile(""), "unnamed")),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            List.of(),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
+    LocalMigration.run(
+        io,
+        new MigrationRequest(
+            file.toString(),
+            out,
+            MigrationSpec.to(CheckpointFormat.TF1),
+            rename,
+            0,
+            Scheduler.DEFAULT_SHARD_SIZE,
+            false,
+            false,
+            null,
+            null,
+            null,
+            null),
+        ProgressSink.NONE,
+        1);
+    try (CheckpointReader r = CheckpointReader.open(io, out)) {
+      assertEquals(
+          1.0f,
+          ByteBuffer.wrap(r.read("unnamed").data()).order(ByteOrder.LITTLE_ENDIAN).getFloat());
+      assertEquals(
+          2.0f, ByteBuffer.wrap(r.read("a").data()).order(ByteOrder.LITTLE_ENDIAN).getFloat());
+    }
+  }
+
+  @Test
   void aModelDirectoryDestinationNamesTheCheckpointAfterTheFile() {
     assertEquals("model", SafetensorsImport.checkpointName(io, "/x/y/model.safetensors"));
     assertEquals("hf-bert", SafetensorsImport.checkpointName(io, "/x/hf-bert"));
