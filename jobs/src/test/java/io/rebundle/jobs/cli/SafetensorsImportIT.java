@@ -198,6 +198,19 @@ class SafetensorsImportIT {
     Map<String, Tensor> got = read(out.toString());
     assertEquals(source.keySet(), got.keySet());
     source.forEach((k, v) -> assertArrayEquals(v.data(), got.get(k).data(), k));
+
+    // The index json names the same model; a model directory DST takes the directory's name.
+    Path viaIndex = dir.resolve("via-index");
+    CliRunner i =
+        CliRunner.runWithSharedSpark(
+            "convert",
+            "--to",
+            "tf1",
+            sharded.resolve("model.safetensors.index.json").toString(),
+            viaIndex + "/");
+    assertEquals(0, i.exitCode(), i.err());
+    Map<String, Tensor> again = read(viaIndex.resolve("hf").toString());
+    source.forEach((k, v) -> assertArrayEquals(v.data(), again.get(k).data(), k));
   }
 
   @Test
