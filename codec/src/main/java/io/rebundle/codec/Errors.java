@@ -354,6 +354,40 @@ public final class Errors {
         null);
   }
 
+  /**
+   * A safetensors source no longer holds a tensor as the plan saw it (its header changed between
+   * planning and the task that reads it).
+   */
+  public static CorruptCheckpointException safetensorsChanged(
+      String location, String key, String reason) {
+    return new CorruptCheckpointException(
+        "Cannot read tensor "
+            + key
+            + " in "
+            + location
+            + ": "
+            + reason
+            + " (did the file change during the conversion?)",
+        location,
+        key,
+        null,
+        null);
+  }
+
+  /**
+   * A safetensors tensor whose output key would be empty: a TensorBundle keeps its header under the
+   * empty key.
+   */
+  public static UnsupportedCheckpointException emptyImportKey(String location) {
+    return new UnsupportedCheckpointException(
+        "Cannot import the tensor named '' from "
+            + location
+            + ": a TensorFlow checkpoint keeps its header under the empty key (rename the tensor "
+            + "with a mapping rule, or exclude it)",
+        location,
+        "");
+  }
+
   /** A hard link was asked of storage that has none. */
   public static LinkNotPossibleException notLinkable(FileIO io, String location) {
     return new LinkNotPossibleException(

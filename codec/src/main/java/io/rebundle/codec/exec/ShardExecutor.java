@@ -107,7 +107,8 @@ public final class ShardExecutor {
     return t instanceof PlannedTensor.MergedSlices ? written : 0;
   }
 
-  private static BundleEntry write(
+  /** Writes one planned tensor read from {@code reader}; also used by imports' template values. */
+  static BundleEntry write(
       ShardWriter writer,
       CheckpointReader reader,
       PlannedTensor t,

@@ -129,9 +129,17 @@ public final class PreparedMigration {
     if (reuse.mode() == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
       throw Errors.notLinkable(io, r.destination());
     }
-    SourceIndex source = read(io, r.source(), warnings);
+    // A safetensors source has no TensorBundle data files: its reader checked every offset against
+    // the files, and its tensors are always streamed (SafetensorsImport).
+    boolean safetensors = SafetensorsImport.isSource(io, r.source());
+    SourceIndex source =
+        safetensors
+            ? SafetensorsImport.read(io, r.source(), warnings)
+            : read(io, r.source(), warnings);
     SourceIndex template = r.template() == null ? null : read(io, r.template(), warnings);
-    PlanValidator.validate(io, source);
+    if (!safetensors) {
+      PlanValidator.validate(io, source);
+    }
     if (template != null) {
       PlanValidator.validate(io, template);
     }
@@ -140,9 +148,22 @@ public final class PreparedMigration {
             ? TemplatePlanner.plan(
                 source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
             : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
-    String destination = destinationPrefix(io, r.destination(), source.prefix());
+    if (safetensors) {
+      plan = SafetensorsImport.withNote(plan);
+    }
+    String destination =
+        safetensors
+            ? destinationPrefix(
+                io, r.destination(), SafetensorsImport.checkpointName(io, source.prefix()))
+            : destinationPrefix(io, r.destination(), source.prefix());
     OutputLayout layout =
-        FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
+        FileReuse.layout(
+            io,
+            plan,
+            source,
+            safetensors ? FileReuse.Mode.NEVER : reuse.mode(),
+            r.shards(),
+            r.shardSize());
     if (checkDestination) {
       // Every write first cleans up after killed writes of the same destination.
       Recovery.Outcome recovered = Recovery.recover(io, destination, warnings);
@@ -169,9 +190,13 @@ public final class PreparedMigration {
       }
     }
     for (int i = 0; i < layout.newShards().size(); i++) {
+      int shard = layout.firstNewShard() + i;
       tasks.add(
-          new MigrationTask.WriteShard(
-              layout.firstNewShard() + i, layout.newShards().get(i), taskSource, forTasks));
+          safetensors
+              ? new MigrationTask.ImportShard(
+                  shard, layout.newShards().get(i), taskLocations.apply(r.source()), forTasks)
+              : new MigrationTask.WriteShard(
+                  shard, layout.newShards().get(i), taskSource, forTasks));
     }
     return new PreparedMigration(
         io,
