@@ -6,13 +6,19 @@ import java.util.List;
 
 /**
  * What a commit is about to do to its destination, written into the staging area before the first
- * file there moves (docs/commit-protocol.md, "The journal"): the number of new data files, the
- * files of the destination's previous contents that are moved aside (index first) and the state
- * file update still owed. With it, a later run finishes or undoes an interrupted commit: {@link
- * Recovery}.
+ * file there moves (docs/commit-protocol.md, "Commit"): the number of new data files, the
+ * destination's previous files that are moved aside first (index first), those that stay in place
+ * until the new index has replaced the old one and are then deleted ({@code superseded}), the state
+ * file update still owed, and whether the data files are written under their final names ({@link
+ * StagingArea#direct}; then the journal is written before the tasks start). With it, a later run
+ * finishes or undoes an interrupted commit: {@link Recovery}.
  */
 record CommitJournal(
-    int shards, List<String> moved, List<String> superseded, StateFileUpdate stateFile) {
+    int shards,
+    List<String> moved,
+    List<String> superseded,
+    StateFileUpdate stateFile,
+    boolean direct) {
   static final String FILE = "journal";
   private static final String MAGIC = "rebundle-commit-journal 1";
 
@@ -28,6 +34,7 @@ record CommitJournal(
     StringBuilder b = new StringBuilder(MAGIC).append('\n');
     b.append("shards ").append(shards).append('\n');
     b.append("state_file ").append(stateFile.name()).append('\n');
+    b.append("mode ").append(direct ? "direct" : "staged").append('\n');
     for (String m : moved) {
       b.append("moved ").append(m).append('\n');
     }
@@ -43,15 +50,19 @@ record CommitJournal(
       return null;
     }
     String[] lines = new String(bytes, StandardCharsets.UTF_8).split("\n");
-    if (lines.length < 3 || !lines[0].equals(MAGIC)) {
+    if (lines.length < 4 || !lines[0].equals(MAGIC)) {
       return null;
     }
     try {
       int shards = Integer.parseInt(value(lines[1], "shards "));
       StateFileUpdate state = StateFileUpdate.valueOf(value(lines[2], "state_file "));
+      String mode = value(lines[3], "mode ");
+      if (!mode.equals("direct") && !mode.equals("staged")) {
+        return null;
+      }
       List<String> moved = new ArrayList<>();
       List<String> superseded = new ArrayList<>();
-      for (int i = 3; i < lines.length; i++) {
+      for (int i = 4; i < lines.length; i++) {
         boolean isMoved = lines[i].startsWith("moved ");
         String name = value(lines[i], isMoved ? "moved " : "superseded ");
         if (name.isEmpty() || name.contains("/")) {
@@ -59,7 +70,9 @@ record CommitJournal(
         }
         (isMoved ? moved : superseded).add(name);
       }
-      return shards < 0 ? null : new CommitJournal(shards, moved, superseded, state);
+      return shards < 0
+          ? null
+          : new CommitJournal(shards, moved, superseded, state, mode.equals("direct"));
     } catch (IllegalArgumentException e) {
       return null;
     }

@@ -41,6 +41,7 @@ public final class Committer {
   private Consumer<String> warnings = w -> {};
   private boolean finished;
   private boolean keepStaging;
+  private boolean committed;
 
   public Committer(FileIO io, StagingArea staging) {
     this.io = io;
@@ -81,6 +82,12 @@ public final class Committer {
    */
   public void createStaging() {
     staging.create(io);
+    if (staging.isDirect()) {
+      // Tasks write final names from now on: the journal must already say which (for recovery).
+      writeJournal(
+          new CommitJournal(
+              staging.finalShards(), List.of(), List.of(), StateFileUpdate.NONE, true));
+    }
     ActiveStaging.register(this);
     Failpoints.reached("staged");
   }
@@ -101,6 +108,28 @@ public final class Committer {
    */
   public static boolean destinationExists(FileIO io, String prefix) {
     return io.exists(Naming.indexFile(prefix));
+  }
+
+  /**
+   * Whether a commit of {@code numShards} data files to {@code prefix} should write them under
+   * their final names ({@link StagingArea#direct}): where a rename is a copy (object stores) and no
+   * existing data file has one of those names, so the previous checkpoint, if any, stays readable
+   * until the new index replaces its index in one upload.
+   */
+  public static boolean writesDirectly(FileIO io, String prefix, int numShards) {
+    if (numShards < 1 || io.renameIsAtomic(prefix)) {
+      return false;
+    }
+    for (String name : existingDataFiles(io, prefix)) {
+      if (name.endsWith(String.format("-of-%05d", numShards))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void writeJournal(CommitJournal journal) {
+    AtomicWrite.write(io, staging.journalFile(), staging.journalFile() + ".tmp", journal.toBytes());
   }
 
   /** The final-named data files at {@code prefix}, of any shard count. */
@@ -165,6 +194,10 @@ public final class Committer {
       List<IndexRecord> all,
       boolean overwrite,
       StateFileUpdate stateFile) {
+    if (staging.isDirect()) {
+      commitDirect(shards, all, overwrite, stateFile);
+      return;
+    }
     int n = shards.size();
     String prefix = staging.prefix();
     String dir = Recovery.parentDir(io, prefix);
@@ -203,8 +236,8 @@ public final class Committer {
       }
       moved.addAll(data);
     }
-    CommitJournal journal = new CommitJournal(n, moved, superseded, stateFile);
-    AtomicWrite.write(io, staging.journalFile(), staging.journalFile() + ".tmp", journal.toBytes());
+    CommitJournal journal = new CommitJournal(n, moved, superseded, stateFile, false);
+    writeJournal(journal);
     Failpoints.reached("journal-written");
     try {
       if (!moved.isEmpty()) {
@@ -235,7 +268,97 @@ public final class Committer {
       throw e;
     }
     Failpoints.reached("index-renamed");
-    boolean undoable = !(inPlace && hasIndex); // a replaced index cannot come back
+    committed = true;
+    finishAfterCommitPoint(journal, superseded, stateFile, !(inPlace && hasIndex));
+  }
+
+  /**
+   * The commit of data files already under their final names ({@link StagingArea#direct}): the
+   * index is written into the area, then uploaded over the final index in one write, the commit
+   * point; a failure before it deletes the new data files, which no index names.
+   */
+  private void commitDirect(
+      List<StagedShard> shards,
+      List<IndexRecord> all,
+      boolean overwrite,
+      StateFileUpdate stateFile) {
+    int n = shards.size();
+    String prefix = staging.prefix();
+    if (n != staging.finalShards()) {
+      throw new IllegalStateException(
+          "Invalid commit: " + n + " shards staged for " + staging.finalShards());
+    }
+    for (int i = 0; i < n; i++) {
+      String expected = io.fileName(Naming.dataFile(prefix, i, n));
+      if (!io.fileName(shards.get(i).file()).equals(expected)) {
+        throw new IllegalStateException(
+            "Invalid commit: shard " + i + " was written to " + shards.get(i).file());
+      }
+    }
+    IndexWriter.write(io.newOutputFile(staging.indexFile()), BundleHeader.of(n), all);
+    Failpoints.reached("index-staged");
+    boolean hasIndex = io.exists(Naming.indexFile(prefix));
+    if (hasIndex && !overwrite) {
+      throw Errors.destinationExists(prefix);
+    }
+    List<String> newNames = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      newNames.add(io.fileName(Naming.dataFile(prefix, i, n)));
+    }
+    List<String> superseded = new ArrayList<>(existingDataFiles(io, prefix));
+    superseded.removeAll(newNames);
+    CommitJournal journal = new CommitJournal(n, List.of(), superseded, stateFile, true);
+    writeJournal(journal);
+    Failpoints.reached("journal-written");
+    try {
+      copyFile(io, staging.indexFile(), Naming.indexFile(prefix));
+    } catch (RuntimeException e) {
+      undo(journal, e);
+      throw e;
+    }
+    Failpoints.reached("index-renamed");
+    committed = true;
+    finishAfterCommitPoint(journal, superseded, stateFile, !hasIndex);
+  }
+
+  /** Copies a small file over {@code target} in one write (one upload on object stores). */
+  private static void copyFile(FileIO io, String source, String target) {
+    byte[] buffer = new byte[1 << 20];
+    try (io.rebundle.codec.io.RangeReader in = io.newInputFile(source).open()) {
+      io.rebundle.codec.io.PositionOutputStream out = io.newOutputFile(target).createOrOverwrite();
+      boolean done = false;
+      try {
+        long length = in.length();
+        for (long at = 0; at < length; ) {
+          int k = (int) Math.min(buffer.length, length - at);
+          in.readFully(at, buffer, 0, k);
+          out.write(buffer, 0, k);
+          at += k;
+        }
+        out.close();
+        done = true;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot write " + target + ": " + e.getMessage(), e);
+      } finally {
+        if (!done && !out.abort()) {
+          try {
+            out.close();
+          } catch (java.io.IOException | RuntimeException ignored) {
+            // The failure being propagated matters more.
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * After the commit point: superseded files, the state file, the staging area. {@code undoable}:
+   * whether the commit point can be taken back (the index was renamed or created, not replaced).
+   */
+  private void finishAfterCommitPoint(
+      CommitJournal journal, List<String> superseded, StateFileUpdate stateFile, boolean undoable) {
+    String prefix = staging.prefix();
+    String dir = Recovery.parentDir(io, prefix);
     try {
       // Past the commit point a transient storage error is retried before it counts.
       for (String name : superseded) {
@@ -246,7 +369,12 @@ public final class Committer {
       if (undoable) {
         // The state file is part of the commit: a run that fails leaves the destination as it was.
         try {
-          io.rename(Naming.indexFile(prefix), staging.indexFile());
+          if (journal.direct()) {
+            io.delete(Naming.indexFile(prefix));
+          } else {
+            io.rename(Naming.indexFile(prefix), staging.indexFile());
+          }
+          committed = false;
         } catch (RuntimeException back) {
           e.addSuppressed(back);
           keepStaging = true;
@@ -329,6 +457,7 @@ public final class Committer {
     lock.lock();
     try {
       finished = true;
+      removeUncommitted();
       if (!keepStaging) {
         staging.remove(io);
       }
@@ -354,6 +483,7 @@ public final class Committer {
     try {
       if (!finished) {
         finished = true;
+        removeUncommitted();
         if (!keepStaging) {
           staging.remove(io);
         }
@@ -362,6 +492,25 @@ public final class Committer {
       // The JVM is exiting; the next run's recovery removes what is left.
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Writing final names directly, the data files written so far are the uncommitted output: they go
+   * with the staging area, and uploads still pending under their names are aborted.
+   */
+  private void removeUncommitted() {
+    if (!staging.isDirect() || committed || keepStaging) {
+      return;
+    }
+    for (int i = 0; i < staging.finalShards(); i++) {
+      String f = Naming.dataFile(staging.prefix(), i, staging.finalShards());
+      io.delete(f);
+      try {
+        io.abortPendingUploads(f);
+      } catch (RuntimeException ignored) {
+        // Best effort: incomplete uploads are invisible, and the bucket's lifecycle rule ends them.
+      }
     }
   }
 

@@ -70,7 +70,7 @@ public final class Recovery {
     String what;
     if (journal == null) {
       what = "its commit had not started, the destination was not touched";
-    } else if (io.exists(area.indexFile())) {
+    } else if (!committed(io, area, journal)) {
       rollBack(io, area, journal);
       what =
           journal.moved().isEmpty()
@@ -82,6 +82,42 @@ public final class Recovery {
     }
     area.remove(io);
     return what;
+  }
+
+  /**
+   * Whether the commit of {@code area} passed its commit point. Staged: its index left the area
+   * (renamed into place). Direct: the final index is the staged one, byte for byte (the area's
+   * index is removed after the journal, so until then it is there to compare).
+   */
+  static boolean committed(FileIO io, StagingArea area, CommitJournal journal) {
+    boolean staged = io.exists(area.indexFile());
+    if (!journal.direct()) {
+      return !staged;
+    }
+    String finalIndex = Naming.indexFile(area.prefix());
+    return staged && io.exists(finalIndex) && sameBytes(io, area.indexFile(), finalIndex);
+  }
+
+  private static boolean sameBytes(FileIO io, String a, String b) {
+    try (RangeReader x = io.newInputFile(a).open();
+        RangeReader y = io.newInputFile(b).open()) {
+      long n = x.length();
+      if (n != y.length()) {
+        return false;
+      }
+      byte[] p = new byte[1 << 16];
+      byte[] q = new byte[1 << 16];
+      for (long at = 0; at < n; ) {
+        int k = (int) Math.min(p.length, n - at);
+        x.readFully(at, p, 0, k);
+        y.readFully(at, q, 0, k);
+        if (!java.util.Arrays.equals(p, 0, k, q, 0, k)) {
+          return false;
+        }
+        at += k;
+      }
+      return true;
+    }
   }
 
   static CommitJournal readJournal(FileIO io, StagingArea area) {

@@ -2,6 +2,7 @@ package io.rebundle.codec.commit;
 
 import io.rebundle.codec.io.AtomicWrite;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.Location;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.io.StorageFileNotFoundException;
 import java.io.Serializable;
@@ -35,8 +36,14 @@ public final class StagingArea implements Serializable {
   private final String prefix;
   private final String runId;
   private final String directory;
+  private final int directShards;
 
   private StagingArea(String prefix, String runId, String directory) {
+    this(prefix, runId, directory, 0);
+  }
+
+  private StagingArea(String prefix, String runId, String directory, int directShards) {
+    this.directShards = directShards;
     this.prefix = prefix;
     this.runId = runId;
     this.directory =
@@ -65,7 +72,7 @@ public final class StagingArea implements Serializable {
    * elsewhere).
    */
   public StagingArea at(String absoluteDirectory) {
-    return new StagingArea(prefix, runId, absoluteDirectory);
+    return new StagingArea(prefix, runId, absoluteDirectory, directShards);
   }
 
   /** The destination prefix this area stages. */
@@ -89,7 +96,40 @@ public final class StagingArea implements Serializable {
     if (shard < 0) {
       throw new IllegalArgumentException("Invalid shard: " + shard);
     }
+    if (directShards > 0) {
+      return finalDataFile(shard);
+    }
     return directory + "/" + String.format("shard-%05d-attempt-%s", shard, attempt);
+  }
+
+  /**
+   * This area for a commit that writes its {@code numShards} data files under their final names
+   * (object stores, where a rename is a copy: docs/commit-protocol.md, "Object stores"): {@link
+   * #attemptFile} then names the final file, and only the lease, journal and index live here.
+   */
+  public StagingArea direct(int numShards) {
+    if (numShards < 1) {
+      throw new IllegalArgumentException("Invalid number of shards: " + numShards);
+    }
+    return new StagingArea(prefix, runId, directory, numShards);
+  }
+
+  /** The number of data files written under their final names, 0 unless {@link #direct}. */
+  public int finalShards() {
+    return directShards;
+  }
+
+  /** Whether data files are written under their final names ({@link #direct}). */
+  public boolean isDirect() {
+    return directShards > 0;
+  }
+
+  /** The final name of data file {@code shard}, beside this area (so absolute if it is). */
+  String finalDataFile(int shard) {
+    String parent = Location.parent(directory);
+    String name = Location.fileName(prefix);
+    return io.rebundle.codec.bundle.Naming.dataFile(
+        parent.isEmpty() ? name : parent + "/" + name, shard, directShards);
   }
 
   /** Where the index is written before it is renamed into place (the commit point). */
@@ -161,6 +201,11 @@ public final class StagingArea implements Serializable {
   }
 
   private static void removeTree(FileIO io, String dir, int depth) {
+    if (depth == 0) {
+      // The journal goes first: an area without one is only leftovers (see Recovery).
+      String journal = dir + "/" + CommitJournal.FILE;
+      io.delete(journal);
+    }
     for (String name : io.list(dir)) {
       String child = io.join(dir, name);
       if (depth == 0 && io.isDirectory(child)) {

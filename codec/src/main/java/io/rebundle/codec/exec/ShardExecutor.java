@@ -44,9 +44,10 @@ public final class ShardExecutor {
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
     Map<String, CheckpointReader> others = new HashMap<>();
-    // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
-    try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
-        CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
+    // Closed only on success: a failed shard is discarded (an object-store upload aborted, so no
+    // partial object is ever published), never closed.
+    ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
       main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = main;
@@ -65,6 +66,7 @@ public final class ShardExecutor {
           Failpoints.reached("writing-shard");
         }
       }
+      writer.close();
       done = true;
     } finally {
       for (CheckpointReader r : others.values()) {
@@ -75,11 +77,7 @@ public final class ShardExecutor {
         }
       }
       if (!done) {
-        try {
-          io.delete(outputLocation);
-        } catch (RuntimeException ignored) {
-          // The failure being propagated matters more than a leftover temp file.
-        }
+        io.discard(stream, outputLocation);
       }
     }
     return new StagedShard(shard, outputLocation, entries, written);

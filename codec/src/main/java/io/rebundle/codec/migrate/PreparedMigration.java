@@ -175,6 +175,9 @@ public final class PreparedMigration {
       }
     }
     StagingArea staging = StagingArea.of(io, destination, StagingArea.newRunId());
+    if (checkDestination && Committer.writesDirectly(io, destination, layout.numShards())) {
+      staging = staging.direct(layout.numShards()); // object stores: no copy at the commit
+    }
     StagingArea forTasks = staging.at(taskLocations.apply(staging.directory()));
     String taskSource = taskLocations.apply(source.prefix());
     FileReuse.Policy how = new FileReuse.Policy(layout.mode(), reuse.verifyCopies());

@@ -16,6 +16,7 @@ import io.rebundle.codec.exec.ProgressSink;
 import io.rebundle.codec.io.FaultyFileIO;
 import io.rebundle.codec.io.FaultyFileIO.Fault;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.ObjectStoreFileIO;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.layout.Scheduler;
 import io.rebundle.codec.plan.CheckpointFormat;
@@ -111,6 +112,12 @@ public final class FaultSweep {
               + expected.keySet());
       assertEquals(source, snapshot(io, c.src), where + ": the source changed");
       assertEquals(List.of(), staging(io, c.dst), where + ": staging left behind");
+      if (io instanceof ObjectStoreFileIO store && !crash) {
+        assertEquals(
+            List.of(),
+            store.pendingUploads(c.dst),
+            where + ": uploads left pending (billed, invisible)");
+      }
       // A rerun (over whatever the failed run left) produces the reference output.
       LocalMigration.run(
           io,
@@ -254,6 +261,9 @@ public final class FaultSweep {
   }
 
   private static void remove(FileIO io, String dir) {
+    if (io instanceof ObjectStoreFileIO store) {
+      store.abortPendingUploads(dir); // a crash leaves them, as on S3 (a lifecycle rule ends them)
+    }
     for (String name : io.list(dir)) {
       String f = io.join(dir, name);
       if (io.isDirectory(f)) {

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.io.FaultyFileIO.Fault;
+import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
+import io.rebundle.codec.io.ObjectStoreFileIO;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,5 +42,26 @@ class FaultSweepTest {
       System.out.println("fault sweep " + fault + " " + s.name() + ": " + r);
     }
     assertTrue(runs > 100, "runs: " + runs);
+  }
+
+  /**
+   * Storage that renames by copying, as object stores do ({@code renameIsAtomic} false): new data
+   * files go straight to their final names where none of them exists, and the commit point is the
+   * one upload of the index.
+   */
+  @ParameterizedTest
+  @EnumSource(
+      value = Fault.class,
+      names = {"ERROR", "CRASH"})
+  void everyOperationCanFailOnAnObjectStore(Fault fault) {
+    for (FaultSweep.Scenario s : SCENARIOS) {
+      FaultSweep.Report r = FaultSweep.sweep(objectStore(), dir.toString(), s, fault);
+      assertEquals(r.runs(), r.failed() + r.succeeded() + r.recovered(), r.toString());
+      System.out.println("fault sweep (object store) " + fault + " " + s.name() + ": " + r);
+    }
+  }
+
+  static FileIO objectStore() {
+    return new ObjectStoreFileIO();
   }
 }
