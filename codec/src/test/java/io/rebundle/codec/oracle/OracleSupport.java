@@ -1,10 +1,13 @@
 package io.rebundle.codec.oracle;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
+import io.rebundle.codec.io.FileIO;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -47,6 +50,16 @@ final class OracleSupport {
 
   static final List<long[]> SHAPES =
       List.of(new long[0], new long[] {2, 3}, new long[] {0}, new long[] {2, 0}, new long[] {5});
+
+  /** Fails, naming the checkpoint and every finding, unless verify reports zero problems. */
+  static CheckpointVerifier.Summary assertVerifiesClean(FileIO io, String prefix) {
+    CheckpointVerifier.Summary s = CheckpointVerifier.verify(io, prefix, null);
+    assertEquals(
+        List.of(),
+        s.findings().stream().map(CheckpointVerifier.Finding::toString).toList(),
+        "verify must find " + prefix + " clean");
+    return s;
+  }
 
   static TfOracle openOrSkip() {
     assumeTrue(TfOracle.available(), "TensorFlow native library not available on this machine");

@@ -239,7 +239,16 @@ public final class InspectCommand implements Callable<Integer> {
         printTable(out, reader, tf2);
         if (tree && graph != null) {
           out.println();
-          ObjectGraphTree.print(out, graph);
+          java.util.NavigableSet<String> keys = new java.util.TreeSet<>();
+          reader
+              .records()
+              .forEach(
+                  rec -> {
+                    if (!rec.isSliceEntry()) {
+                      keys.add(rec.name());
+                    }
+                  });
+          ObjectGraphTree.print(out, graph, keys);
         } else if (tree && !tf2) {
           out.println();
           out.println("(no object graph: a TF1 name-based checkpoint)");

@@ -1,29 +1,42 @@
 package io.rebundle.jobs.cli;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.rebundle.codec.graph.AttributeTensors;
 import io.rebundle.codec.graph.ObjectGraph;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.NavigableSet;
 
 /** Renders a TF2 object graph as a tree (text) or as JSON. */
 final class ObjectGraphTree {
   private ObjectGraphTree() {}
 
-  static void print(PrintWriter out, ObjectGraph graph) {
+  /**
+   * Prints the tree. {@code indexKeys} (the checkpoint's tensor names, null when unknown) shows,
+   * for an attribute saved as several tensors (docs/object-graph-attributes.md), which tensors hold
+   * it, and marks an attribute whose tensors are missing.
+   */
+  static void print(PrintWriter out, ObjectGraph graph, NavigableSet<String> keys) {
     out.println("object graph: " + graph.nodes().size() + " nodes");
     boolean[] shown = new boolean[graph.nodes().size()];
-    out.println("(root) #0" + attributes(graph.node(0)));
+    out.println("(root) #0" + attributes(graph.node(0), keys));
     shown[0] = true;
-    printChildren(out, graph, 0, "", shown);
+    printChildren(out, graph, keys, 0, "", shown);
     for (int id = 0; id < shown.length; id++) {
       if (!shown[id]) {
-        out.println("(unreachable) #" + id + attributes(graph.node(id)));
+        out.println("(unreachable) #" + id + attributes(graph.node(id), keys));
       }
     }
   }
 
   private static void printChildren(
-      PrintWriter out, ObjectGraph graph, int id, String indent, boolean[] shown) {
+      PrintWriter out,
+      ObjectGraph graph,
+      NavigableSet<String> keys,
+      int id,
+      String indent,
+      boolean[] shown) {
     ObjectGraph.Node node = graph.node(id);
     int total = node.children().size() + node.slotVariables().size();
     int i = 0;
@@ -35,8 +48,8 @@ final class ObjectGraphTree {
         continue;
       }
       shown[c.nodeId()] = true;
-      out.println(branch + c.name() + " #" + c.nodeId() + attributes(graph.node(c.nodeId())));
-      printChildren(out, graph, c.nodeId(), indent + (last ? "    " : "│   "), shown);
+      out.println(branch + c.name() + " #" + c.nodeId() + attributes(graph.node(c.nodeId()), keys));
+      printChildren(out, graph, keys, c.nodeId(), indent + (last ? "    " : "│   "), shown);
     }
     for (ObjectGraph.SlotVariable s : node.slotVariables()) {
       boolean last = ++i == total;
@@ -50,18 +63,27 @@ final class ObjectGraphTree {
               + s.originalVariableNodeId()
               + " #"
               + s.slotVariableNodeId()
-              + attributes(graph.node(s.slotVariableNodeId())));
+              + attributes(graph.node(s.slotVariableNodeId()), keys));
     }
   }
 
-  private static String attributes(ObjectGraph.Node node) {
+  private static String attributes(ObjectGraph.Node node, NavigableSet<String> keys) {
     StringBuilder sb = new StringBuilder();
     for (ObjectGraph.Attribute a : node.attributes()) {
       sb.append("  [").append(a.name());
       if (!a.fullName().isEmpty()) {
         sb.append(" full_name=").append(a.fullName());
       }
-      sb.append(" key=").append(a.checkpointKey()).append(']');
+      sb.append(" key=").append(a.checkpointKey());
+      if (keys != null) {
+        List<String> tensors = AttributeTensors.of(keys, a.checkpointKey());
+        if (tensors.isEmpty()) {
+          sb.append(" (not in the index)");
+        } else if (!tensors.get(0).equals(a.checkpointKey())) {
+          sb.append(" tensors=").append(String.join(",", tensors));
+        }
+      }
+      sb.append(']');
     }
     return sb.toString();
   }
