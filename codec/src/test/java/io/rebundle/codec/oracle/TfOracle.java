@@ -91,6 +91,18 @@ final class TfOracle implements AutoCloseable {
    * if they are disjoint slices with the same full shape.
    */
   void save(String prefix, List<OracleTensor> tensors) {
+    save(prefix, tensors, true);
+  }
+
+  /**
+   * Like {@link #save}, for one part of a sharded save that {@link #merge} will combine: a part may
+   * hold only some slices of a partitioned variable, so it is verified as the merged whole only.
+   */
+  void savePart(String prefix, List<OracleTensor> tensors) {
+    save(prefix, tensors, false);
+  }
+
+  private void save(String prefix, List<OracleTensor> tensors, boolean verify) {
     int n = tensors.size();
     if (n == 0) {
       throw new IllegalArgumentException("SaveV2 needs at least one tensor");
@@ -136,6 +148,9 @@ final class TfOracle implements AutoCloseable {
       }
     } finally {
       feeds.forEach(Tensor::close);
+    }
+    if (verify) {
+      OracleSupport.sweep(prefix);
     }
   }
 
@@ -297,6 +312,7 @@ final class TfOracle implements AutoCloseable {
     } finally {
       feeds.forEach(Tensor::close);
     }
+    OracleSupport.sweep(destination);
   }
 
   /**
@@ -390,6 +406,7 @@ final class TfOracle implements AutoCloseable {
     } finally {
       feeds.forEach(Tensor::close);
     }
+    OracleSupport.sweep(prefix);
   }
 
   /**
