@@ -22,6 +22,7 @@ import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.graph.ObjectGraphBuilder;
 import io.rebundle.codec.migrate.LocalMigration;
 import io.rebundle.codec.plan.CheckpointFormat;
+import io.rebundle.codec.plan.MappingRules;
 import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import java.nio.ByteBuffer;
@@ -32,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -141,6 +143,64 @@ class LookupTableOracleIT extends OracleTestBase {
           TableCheckpoints.embeddingBytes(),
           tf.restore(out[0], out[0].equals(tf1) ? "embedding" : EMBEDDING_KEY, 1).data());
     }
+  }
+
+  /**
+   * A TF2-to-TF2 restructure (a rename rule) moves the table as a whole: both tensors follow the
+   * attribute to its new object path, the rebuilt graph has one {@code table} attribute there, and
+   * TensorFlow finds the values under the new key.
+   */
+  @Test
+  void restructuredTableMovesBothTensorsAndTensorFlowFindsTheValues() {
+    String source = path("tv/ckpt-1");
+    TableCheckpoints.writeMutableHashTable(source);
+    MappingRules rules =
+        new MappingRules(
+            List.of(),
+            List.of(new MappingRules.Rename(Pattern.compile("table"), "vectorizer/lookup")),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            List.of(),
+            MappingRules.Switch.DEFAULT,
+            MappingRules.Switch.DEFAULT);
+    String out = path("moved/ckpt-1");
+    MigrationPlan plan =
+        LocalMigration.run(
+            io, source, out, MigrationSpec.to(CheckpointFormat.TF2), rules, 1, false);
+    assertFalse(
+        plan.dropped().stream().anyMatch(d -> d.key().startsWith(TABLE_KEY)),
+        "table tensors dropped: " + plan.dropped());
+    OracleSupport.assertVerifiesClean(io, out);
+    String moved = "vectorizer/lookup/.ATTRIBUTES/table";
+    try (CheckpointReader src = CheckpointReader.open(io, source);
+        CheckpointReader r = CheckpointReader.open(io, out)) {
+      assertSameBytes(src, TABLE_KEY + "-keys", r, moved + "-keys");
+      assertSameBytes(src, TABLE_KEY + "-values", r, moved + "-values");
+      List<ObjectGraph.Attribute> tables = new ArrayList<>();
+      for (ObjectGraph.Node n : r.objectGraph().nodes()) {
+        n.attributes().stream().filter(a -> a.name().equals("table")).forEach(tables::add);
+      }
+      assertEquals(1, tables.size(), tables.toString());
+      assertEquals(moved, tables.get(0).checkpointKey());
+      assertEquals("string_lookup_index_table", tables.get(0).fullName());
+    }
+    List<OracleTensor> found =
+        tf.restoreTableAndFind(
+            out,
+            TfOracle.TableKind.MUTABLE_HASH,
+            moved,
+            OracleTensor.DT_STRING,
+            OracleTensor.DT_INT64,
+            null,
+            null,
+            OracleTensor.ofStrings(
+                "query",
+                new long[] {2},
+                List.of("sat".getBytes(StandardCharsets.UTF_8), new byte[] {'x'})),
+            TableCheckpoints.int64Scalar("missing", -1));
+    assertArrayEquals(new long[] {TableCheckpoints.valueOf(2), -1}, longs(found.get(0)));
   }
 
   /**

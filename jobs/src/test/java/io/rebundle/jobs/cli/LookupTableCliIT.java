@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rebundle.codec.oracle.TableCheckpoints;
 import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,5 +60,21 @@ class LookupTableCliIT {
     assertTrue(listed.out().contains("\ntable/table-values "), listed.out());
     assertTrue(listed.out().contains(", 3 tensors, "), listed.out());
     assertEquals(0, CliRunner.run("verify", out).exitCode());
+
+    // The audit's tensor table names both tensors after the table attribute's object.
+    List<Row> rows =
+        io.rebundle.jobs.audit.AuditSpark.session()
+            .read()
+            .format("tfcheckpoint")
+            .load(dir.resolve("tv").toString())
+            .select("key", "full_name", "object_path")
+            .orderBy("key")
+            .collectAsList();
+    assertEquals(5, rows.size(), rows.toString());
+    for (int i : new int[] {3, 4}) {
+      assertTrue(rows.get(i).getString(0).startsWith(key + "-"), rows.toString());
+      assertEquals("string_lookup_index_table", rows.get(i).getString(1), rows.toString());
+      assertEquals("table", rows.get(i).getString(2), rows.toString());
+    }
   }
 }
