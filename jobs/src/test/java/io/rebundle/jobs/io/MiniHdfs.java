@@ -15,6 +15,11 @@ public final class MiniHdfs {
    * is retried after 10 ms rather than 400 ms.
    */
   public static MiniDFSCluster start(String name) throws IOException {
+    // The namenode's audit log (a line per operation) stays quiet even after a test in the same JVM
+    // has run a command with --verbose, which turns the root logger up to INFO.
+    org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.hadoop.hdfs.server.namenode.FSNamesystem.audit",
+        org.apache.logging.log4j.Level.WARN);
     Path baseDir = Path.of("target", name).toAbsolutePath();
     Configuration conf = new Configuration();
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.toString());
