@@ -48,7 +48,9 @@ class BatchCommandIT {
               return cls.cast(new BatchCommand(SharedSpark.context()));
             }
             if (cls == ConvertCommand.class) {
-              return cls.cast(new ConvertCommand(SharedSpark.context()));
+              return cls.cast(
+                  new ConvertCommand(
+                      new io.rebundle.jobs.spark.SparkTaskEngine(SharedSpark.context())));
             }
             return CommandLine.defaultFactory().create(cls);
           }
