@@ -34,15 +34,15 @@ import picocli.CommandLine.Parameters;
 public final class AuditCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  private final JavaSparkContext lentContext;
+  private final io.rebundle.jobs.spark.LentContext lent;
 
   public AuditCommand() {
     this(null);
   }
 
   /** With a Spark context owned by the caller (tests, the batch command). */
-  public AuditCommand(JavaSparkContext lentContext) {
-    this.lentContext = lentContext;
+  public AuditCommand(io.rebundle.jobs.spark.LentContext lent) {
+    this.lent = lent;
   }
 
   @Parameters(
@@ -132,9 +132,7 @@ public final class AuditCommand implements Callable<Integer> {
       sparkConf.put(kv.substring(0, eq), kv.substring(eq + 1));
     }
     JavaSparkContext sc =
-        lentContext != null
-            ? lentContext
-            : SparkContexts.create("rebundle audit", master, sparkConf);
+        lent != null ? lent.context() : SparkContexts.create("rebundle audit", master, sparkConf);
     try {
       SparkSession spark = SparkSession.builder().config(sc.getConf()).getOrCreate();
       Configuration hadoop = new Configuration(sc.hadoopConfiguration());
@@ -182,7 +180,7 @@ public final class AuditCommand implements Callable<Integer> {
       o.flush();
       return code;
     } finally {
-      if (lentContext == null) {
+      if (lent == null) {
         sc.close();
       }
     }

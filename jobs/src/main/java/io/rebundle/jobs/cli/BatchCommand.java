@@ -65,14 +65,14 @@ public final class BatchCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /** A context lent by the caller (tests), never stopped; null: create one per run. */
-  private final JavaSparkContext lentContext;
+  private final io.rebundle.jobs.spark.LentContext lent;
 
   public BatchCommand() {
     this(null);
   }
 
-  BatchCommand(JavaSparkContext lentContext) {
-    this.lentContext = lentContext;
+  BatchCommand(io.rebundle.jobs.spark.LentContext lent) {
+    this.lent = lent;
   }
 
   @Parameters(
@@ -240,7 +240,8 @@ public final class BatchCommand implements Callable<Integer> {
     // settings
     // from the start, so there it starts at once.
     boolean local = locations.stream().allMatch(StorageOptions::isLocal);
-    SparkEngineHolder spark = new SparkEngineHolder(lentContext, master, sparkConf);
+    SparkEngineHolder spark =
+        new SparkEngineHolder(lent == null ? null : lent.context(), master, sparkConf);
     // The failure of a row is that row's; only a failure outside every row (Spark, storage of the
     // report or log) ends the run here.
     try {

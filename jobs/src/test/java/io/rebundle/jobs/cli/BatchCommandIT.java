@@ -45,7 +45,8 @@ class BatchCommandIT {
           @Override
           public <K> K create(Class<K> cls) throws Exception {
             if (cls == BatchCommand.class) {
-              return cls.cast(new BatchCommand(SharedSpark.context()));
+              return cls.cast(
+                  new BatchCommand(new io.rebundle.jobs.spark.LentContext(SharedSpark.context())));
             }
             if (cls == ConvertCommand.class) {
               return cls.cast(
