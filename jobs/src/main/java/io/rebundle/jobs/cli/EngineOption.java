@@ -5,8 +5,9 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code --engine auto|local|spark} option, a picocli mixin shared by the commands that can
- * start Spark ({@code convert}, {@code batch}, {@code diff}): where the work runs.
+ * The {@code --engine auto|local|spark} option, a picocli mixin shared by the commands that run
+ * migrations ({@code convert}, {@code batch}; {@code diff} declares the option itself, with its own
+ * size limit, and shares {@link #parse}): where the work runs.
  *
  * <ul>
  *   <li>{@code local}: on a thread pool of this JVM, with no Spark context (no Spark class is even
@@ -63,6 +64,14 @@ public final class EngineOption {
 
   /** The engine asked for, checked: {@code auto} when none was given. */
   public Engine engine() {
+    return parse(engine);
+  }
+
+  /**
+   * {@code --engine}'s value, checked (null: {@code auto}); for commands whose size limit has a
+   * name of its own ({@code diff --distributed-above}) and so declare {@code --engine} themselves.
+   */
+  public static Engine parse(String engine) {
     if (engine == null) {
       return Engine.AUTO;
     }
@@ -111,7 +120,7 @@ public final class EngineOption {
   }
 
   /** {@code --master}, {@code --conf spark.master=...}, or spark-submit's system property. */
-  static boolean masterGiven(String master, Map<String, String> conf) {
+  public static boolean masterGiven(String master, Map<String, String> conf) {
     return master != null
         || conf.containsKey("spark.master")
         || System.getProperty("spark.master") != null;
