@@ -171,10 +171,10 @@ public final class AuditCommand implements Callable<Integer> {
           r.findings().size(),
           summary.get("findings_by_severity"));
       if (report != null) {
-        write(hadoop, report, AuditReport.json(summary));
+        Reports.write(hadoop, report, AuditReport.json(summary));
       }
       if (html != null) {
-        write(hadoop, html, AuditReport.html(spark, r));
+        Reports.write(hadoop, html, AuditReport.html(spark, r));
       }
       r.tensors().unpersist();
       o.flush();
@@ -186,12 +186,20 @@ public final class AuditCommand implements Callable<Integer> {
     }
   }
 
-  private static void write(Configuration conf, String location, String text) {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
-    try (var s = p.getFileSystem(conf).create(p, true)) {
-      s.write(text.getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+  /**
+   * Writes the summary and HTML reports; a nested class, so that the Hadoop type in its signature
+   * stays out of the methods picocli reflects over for every command.
+   */
+  private static final class Reports {
+    private Reports() {}
+
+    static void write(Configuration conf, String location, String text) {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+      try (var s = p.getFileSystem(conf).create(p, true)) {
+        s.write(text.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+      }
     }
   }
 }

@@ -188,18 +188,19 @@ public final class BatchCommand implements Callable<Integer> {
     }
     int[] shardOf = shard == null ? new int[] {0, 1} : parseShard(shard);
     Map<String, String> sparkConf = ConvertCommand.parseConf(conf);
-    Configuration hadoop = hadoopConf(sparkConf);
+    // Hadoop settings given as --conf spark.hadoop.KEY=VALUE, for storage used before Spark starts.
+    Configuration hadoop = HadoopSettings.withSettings(new Configuration(), sparkConf);
 
     String label;
     String text;
     if (discover != null) {
       ConvertCommand.parseTargets(to);
-      FileIO listing = StorageOptions.forLocations(hadoop, discover, dstRoot);
+      FileIO listing = HadoopSettings.forLocations(hadoop, discover, dstRoot);
       text = BatchDiscovery.manifest(listing, discover, dstRoot, to, allCheckpoints, err);
       label = writeManifest != null ? writeManifest : "discovered rows";
       if (writeManifest != null) {
         long n = text.lines().count();
-        write(StorageOptions.forLocations(hadoop, writeManifest), writeManifest, text);
+        write(HadoopSettings.forLocations(hadoop, writeManifest), writeManifest, text);
         // Check what was written the way a run will read it.
         Manifest.read(writeManifest, new StringReader(text));
         out.printf(
@@ -214,7 +215,7 @@ public final class BatchCommand implements Callable<Integer> {
       }
     } else {
       label = manifest;
-      text = read(StorageOptions.forLocations(hadoop, manifest), manifest);
+      text = read(HadoopSettings.forLocations(hadoop, manifest), manifest);
     }
     List<ManifestRow> manifestRows = Manifest.read(label, new StringReader(text));
     List<BatchRow> all = rows(manifestRows, label);
@@ -248,7 +249,7 @@ public final class BatchCommand implements Callable<Integer> {
       FileIO io =
           local
               ? new io.rebundle.codec.io.LocalFileIO()
-              : StorageOptions.forLocations(
+              : HadoopSettings.forLocations(
                   spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
       spark.io = io;
       boolean showProgress =
@@ -285,7 +286,7 @@ public final class BatchCommand implements Callable<Integer> {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     if (report != null) {
-      FileIO reportIo = StorageOptions.forLocations(hadoop, report);
+      FileIO reportIo = HadoopSettings.forLocations(hadoop, report);
       String parent = reportIo.parent(report);
       if (!parent.isEmpty()) {
         reportIo.mkdirs(parent);
@@ -437,21 +438,6 @@ public final class BatchCommand implements Callable<Integer> {
   static String tool() {
     String v = Main.class.getPackage().getImplementationVersion();
     return "rebundle " + (v == null ? "dev" : v);
-  }
-
-  /**
-   * Hadoop settings given as {@code --conf spark.hadoop.KEY=VALUE}, for storage used before Spark
-   * starts.
-   */
-  private static Configuration hadoopConf(Map<String, String> sparkConf) {
-    Configuration c = new Configuration();
-    sparkConf.forEach(
-        (k, v) -> {
-          if (k.startsWith("spark.hadoop.")) {
-            c.set(k.substring("spark.hadoop.".length()), v);
-          }
-        });
-    return c;
   }
 
   /** Bound on a manifest's size (100,000 rows of a few hundred bytes are tens of MB). */

@@ -349,8 +349,8 @@ public final class ConvertCommand implements Callable<Integer> {
    */
   private FileIO io(Map<String, String> sparkConf, PrintWriter err) {
     if (engine.resolve(master, sparkConf, lentContext != null) == EngineOption.Engine.SPARK) {
-      return StorageOptions.forLocations(
-          StorageOptions.withHadoopSettings(spark(sparkConf, err).hadoopConfiguration(), sparkConf),
+      return HadoopSettings.forLocations(
+          HadoopSettings.withSettings(spark(sparkConf, err).hadoopConfiguration(), sparkConf),
           source,
           destination);
     }
@@ -362,7 +362,7 @@ public final class ConvertCommand implements Callable<Integer> {
     for (String l : locations) {
       if (!StorageOptions.isLocal(l)) {
         return new io.rebundle.jobs.io.HadoopFileIO(
-            StorageOptions.hadoopConfiguration(sparkConf, System.getenv()));
+            HadoopSettings.configuration(sparkConf, System.getenv()));
       }
     }
     return new io.rebundle.codec.io.LocalFileIO();

@@ -207,7 +207,7 @@ public final class DiffCommand implements Callable<Integer> {
     try (JavaSparkContext sc =
         SparkContexts.create(
             "rebundle diff", master, storage.sparkSettings(), spec.commandLine().getErr())) {
-      FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
+      FileIO dio = HadoopSettings.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription(
           "rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));
