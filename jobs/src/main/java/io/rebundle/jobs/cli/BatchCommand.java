@@ -6,16 +6,20 @@ import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.migrate.MigrationRequest;
 import io.rebundle.jobs.batch.BatchDiscovery;
+import io.rebundle.jobs.batch.BatchEngine;
 import io.rebundle.jobs.batch.BatchProgress;
 import io.rebundle.jobs.batch.BatchReport;
 import io.rebundle.jobs.batch.BatchRow;
 import io.rebundle.jobs.batch.BatchRunner;
+import io.rebundle.jobs.batch.LocalBatchEngine;
 import io.rebundle.jobs.batch.Manifest;
 import io.rebundle.jobs.batch.ManifestFields;
 import io.rebundle.jobs.batch.ManifestRow;
 import io.rebundle.jobs.batch.RowResult;
 import io.rebundle.jobs.batch.SparkBatchEngine;
 import io.rebundle.jobs.convert.ConvertJob;
+import io.rebundle.jobs.convert.LocalTaskEngine;
+import io.rebundle.jobs.convert.TaskEngine;
 import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Sizes;
 import java.io.IOException;
@@ -163,6 +167,8 @@ public final class BatchCommand implements Callable<Integer> {
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
   List<String> conf = new ArrayList<>();
 
+  @CommandLine.Mixin EngineOption engine = new EngineOption();
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -241,6 +247,7 @@ public final class BatchCommand implements Callable<Integer> {
     // settings
     // from the start, so there it starts at once.
     boolean local = locations.stream().allMatch(StorageOptions::isLocal);
+    EngineOption.Engine resolved = engine.resolve(master, sparkConf, lent != null);
     SparkEngineHolder spark =
         new SparkEngineHolder(lent == null ? null : lent.context(), master, sparkConf);
     // The failure of a row is that row's; only a failure outside every row (Spark, storage of the
@@ -250,8 +257,21 @@ public final class BatchCommand implements Callable<Integer> {
           local
               ? new io.rebundle.codec.io.LocalFileIO()
               : HadoopSettings.forLocations(
-                  spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
+                  resolved == EngineOption.Engine.SPARK
+                      ? spark.context().hadoopConfiguration()
+                      : HadoopSettings.configuration(sparkConf, System.getenv()),
+                  locations.toArray(String[]::new));
       spark.io = io;
+      LocalBatchEngine inProcess =
+          new LocalBatchEngine(
+              io,
+              Math.min(LocalTaskEngine.MAX_THREADS, Runtime.getRuntime().availableProcessors()));
+      BatchEngine engines =
+          switch (resolved) {
+            case LOCAL -> inProcess;
+            case SPARK -> spark;
+            case AUTO -> new SizeChoice(inProcess, spark, engine.localMaxBytes());
+          };
       boolean showProgress =
           Boolean.parseBoolean(
               sparkConf.getOrDefault(
@@ -261,7 +281,7 @@ public final class BatchCommand implements Callable<Integer> {
       BatchRunner runner =
           new BatchRunner(
               io,
-              spark,
+              engines,
               location -> ConvertJob.forExecutors(io, location),
               BatchRunner.Options.of(parallel, maxFailures, force),
               progress,
@@ -384,7 +404,7 @@ public final class BatchCommand implements Callable<Integer> {
    * The Spark engine, started on first use (thread-safe: the runner's job threads ask for it); a
    * lent context is used as it is and never stopped.
    */
-  private static final class SparkEngineHolder implements io.rebundle.jobs.batch.BatchEngine {
+  private static final class SparkEngineHolder implements BatchEngine {
     private final JavaSparkContext lent;
     private final String master;
     private final Map<String, String> conf;
@@ -428,9 +448,74 @@ public final class BatchCommand implements Callable<Integer> {
       return engine().progress(progress);
     }
 
+    /** Bytes moved by Spark's tasks; 0 while Spark has not started. */
+    synchronized long moved() {
+      return engine == null ? 0 : engine.moved();
+    }
+
     synchronized void close() {
       if (created != null) {
         created.close();
+      }
+    }
+  }
+
+  /**
+   * {@code --engine auto}: each job (the tasks of one or more rows) runs in this JVM when it moves
+   * at most {@code localMax} bytes, on Spark (started then) above that. The progress line counts
+   * the bytes of both.
+   */
+  private static final class SizeChoice implements BatchEngine {
+    private final LocalBatchEngine local;
+    private final SparkEngineHolder spark;
+    private final long localMax;
+
+    SizeChoice(LocalBatchEngine local, SparkEngineHolder spark, long localMax) {
+      this.local = local;
+      this.spark = spark;
+      this.localMax = localMax;
+    }
+
+    @Override
+    public io.rebundle.codec.exec.ProgressSink progress(BatchProgress progress) {
+      io.rebundle.codec.exec.ProgressSink sink = local.progress(progress);
+      watch(progress);
+      return new Choice(progress, sink);
+    }
+
+    private void watch(BatchProgress progress) {
+      progress.watch(() -> local.moved() + spark.moved());
+    }
+
+    @Override
+    public List<List<io.rebundle.codec.migrate.TaskOutcome>> run(
+        List<List<io.rebundle.codec.migrate.MigrationTask>> migrations,
+        String description,
+        io.rebundle.codec.exec.ProgressSink progress) {
+      long bytes = 0;
+      for (List<io.rebundle.codec.migrate.MigrationTask> m : migrations) {
+        bytes += TaskEngine.bytes(m);
+      }
+      Choice c = (Choice) progress;
+      if (bytes <= localMax) {
+        return local.run(migrations, description, c.localSink());
+      }
+      io.rebundle.codec.exec.ProgressSink sparkSink = spark.progress(c.progress());
+      watch(c.progress());
+      return spark.run(migrations, description, sparkSink);
+    }
+
+    /** The sink handed out: the local engine's, and the progress line for Spark's. */
+    private record Choice(BatchProgress progress, io.rebundle.codec.exec.ProgressSink localSink)
+        implements io.rebundle.codec.exec.ProgressSink {
+      @Override
+      public void bytes(long n) {
+        localSink.bytes(n);
+      }
+
+      @Override
+      public void tensors(long n) {
+        localSink.tensors(n);
       }
     }
   }
