@@ -259,6 +259,39 @@ class EngineMatrixIT {
   }
 
   @Test
+  void localMaxAppliesToAutoOnly() {
+    CliRunner r =
+        CliRunner.run(
+            "convert",
+            "--to",
+            "tf2",
+            "--engine",
+            "local",
+            "--local-max",
+            "1g",
+            CliRunner.example("tf1-ckpt"),
+            dir.resolve("z/ckpt-1").toString());
+    assertEquals(2, r.exitCode(), r.err());
+    assertEquals(
+        "rebundle: Invalid options: --local-max applies to --engine auto only",
+        r.err().lines().findFirst().orElse(""));
+    CliRunner bad =
+        CliRunner.run(
+            "convert",
+            "--to",
+            "tf2",
+            "--local-max",
+            "lots",
+            CliRunner.example("tf1-ckpt"),
+            dir.resolve("z/ckpt-1").toString());
+    assertEquals(2, bad.exitCode(), bad.err());
+    assertEquals(
+        "rebundle: Invalid size: lots (e.g. 1073741824, 512m, 1g)",
+        bad.err().lines().findFirst().orElse(""));
+    assertEquals(List.of(), TestCheckpoints.list(dir.resolve("z")));
+  }
+
+  @Test
   void unknownEngineIsAUsageError() {
     CliRunner r =
         CliRunner.run(
