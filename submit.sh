@@ -309,7 +309,11 @@ if ! hand_over; then
   if [[ "${REBUNDLE_CDS:-1}" != 0 ]]; then
     if cds_current "$(main_jar)"; then
       JVM_FLAGS+=("${CDS_FLAGS[@]}" -XX:SharedArchiveFile="$CDS_ARCHIVE")
-    elif [[ -w "$TARGET" && ! -d "$TARGET/rebundle.jsa.lock" ]]; then
+    elif [[ -w "$TARGET" ]]; then
+      # A lock left by a dump that was killed (older than 10 minutes) no longer holds.
+      if [[ -d "$TARGET/rebundle.jsa.lock" && -n "$(find "$TARGET/rebundle.jsa.lock" -maxdepth 0 -mmin +10 2>/dev/null)" ]]; then
+        rmdir "$TARGET/rebundle.jsa.lock" 2>/dev/null || true
+      fi
       # First use after a build (or a jar newer than the archive): make it in the background.
       (cds_dump "$CP" "${JVM_FLAGS[@]}" </dev/null >/dev/null 2>&1 &)
     fi
