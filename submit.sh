@@ -30,6 +30,8 @@
 #   REBUNDLE_EMBEDDED   1: always run embedded, even with SPARK_HOME or a cluster --master.
 #   REBUNDLE_JAVA_OPTS  extra JVM options for the embedded JVM and for the `java ... SparkSubmit` driver.
 #   REBUNDLE_NO_BUILD   1: never build; fail if the jars are missing or older than the sources (CI, tests).
+#   REBUNDLE_CDS        0: run embedded JVMs without the class-data sharing archive jobs/target/rebundle.jsa
+#                       (made in the background on the first run after a build; see cds_dump below).
 #   JAVA_HOME           the Java 17+ to run (default: java on PATH).
 #   SPARK_LOCAL_IP      embedded runs default it to 127.0.0.1 (loopback only); hand-over leaves it as
 #                       it is, since cluster executors must reach the driver.
