@@ -137,6 +137,16 @@ class EngineMatrixIT {
   }
 
   @Test
+  void safetensorsImport() throws IOException {
+    // The source: the sliced checkpoint exported once (merged into full tensors).
+    String st = dir.resolve("st/model.safetensors").toString();
+    CliRunner e =
+        CliRunner.run("convert", "--engine", "local", "--to", "safetensors", slicedTf1, st);
+    assertEquals(0, e.exitCode(), e.err());
+    sameOnBothEngines("ckpt-1", "--to", "tf2", st, "--shards", "2");
+  }
+
+  @Test
   void corruptSourceFailsAlikeAndLeavesNothing() throws IOException {
     Path copy = dir.resolve("corrupt");
     Files.createDirectories(copy);
