@@ -57,6 +57,7 @@ class GcsCliIT {
   @AfterAll
   static void tearDown() {
     if (gcs != null) {
+      System.out.println("GCS requests of the suite by kind: " + gcs.requestsByKind());
       gcs.close();
     }
   }

@@ -190,6 +190,13 @@ public final class GcsServer implements AutoCloseable {
     return n == null ? 0 : n.get();
   }
 
+  /** Requests so far by kind, for a test's log. */
+  public Map<String, Long> requestsByKind() {
+    Map<String, Long> m = new TreeMap<>();
+    byKind.forEach((k, v) -> m.put(k, v.get()));
+    return m;
+  }
+
   /** Object bytes served by media reads so far. */
   public long mediaBytes() {
     return mediaBytes.get();
