@@ -22,6 +22,9 @@ public final class HadoopErrors {
 
   static final String AWS_SDK_VERSION = "2.57.8";
 
+  private static final java.util.regex.Pattern ADDRESS =
+      java.util.regex.Pattern.compile("[\\w.\\]-]+:\\d{1,5}\\b");
+
   private HadoopErrors() {}
 
   /**
@@ -39,7 +42,16 @@ public final class HadoopErrors {
     if (e instanceof UncheckedIOException u) {
       return u;
     }
-    String message = "Cannot " + verb + " " + location + ": " + firstLine(e);
+    String unreachable = unreachable(e);
+    String message =
+        "Cannot "
+            + verb
+            + " "
+            + location
+            + ": "
+            + (unreachable != null
+                ? "the storage service cannot be reached (" + unreachable + ")"
+                : firstLine(e));
     return new UncheckedIOException(
         message, e instanceof IOException io ? io : new IOException(e.toString(), e));
   }
@@ -92,6 +104,38 @@ public final class HadoopErrors {
       }
     }
     return null;
+  }
+
+  /**
+   * The connection failure under {@code e} (refused, timed out, unknown host, no route), as the
+   * socket layer words it; null if {@code e} is no such failure. The clients' own wrappers ("Unable
+   * to execute HTTP request: ... (SDK Attempt Count: 2)") add nothing a user needs.
+   */
+  static String unreachable(Throwable e) {
+    // S3A rewraps as a ConnectException with the whole text; under it the HTTP client's names the
+    // address ("Connect to host:port ... failed: Connection refused"), the socket's only the cause.
+    Throwable deepest = null;
+    Throwable withAddress = null;
+    int depth = 0;
+    for (Throwable t = e; t != null && depth++ < 32; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.ConnectException
+          || t instanceof java.net.NoRouteToHostException
+          || t instanceof java.net.UnknownHostException
+          || t instanceof java.net.SocketTimeoutException) {
+        deepest = t;
+        if (ADDRESS.matcher(firstLine(t)).find()) {
+          withAddress = t;
+        }
+      }
+    }
+    if (deepest == null) {
+      return null;
+    }
+    if (withAddress != null) {
+      deepest = withAddress;
+    }
+    String line = firstLine(deepest);
+    return deepest instanceof java.net.UnknownHostException ? "unknown host " + line : line;
   }
 
   static String connectorFix(String scheme) {

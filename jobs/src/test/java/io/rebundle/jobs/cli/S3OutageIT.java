@@ -119,7 +119,9 @@ class S3OutageIT {
     assertEquals(4, r.exitCode(), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().startsWith("rebundle: Cannot "), r.err());
-    assertTrue(r.err().contains("Connection refused"), r.err());
+    assertTrue(r.err().contains(": the storage service cannot be reached ("), r.err());
+    assertTrue(r.err().strip().endsWith("Connection refused)"), r.err());
+    assertTrue(r.err().contains(s3.endpoint().substring("http://".length())), r.err());
     assertFalse(r.err().contains("\tat "), r.err());
     // Nothing a reader could take for a checkpoint: no index, no data file under a final name. The
     // abort could not reach the server; what it could not remove is inside the run's staging
