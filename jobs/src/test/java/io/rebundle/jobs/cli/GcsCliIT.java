@@ -211,4 +211,41 @@ class GcsCliIT {
         "objects left under the destination");
     assertTrue(gcs.keys("badout/").stream().allMatch(k -> gcs.download(k).length == 0));
   }
+
+  @Test
+  void serviceStoppingMidJobIsOneLineExit4AndPublishesNothing() throws Exception {
+    String staging = "down/.rebundle-staging-ckpt-";
+    gcs.stopAfterStoring(k -> k.startsWith(staging) && k.contains("/shard-"));
+    CliRunner r =
+        cli(
+            "convert",
+            "--to",
+            "tf2",
+            "--no-state-file",
+            gcs.url("src/ckpt"),
+            gcs.url("down/ckpt"),
+            "--conf",
+            "spark.hadoop.fs.gs.impl.disable.cache=true",
+            "--conf",
+            "spark.hadoop." + io.rebundle.jobs.io.LoopbackGcsFileSystem.RETRIES_KEY + "=false");
+    assertTrue(gcs.awaitStopped(30), "the job's writes did not trip the wire");
+    gcs.restart();
+    System.out.println("GCS after the outage: " + r.err().strip() + "; left: " + gcs.keys("down/"));
+    assertEquals(4, r.exitCode(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().startsWith("rebundle: Cannot "), r.err());
+    assertTrue(r.err().contains(": the storage service cannot be reached ("), r.err());
+    assertTrue(!r.err().contains("\tat "), r.err());
+    List<String> keys = gcs.keys("down/");
+    assertTrue(!keys.isEmpty(), "the trip wire fires only after the job stored an object");
+    for (String k : keys) {
+      assertTrue(k.equals("down/") || k.startsWith(staging), "outside the staging directory: " + k);
+    }
+    CliRunner again =
+        cli("convert", "--to", "tf2", "--no-state-file", gcs.url("src/ckpt"), gcs.url("down/ckpt"));
+    assertEquals(0, again.exitCode(), again.err());
+    Map<String, byte[]> published = objects("down");
+    published.keySet().removeIf(k -> k.startsWith(".rebundle-staging-"));
+    assertSameFiles(expected, published);
+  }
 }

@@ -136,17 +136,68 @@ public final class GcsServer implements AutoCloseable {
   private final Map<String, AtomicLong> byKind = new ConcurrentHashMap<>();
   private final List<String> unsupported =
       java.util.Collections.synchronizedList(new ArrayList<>());
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final ExecutorService executor = Executors.newFixedThreadPool(8);
+  private final java.util.concurrent.atomic.AtomicReference<java.util.function.Predicate<String>>
+      tripOn = new java.util.concurrent.atomic.AtomicReference<>();
+  private volatile java.util.concurrent.CountDownLatch tripped =
+      new java.util.concurrent.CountDownLatch(1);
+  private final ThreadLocal<Boolean> tripAfterResponse = new ThreadLocal<>();
+  private volatile HttpServer server;
   private final String endpoint;
 
   public GcsServer() throws IOException {
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    executor = Executors.newFixedThreadPool(8);
-    server.setExecutor(executor);
-    server.createContext("/", this::exchange);
-    server.start();
+    server = listen(0);
     endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  private HttpServer listen(int port) throws IOException {
+    HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 64);
+    s.setExecutor(executor);
+    s.createContext("/", this::exchange);
+    s.start();
+    return s;
+  }
+
+  /**
+   * Arms a trip wire: once an object whose name matches {@code name} has been stored, the server
+   * stops listening (connections refused, as when the service goes away mid-job) until {@link
+   * #restart}. Stored objects survive.
+   */
+  public void stopAfterStoring(java.util.function.Predicate<String> name) {
+    tripped = new java.util.concurrent.CountDownLatch(1);
+    tripOn.set(name);
+  }
+
+  /** Waits until the trip wire has stopped the server; false if it did not within the time. */
+  public boolean awaitStopped(long seconds) throws InterruptedException {
+    return tripped.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** Listens again on the same port, over the same objects. */
+  public synchronized void restart() throws IOException {
+    server.stop(0);
+    server = listen(Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
+  }
+
+  /** Marks the exchange that stored a matching object: the server stops once it is answered. */
+  private void stored(String name) {
+    java.util.function.Predicate<String> p = tripOn.get();
+    if (p != null && p.test(name) && tripOn.compareAndSet(p, null)) {
+      tripAfterResponse.set(Boolean.TRUE);
+    }
+  }
+
+  private void trip() {
+    java.util.concurrent.CountDownLatch latch = tripped;
+    Thread t =
+        new Thread(
+            () -> {
+              server.stop(0);
+              latch.countDown();
+            },
+            "gcs-trip-wire");
+    t.setDaemon(true);
+    t.start();
   }
 
   public String bucket() {
@@ -254,6 +305,17 @@ public final class GcsServer implements AutoCloseable {
   // ---- HTTP plumbing ----
 
   private void exchange(HttpExchange ex) throws IOException {
+    try {
+      answer(ex);
+    } finally {
+      if (tripAfterResponse.get() != null) {
+        tripAfterResponse.remove();
+        trip();
+      }
+    }
+  }
+
+  private void answer(HttpExchange ex) throws IOException {
     try (ex) {
       Map<String, String> headers = new TreeMap<>();
       ex.getRequestHeaders()
@@ -826,6 +888,7 @@ public final class GcsServer implements AutoCloseable {
       }
       written = put(name, data, type, metadata);
     }
+    stored(name);
     return Response.json(200, objectJson(name, written));
   }
 

@@ -1,6 +1,7 @@
 package io.rebundle.jobs.io;
 
 import com.google.cloud.hadoop.repackaged.ossgcs.com.google.cloud.NoCredentials;
+import com.google.cloud.hadoop.repackaged.ossgcs.com.google.cloud.ServiceOptions;
 import com.google.cloud.hadoop.repackaged.ossgcs.com.google.cloud.storage.Storage;
 import com.google.cloud.hadoop.repackaged.ossgcs.com.google.cloud.storage.StorageOptions;
 import java.io.IOException;
@@ -32,6 +33,12 @@ public class LoopbackGcsFileSystem extends GoogleHadoopFileSystem {
   /** Hadoop setting: the root URL of the {@link GcsServer} to talk to. */
   public static final String ENDPOINT_KEY = "fs.gs.rebundle.test.endpoint";
 
+  /**
+   * Hadoop setting: false gives the swapped client no retries (the client's default retries a
+   * refused connection for about half a minute), for tests of a service that goes away.
+   */
+  public static final String RETRIES_KEY = "fs.gs.rebundle.test.retries";
+
   @Override
   public void initialize(URI name, Configuration conf) throws IOException {
     String endpoint = conf.get(ENDPOINT_KEY);
@@ -45,13 +52,15 @@ public class LoopbackGcsFileSystem extends GoogleHadoopFileSystem {
     c.set("fs.gs.auth.refresh.token", "rebundle-test");
     c.setIfUnset("fs.gs.project.id", "rebundle-test");
     super.initialize(name, c);
-    Storage storage =
+    var options =
         StorageOptions.http()
             .setHost(endpoint)
             .setProjectId(c.get("fs.gs.project.id"))
-            .setCredentials(NoCredentials.getInstance())
-            .build()
-            .getService();
+            .setCredentials(NoCredentials.getInstance());
+    if (!c.getBoolean(RETRIES_KEY, true)) {
+      options.setRetrySettings(ServiceOptions.getNoRetrySettings());
+    }
+    Storage storage = options.build().getService();
     try {
       Object gcsFs = field(GoogleHadoopFileSystem.class, "gcsFs").get(this);
       Object gcs = field(gcsFs.getClass(), "gcs").get(gcsFs);
