@@ -63,8 +63,9 @@ import java.util.zip.GZIPInputStream;
  *
  * Requests and media bytes served are counted ({@link #requests()}, {@link #mediaBytes()}) for the
  * tests' request and byte budgets; {@link #keys} and {@link #download} read the store directly, an
- * independent path from the connector. Anything not implemented is answered 501 and recorded in
- * {@link #unsupported()}, so a test can assert the connector needed nothing more.
+ * independent path from the connector. A request it does not implement is answered 501, and it and
+ * any query parameter it does not implement are recorded in {@link #unsupported()}, so a test can
+ * assert the connector needed nothing more.
  */
 public final class GcsServer implements AutoCloseable {
   private static final AtomicInteger SERVERS = new AtomicInteger();
@@ -368,8 +369,45 @@ public final class GcsServer implements AutoCloseable {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
+  /**
+   * Query parameters this fake implements, or may ignore because they only shape the answer's JSON
+   * ({@code fields}, {@code projection}, {@code prettyPrint}) or bill it ({@code userProject}); a
+   * rewrite is always done in one call. Any other parameter is recorded as unsupported: the fake
+   * would otherwise answer as if it had not been asked.
+   */
+  private static final java.util.Set<String> KNOWN_PARAMETERS =
+      java.util.Set.of(
+          "alt",
+          "generation",
+          "ifGenerationMatch",
+          "ifGenerationNotMatch",
+          "ifMetagenerationMatch",
+          "ifSourceGenerationMatch",
+          "ifSourceGenerationNotMatch",
+          "ifSourceMetagenerationMatch",
+          "sourceGeneration",
+          "prefix",
+          "delimiter",
+          "includeTrailingDelimiter",
+          "maxResults",
+          "pageToken",
+          "uploadType",
+          "name",
+          "upload_id",
+          "rewriteToken",
+          "maxBytesRewrittenPerCall",
+          "fields",
+          "projection",
+          "prettyPrint",
+          "userProject");
+
   private Response handle(Request r) {
     requests.incrementAndGet();
+    for (String k : r.query.keySet()) {
+      if (!KNOWN_PARAMETERS.contains(k)) {
+        unsupported.add("parameter " + k + " of " + r.method + " " + r.path);
+      }
+    }
     String p = r.path;
     Matcher m;
     switch (r.method) {
