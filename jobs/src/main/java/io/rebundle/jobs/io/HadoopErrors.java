@@ -57,6 +57,43 @@ public final class HadoopErrors {
   }
 
   /**
+   * The error for a file system that could not be created for {@code location} ({@code
+   * FileSystem.get}, which initializes the connector and touches no object). A missing file there
+   * is one the connector's settings name (a key file), never the checkpoint; a connector that fails
+   * without a message is named with the setting known to cause it.
+   */
+  public static RuntimeException initFailure(
+      String location, Throwable e, org.apache.hadoop.conf.Configuration conf) {
+    StorageSetupException setup = setupProblem(location, e);
+    if (setup != null) {
+      return setup;
+    }
+    String scheme = Location.scheme(location);
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof FileNotFoundException) {
+        return new StorageSetupException(
+            location,
+            "the connector cannot read a file its settings name (" + firstLine(t) + ")",
+            credentialsFix(scheme),
+            e);
+      }
+    }
+    if (scheme.equals("gs")
+        && "UNAUTHENTICATED".equalsIgnoreCase(conf.getTrimmed("fs.gs.auth.type", ""))) {
+      return new StorageSetupException(
+          location,
+          "hadoop-gcp "
+              + HADOOP_VERSION
+              + " fails to start with fs.gs.auth.type=UNAUTHENTICATED ("
+              + firstLine(e)
+              + ")",
+          "leave fs.gs.auth.type unset (application default credentials) or name a key file",
+          e);
+    }
+    return translate("access", location, e);
+  }
+
+  /**
    * A {@link StorageSetupException} if {@code e} says the storage is not usable as configured; else
    * null.
    */
@@ -91,6 +128,8 @@ public final class HadoopErrors {
           || lower.contains("no aws credentials")
           || lower.contains("unable to load credentials")
           || lower.contains("application default credentials")
+          || lower.contains("default credentials were not found")
+          || lower.contains("error reading credential")
           || lower.contains("computeenginecredentials")
           || lower.contains("cannot find the metadata server")
           || lower.contains("invalidaccesskeyid")
@@ -172,7 +211,9 @@ public final class HadoopErrors {
   static String credentialsFix(String scheme) {
     return switch (scheme) {
       case "gs" ->
-          "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run "
+          "set GOOGLE_APPLICATION_CREDENTIALS (or --conf "
+              + "spark.hadoop.fs.gs.auth.service.account.json.keyfile=FILE with "
+              + "spark.hadoop.fs.gs.auth.type=SERVICE_ACCOUNT_JSON_KEYFILE) to a service-account key file, or run "
               + "'gcloud auth application-default login', or run on a machine with a service account";
       case "s3a" ->
           "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), use an instance role, or pass "
