@@ -265,6 +265,17 @@ public final class Errors {
             + ": it already exists (use --overwrite to replace it once the new one is complete)");
   }
 
+  /** Another run that is still alive is writing the same destination. */
+  public static DestinationExistsException destinationInUse(String prefix, String owner) {
+    return new DestinationExistsException(
+        prefix,
+        "Cannot write checkpoint "
+            + prefix
+            + ": another run is writing it, staging in "
+            + owner
+            + " (wait for it to finish; a run that is gone is cleaned up automatically)");
+  }
+
   /** An index entry's bytes lie (partly) past the end of its data file. */
   public static CorruptCheckpointException entryPastEnd(
       String dataFile, String key, long offset, long size, long fileLength) {
@@ -341,6 +352,40 @@ public final class Errors {
         null,
         null,
         null);
+  }
+
+  /**
+   * A safetensors source no longer holds a tensor as the plan saw it (its header changed between
+   * planning and the task that reads it).
+   */
+  public static CorruptCheckpointException safetensorsChanged(
+      String location, String key, String reason) {
+    return new CorruptCheckpointException(
+        "Cannot read tensor "
+            + key
+            + " in "
+            + location
+            + ": "
+            + reason
+            + " (did the file change during the conversion?)",
+        location,
+        key,
+        null,
+        null);
+  }
+
+  /**
+   * A safetensors tensor whose output key would be empty: a TensorBundle keeps its header under the
+   * empty key.
+   */
+  public static UnsupportedCheckpointException emptyImportKey(String location) {
+    return new UnsupportedCheckpointException(
+        "Cannot import the tensor named '' from "
+            + location
+            + ": a TensorFlow checkpoint keeps its header under the empty key (rename the tensor "
+            + "with a mapping rule, or exclude it)",
+        location,
+        "");
   }
 
   /** A hard link was asked of storage that has none. */

@@ -532,7 +532,127 @@ public final class CheckpointReader implements AutoCloseable {
     return Tensor.of(dtype, e.shape(), raw);
   }
 
-  private byte[] swapToLittleEndian(String key, DType dtype, byte[] raw) {
+  /**
+   * The first {@code min(n, maxElements)} elements of a tensor, in row-major order, as a vector:
+   * what {@code inspect --values} prints. Only those elements are read and held: sizes, shard and
+   * file bounds and, for a sliced tensor, slice coverage, overlap and slice entries are checked
+   * against the index before anything is allocated. A tensor with at most {@code maxElements}
+   * elements is read whole and checksummed as by {@link #read}; a prefix cannot be checksummed (the
+   * stored CRC covers the whole tensor), {@code verify} checks those bytes.
+   */
+  public Tensor readHead(String key, BundleEntry e, int maxElements) {
+    if (maxElements < 1) {
+      throw new IllegalArgumentException("Invalid element count: " + maxElements);
+    }
+    long n = e.shape().numElements();
+    DType dtype = e.dtype();
+    if (dtype == DType.VARIANT) {
+      return read(key, e); // refused there, with the reason
+    }
+    if (e.isSliced()) {
+      return SliceAssembler.head(this, key, e, maxElements);
+    }
+    checkSize(key, e);
+    if (n <= maxElements) {
+      Tensor t = read(key, e);
+      TensorShape flat = TensorShape.of(n);
+      return dtype == DType.STRING
+          ? Tensor.ofStrings(flat, t.strings())
+          : Tensor.of(dtype, flat, t.data());
+    }
+    int k = maxElements;
+    RangeReader r = dataReader(key, e);
+    if (dtype == DType.STRING) {
+      return Tensor.ofStrings(TensorShape.of(k), stringHead(key, e, r, k));
+    }
+    byte[] bytes = r.readFully(e.offset(), k * dtype.elementSize());
+    if (header.bigEndian()) {
+      bytes = swapToLittleEndian(key, dtype, bytes);
+    }
+    return Tensor.of(dtype, TensorShape.of(k), bytes);
+  }
+
+  /** Reads {@code length} stored bytes at {@code position} of the entry's data file, unchecked. */
+  void readPart(String key, BundleEntry e, long position, byte[] into, int offset, int length) {
+    if (position < 0 || length < 0 || position + length > e.size()) {
+      throw Errors.pastEnd(
+          "tensor " + key, dataFile(e.shardId()), key, e.offset() + position, length, e.size());
+    }
+    dataReader(key, e).readFully(e.offset() + position, into, offset, length);
+  }
+
+  /**
+   * The first {@code k} strings of a string tensor of {@code n > k} elements. The stored layout is
+   * all {@code n} lengths (varints), a 4-byte checksum of them, then the bytes. Every length is
+   * scanned, in fixed-size chunks, to find where the bytes start and to check that they add up to
+   * the entry size; only the first {@code k} lengths are kept and only their bytes are read.
+   */
+  private List<byte[]> stringHead(String key, BundleEntry e, RangeReader r, int k) {
+    long n = e.shape().numElements();
+    long size = e.size();
+    long[] lengths = new long[k];
+    byte[] chunk = new byte[(int) Math.min(size, 1 << 16)];
+    long chunkStart = 0;
+    int chunkLen = 0;
+    long pos = 0;
+    long total = 0;
+    long headBytes = 0;
+    for (long i = 0; i < n; i++) {
+      long value = 0;
+      for (int shift = 0; ; shift += 7) {
+        if (shift >= 64) {
+          throw elementLengths(key, e, "varint longer than 10 bytes at byte " + pos);
+        }
+        if (pos >= chunkStart + chunkLen) {
+          if (pos >= size) {
+            throw elementLengths(key, e, "varint runs past the end at byte " + pos);
+          }
+          chunkStart = pos;
+          chunkLen = (int) Math.min(chunk.length, size - pos);
+          r.readFully(e.offset() + pos, chunk, 0, chunkLen);
+        }
+        int b = chunk[(int) (pos - chunkStart)] & 0xFF;
+        pos++;
+        value |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+      }
+      if (value < 0 || value > size) {
+        throw elementLengths(
+            key,
+            e,
+            "element "
+                + i
+                + " claims "
+                + Long.toUnsignedString(value)
+                + " bytes, more than the entry's "
+                + size);
+      }
+      total += value;
+      if (i < k) {
+        lengths[(int) i] = value;
+        headBytes += value;
+      }
+    }
+    long dataStart = pos + 4;
+    if (dataStart > size || total != size - dataStart) {
+      throw elementLengths(
+          key, e, "string lengths (" + total + " bytes) do not match the entry size " + size);
+    }
+    if (headBytes > MAX_IN_MEMORY) {
+      throw Errors.tooLargeForMemory(key, headBytes);
+    }
+    List<byte[]> values = new ArrayList<>(k);
+    long at = dataStart;
+    for (long len : lengths) {
+      values.add(r.readFully(e.offset() + at, (int) len));
+      at += len;
+    }
+    return values;
+  }
+
+  byte[] swapToLittleEndian(String key, DType dtype, byte[] raw) {
     int w = dtype.swapWidth();
     if (w < 0) {
       throw new UnsupportedCheckpointException(

@@ -2,6 +2,7 @@ package io.rebundle.codec.bundle;
 
 import io.rebundle.codec.Errors;
 import io.rebundle.codec.commit.Committer;
+import io.rebundle.codec.commit.Recovery;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.commit.StagingArea;
 import io.rebundle.codec.io.FileIO;
@@ -35,11 +36,15 @@ public final class CheckpointWriter implements AutoCloseable {
     this.io = io;
     this.prefix = prefix;
     this.overwrite = overwrite;
+    Recovery.Outcome recovered = Recovery.recover(io, prefix, w -> {});
+    if (!recovered.liveOwners().isEmpty()) {
+      throw Errors.destinationInUse(prefix, recovered.liveOwners().get(0));
+    }
     if (!overwrite && Committer.destinationExists(io, prefix)) {
       throw Errors.destinationExists(prefix);
     }
     this.committer = new Committer(io, StagingArea.of(io, prefix, StagingArea.newRunId()));
-    committer.staging().create(io);
+    committer.createStaging();
     try {
       for (int i = 0; i < numShards; i++) {
         String staged = committer.attemptFile(i, "writer");

@@ -30,15 +30,28 @@ public final class IndexWriter {
             "Invalid entries: duplicate key " + Bytes.printable(sorted.get(i).key()));
       }
     }
-    try (PositionOutputStream out = file.create()) {
+    PositionOutputStream out = file.create();
+    boolean done = false;
+    try {
       TableWriter table = new TableWriter(out, file.location());
       table.add(new byte[0], header.encode());
       for (IndexRecord r : sorted) {
         table.add(r.key(), r.entry().encode());
       }
       table.finish();
+      out.close();
+      done = true;
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write " + file.location() + ": " + e.getMessage(), e);
+    } finally {
+      if (!done && !out.abort()) {
+        // Storage that cannot abort keeps what was written; the caller's staging area holds it.
+        try {
+          out.close();
+        } catch (IOException | RuntimeException ignored) {
+          // The failure being propagated matters more.
+        }
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.ShardWriter;
+import io.rebundle.codec.commit.Failpoints;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.PositionOutputStream;
@@ -43,9 +44,10 @@ public final class ShardExecutor {
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
     Map<String, CheckpointReader> others = new HashMap<>();
-    // The writer owns the stream from here on, so it is closed even if the source cannot be opened.
-    try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
-        CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
+    // Closed only on success: a failed shard is discarded (an object-store upload aborted, so no
+    // partial object is ever published), never closed.
+    ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
       main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
         CheckpointReader reader = main;
@@ -60,7 +62,11 @@ public final class ShardExecutor {
         // Chunked reports covered what they could; the rest of this tensor's bytes count now.
         progress.bytes(Math.max(0, entry.size() - reported(t, writer.position() - before)));
         progress.tensors(1);
+        if (entries.size() == 1) {
+          Failpoints.reached("writing-shard");
+        }
       }
+      writer.close();
       done = true;
     } finally {
       for (CheckpointReader r : others.values()) {
@@ -71,11 +77,7 @@ public final class ShardExecutor {
         }
       }
       if (!done) {
-        try {
-          io.delete(outputLocation);
-        } catch (RuntimeException ignored) {
-          // The failure being propagated matters more than a leftover temp file.
-        }
+        io.discard(stream, outputLocation);
       }
     }
     return new StagedShard(shard, outputLocation, entries, written);
@@ -103,7 +105,8 @@ public final class ShardExecutor {
     return t instanceof PlannedTensor.MergedSlices ? written : 0;
   }
 
-  private static BundleEntry write(
+  /** Writes one planned tensor read from {@code reader}; also used by imports' template values. */
+  static BundleEntry write(
       ShardWriter writer,
       CheckpointReader reader,
       PlannedTensor t,

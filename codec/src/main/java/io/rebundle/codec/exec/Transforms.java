@@ -28,6 +28,21 @@ public final class Transforms {
       OutputStream out,
       byte[] buffer)
       throws IOException {
+    apply(StoredBytes.of(reader), key, source, t, out, buffer);
+  }
+
+  /**
+   * Writes the transformed tensor to {@code out}, reading the source through {@code reader} (which
+   * checks the source checksum where its format has one).
+   */
+  public static void apply(
+      StoredBytes reader,
+      String key,
+      BundleEntry source,
+      PlannedTensor.Transformed t,
+      OutputStream out,
+      byte[] buffer)
+      throws IOException {
     MappingRules.Transform tr = t.transform();
     if (tr.reshape() != null) {
       reader.copyRaw(key, source, out, buffer);
@@ -40,12 +55,7 @@ public final class Transforms {
   }
 
   private static void cast(
-      CheckpointReader reader,
-      String key,
-      BundleEntry source,
-      DType to,
-      OutputStream out,
-      byte[] buffer)
+      StoredBytes reader, String key, BundleEntry source, DType to, OutputStream out, byte[] buffer)
       throws IOException {
     DType from = source.dtype();
     int inSize = from.elementSize();
@@ -184,7 +194,7 @@ public final class Transforms {
    * dimension perm[k]) in output row-major order, gathering elements through a bounded page cache.
    */
   static void transpose(
-      CheckpointReader reader,
+      StoredBytes reader,
       String key,
       BundleEntry source,
       int[] perm,
@@ -235,13 +245,13 @@ public final class Transforms {
 
   /** Least-recently-used pages of one tensor's stored bytes. */
   private static final class PageCache {
-    private final CheckpointReader reader;
+    private final StoredBytes reader;
     private final String key;
     private final BundleEntry entry;
     private final int pageSize;
     private final Map<Long, byte[]> pages;
 
-    PageCache(CheckpointReader reader, String key, BundleEntry entry, int pageSize, int maxPages) {
+    PageCache(StoredBytes reader, String key, BundleEntry entry, int pageSize, int maxPages) {
       this.reader = reader;
       this.key = key;
       this.entry = entry;

@@ -23,7 +23,10 @@ public record ObjectGraph(List<Node> nodes) {
    */
   public static final int MAX_DEPTH = 1000;
 
-  /** Largest total length, in chars, of all object paths together. */
+  /**
+   * Largest total length, in chars, of all object paths together, counted as {@link #checkSize}
+   * says (once per node, once more per attribute, slot paths included).
+   */
   public static final long MAX_TOTAL_PATH_CHARS = 64L << 20;
 
   public ObjectGraph {
@@ -119,7 +122,12 @@ public record ObjectGraph(List<Node> nodes) {
 
   /**
    * Breadth-first from the root, without recursion: refuses graphs whose object paths are deeper
-   * than {@link #MAX_DEPTH} or together longer than {@link #MAX_TOTAL_PATH_CHARS}.
+   * than {@link #MAX_DEPTH} or whose path characters exceed {@link #MAX_TOTAL_PATH_CHARS} in total.
+   * The total counts what the walks over the graph build from the paths, so that it bounds their
+   * memory: each reachable node's path once, once more per attribute of the node (readers name
+   * attributes {@code <path>/<name>}), and the {@code .OPTIMIZER_SLOT} path of each slot variable
+   * node that {@link #objectPaths} names through its slot reference (original variable's path plus
+   * optimizer's path), again once per attribute.
    */
   private void checkSize(String source) {
     int[] depth = new int[nodes.size()];
@@ -137,25 +145,53 @@ public record ObjectGraph(List<Node> nodes) {
         }
         depth[c.nodeId()] = depth[id] + 1;
         length[c.nodeId()] = length[id] + 1 + KeyEscaping.escape(c.name()).length();
-        total += length[c.nodeId()];
+        total += length[c.nodeId()] * (1L + nodes.get(c.nodeId()).attributes().size());
         if (depth[c.nodeId()] > MAX_DEPTH || total > MAX_TOTAL_PATH_CHARS) {
-          throw new UnsupportedCheckpointException(
-              String.format(
-                  "Cannot read the object graph of %s: its object paths are %s (node %d); "
-                      + "Rebundle reads graphs up to %d levels deep and %d path characters in total",
-                  source,
-                  depth[c.nodeId()] > MAX_DEPTH
-                      ? "more than " + MAX_DEPTH + " levels deep"
-                      : "longer than " + MAX_TOTAL_PATH_CHARS + " characters in total",
-                  c.nodeId(),
-                  MAX_DEPTH,
-                  MAX_TOTAL_PATH_CHARS),
-              source,
-              null);
+          throw tooLarge(source, depth[c.nodeId()] > MAX_DEPTH, c.nodeId());
         }
         queue.add(c.nodeId());
       }
     }
+    // Slot variable nodes not reachable through children get a path built from two others.
+    boolean[] slotNamed = new boolean[nodes.size()];
+    for (Node node : nodes) {
+      if (depth[node.id()] < 0) {
+        continue;
+      }
+      for (SlotVariable s : node.slotVariables()) {
+        int slot = s.slotVariableNodeId();
+        if (depth[slot] >= 0 || slotNamed[slot] || depth[s.originalVariableNodeId()] < 0) {
+          continue;
+        }
+        slotNamed[slot] = true;
+        long path =
+            length[s.originalVariableNodeId()]
+                + length[node.id()]
+                + KeyEscaping.OPTIMIZER_SLOT.length()
+                + KeyEscaping.escape(s.slotName()).length()
+                + 3;
+        total += path * (1L + nodes.get(slot).attributes().size());
+        if (total > MAX_TOTAL_PATH_CHARS) {
+          throw tooLarge(source, false, slot);
+        }
+      }
+    }
+  }
+
+  private static UnsupportedCheckpointException tooLarge(String source, boolean deep, int node) {
+    return new UnsupportedCheckpointException(
+        String.format(
+            "Cannot read the object graph of %s: its object paths are %s (node %d); "
+                + "Rebundle reads graphs up to %d levels deep and %d path characters in total",
+            source,
+            deep
+                ? "more than " + MAX_DEPTH + " levels deep"
+                : "longer than " + MAX_TOTAL_PATH_CHARS + " characters in total",
+            node,
+            MAX_DEPTH,
+            MAX_TOTAL_PATH_CHARS),
+        source,
+        null);
   }
 
   private static void checkNode(int target, int n, String source, int id, String what) {

@@ -24,6 +24,16 @@ public interface FileIO extends Serializable {
   /** Renames a file; fails if {@code target} exists. */
   void rename(String source, String target);
 
+  /**
+   * Renames {@code source} to {@code target}, replacing {@code target} if it exists. Where {@link
+   * #renameIsAtomic} holds this is one atomic step (readers see the old file or the new one, never
+   * neither); this default, for storage without such a rename, deletes then renames.
+   */
+  default void replace(String source, String target) {
+    delete(target);
+    rename(source, target);
+  }
+
   /** Deletes a file or an empty directory; returns false if nothing was there. */
   boolean delete(String location);
 

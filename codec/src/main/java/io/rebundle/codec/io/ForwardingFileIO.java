@@ -52,6 +52,16 @@ public abstract class ForwardingFileIO implements FileIO {
   }
 
   @Override
+  public void replace(String source, String target) {
+    delegate.replace(source, target);
+  }
+
+  @Override
+  public boolean renameIsAtomic(String location) {
+    return delegate.renameIsAtomic(location);
+  }
+
+  @Override
   public boolean delete(String location) {
     return delegate.delete(location);
   }

@@ -83,6 +83,17 @@ public final class LocalFileIO implements FileIO, SupportsHardLinks {
     }
   }
 
+  /** rename(2) replaces the target atomically on POSIX file systems. */
+  @Override
+  public void replace(String source, String target) {
+    try {
+      Files.move(path(source), path(target), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot rename " + source + " to " + target + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public boolean delete(String location) {
     try {

@@ -22,6 +22,9 @@ import io.rebundle.codec.plan.TemplateSpec;
  *       FileReuse.Mode#AUTO}; {@code AUTO} always verifies every CRC (the default never skips a CRC
  *       check); {@code COPY}/{@code LINK} verify only when asked.
  *   <li>{@code warmStart}: null or {@link WarmStart#none()} for none.
+ *   <li>{@code writeStateFile}: record the output in the {@code checkpoint} state file beside it
+ *       (kept paths and timestamps stay); {@code setLatest}: and make it the latest, which a new
+ *       state file always does.
  * </ul>
  */
 public record MigrationRequest(
@@ -36,7 +39,38 @@ public record MigrationRequest(
     String template,
     TemplateSpec templateSpec,
     FileReuse.Policy reuse,
-    WarmStart warmStart) {
+    WarmStart warmStart,
+    boolean setLatest) {
+  /** A request that records its output in the state file without moving the latest. */
+  public MigrationRequest(
+      String source,
+      String destination,
+      MigrationSpec spec,
+      MappingRules rules,
+      int shards,
+      long shardSize,
+      boolean overwrite,
+      boolean writeStateFile,
+      String template,
+      TemplateSpec templateSpec,
+      FileReuse.Policy reuse,
+      WarmStart warmStart) {
+    this(
+        source,
+        destination,
+        spec,
+        rules,
+        shards,
+        shardSize,
+        overwrite,
+        writeStateFile,
+        template,
+        templateSpec,
+        reuse,
+        warmStart,
+        false);
+  }
+
   public MigrationRequest {
     if (source == null || destination == null) {
       throw new IllegalArgumentException("Invalid migration: source and destination are required");

@@ -5,6 +5,7 @@ import io.rebundle.codec.UnsupportedCheckpointException;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.commit.StagingArea;
 import io.rebundle.codec.exec.ProgressSink;
+import io.rebundle.codec.exec.SafetensorsShardExecutor;
 import io.rebundle.codec.exec.ShardExecutor;
 import io.rebundle.codec.exec.WholeFileExecutor;
 import io.rebundle.codec.io.FileIO;
@@ -72,6 +73,41 @@ public sealed interface MigrationTask extends Serializable {
       return ShardExecutor.run(
           io,
           sourcePrefix,
+          planned,
+          staging.attemptFile(shard, attempt),
+          shard,
+          BUFFER_SIZE,
+          progress);
+    }
+  }
+
+  /**
+   * A new shard whose tensors come from a safetensors model at {@code sourceLocation} (a file, an
+   * index json or a model directory), streamed in ranges with their CRC32C computed on the way. See
+   * {@link SafetensorsImport}.
+   */
+  record ImportShard(
+      int shard, List<PlannedTensor> planned, String sourceLocation, StagingArea staging)
+      implements MigrationTask {
+    public ImportShard {
+      planned = List.copyOf(planned);
+    }
+
+    @Override
+    public long bytes() {
+      return planned.stream().mapToLong(PlannedTensor::size).sum();
+    }
+
+    @Override
+    public int tensors() {
+      return planned.size();
+    }
+
+    @Override
+    public StagedShard write(FileIO io, String attempt, ProgressSink progress) {
+      return SafetensorsShardExecutor.run(
+          io,
+          sourceLocation,
           planned,
           staging.attemptFile(shard, attempt),
           shard,

@@ -4,8 +4,10 @@ import io.rebundle.codec.Errors;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.commit.Committer;
+import io.rebundle.codec.commit.Recovery;
 import io.rebundle.codec.commit.StagedShard;
 import io.rebundle.codec.commit.StagingArea;
+import io.rebundle.codec.commit.StateFileUpdate;
 import io.rebundle.codec.exec.ProgressSink;
 import io.rebundle.codec.exec.WholeFileExecutor;
 import io.rebundle.codec.io.FileIO;
@@ -127,9 +129,17 @@ public final class PreparedMigration {
     if (reuse.mode() == FileReuse.Mode.LINK && !(io instanceof SupportsHardLinks)) {
       throw Errors.notLinkable(io, r.destination());
     }
-    SourceIndex source = read(io, r.source(), warnings);
+    // A safetensors source has no TensorBundle data files: its reader checked every offset against
+    // the files, and its tensors are always streamed (SafetensorsImport).
+    boolean safetensors = SafetensorsImport.isSource(io, r.source());
+    SourceIndex source =
+        safetensors
+            ? SafetensorsImport.read(io, r.source(), warnings)
+            : read(io, r.source(), warnings);
     SourceIndex template = r.template() == null ? null : read(io, r.template(), warnings);
-    PlanValidator.validate(io, source);
+    if (!safetensors) {
+      PlanValidator.validate(io, source);
+    }
     if (template != null) {
       PlanValidator.validate(io, template);
     }
@@ -138,13 +148,36 @@ public final class PreparedMigration {
             ? TemplatePlanner.plan(
                 source, template, r.warmStart().applyTo(r.templateSpec()), r.rules())
             : Planner.plan(source, r.spec(), r.warmStart().applyTo(r.rules()));
-    String destination = destinationPrefix(io, r.destination(), source.prefix());
+    if (safetensors) {
+      plan = SafetensorsImport.withNote(plan);
+    }
+    String destination =
+        safetensors
+            ? destinationPrefix(
+                io, r.destination(), SafetensorsImport.checkpointName(io, source.prefix()))
+            : destinationPrefix(io, r.destination(), source.prefix());
     OutputLayout layout =
-        FileReuse.layout(io, plan, source, reuse.mode(), r.shards(), r.shardSize());
-    if (checkDestination && !r.overwrite() && Committer.destinationExists(io, destination)) {
-      throw Errors.destinationExists(destination);
+        FileReuse.layout(
+            io,
+            plan,
+            source,
+            safetensors ? FileReuse.Mode.NEVER : reuse.mode(),
+            r.shards(),
+            r.shardSize());
+    if (checkDestination) {
+      // Every write first cleans up after killed writes of the same destination.
+      Recovery.Outcome recovered = Recovery.recover(io, destination, warnings);
+      if (!recovered.liveOwners().isEmpty()) {
+        throw Errors.destinationInUse(destination, recovered.liveOwners().get(0));
+      }
+      if (!r.overwrite() && Committer.destinationExists(io, destination)) {
+        throw Errors.destinationExists(destination);
+      }
     }
     StagingArea staging = StagingArea.of(io, destination, StagingArea.newRunId());
+    if (checkDestination && Committer.writesDirectly(io, destination, layout.numShards())) {
+      staging = staging.direct(layout.numShards()); // object stores: no copy at the commit
+    }
     StagingArea forTasks = staging.at(taskLocations.apply(staging.directory()));
     String taskSource = taskLocations.apply(source.prefix());
     FileReuse.Policy how = new FileReuse.Policy(layout.mode(), reuse.verifyCopies());
@@ -160,9 +193,13 @@ public final class PreparedMigration {
       }
     }
     for (int i = 0; i < layout.newShards().size(); i++) {
+      int shard = layout.firstNewShard() + i;
       tasks.add(
-          new MigrationTask.WriteShard(
-              layout.firstNewShard() + i, layout.newShards().get(i), taskSource, forTasks));
+          safetensors
+              ? new MigrationTask.ImportShard(
+                  shard, layout.newShards().get(i), taskLocations.apply(r.source()), forTasks)
+              : new MigrationTask.WriteShard(
+                  shard, layout.newShards().get(i), taskSource, forTasks));
     }
     return new PreparedMigration(
         io,
@@ -172,7 +209,7 @@ public final class PreparedMigration {
         destination,
         plan,
         layout,
-        new Committer(io, forTasks),
+        new Committer(io, forTasks).warnings(warnings),
         tasks,
         taskSource,
         System.nanoTime() - t0);
@@ -191,7 +228,7 @@ public final class PreparedMigration {
    */
   private void stage() {
     try {
-      committer.staging().create(io);
+      committer.createStaging();
       if (layout.mode() == FileReuse.Mode.LINK) {
         for (FileReuse.ReusedFile f : layout.reused()) {
           StagedShard linked =
@@ -308,7 +345,11 @@ public final class PreparedMigration {
           metadata.add(new IndexRecord(t.targetKey(), t.toEntry(0, 0, 0)));
         }
       }
-      committer.commit(staged, metadata, request.overwrite(), request.writeStateFile());
+      committer.commit(
+          staged,
+          metadata,
+          request.overwrite(),
+          StateFileUpdate.of(request.writeStateFile(), request.setLatest()));
       finished = true;
     } catch (RuntimeException e) {
       abortAfter(e);

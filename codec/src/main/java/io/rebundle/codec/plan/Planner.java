@@ -8,6 +8,7 @@ import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.StringTensors;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.graph.AttributeTensors;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.graph.ObjectGraphBuilder;
@@ -146,7 +147,12 @@ public final class Planner {
           key =
               pa == null
                   ? t
-                  : escapePath(t) + "/" + KeyEscaping.ATTRIBUTES + "/" + KeyEscaping.escape(pa[1]);
+                  : escapePath(t)
+                      + "/"
+                      + KeyEscaping.ATTRIBUTES
+                      + "/"
+                      + KeyEscaping.escape(pa[1])
+                      + pa[3];
         }
         logicalTarget.put(key, t);
         out.add(key);
@@ -163,22 +169,20 @@ public final class Planner {
     for (ObjectGraph.Node n : graph.nodes()) {
       n.slotVariables().forEach(sv -> slots.add(sv.slotVariableNodeId()));
     }
+    java.util.NavigableSet<String> indexKeys = new java.util.TreeSet<>();
+    fullRecords().forEach(r -> indexKeys.add(r.name()));
     Map<String, String> logical = new LinkedHashMap<>();
     for (ObjectGraph.Node n : graph.nodes()) {
       for (ObjectGraph.Attribute a : n.attributes()) {
-        String key = a.checkpointKey();
-        if (slots.contains(n.id())) {
-          logical.put(key, null);
-          dropped.add(
-              new MigrationPlan.Dropped(key, "optimizer slot: not carried through a restructure"));
-        } else if (paths[n.id()] != null && paths[n.id()].equals(SAVE_COUNTER)) {
-          logical.put(key, null);
-          dropped.add(new MigrationPlan.Dropped(key, "save_counter: regenerated"));
-        } else {
-          String path =
-              unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
-          logical.put(key, path);
-          tf2Attr.put(key, new String[] {path, a.name(), a.fullName()});
+        // An attribute saved as several tensors (docs/object-graph-attributes.md) moves as a
+        // whole: each tensor keeps its suffix after the attribute's new key.
+        List<String> tensors = AttributeTensors.of(indexKeys, a.checkpointKey());
+        if (tensors.isEmpty()) {
+          tensors = List.of(a.checkpointKey());
+        }
+        for (String key : tensors) {
+          String suffix = key.substring(a.checkpointKey().length());
+          tf2PathOf(logical, slots, paths, n, a, key, suffix);
         }
       }
     }
@@ -193,6 +197,30 @@ public final class Planner {
       }
     }
     return logical;
+  }
+
+  /** Plans one tensor {@code key} of attribute {@code a} of node {@code n} for a restructure. */
+  private void tf2PathOf(
+      Map<String, String> logical,
+      java.util.Set<Integer> slots,
+      String[] paths,
+      ObjectGraph.Node n,
+      ObjectGraph.Attribute a,
+      String key,
+      String suffix) {
+    if (slots.contains(n.id())) {
+      logical.put(key, null);
+      dropped.add(
+          new MigrationPlan.Dropped(key, "optimizer slot: not carried through a restructure"));
+    } else if (paths[n.id()] != null && paths[n.id()].equals(SAVE_COUNTER)) {
+      logical.put(key, null);
+      dropped.add(new MigrationPlan.Dropped(key, "save_counter: regenerated"));
+    } else {
+      String path =
+          unescapePath(paths[n.id()] == null ? KeyEscaping.objectPathOf(key) : paths[n.id()]);
+      logical.put(key, path);
+      tf2Attr.put(key, new String[] {path, a.name(), a.fullName(), suffix});
+    }
   }
 
   static String escapePath(String path) {
@@ -257,9 +285,14 @@ public final class Planner {
         dict.child(name).variable(name);
       }
     } else {
+      // One attribute per object and name, also when its value is several tensors.
+      java.util.Set<String> added = new java.util.HashSet<>();
       for (String[] a : attrs) {
         String sourceKey = sourceKeyOf.get(a[0]);
         String[] pa = sourceKey == null ? null : tf2Attr.get(sourceKey);
+        if (!added.add(a[1] + "\u0000" + (pa == null ? "" : pa[1]))) {
+          continue;
+        }
         ObjectGraphBuilder.TrackedObject node = b.root();
         for (String part : a[1].split("/", -1)) {
           node = node.child(part);

@@ -2,13 +2,17 @@ package io.rebundle.codec.plan;
 
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.graph.AttributeTensors;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraph;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The name each tensor of a checkpoint is matched by when filling a template: a TF1 key as is; a
@@ -56,6 +60,12 @@ public record VariableNames(
     }
     ObjectGraph graph = index.graph();
     String[] paths = graph.objectPaths();
+    NavigableSet<String> indexKeys = new TreeSet<>();
+    for (IndexRecord r : index.records()) {
+      if (!r.isSliceEntry()) {
+        indexKeys.add(r.name());
+      }
+    }
     Map<Integer, ObjectGraph.SlotVariable> slotOf = new HashMap<>();
     graph
         .nodes()
@@ -101,7 +111,19 @@ public record VariableNames(
         String name;
         if (!a.name().equals(KeyEscaping.VARIABLE_VALUE)) {
           name = path + "/" + KeyEscaping.unescape(a.name());
-          attributes.add(a.checkpointKey());
+          // An attribute saved as several tensors (a hash table's -keys and -values,
+          // docs/object-graph-attributes.md) names each of them: the attribute's name plus the
+          // same suffix, as TF1's saver names a table's specs after the table.
+          List<String> tensors = AttributeTensors.of(indexKeys, a.checkpointKey());
+          if (tensors.isEmpty() || tensors.get(0).equals(a.checkpointKey())) {
+            attributes.add(a.checkpointKey());
+          } else {
+            for (String k : tensors) {
+              attributes.add(k);
+              names.put(k, name + k.substring(a.checkpointKey().length()));
+            }
+            continue;
+          }
         } else if (byPath || a.fullName().isEmpty() || fullNameCount.get(a.fullName()) > 1) {
           name = path;
           if (!byPath) {

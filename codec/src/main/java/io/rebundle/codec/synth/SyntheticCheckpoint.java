@@ -9,6 +9,7 @@ import io.rebundle.codec.bundle.StringTensors;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
+import io.rebundle.codec.commit.StagingArea;
 import io.rebundle.codec.graph.KeyEscaping;
 import io.rebundle.codec.graph.ObjectGraphBuilder;
 import io.rebundle.codec.io.FileIO;
@@ -452,7 +453,13 @@ public final class SyntheticCheckpoint {
       w.finish();
     }
     if (writeStateFile) {
-      CheckpointState.of(io.fileName(prefix)).write(io, parent.isEmpty() ? "." : parent);
+      String dir = parent.isEmpty() ? "." : parent;
+      CheckpointState.record(
+          io,
+          prefix,
+          true,
+          io.join(dir, CheckpointState.TEMP_PREFIX + StagingArea.newRunId()),
+          w -> {});
     }
     return new Summary(prefix, layout, (System.nanoTime() - t0) / 1e9);
   }

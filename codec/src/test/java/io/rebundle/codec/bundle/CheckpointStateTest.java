@@ -51,9 +51,91 @@ class CheckpointStateTest {
             + "all_model_checkpoint_paths: \"ckpt-1\"\nall_model_checkpoint_paths: \"ckpt-2\"\n"
             + "all_model_checkpoint_timestamps: 1700000000.5\nall_model_checkpoint_timestamps: 1700000100.25\n"
             + "last_preserved_timestamp: 1699999999.0\n");
+    CheckpointState state = CheckpointState.read(io, dir.resolve("checkpoint").toString());
     assertEquals(
-        new CheckpointState("ckpt-2", List.of("ckpt-1", "ckpt-2")),
+        new CheckpointState(
+            "ckpt-2",
+            List.of("ckpt-1", "ckpt-2"),
+            List.of(1700000000.5, 1700000100.25),
+            1699999999.0),
+        state);
+    // Written back, nothing of it is lost.
+    state.write(io, dir.toString());
+    assertEquals(state, CheckpointState.read(io, dir.resolve("checkpoint").toString()));
+    assertEquals(List.of("checkpoint"), BundleFixtures.list(dir));
+  }
+
+  private static final java.util.function.Predicate<String> NONE_SAME = p -> false;
+
+  @Test
+  void addingACheckpointKeepsTheLatestPathsAndTimestamps() {
+    CheckpointState tf =
+        new CheckpointState(
+            "model.ckpt-1000",
+            List.of("model.ckpt-500", "model.ckpt-1000"),
+            List.of(10.0, 20.0),
+            5.0);
+    CheckpointState added = tf.withCheckpoint("ckpt-tf2", false, 30.0, p -> p.equals("ckpt-tf2"));
+    assertEquals(
+        new CheckpointState(
+            "model.ckpt-1000",
+            List.of("model.ckpt-500", "model.ckpt-1000", "ckpt-tf2"),
+            List.of(10.0, 20.0, 30.0),
+            5.0),
+        added);
+    // Recording it again changes nothing (a rerun, an overwrite).
+    assertEquals(added, added.withCheckpoint("ckpt-tf2", false, 40.0, p -> p.equals("ckpt-tf2")));
+  }
+
+  @Test
+  void settingTheLatestMovesItLastAsTensorFlowKeepsIt() {
+    CheckpointState tf = new CheckpointState("b", List.of("a", "b"), List.of(10.0, 20.0), 0);
+    assertEquals(
+        new CheckpointState("c", List.of("a", "b", "c"), List.of(10.0, 20.0, 30.0), 0),
+        tf.withCheckpoint("c", true, 30.0, NONE_SAME));
+    // An existing entry, spelt absolutely in the file, keeps its spelling and becomes the latest.
+    CheckpointState abs =
+        new CheckpointState("/m/b", List.of("/m/a", "/m/b"), List.of(10.0, 20.0), 0);
+    assertEquals(
+        new CheckpointState("/m/a", List.of("/m/b", "/m/a"), List.of(20.0, 30.0), 0),
+        abs.withCheckpoint("a", true, 30.0, p -> p.equals("/m/a")));
+  }
+
+  @Test
+  void neverInventsTimestampsThatDoNotLineUp() {
+    CheckpointState old = new CheckpointState("a", List.of("a"));
+    assertEquals(
+        new CheckpointState("a", List.of("a", "b")),
+        old.withCheckpoint("b", false, 30.0, NONE_SAME));
+  }
+
+  @Test
+  void recordUpdatesTheFileBesideACheckpointOrCreatesIt() throws IOException {
+    String prefix = dir.resolve("ckpt-tf2").toString();
+    String temp = dir.resolve("checkpoint.tmp-test").toString();
+    List<String> warnings = new java.util.ArrayList<>();
+    CheckpointState.record(io, prefix, false, temp, warnings::add);
+    assertEquals(
+        CheckpointState.of("ckpt-tf2"),
         CheckpointState.read(io, dir.resolve("checkpoint").toString()));
+    new CheckpointState("model.ckpt-9", List.of("model.ckpt-9"), List.of(9.0), 0)
+        .write(io, dir.toString());
+    CheckpointState.record(io, prefix, false, temp, warnings::add);
+    CheckpointState now = CheckpointState.read(io, dir.resolve("checkpoint").toString());
+    assertEquals("model.ckpt-9", now.modelCheckpointPath());
+    assertEquals(List.of("model.ckpt-9", "ckpt-tf2"), now.allModelCheckpointPaths());
+    assertEquals(2, now.allModelCheckpointTimestamps().size());
+    // A state file that cannot be read is left exactly as it is.
+    Files.writeString(dir.resolve("checkpoint"), "model_checkpoint_path: {\n");
+    CheckpointState.record(io, prefix, true, temp, warnings::add);
+    assertEquals("model_checkpoint_path: {\n", Files.readString(dir.resolve("checkpoint")));
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(
+        warnings
+            .get(0)
+            .startsWith("left the state file " + dir.resolve("checkpoint") + " as it is"),
+        warnings.get(0));
+    assertEquals(List.of("checkpoint"), BundleFixtures.list(dir));
   }
 
   @Test

@@ -112,21 +112,23 @@ class CommitterTest {
     Committer c = new Committer(io, prefix(), "run1");
     List<StagedShard> results = stage(c);
     c.commit(results, metadata(), false, true);
-    List<String> log =
-        io.log.stream().map(l -> l.replaceAll("checkpoint\\.tmp\\d+", "checkpoint.tmp*")).toList();
     assertEquals(
         List.of(
             "create " + STAGING + "/index",
             "close " + STAGING + "/index",
+            "create " + STAGING + "/journal.tmp",
+            "close " + STAGING + "/journal.tmp",
+            "replace " + STAGING + "/journal.tmp -> " + STAGING + "/journal",
             "rename " + STAGING + "/shard-00000-attempt-a -> ckpt.data-00000-of-00002",
             "rename " + STAGING + "/shard-00001-attempt-b -> ckpt.data-00001-of-00002",
             "rename " + STAGING + "/index -> ckpt.index",
-            "create checkpoint.tmp*",
-            "close checkpoint.tmp*",
-            "rename checkpoint.tmp* -> checkpoint",
+            "create " + STAGING + "/checkpoint.tmp",
+            "close " + STAGING + "/checkpoint.tmp",
+            "replace " + STAGING + "/checkpoint.tmp -> checkpoint",
+            "delete " + STAGING + "/journal",
             "delete " + STAGING + "/shard-00000-attempt-failed",
             "delete " + STAGING),
-        log);
+        io.log);
     assertEquals(
         List.of("checkpoint", "ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"),
         list(dir));
@@ -186,18 +188,44 @@ class CommitterTest {
         e.getMessage());
     assertArrayEquals(oldIndex, Files.readAllBytes(dir.resolve("ckpt.index")));
     assertEquals(List.of(STAGING, "ckpt.data-00000-of-00001", "ckpt.index"), list(dir));
+    assertEquals(
+        List.of(
+            "index",
+            "shard-00000-attempt-a",
+            "shard-00000-attempt-failed",
+            "shard-00001-attempt-b"),
+        list(dir.resolve(STAGING)));
     c.abort();
     assertEquals(List.of("ckpt.data-00000-of-00001", "ckpt.index"), list(dir));
   }
 
   @Test
-  void treatsALoneDataFileAsAnExistingDestination() throws IOException {
-    Files.write(dir.resolve("ckpt.data-00000-of-00001"), new byte[0]);
+  void dataFilesWithoutAnIndexAreDebrisNotACheckpoint() throws IOException {
+    // What a write killed between its data renames and its index rename leaves.
+    Files.write(dir.resolve("ckpt.data-00000-of-00003"), new byte[] {9});
+    Files.write(dir.resolve("ckpt.data-00002-of-00003"), new byte[] {9});
     Files.write(dir.resolve("ckpt.data-00000-of-00001.tempstate123"), new byte[0]);
     Files.write(dir.resolve("ckpt-2.data-00000-of-00001"), new byte[0]);
-    assertTrue(new Committer(new LocalFileIO(), prefix(), "run1").destinationExists());
-    Files.delete(dir.resolve("ckpt.data-00000-of-00001"));
-    assertFalse(new Committer(new LocalFileIO(), prefix(), "run1").destinationExists());
+    LocalFileIO io = new LocalFileIO();
+    List<String> warnings = new ArrayList<>();
+    Committer c = new Committer(io, prefix(), "run1").warnings(warnings::add);
+    assertFalse(c.destinationExists());
+    c.commit(stage(c), metadata(), false, false);
+    assertEquals(
+        List.of(
+            "ckpt-2.data-00000-of-00001",
+            "ckpt.data-00000-of-00001.tempstate123",
+            "ckpt.data-00000-of-00002",
+            "ckpt.data-00001-of-00002",
+            "ckpt.index"),
+        list(dir));
+    assertEquals(
+        List.of(
+            "removing 2 data file(s) of "
+                + prefix()
+                + " that have no index (left by an interrupted write): "
+                + "ckpt.data-00000-of-00003, ckpt.data-00002-of-00003"),
+        warnings);
   }
 
   @Test

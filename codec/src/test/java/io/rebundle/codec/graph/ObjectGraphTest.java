@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
+import io.rebundle.codec.UnsupportedCheckpointException;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -148,6 +150,102 @@ class ObjectGraphTest {
         assertThrows(CorruptCheckpointException.class, () -> ObjectGraph.parse(bytes, "ckpt-1"));
     assertEquals(
         "Cannot read the object graph of ckpt-1: node 0, slot m, points to node 3 of 1",
+        e.getMessage());
+  }
+
+  /** A chain of {@code depth} nodes named "c", whose last node has {@code leaves} children. */
+  static ObjectGraph comb(int depth, int leaves) {
+    List<ObjectGraph.Node> nodes = new ArrayList<>();
+    for (int i = 0; i < depth; i++) {
+      List<ObjectGraph.Child> children = new ArrayList<>();
+      if (i + 1 < depth) {
+        children.add(new ObjectGraph.Child(i + 1, "c"));
+      } else {
+        for (int l = 0; l < leaves; l++) {
+          children.add(new ObjectGraph.Child(depth + l, "leaf" + l));
+        }
+      }
+      nodes.add(node(i, children));
+    }
+    for (int l = 0; l < leaves; l++) {
+      nodes.add(node(depth + l, List.of()));
+    }
+    return new ObjectGraph(nodes);
+  }
+
+  @Test
+  void aHundredThousandNodeGraphWithinTheBoundsParsesAndGetsItsPathsQuickly() {
+    byte[] bytes = comb(100, 99_900).encode();
+    long start = System.nanoTime();
+    ObjectGraph g = ObjectGraph.parse(bytes, "m");
+    String[] paths = g.objectPaths();
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    assertEquals(100_000, paths.length);
+    assertEquals("c/".repeat(99).substring(0, 197), paths[99]);
+    assertEquals(paths[99] + "/leaf99899", paths[99_999]);
+    assertTrue(ms < 3000, "took " + ms + " ms");
+  }
+
+  /**
+   * Slot paths are built from two other paths; many slots of a variable with a long path would make
+   * objectPaths quadratic in the graph's size, so they count towards the bound too.
+   */
+  @Test
+  void slotPathsCountTowardsThePathBound() {
+    String longName = "x".repeat(1 << 20);
+    List<ObjectGraph.SlotVariable> slots = new ArrayList<>();
+    List<ObjectGraph.Node> nodes = new ArrayList<>();
+    int n = 100;
+    for (int k = 0; k < n; k++) {
+      slots.add(new ObjectGraph.SlotVariable(1, "m" + k, 3 + k));
+    }
+    nodes.add(
+        node(0, List.of(new ObjectGraph.Child(1, longName), new ObjectGraph.Child(2, "opt"))));
+    nodes.add(node(1, List.of()));
+    nodes.add(new ObjectGraph.Node(2, List.of(), List.of(), slots, null, null));
+    for (int k = 0; k < n; k++) {
+      nodes.add(node(3 + k, List.of()));
+    }
+    byte[] bytes = new ObjectGraph(nodes).encode();
+    assertTrue(bytes.length < (2 << 20), "a graph of " + bytes.length + " bytes");
+    UnsupportedCheckpointException e =
+        assertThrows(UnsupportedCheckpointException.class, () -> ObjectGraph.parse(bytes, "m"));
+    assertTrue(
+        e.getMessage().contains("longer than 67108864 characters in total (node 65)"),
+        e.getMessage());
+    // The same with a few slots is fine.
+    ObjectGraph few =
+        ObjectGraph.parse(
+            new ObjectGraph(
+                    List.of(
+                        nodes.get(0),
+                        nodes.get(1),
+                        new ObjectGraph.Node(
+                            2, List.of(), List.of(), slots.subList(0, 2), null, null),
+                        nodes.get(3),
+                        nodes.get(4)))
+                .encode(),
+            "m");
+    assertEquals(longName + "/.OPTIMIZER_SLOT/opt/m1", few.objectPaths()[4]);
+  }
+
+  /** Every attribute of a node is named after the node's path, so attributes count too. */
+  @Test
+  void attributesOfALongPathCountTowardsThePathBound() {
+    List<ObjectGraph.Attribute> attrs = new ArrayList<>();
+    for (int k = 0; k < 100; k++) {
+      attrs.add(new ObjectGraph.Attribute("a" + k, "", "k" + k));
+    }
+    ObjectGraph g =
+        new ObjectGraph(
+            List.of(
+                node(0, List.of(new ObjectGraph.Child(1, "y".repeat(1 << 20)))),
+                new ObjectGraph.Node(1, List.of(), attrs, List.of(), null, null)));
+    UnsupportedCheckpointException e =
+        assertThrows(
+            UnsupportedCheckpointException.class, () -> ObjectGraph.parse(g.encode(), "m"));
+    assertTrue(
+        e.getMessage().contains("longer than 67108864 characters in total (node 1)"),
         e.getMessage());
   }
 }

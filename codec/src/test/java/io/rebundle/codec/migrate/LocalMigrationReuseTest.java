@@ -212,6 +212,9 @@ class LocalMigrationReuseTest {
     assertEquals(
         List.of(
             "mkdirs " + staging,
+            "create " + staging + "/owner.tmp",
+            "close " + staging + "/owner.tmp",
+            "replace " + staging + "/owner.tmp -> " + staging + "/owner",
             "create " + staging + "/shard-00000-attempt-local",
             "close " + staging + "/shard-00000-attempt-local",
             "create " + staging + "/shard-00001-attempt-local",
@@ -220,13 +223,18 @@ class LocalMigrationReuseTest {
             "close " + staging + "/shard-00002-attempt-local",
             "create " + staging + "/index",
             "close " + staging + "/index",
+            "create " + staging + "/journal.tmp",
+            "close " + staging + "/journal.tmp",
+            "replace " + staging + "/journal.tmp -> " + staging + "/journal",
             "rename " + staging + "/shard-00000-attempt-local -> out.data-00000-of-00003",
             "rename " + staging + "/shard-00001-attempt-local -> out.data-00001-of-00003",
             "rename " + staging + "/shard-00002-attempt-local -> out.data-00002-of-00003",
             "rename " + staging + "/index -> out.index",
-            "create checkpoint.tmp*",
-            "close checkpoint.tmp*",
-            "rename checkpoint.tmp* -> checkpoint",
+            "create " + staging + "/checkpoint.tmp",
+            "close " + staging + "/checkpoint.tmp",
+            "replace " + staging + "/checkpoint.tmp -> checkpoint",
+            "delete " + staging + "/journal",
+            "delete " + staging + "/owner",
             "delete " + staging),
         log);
   }

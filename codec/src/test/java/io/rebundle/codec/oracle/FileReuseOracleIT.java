@@ -92,7 +92,7 @@ class FileReuseOracleIT extends OracleTestBase {
     List<String> parts = new ArrayList<>();
     for (int s = 0; s < 3; s++) {
       String part = path("tmp/part-" + s);
-      tf.save(part, shards.get(s));
+      tf.savePart(part, shards.get(s));
       parts.add(part);
     }
     tf.merge(parts, prefix);

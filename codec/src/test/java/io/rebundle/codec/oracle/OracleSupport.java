@@ -1,13 +1,18 @@
 package io.rebundle.codec.oracle;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
+import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.io.LocalFileIO;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Shared fixtures for the TensorFlow oracle tests: dtypes TF Java can produce, value generators.
@@ -47,6 +52,35 @@ final class OracleSupport {
 
   static final List<long[]> SHAPES =
       List.of(new long[0], new long[] {2, 3}, new long[] {0}, new long[] {2, 0}, new long[] {5});
+
+  /** How many TensorFlow-written checkpoints {@link #sweep} found clean in this JVM. */
+  private static final AtomicInteger SWEPT = new AtomicInteger();
+
+  /** Fails, naming the checkpoint and every finding, unless verify reports zero problems. */
+  static CheckpointVerifier.Summary assertVerifiesClean(FileIO io, String prefix) {
+    CheckpointVerifier.Summary s = CheckpointVerifier.verify(io, prefix, null);
+    assertEquals(
+        List.of(),
+        s.findings().stream().map(CheckpointVerifier.Finding::toString).toList(),
+        "verify must find " + prefix + " clean");
+    return s;
+  }
+
+  /**
+   * The no-false-alarm sweep (issue 9): {@link TfOracle} sends every checkpoint TensorFlow writes
+   * (SaveV2, MergeV2Checkpoints, the lookup-table saves) through here the moment it exists, before
+   * a test damages or converts it, so every oracle test that makes TensorFlow write also asserts
+   * that {@link CheckpointVerifier} finds TensorFlow's own output clean.
+   */
+  static void sweep(String prefix) {
+    assertVerifiesClean(new LocalFileIO(), prefix);
+    SWEPT.incrementAndGet();
+  }
+
+  /** The sweep's count so far (printed by {@link OracleTestBase} after each class). */
+  static int swept() {
+    return SWEPT.get();
+  }
 
   static TfOracle openOrSkip() {
     assumeTrue(TfOracle.available(), "TensorFlow native library not available on this machine");

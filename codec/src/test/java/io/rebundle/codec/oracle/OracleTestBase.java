@@ -16,13 +16,21 @@ abstract class OracleTestBase {
 
   @TempDir Path dir;
 
+  private static int verifiedBefore;
+
   @BeforeAll
   static void loadTensorFlow() {
     tf = OracleSupport.openOrSkip();
+    verifiedBefore = OracleSupport.swept();
   }
 
+  /** Prints the no-false-alarm sweep's count (see {@link OracleSupport#sweep}). */
   @AfterAll
-  static void closeTensorFlow() {
+  static void closeTensorFlow(org.junit.jupiter.api.TestInfo info) {
+    int total = OracleSupport.swept();
+    System.out.printf(
+        "oracle sweep: %s: %d TensorFlow-written checkpoints verified clean (%d in this run)%n",
+        info.getTestClass().map(Class::getSimpleName).orElse("?"), total - verifiedBefore, total);
     if (tf != null) {
       tf.close();
       tf = null;

@@ -91,6 +91,18 @@ final class TfOracle implements AutoCloseable {
    * if they are disjoint slices with the same full shape.
    */
   void save(String prefix, List<OracleTensor> tensors) {
+    save(prefix, tensors, true);
+  }
+
+  /**
+   * Like {@link #save}, for one part of a sharded save that {@link #merge} will combine: a part may
+   * hold only some slices of a partitioned variable, so it is verified as the merged whole only.
+   */
+  void savePart(String prefix, List<OracleTensor> tensors) {
+    save(prefix, tensors, false);
+  }
+
+  private void save(String prefix, List<OracleTensor> tensors, boolean verify) {
     int n = tensors.size();
     if (n == 0) {
       throw new IllegalArgumentException("SaveV2 needs at least one tensor");
@@ -136,6 +148,9 @@ final class TfOracle implements AutoCloseable {
       }
     } finally {
       feeds.forEach(Tensor::close);
+    }
+    if (verify) {
+      OracleSupport.sweep(prefix);
     }
   }
 
@@ -297,6 +312,234 @@ final class TfOracle implements AutoCloseable {
     } finally {
       feeds.forEach(Tensor::close);
     }
+    OracleSupport.sweep(destination);
+  }
+
+  /**
+   * The two TensorFlow tables whose saveables write {@code <key>-keys} and {@code <key>-values}.
+   */
+  enum TableKind {
+    /** {@code MutableHashTableV2}: an unordered map; exports exactly its entries. */
+    MUTABLE_HASH,
+    /**
+     * {@code MutableDenseHashTableV2}: open addressing; exports every bucket, with {@code emptyKey}
+     * in the unused ones.
+     */
+    DENSE_HASH
+  }
+
+  /**
+   * Fills a table of {@code kind} with {@code keys} -> {@code values} (LookupTableInsertV2),
+   * exports it (LookupTableExportV2) and saves the export under {@code tableKey + "-keys"} and
+   * {@code tableKey + "-values"} together with {@code others}, all in one SaveV2 run: what
+   * TensorFlow's table saveable does. {@code emptyKey}/{@code deletedKey} are the dense table's
+   * markers (ignored for the mutable hash table).
+   */
+  void saveTable(
+      String prefix,
+      TableKind kind,
+      String tableKey,
+      OracleTensor keys,
+      OracleTensor values,
+      OracleTensor emptyKey,
+      OracleTensor deletedKey,
+      List<OracleTensor> others) {
+    List<Tensor> feeds = new ArrayList<>();
+    try (Graph g = new Graph()) {
+      Scope scope = g.baseScope();
+      Output<?> prefixIn = placeholder(g, "prefix");
+      Output<?> namesIn = placeholder(g, "names");
+      Output<?> slicesIn = placeholder(g, "slices");
+      Output<?> keysIn = parsed(g, "keys", keys.dtype());
+      Output<?> valuesIn = parsed(g, "values", values.dtype());
+      Output<?> table = table(g, kind, keys.dtype(), values.dtype(), emptyKey, deletedKey);
+      GraphOperation insert =
+          g.opBuilder("LookupTableInsertV2", "insert", scope)
+              .addInput(table)
+              .addInput(keysIn)
+              .addInput(valuesIn)
+              .build();
+      GraphOperation export =
+          g.opBuilder("LookupTableExportV2", "export", scope)
+              .addInput(table)
+              .setAttr("Tkeys", dataType(keys.dtype()))
+              .setAttr("Tvalues", dataType(values.dtype()))
+              .addControlInput(insert)
+              .build();
+      int n = 2 + others.size();
+      Output<?>[] tensors = new Output<?>[n];
+      byte[][] names = new byte[n][];
+      byte[][] specs = new byte[n][];
+      tensors[0] = export.output(0);
+      tensors[1] = export.output(1);
+      names[0] = utf8(tableKey + "-keys");
+      names[1] = utf8(tableKey + "-values");
+      specs[0] = new byte[0];
+      specs[1] = new byte[0];
+      for (int i = 0; i < others.size(); i++) {
+        OracleTensor t = others.get(i);
+        names[2 + i] = utf8(t.key());
+        specs[2 + i] = utf8(t.shapeAndSlice());
+        tensors[2 + i] = parsed(g, "proto" + i, t.dtype());
+      }
+      GraphOperation save =
+          g.opBuilder("SaveV2", "save", scope)
+              .addInput(prefixIn)
+              .addInput(namesIn)
+              .addInput(slicesIn)
+              .addInputList(tensors)
+              .build();
+      try (Session s = new Session(g)) {
+        Session.Runner r = s.runner();
+        r.feed(prefixIn, track(feeds, scalar(utf8(prefix))));
+        r.feed(namesIn, track(feeds, vector(names)));
+        r.feed(slicesIn, track(feeds, vector(specs)));
+        r.feed("keys", track(feeds, scalar(encodeTensorProto(keys))));
+        r.feed("values", track(feeds, scalar(encodeTensorProto(values))));
+        feedMarkers(r, feeds, kind, emptyKey, deletedKey);
+        for (int i = 0; i < others.size(); i++) {
+          r.feed("proto" + i, track(feeds, scalar(encodeTensorProto(others.get(i)))));
+        }
+        r.addTarget(save);
+        run(r, "SaveV2 of a " + kind + " table (" + prefix + ")").close();
+      }
+    } finally {
+      feeds.forEach(Tensor::close);
+    }
+    OracleSupport.sweep(prefix);
+  }
+
+  /**
+   * Restores {@code tableKey + "-keys"} and {@code "-values"} with RestoreV2 into a fresh table of
+   * {@code kind} (LookupTableImportV2, what the saveable's restore runs) and looks {@code query} up
+   * with LookupTableFindV2. Returns the found values (the query's shape, {@code missing} where a
+   * key is absent) and, as its last element, the table's size from LookupTableSizeV2.
+   */
+  List<OracleTensor> restoreTableAndFind(
+      String prefix,
+      TableKind kind,
+      String tableKey,
+      int keyDtype,
+      int valueDtype,
+      OracleTensor emptyKey,
+      OracleTensor deletedKey,
+      OracleTensor query,
+      OracleTensor missing) {
+    List<Tensor> feeds = new ArrayList<>();
+    try (Graph g = new Graph()) {
+      Scope scope = g.baseScope();
+      Output<?> prefixIn = placeholder(g, "prefix");
+      Output<?> namesIn = placeholder(g, "names");
+      Output<?> slicesIn = placeholder(g, "slices");
+      GraphOperation restore =
+          g.opBuilder("RestoreV2", "restore", scope)
+              .addInput(prefixIn)
+              .addInput(namesIn)
+              .addInput(slicesIn)
+              .setAttr("dtypes", new DataType[] {dataType(keyDtype), dataType(valueDtype)})
+              .build();
+      Output<?> table = table(g, kind, keyDtype, valueDtype, emptyKey, deletedKey);
+      GraphOperation load =
+          g.opBuilder("LookupTableImportV2", "import", scope)
+              .addInput(table)
+              .addInput(restore.output(0))
+              .addInput(restore.output(1))
+              .build();
+      Output<?> queryIn = parsed(g, "query", query.dtype());
+      Output<?> missingIn = parsed(g, "missing", missing.dtype());
+      Output<?> found =
+          g.opBuilder("LookupTableFindV2", "find", scope)
+              .addInput(table)
+              .addInput(queryIn)
+              .addInput(missingIn)
+              .addControlInput(load)
+              .build()
+              .output(0);
+      Output<?> size =
+          g.opBuilder("LookupTableSizeV2", "size", scope)
+              .addInput(table)
+              .addControlInput(load)
+              .build()
+              .output(0);
+      Output<?> foundOut =
+          g.opBuilder("SerializeTensor", "serialize_found", scope)
+              .addInput(found)
+              .build()
+              .output(0);
+      Output<?> sizeOut =
+          g.opBuilder("SerializeTensor", "serialize_size", scope).addInput(size).build().output(0);
+      try (Session s = new Session(g)) {
+        Session.Runner r = s.runner();
+        r.feed(prefixIn, track(feeds, scalar(utf8(prefix))));
+        r.feed(
+            namesIn,
+            track(
+                feeds,
+                vector(new byte[][] {utf8(tableKey + "-keys"), utf8(tableKey + "-values")})));
+        r.feed(slicesIn, track(feeds, vector(new byte[][] {new byte[0], new byte[0]})));
+        r.feed("query", track(feeds, scalar(encodeTensorProto(query))));
+        r.feed("missing", track(feeds, scalar(encodeTensorProto(missing))));
+        feedMarkers(r, feeds, kind, emptyKey, deletedKey);
+        r.fetch(foundOut);
+        r.fetch(sizeOut);
+        try (Result res =
+            run(r, "restoring a " + kind + " table (" + prefix + ", " + tableKey + ")")) {
+          return List.of(
+              decodeTensorProto(((TString) res.get(0)).asBytes().getObject(), tableKey, ""),
+              decodeTensorProto(((TString) res.get(1)).asBytes().getObject(), tableKey, ""));
+        }
+      }
+    } finally {
+      feeds.forEach(Tensor::close);
+    }
+  }
+
+  private static Output<?> table(
+      Graph g,
+      TableKind kind,
+      int keyDtype,
+      int valueDtype,
+      OracleTensor emptyKey,
+      OracleTensor deletedKey) {
+    Scope scope = g.baseScope();
+    if (kind == TableKind.MUTABLE_HASH) {
+      return g.opBuilder("MutableHashTableV2", "table", scope)
+          .setAttr("key_dtype", dataType(keyDtype))
+          .setAttr("value_dtype", dataType(valueDtype))
+          .build()
+          .output(0);
+    }
+    Output<?> empty = parsed(g, "empty_key", emptyKey.dtype());
+    Output<?> deleted = parsed(g, "deleted_key", deletedKey.dtype());
+    return g.opBuilder("MutableDenseHashTableV2", "table", scope)
+        .addInput(empty)
+        .addInput(deleted)
+        .setAttr("value_dtype", dataType(valueDtype))
+        .setAttr("initial_num_buckets", 8L)
+        .build()
+        .output(0);
+  }
+
+  private static void feedMarkers(
+      Session.Runner r,
+      List<Tensor> feeds,
+      TableKind kind,
+      OracleTensor emptyKey,
+      OracleTensor deletedKey) {
+    if (kind == TableKind.DENSE_HASH) {
+      r.feed("empty_key", track(feeds, scalar(encodeTensorProto(emptyKey))));
+      r.feed("deleted_key", track(feeds, scalar(encodeTensorProto(deletedKey))));
+    }
+  }
+
+  /** A string placeholder named {@code name} holding a TensorProto, parsed to {@code dtype}. */
+  private static Output<?> parsed(Graph g, String name, int dtype) {
+    Output<?> proto = placeholder(g, name);
+    return g.opBuilder("ParseTensor", "parse_" + name, g.baseScope())
+        .addInput(proto)
+        .setAttr("out_type", dataType(dtype))
+        .build()
+        .output(0);
   }
 
   @Override

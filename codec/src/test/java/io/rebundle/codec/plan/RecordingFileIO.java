@@ -87,6 +87,12 @@ public final class RecordingFileIO extends ForwardingFileIO {
   }
 
   @Override
+  public void replace(String source, String target) {
+    super.replace(source, target);
+    log.add("replace " + rel(source) + " -> " + rel(target));
+  }
+
+  @Override
   public void rename(String source, String target) {
     local.rename(source, target);
     log.add("rename " + rel(source) + " -> " + rel(target));

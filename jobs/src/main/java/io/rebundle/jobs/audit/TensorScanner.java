@@ -5,6 +5,7 @@ import io.rebundle.codec.bundle.BundleEntry;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.IndexRecord;
+import io.rebundle.codec.graph.AttributeTensors;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.InputFile;
@@ -75,7 +76,7 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
       return Map.of(); // the audit reports the unreadable graph through verify's check
     }
     String[] paths = g.objectPaths();
-    Map<String, String[]> out = new HashMap<>();
+    Map<String, String[]> out = new java.util.TreeMap<>();
     for (ObjectGraph.Node n : g.nodes()) {
       for (ObjectGraph.Attribute a : n.attributes()) {
         String path = paths[n.id()] == null ? null : paths[n.id()];
@@ -127,6 +128,13 @@ public final class TensorScanner implements Iterator<Object[]>, AutoCloseable {
     row[1] = tf2 ? "tf2" : "tf1";
     row[2] = key;
     String[] names = graphNames.get(key);
+    if (names == null && graphNames instanceof java.util.TreeMap<String, String[]> byKey) {
+      // One of the tensors of an attribute saved as several (docs/object-graph-attributes.md).
+      String attribute = byKey.floorKey(key);
+      if (attribute != null && AttributeTensors.belongs(attribute, key)) {
+        names = byKey.get(attribute);
+      }
+    }
     if (names != null) {
       row[3] = names[0];
       row[4] = names[1];

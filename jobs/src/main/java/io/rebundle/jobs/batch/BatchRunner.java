@@ -497,30 +497,11 @@ public final class BatchRunner {
       o.record()
           .committed(Fingerprints.checkpoint(io, r.destination()), System.currentTimeMillis())
           .write(io, o.recordLocation());
-      if (o.hadRecord()) {
-        removeStaleStaging(r.destination());
-      }
       bytes += r.bytes();
       tensors += r.plan().dataTensors();
       outputs.add(r.destination());
     }
     w.result = RowResult.converted(w.row, bytes, tensors, w.seconds(), outputs);
-  }
-
-  /**
-   * Removes staging directories a killed run of the batch left beside {@code prefix} (the row's
-   * record showed a run of ours had been there); this run's own staging is gone after its commit.
-   */
-  private void removeStaleStaging(String prefix) {
-    String parent = io.parent(prefix);
-    String dir = parent.isEmpty() ? "." : parent;
-    String mark = StagingArea.DIRECTORY_PREFIX + io.fileName(prefix) + "-";
-    for (String name : io.list(dir)) {
-      String run = name.startsWith(mark) ? name.substring(mark.length()) : "";
-      if (!run.isEmpty() && !run.contains("-") && !run.equals(runId)) {
-        StagingArea.of(io, prefix, run).remove(io);
-      }
-    }
   }
 
   private RowResult fail(Work w, Throwable e) {

@@ -39,7 +39,8 @@ import picocli.CommandLine.Parameters;
     description = {
       "Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
           + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
-      "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest) or a SavedModel directory. "
+      "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest), a SavedModel directory, "
+          + "or safetensors (a .safetensors file, or a directory of shards with model.safetensors.index.json). "
           + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
           + "checkpoint under SRC's name; its directory gets a 'checkpoint' state file.",
       "Locations may be plain paths, file://, hdfs://, gs://, s3a:// (any Hadoop FileSystem on the classpath)."
@@ -50,7 +51,8 @@ import picocli.CommandLine.Parameters;
       "  rebundle convert --to tf2 model.ckpt-1000 /out/tf2/ckpt-1",
       "  rebundle convert --to tf1 --map conf/mappings/bert-layers.yaml hdfs://nn/run7 hdfs://nn/run7-tf1/",
       "  rebundle convert --to tf2 --report - --master yarn --conf spark.executor.memory=4g SRC DST > report.json",
-      "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run"
+      "  rebundle convert --template new-model/ckpt-1 old/model.ckpt-500 migrated/ckpt-1 --dry-run",
+      "  rebundle convert --to tf1 model.safetensors out/bert/"
     })
 public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -209,8 +211,18 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Option(
       names = "--no-state-file",
-      description = "Do not write the 'checkpoint' state file beside DST.")
+      description =
+          "Do not record DST in the 'checkpoint' state file beside it. By default it is added to the"
+              + " file's list of checkpoints (kept paths and timestamps stay; a new file names DST as"
+              + " the latest).")
   boolean noStateFile;
+
+  @Option(
+      names = "--set-latest",
+      description =
+          "Also make DST the latest checkpoint in that state file (model_checkpoint_path). Without"
+              + " it an existing state file keeps naming its latest checkpoint.")
+  boolean setLatest;
 
   @Option(
       names = "--report",
@@ -310,6 +322,7 @@ public final class ConvertCommand implements Callable<Integer> {
               StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
               source,
               destination);
+      refuseReuseOfSafetensors(io);
       for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
         results.add(r);
@@ -326,6 +339,29 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /**
+   * A safetensors SRC is imported by streaming every tensor (its files are not TensorBundle data
+   * files), so the options that reuse data files whole are refused rather than ignored; a
+   * safetensors template is refused with the reason (it has no object graph to give).
+   */
+  private void refuseReuseOfSafetensors(FileIO io) {
+    if (template != null && SafetensorsCommands.isSafetensors(io, template)) {
+      throw new UsageException(
+          "Invalid --template: "
+              + template
+              + " is safetensors; a template is a TensorFlow checkpoint (it gives the keys and the "
+              + "object graph), and safetensors goes in SRC");
+    }
+    if ((reuseFiles != null || link || verifyCopies)
+        && SafetensorsCommands.isSafetensors(io, source)) {
+      throw new UsageException(
+          "Invalid options: --reuse-files, --link and --verify-copies reuse TensorBundle data "
+              + "files; "
+              + source
+              + " is safetensors, whose tensors are always streamed");
+    }
   }
 
   /**
@@ -464,6 +500,9 @@ public final class ConvertCommand implements Callable<Integer> {
    * with {@code batch}, whose manifest rows are convert command lines: one meaning of every option.
    */
   public List<ConvertJob.Options> migrations() {
+    if (setLatest && noStateFile) {
+      throw new UsageException("--set-latest and --no-state-file cannot be used together");
+    }
     if (to == null && template == null) {
       throw new UsageException(
           "Missing --to FORMAT (tf1, tf2 or tf1,tf2), or a --template to take the format from");
@@ -536,7 +575,8 @@ public final class ConvertCommand implements Callable<Integer> {
               template,
               templateSpec,
               reuse,
-              warmStarting));
+              warmStarting,
+              setLatest));
     }
     return migrations;
   }

@@ -239,7 +239,16 @@ public final class InspectCommand implements Callable<Integer> {
         printTable(out, reader, tf2);
         if (tree && graph != null) {
           out.println();
-          ObjectGraphTree.print(out, graph);
+          java.util.NavigableSet<String> keys = new java.util.TreeSet<>();
+          reader
+              .records()
+              .forEach(
+                  rec -> {
+                    if (!rec.isSliceEntry()) {
+                      keys.add(rec.name());
+                    }
+                  });
+          ObjectGraphTree.print(out, graph, keys);
         } else if (tree && !tf2) {
           out.println();
           out.println("(no object graph: a TF1 name-based checkpoint)");
@@ -651,8 +660,9 @@ public final class InspectCommand implements Callable<Integer> {
       return "(serialized object graph, " + r.bytes() + " bytes; see --tree)";
     }
     try {
-      Tensor t = reader.read(r.key(), r.entry());
-      return ValueFormatter.format(t, maxElements);
+      // Reads only the elements printed (issue 9): a huge or lying tensor costs what is shown.
+      Tensor head = reader.readHead(r.key(), r.entry(), maxElements);
+      return ValueFormatter.format(r.entry().shape(), head, maxElements);
     } catch (RebundleException e) {
       if (unreadable == null) {
         unreadable = e;

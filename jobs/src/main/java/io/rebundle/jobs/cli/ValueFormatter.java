@@ -2,6 +2,7 @@ package io.rebundle.jobs.cli;
 
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.bundle.TensorShape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -13,12 +14,22 @@ final class ValueFormatter {
   private ValueFormatter() {}
 
   static String format(Tensor t, int maxElements) {
-    long n = t.shape().numElements();
+    return format(t.shape(), t, maxElements);
+  }
+
+  /**
+   * Formats a tensor of {@code shape} from {@code head}, which holds (at least) its first {@code
+   * min(n, maxElements)} elements in row-major order ({@code CheckpointReader.readHead}); only
+   * those are looked at.
+   */
+  static String format(TensorShape shape, Tensor head, int maxElements) {
+    Tensor t = head;
+    long n = shape.numElements();
     StringBuilder sb = new StringBuilder();
-    if (t.shape().isScalar()) {
+    if (shape.isScalar()) {
       return element(t, 0);
     }
-    long[] dims = t.shape().dims();
+    long[] dims = shape.dims();
     int[] printed = {0};
     formatDim(t, dims, 0, 0, sb, maxElements, printed, n);
     return sb.toString();

@@ -81,11 +81,44 @@ public final class ConvertJob {
       String template,
       TemplateSpec templateSpec,
       FileReuse.Policy reuse,
-      WarmStart warmStart) {
+      WarmStart warmStart,
+      boolean setLatest) {
     public Options {
       if (reuse == null) {
         reuse = FileReuse.Policy.of(FileReuse.Mode.AUTO);
       }
+    }
+
+    /** Options that record the output in the state file without making it the latest. */
+    public Options(
+        String source,
+        String destination,
+        MigrationSpec spec,
+        MappingRules rules,
+        int shards,
+        long shardSize,
+        boolean overwrite,
+        boolean dryRun,
+        boolean writeStateFile,
+        String template,
+        TemplateSpec templateSpec,
+        FileReuse.Policy reuse,
+        WarmStart warmStart) {
+      this(
+          source,
+          destination,
+          spec,
+          rules,
+          shards,
+          shardSize,
+          overwrite,
+          dryRun,
+          writeStateFile,
+          template,
+          templateSpec,
+          reuse,
+          warmStart,
+          false);
     }
 
     public Options(
@@ -205,7 +238,8 @@ public final class ConvertJob {
           template,
           templateSpec,
           policy,
-          warmStart);
+          warmStart,
+          setLatest);
     }
 
     /**
@@ -224,7 +258,8 @@ public final class ConvertJob {
           template,
           templateSpec,
           reuse,
-          warmStart);
+          warmStart,
+          setLatest);
     }
   }
 

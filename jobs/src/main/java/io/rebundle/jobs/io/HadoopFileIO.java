@@ -165,6 +165,26 @@ public final class HadoopFileIO implements FileIO {
     }
   }
 
+  /**
+   * HDFS-like stores replace in one rename ({@code Options.Rename.OVERWRITE} through {@link
+   * org.apache.hadoop.fs.FileContext}); object stores delete then copy, which no API makes atomic.
+   */
+  @Override
+  public void replace(String source, String target) {
+    if (!renameIsAtomic(target)) {
+      FileIO.super.replace(source, target);
+      return;
+    }
+    try {
+      Path t = new Path(target);
+      org.apache.hadoop.fs.FileContext fc =
+          org.apache.hadoop.fs.FileContext.getFileContext(fs(target).getUri(), conf);
+      fc.rename(new Path(source), t, org.apache.hadoop.fs.Options.Rename.OVERWRITE);
+    } catch (IOException | RuntimeException e) {
+      throw HadoopErrors.translate("rename " + source + " over", target, e);
+    }
+  }
+
   @Override
   public boolean delete(String location) {
     try {

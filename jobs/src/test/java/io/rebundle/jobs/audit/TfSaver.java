@@ -59,6 +59,31 @@ public final class TfSaver {
         s.runner().addTarget(merge).run().close();
       }
     }
+    sweep(prefix);
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger SWEPT =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * The no-false-alarm sweep (issue 9), as in the codec oracle tests: every checkpoint this class
+   * makes TensorFlow write must verify clean the moment it exists, before a test damages it.
+   */
+  private static void sweep(String prefix) {
+    io.rebundle.codec.bundle.CheckpointVerifier.Summary s =
+        io.rebundle.codec.bundle.CheckpointVerifier.verify(
+            new io.rebundle.codec.io.LocalFileIO(), prefix, null);
+    if (!s.ok()) {
+      throw new AssertionError(
+          "verify must find the TensorFlow-written checkpoint "
+              + prefix
+              + " clean: "
+              + s.findings());
+    }
+    System.out.println(
+        "oracle sweep: TfSaver: "
+            + SWEPT.incrementAndGet()
+            + " TensorFlow-written checkpoints verified clean");
   }
 
   private static void mkdirs(String file) {
