@@ -215,7 +215,7 @@ class GcsCliIT {
   @Test
   void serviceStoppingMidJobIsOneLineExit4AndPublishesNothing() throws Exception {
     String staging = "down/.rebundle-staging-ckpt-";
-    gcs.stopAfterStoring(k -> k.startsWith(staging) && k.contains("/shard-"));
+    gcs.stopAfterStoring(S3OutageIT.dataFile("down"));
     CliRunner r =
         cli(
             "convert",

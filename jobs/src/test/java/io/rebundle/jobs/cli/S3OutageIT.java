@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.jobs.TestCheckpoints;
 import io.rebundle.jobs.io.S3Server;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -84,6 +87,15 @@ class S3OutageIT {
           "--conf",
           "spark.hadoop.fs.s3a.retry.interval=10ms");
 
+  /**
+   * A data file the convert to {@code dir/ckpt} stores: under its final name (the object-store
+   * commit) or as a staged shard.
+   */
+  static java.util.function.Predicate<String> dataFile(String dir) {
+    return k ->
+        k.startsWith(dir + "/") && (k.contains("/shard-") || k.startsWith(dir + "/ckpt.data-"));
+  }
+
   /** The objects under {@code dir/} that are not directory markers, by name relative to it. */
   private static Map<String, byte[]> objects(String dir) {
     Map<String, byte[]> m = new TreeMap<>();
@@ -100,39 +112,74 @@ class S3OutageIT {
     want.forEach((k, v) -> assertArrayEquals(v, got.get(k), k));
   }
 
-  @Test
-  void serverStoppingMidJobIsOneLineExit4AndPublishesNothing() throws Exception {
-    s3.stopAfterStoring(k -> k.startsWith("down/" + STAGING) && k.contains("/shard-"));
-    CliRunner r =
-        cli(
-            FAIL_FAST,
-            "convert",
-            "--to",
-            "tf2",
-            "--no-state-file",
-            s3.url("src/ckpt"),
-            s3.url("down/ckpt"));
-    assertTrue(s3.awaitStopped(30), "the job's writes did not trip the wire");
-    s3.restart();
-    System.out.println("after the outage: " + r.err().strip() + "; left: " + s3.keys("down/"));
-
-    assertEquals(4, r.exitCode(), r.err());
-    assertEquals(1, r.err().strip().lines().count(), r.err());
-    assertTrue(r.err().startsWith("rebundle: Cannot "), r.err());
-    assertTrue(r.err().contains(": the storage service cannot be reached ("), r.err());
-    assertTrue(r.err().strip().endsWith("Connection refused)"), r.err());
-    assertTrue(r.err().contains(s3.endpoint().substring("http://".length())), r.err());
-    assertFalse(r.err().contains("\tat "), r.err());
-    // Nothing a reader could take for a checkpoint: no index, no data file under a final name. The
-    // abort could not reach the server; what it could not remove is inside the run's staging
-    // directory only.
-    List<String> keys = s3.keys("down/");
-    assertFalse(keys.isEmpty(), "the trip wire fires only after the job stored an object");
-    for (String k : keys) {
-      assertTrue(k.startsWith("down/" + STAGING), "outside the staging directory: " + k);
+  /**
+   * The failed run is a process of its own, as a user's is: its staging lease then names a process
+   * that is gone once it exits, which is what lets the next run clean up after it.
+   */
+  private static Result convertInChild(String src, String dst) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (arg.startsWith("--add-opens")
+          || arg.startsWith("-XX:+IgnoreUnrecognized")
+          || arg.startsWith("-Dio.netty")) {
+        command.add(arg);
+      }
     }
+    // The log configuration users get (conf/log4j2.properties), not the tests' own.
+    command.add(
+        "-Dlog4j2.configurationFile="
+            + CliRunner.repo().resolve("conf/log4j2.properties").toAbsolutePath());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Main.class.getName());
+    command.addAll(List.of("convert", "--to", "tf2", "--no-state-file", src, dst));
+    command.addAll(s3.confArgs());
+    command.addAll(FAIL_FAST);
+    Path err = Files.createTempFile(temp, "stderr", ".txt");
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(err.toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    Process p = pb.start();
+    if (!p.waitFor(180, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("convert did not finish: " + Files.readString(err));
+    }
+    List<String> lines =
+        Files.readAllLines(err, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+    return new Result(p.exitValue(), lines);
+  }
 
-    // The server is back: the same convert succeeds, byte for byte.
+  private record Result(int exitCode, List<String> stderr) {}
+
+  @Test
+  void serverStoppingMidJobIsOneLineExit4AndTheNextRunCleansUp() throws Exception {
+    s3.stopAfterStoring(dataFile("down"));
+    Result r = convertInChild(s3.url("src/ckpt"), s3.url("down/ckpt"));
+    assertTrue(s3.awaitStopped(30), "the job's writes did not trip the wire: " + r);
+    s3.restart();
+    List<String> left = s3.keys("down/");
+    System.out.println("after the outage: " + r + "; left: " + left);
+
+    String all = String.join("\n", r.stderr());
+    assertEquals(4, r.exitCode(), all);
+    List<String> errors = r.stderr().stream().filter(l -> l.startsWith("rebundle: ")).toList();
+    assertEquals(1, errors.size(), all);
+    String line = errors.get(0);
+    assertTrue(line.startsWith("rebundle: Cannot "), line);
+    assertTrue(line.contains(": the storage service cannot be reached ("), line);
+    assertTrue(line.endsWith("Connection refused)"), line);
+    assertTrue(line.contains(s3.endpoint().substring("http://".length())), line);
+    assertFalse(all.contains("\tat "), all);
+    // Nothing a reader could take for a checkpoint: the index is the commit point and never came.
+    // The abort could not reach the server, so objects of the failed run are left.
+    assertFalse(left.contains("down/ckpt.index"), "an index was published: " + left);
+    assertFalse(left.isEmpty(), "the trip wire fires only after the job stored an object");
+
+    // The server is back: the next run recovers the dead run's debris, then converts byte for
+    // byte, and nothing else is left under the destination.
     CliRunner again =
         cli(
             List.of(),
@@ -143,14 +190,16 @@ class S3OutageIT {
             s3.url("src/ckpt"),
             s3.url("down/ckpt"));
     assertEquals(0, again.exitCode(), again.err());
-    Map<String, byte[]> published = objects("down");
-    published.keySet().removeIf(k -> k.startsWith(STAGING));
-    assertSameFiles(expected, published);
+    assertSameFiles(expected, objects("down"));
+    assertEquals(
+        List.of(),
+        s3.keys("down/").stream().filter(k -> k.contains(STAGING)).toList(),
+        "staging of the failed run left behind");
   }
 
   @Test
   void briefOutageMidJobIsRiddenOutWithNothingLeftBehind() throws Exception {
-    s3.stopAfterStoring(k -> k.startsWith("blip/" + STAGING) && k.contains("/shard-"), 2000);
+    s3.stopAfterStoring(dataFile("blip"), 2000);
     long t0 = System.nanoTime();
     CliRunner r =
         cli(
