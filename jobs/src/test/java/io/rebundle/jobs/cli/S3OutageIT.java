@@ -7,15 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.jobs.TestCheckpoints;
 import io.rebundle.jobs.io.S3Server;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -112,52 +109,18 @@ class S3OutageIT {
     want.forEach((k, v) -> assertArrayEquals(v, got.get(k), k));
   }
 
-  /**
-   * The failed run is a process of its own, as a user's is: its staging lease then names a process
-   * that is gone once it exits, which is what lets the next run clean up after it.
-   */
-  private static Result convertInChild(String src, String dst) throws Exception {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (arg.startsWith("--add-opens")
-          || arg.startsWith("-XX:+IgnoreUnrecognized")
-          || arg.startsWith("-Dio.netty")) {
-        command.add(arg);
-      }
-    }
-    // The log configuration users get (conf/log4j2.properties), not the tests' own.
-    command.add(
-        "-Dlog4j2.configurationFile="
-            + CliRunner.repo().resolve("conf/log4j2.properties").toAbsolutePath());
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
-    command.addAll(List.of("convert", "--to", "tf2", "--no-state-file", src, dst));
-    command.addAll(s3.confArgs());
-    command.addAll(FAIL_FAST);
-    Path err = Files.createTempFile(temp, "stderr", ".txt");
-    ProcessBuilder pb =
-        new ProcessBuilder(command)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(err.toFile());
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    Process p = pb.start();
-    if (!p.waitFor(180, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("convert did not finish: " + Files.readString(err));
-    }
-    List<String> lines =
-        Files.readAllLines(err, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
-    return new Result(p.exitValue(), lines);
+  private static CliRunner.Child convertInChild(String src, String dst) throws Exception {
+    List<String> args =
+        new ArrayList<>(List.of("convert", "--to", "tf2", "--no-state-file", src, dst));
+    args.addAll(s3.confArgs());
+    args.addAll(FAIL_FAST);
+    return CliRunner.runInChild(temp, args);
   }
-
-  private record Result(int exitCode, List<String> stderr) {}
 
   @Test
   void serverStoppingMidJobIsOneLineExit4AndTheNextRunCleansUp() throws Exception {
     s3.stopAfterStoring(dataFile("down"));
-    Result r = convertInChild(s3.url("src/ckpt"), s3.url("down/ckpt"));
+    CliRunner.Child r = convertInChild(s3.url("src/ckpt"), s3.url("down/ckpt"));
     assertTrue(s3.awaitStopped(30), "the job's writes did not trip the wire: " + r);
     s3.restart();
     List<String> left = s3.keys("down/");
