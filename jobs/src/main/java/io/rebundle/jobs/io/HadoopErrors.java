@@ -22,6 +22,9 @@ public final class HadoopErrors {
 
   static final String AWS_SDK_VERSION = "2.57.8";
 
+  private static final java.util.regex.Pattern ADDRESS =
+      java.util.regex.Pattern.compile("[\\w.\\]-]+:\\d{1,5}\\b");
+
   private HadoopErrors() {}
 
   /**
@@ -39,9 +42,55 @@ public final class HadoopErrors {
     if (e instanceof UncheckedIOException u) {
       return u;
     }
-    String message = "Cannot " + verb + " " + location + ": " + firstLine(e);
+    String unreachable = unreachable(e);
+    String message =
+        "Cannot "
+            + verb
+            + " "
+            + location
+            + ": "
+            + (unreachable != null
+                ? "the storage service cannot be reached (" + unreachable + ")"
+                : firstLine(e));
     return new UncheckedIOException(
         message, e instanceof IOException io ? io : new IOException(e.toString(), e));
+  }
+
+  /**
+   * The error for a file system that could not be created for {@code location} ({@code
+   * FileSystem.get}, which initializes the connector and touches no object). A missing file there
+   * is one the connector's settings name (a key file), never the checkpoint; a connector that fails
+   * without a message is named with the setting known to cause it.
+   */
+  public static RuntimeException initFailure(
+      String location, Throwable e, org.apache.hadoop.conf.Configuration conf) {
+    StorageSetupException setup = setupProblem(location, e);
+    if (setup != null) {
+      return setup;
+    }
+    String scheme = Location.scheme(location);
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof FileNotFoundException) {
+        return new StorageSetupException(
+            location,
+            "the connector cannot read a file its settings name (" + firstLine(t) + ")",
+            credentialsFix(scheme),
+            e);
+      }
+    }
+    if (scheme.equals("gs")
+        && "UNAUTHENTICATED".equalsIgnoreCase(conf.getTrimmed("fs.gs.auth.type", ""))) {
+      return new StorageSetupException(
+          location,
+          "hadoop-gcp "
+              + HADOOP_VERSION
+              + " fails to start with fs.gs.auth.type=UNAUTHENTICATED ("
+              + firstLine(e)
+              + ")",
+          "leave fs.gs.auth.type unset (application default credentials) or name a key file",
+          e);
+    }
+    return translate("access", location, e);
   }
 
   /**
@@ -79,6 +128,8 @@ public final class HadoopErrors {
           || lower.contains("no aws credentials")
           || lower.contains("unable to load credentials")
           || lower.contains("application default credentials")
+          || lower.contains("default credentials were not found")
+          || lower.contains("error reading credential")
           || lower.contains("computeenginecredentials")
           || lower.contains("cannot find the metadata server")
           || lower.contains("invalidaccesskeyid")
@@ -92,6 +143,38 @@ public final class HadoopErrors {
       }
     }
     return null;
+  }
+
+  /**
+   * The connection failure under {@code e} (refused, timed out, unknown host, no route), as the
+   * socket layer words it; null if {@code e} is no such failure. The clients' own wrappers ("Unable
+   * to execute HTTP request: ... (SDK Attempt Count: 2)") add nothing a user needs.
+   */
+  static String unreachable(Throwable e) {
+    // S3A rewraps as a ConnectException with the whole text; under it the HTTP client's names the
+    // address ("Connect to host:port ... failed: Connection refused"), the socket's only the cause.
+    Throwable deepest = null;
+    Throwable withAddress = null;
+    int depth = 0;
+    for (Throwable t = e; t != null && depth++ < 32; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.ConnectException
+          || t instanceof java.net.NoRouteToHostException
+          || t instanceof java.net.UnknownHostException
+          || t instanceof java.net.SocketTimeoutException) {
+        deepest = t;
+        if (ADDRESS.matcher(firstLine(t)).find()) {
+          withAddress = t;
+        }
+      }
+    }
+    if (deepest == null) {
+      return null;
+    }
+    if (withAddress != null) {
+      deepest = withAddress;
+    }
+    String line = firstLine(deepest);
+    return deepest instanceof java.net.UnknownHostException ? "unknown host " + line : line;
   }
 
   static String connectorFix(String scheme) {
@@ -128,7 +211,9 @@ public final class HadoopErrors {
   static String credentialsFix(String scheme) {
     return switch (scheme) {
       case "gs" ->
-          "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run "
+          "set GOOGLE_APPLICATION_CREDENTIALS (or --conf "
+              + "spark.hadoop.fs.gs.auth.service.account.json.keyfile=FILE with "
+              + "spark.hadoop.fs.gs.auth.type=SERVICE_ACCOUNT_JSON_KEYFILE) to a service-account key file, or run "
               + "'gcloud auth application-default login', or run on a machine with a service account";
       case "s3a" ->
           "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), use an instance role, or pass "

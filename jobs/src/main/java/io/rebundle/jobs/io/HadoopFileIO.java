@@ -84,7 +84,7 @@ public final class HadoopFileIO implements FileIO {
           ? local.getRawFileSystem()
           : fs;
     } catch (IOException | RuntimeException | LinkageError e) {
-      throw HadoopErrors.translate("access", location, e);
+      throw HadoopErrors.initFailure(location, e, conf);
     }
   }
 

@@ -3,7 +3,13 @@ package io.rebundle.jobs.cli;
 import io.rebundle.jobs.SharedSpark;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 
 /** Runs the command line in-process and captures what it prints. */
@@ -58,6 +64,46 @@ record CliRunner(int exitCode, String out, String err) {
     StringWriter err = new StringWriter();
     int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true), factory);
     return new CliRunner(code, out.toString(), err.toString());
+  }
+
+  /** What a command run as a process of its own exited with, and its non-blank stderr lines. */
+  record Child(int exitCode, List<String> stderr) {}
+
+  /**
+   * Runs the command line as a process of its own (this JVM's classpath and module flags, the log
+   * configuration users get): for a run whose process must be gone afterwards, as a user's is (its
+   * staging lease then names a dead process, which lets the next run clean up after it).
+   */
+  static Child runInChild(Path tmp, List<String> args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (arg.startsWith("--add-opens")
+          || arg.startsWith("-XX:+IgnoreUnrecognized")
+          || arg.startsWith("-Dio.netty")) {
+        command.add(arg);
+      }
+    }
+    command.add(
+        "-Dlog4j2.configurationFile=" + repo().resolve("conf/log4j2.properties").toAbsolutePath());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Main.class.getName());
+    command.addAll(args);
+    Path err = Files.createTempFile(tmp, "stderr", ".txt");
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(err.toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    Process p = pb.start();
+    if (!p.waitFor(180, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("the command did not finish in 180 s: " + Files.readString(err));
+    }
+    List<String> lines =
+        Files.readAllLines(err, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+    return new Child(p.exitValue(), lines);
   }
 
   static Path repo() {

@@ -57,6 +57,40 @@ class HadoopErrorsTest {
   }
 
   @Test
+  void anUnreachableServiceIsNamedWithoutTheClientsWrappers() {
+    Exception sdk =
+        new RuntimeException(
+            "Unable to execute HTTP request: Connect to 127.0.0.1:9 [/127.0.0.1] failed: "
+                + "Connection refused (SDK Attempt Count: 2)",
+            new java.net.ConnectException(
+                "Connect to 127.0.0.1:9 [/127.0.0.1] failed: Connection refused") {
+              {
+                initCause(new java.net.ConnectException("Connection refused"));
+              }
+            });
+    RuntimeException e =
+        HadoopErrors.translate(
+            "create",
+            "s3a://b/d/index",
+            new java.net.ConnectException("getFileStatus on s3a://b/d/index: " + sdk) {
+              {
+                initCause(sdk);
+              }
+            });
+    UncheckedIOException u = assertInstanceOf(UncheckedIOException.class, e);
+    assertEquals(
+        "Cannot create s3a://b/d/index: the storage service cannot be reached "
+            + "(Connect to 127.0.0.1:9 [/127.0.0.1] failed: Connection refused)",
+        u.getMessage());
+    RuntimeException host =
+        HadoopErrors.translate(
+            "open", "gs://b/x", new IOException("x", new java.net.UnknownHostException("nohost")));
+    assertEquals(
+        "Cannot open gs://b/x: the storage service cannot be reached (unknown host nohost)",
+        host.getMessage());
+  }
+
+  @Test
   void missingFilesAndOtherFailuresKeepTheirKinds() {
     assertInstanceOf(
         io.rebundle.codec.io.StorageFileNotFoundException.class,

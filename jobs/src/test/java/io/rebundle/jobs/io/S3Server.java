@@ -1,19 +1,28 @@
 package io.rebundle.jobs.io;
 
+import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
+import org.gaul.s3proxy.blobstore.domain.MultipartUpload;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -32,28 +41,26 @@ public final class S3Server implements AutoCloseable {
    */
   private final String bucket = "rebundle-test-" + SERVERS.incrementAndGet();
 
-  private final S3Proxy proxy;
+  private final String key;
+  private final String secret;
+  private final BlobStore store = new Tripwire(new TransientNio2BlobStore());
+  private final java.util.concurrent.atomic.AtomicReference<Predicate<String>> tripOn =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  private volatile java.util.concurrent.CountDownLatch tripped =
+      new java.util.concurrent.CountDownLatch(1);
+  private volatile S3Proxy proxy;
+  private volatile long downMillis = -1;
   private final S3Client client;
   private final String endpoint;
 
   public S3Server() throws Exception {
-    String key = System.getenv("AWS_ACCESS_KEY_ID");
-    String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
+    key = System.getenv("AWS_ACCESS_KEY_ID");
+    secret = System.getenv("AWS_SECRET_ACCESS_KEY");
     if (key == null || secret == null) {
       throw new IllegalStateException(
           "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (jobs/pom.xml surefire)");
     }
-    proxy =
-        S3Proxy.builder()
-            .blobStore(new TransientNio2BlobStore())
-            .endpoint(URI.create("http://127.0.0.1:0"))
-            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, key, secret)
-            .build();
-    proxy.start();
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!"STARTED".equals(proxy.getState()) && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
+    proxy = start(0);
     endpoint = "http://127.0.0.1:" + proxy.getPort();
     client =
         S3Client.builder()
@@ -64,6 +71,109 @@ public final class S3Server implements AutoCloseable {
                 StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
             .build();
     client.createBucket(b -> b.bucket(bucket));
+  }
+
+  /** A server on {@code port} (0: any) over this server's store. */
+  private S3Proxy start(int port) throws Exception {
+    S3Proxy p =
+        S3Proxy.builder()
+            .blobStore(store)
+            .endpoint(URI.create("http://127.0.0.1:" + port))
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, key, secret)
+            .build();
+    p.start();
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!"STARTED".equals(p.getState()) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    if (!"STARTED".equals(p.getState())) {
+      throw new IllegalStateException(
+          "s3proxy did not start on port " + port + ": " + p.getState());
+    }
+    return p;
+  }
+
+  /**
+   * Arms a trip wire: once an object whose key matches {@code key} has been stored, the server
+   * stops (connections refused from then on, as when a store goes away mid-job), until {@link
+   * #restart}. Stored objects survive the stop.
+   */
+  public void stopAfterStoring(Predicate<String> key) {
+    stopAfterStoring(key, -1);
+  }
+
+  /**
+   * As {@link #stopAfterStoring(Predicate)}, and starts the server again {@code downMillis} after
+   * it stopped (negative: it stays down until {@link #restart}): a brief outage.
+   */
+  public void stopAfterStoring(Predicate<String> key, long downMillis) {
+    this.downMillis = downMillis;
+    tripped = new java.util.concurrent.CountDownLatch(1);
+    tripOn.set(key);
+  }
+
+  /** Waits until the trip wire has stopped the server; false if it did not within the time. */
+  public boolean awaitStopped(long seconds) throws InterruptedException {
+    return tripped.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** Starts the server again on the same port, over the same objects. */
+  public synchronized void restart() throws Exception {
+    proxy.stop();
+    proxy = start(Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
+  }
+
+  /** Stops the server from another thread: the request that tripped the wire is in flight. */
+  private void trip() {
+    java.util.concurrent.CountDownLatch latch = tripped;
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                proxy.stop();
+                latch.countDown();
+                if (downMillis >= 0) {
+                  Thread.sleep(downMillis);
+                  restart();
+                }
+              } catch (Exception e) {
+                throw new IllegalStateException("stopping or restarting s3proxy failed", e);
+              } finally {
+                latch.countDown();
+              }
+            },
+            "s3-trip-wire");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** The store, watching writes for the trip wire. */
+  private final class Tripwire extends ForwardingBlobStore {
+    Tripwire(BlobStore delegate) {
+      super(delegate);
+    }
+
+    private void stored(String key) {
+      Predicate<String> p = tripOn.get();
+      if (p != null && p.test(key) && tripOn.compareAndSet(p, null)) {
+        trip();
+      }
+    }
+
+    @Override
+    public PutObjectResponse putBlob(PutObjectRequest request, InputStream in) {
+      PutObjectResponse r = super.putBlob(request, in);
+      stored(request.key());
+      return r;
+    }
+
+    @Override
+    public CompleteMultipartUploadResponse completeMultipartUpload(
+        MultipartUpload upload, CompleteMultipartUploadRequest request) {
+      CompleteMultipartUploadResponse r = super.completeMultipartUpload(upload, request);
+      stored(request.key());
+      return r;
+    }
   }
 
   public String bucket() {
