@@ -160,6 +160,9 @@ public final class CheckpointReader implements AutoCloseable {
     return () ->
         new Iterator<>() {
           private final TableReader.EntryIterator it = table.iterator();
+          private final String indexFile = indexFile();
+          // Shared by consecutive entries of the same dims (most indexes repeat a few shapes).
+          private TensorShape lastShape;
           private IndexRecord next = advance(true);
 
           private IndexRecord advance(boolean first) {
@@ -177,11 +180,12 @@ public final class CheckpointReader implements AutoCloseable {
                 SliceKeys.decode(key);
               } catch (MalformedBytesException e) {
                 throw Errors.malformedSliceKey(
-                    indexFile(), Bytes.printable(key), it.blockOffset(), e);
+                    indexFile, Bytes.printable(key), it.blockOffset(), e);
               }
             }
-            return new IndexRecord(
-                key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
+            BundleEntry entry = BundleEntry.decode(it.value(), indexFile, key, lastShape);
+            lastShape = entry.shape();
+            return new IndexRecord(key, entry);
           }
 
           @Override

@@ -86,6 +86,16 @@ public final class TensorShape implements java.io.Serializable {
     return b.build();
   }
 
+  /** A shape of {@code dims} (not copied), or null if they are invalid. */
+  static TensorShape ofOrNull(long[] dims) {
+    return problem(dims) == null ? new TensorShape(dims) : null;
+  }
+
+  /** Whether this shape's dims are the first {@code rank} of {@code d}. */
+  boolean hasDims(long[] d, int rank) {
+    return rank == dims.length && Arrays.equals(dims, 0, rank, d, 0, rank);
+  }
+
   /** Decodes a shape; returns null if it is invalid (the caller reports with its own context). */
   static TensorShape fromProtoOrNull(TensorShapeProto proto) {
     long[] d = new long[proto.getDimCount()];
@@ -108,6 +118,18 @@ public final class TensorShape implements java.io.Serializable {
   /** numpy-style: {@code [2, 3]}, {@code []} for scalars. */
   @Override
   public String toString() {
+    String t = text;
+    if (t == null) {
+      t = format();
+      text = t;
+    }
+    return t;
+  }
+
+  /** The text of {@link #toString()}, kept once made: listings print each shape repeatedly. */
+  private transient String text;
+
+  private String format() {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < dims.length; i++) {
       if (i > 0) {
