@@ -249,7 +249,7 @@ public record BundleEntry(
     }
   }
 
-  private static BundleEntry decodeWithProtobuf(byte[] value, String indexFile, String key) {
+  static BundleEntry decodeWithProtobuf(byte[] value, String indexFile, String key) {
     BundleEntryProto p;
     try {
       p = BundleEntryProto.parseFrom(value);
