@@ -1,6 +1,7 @@
 package io.rebundle.jobs.cli;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
 import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.BundleEntry;
@@ -10,6 +11,7 @@ import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
@@ -780,23 +782,40 @@ public final class InspectCommand implements Callable<Integer> {
         });
   }
 
+  // A row's field names, quoted and escaped once rather than for each of a million rows.
+  private static final SerializedString PREFIX = new SerializedString("prefix");
+  private static final SerializedString KEY = new SerializedString("key");
+  private static final SerializedString DTYPE = new SerializedString("dtype");
+  private static final SerializedString SHAPE = new SerializedString("shape");
+  private static final SerializedString BYTES = new SerializedString("bytes");
+  private static final SerializedString SHARD = new SerializedString("shard");
+  private static final SerializedString SLICES = new SerializedString("slices");
+
   /** One tensor as a JSON object (an element of "tensors", or a line of --jsonl). */
   private void writeRow(JsonGenerator g, CheckpointReader reader, Row r) {
     try {
       g.writeStartObject();
       if (jsonl) {
-        g.writeStringField("prefix", reader.prefix());
+        g.writeFieldName(PREFIX);
+        g.writeString(reader.prefix());
       }
-      g.writeStringField("key", r.key());
-      g.writeStringField("dtype", r.entry().dtypeName());
-      g.writeArrayFieldStart("shape");
-      for (long d : r.entry().shape().dims()) {
-        g.writeNumber(d);
+      g.writeFieldName(KEY);
+      g.writeString(r.key());
+      g.writeFieldName(DTYPE);
+      g.writeString(r.entry().dtypeName());
+      g.writeFieldName(SHAPE);
+      g.writeStartArray();
+      TensorShape shape = r.entry().shape();
+      for (int i = 0; i < shape.rank(); i++) {
+        g.writeNumber(shape.dim(i));
       }
       g.writeEndArray();
-      g.writeNumberField("bytes", r.bytes());
-      g.writeNumberField("shard", r.shard());
-      g.writeNumberField("slices", r.slices());
+      g.writeFieldName(BYTES);
+      g.writeNumber(r.bytes());
+      g.writeFieldName(SHARD);
+      g.writeNumber(r.shard());
+      g.writeFieldName(SLICES);
+      g.writeNumber(r.slices());
       if (values) {
         g.writeStringField("value", valueOf(reader, r));
       }
