@@ -98,8 +98,8 @@ public record BundleEntry(
    * fields, a repeated shape, a malformed or negative value, an invalid shape) returns null, and
    * the protobuf parser decides, with its own messages. Where both accept, they agree: protobuf's
    * rules are followed (a repeated scalar field keeps its last value; an int32 is the low 32 bits
-   * of a varint of up to ten bytes; a dim's name and a shape's unknown_rank are read and ignored,
-   * as {@link TensorShape#fromProtoOrNull} ignores them).
+   * of a varint of up to ten bytes; a shape's unknown_rank is read and ignored, as {@link
+   * TensorShape#fromProtoOrNull} ignores it). Named dims go to protobuf, which checks the name.
    */
   static BundleEntry decodeCommon(byte[] b, TensorShape previous) {
     WireCursor c = new WireCursor(b, 0, b.length);
@@ -175,13 +175,8 @@ public record BundleEntry(
           int dimTag = d.bytes[d.pos++];
           if (dimTag == 0x08) {
             dimSize = d.varint();
-          } else if (dimTag == 0x12) {
-            int nameLength = d.length();
-            if (nameLength < 0) {
-              return null;
-            }
-            d.pos += nameLength;
           } else {
+            // A dim's name (which proto3 requires to be UTF-8) or any other field.
             return null;
           }
           if (d.bad) {
