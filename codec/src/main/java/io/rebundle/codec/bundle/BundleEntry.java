@@ -81,12 +81,11 @@ public record BundleEntry(
 
   /**
    * As {@link #decode(byte[], String, String)} for a binary key, which is rendered for a message
-   * only when the entry is bad; {@code previous} (may be null) is returned as the shape when the
-   * dims are the same, so an index of like tensors shares one shape (and its cached text).
+   * only when the entry is bad; shapes come from {@code shapes} (may be null), so the entries of an
+   * index share one instance (and its cached text) per shape they repeat.
    */
-  public static BundleEntry decode(
-      byte[] value, String indexFile, byte[] key, TensorShape previous) {
-    BundleEntry common = decodeCommon(value, previous);
+  static BundleEntry decode(byte[] value, String indexFile, byte[] key, TensorShape.Recent shapes) {
+    BundleEntry common = decodeCommon(value, shapes);
     return common != null
         ? common
         : decodeWithProtobuf(value, indexFile, io.rebundle.codec.util.Bytes.printable(key));
@@ -101,7 +100,7 @@ public record BundleEntry(
    * of a varint of up to ten bytes; a shape's unknown_rank is read and ignored, as {@link
    * TensorShape#fromProtoOrNull} ignores it). Named dims go to protobuf, which checks the name.
    */
-  static BundleEntry decodeCommon(byte[] b, TensorShape previous) {
+  static BundleEntry decodeCommon(byte[] b, TensorShape.Recent shapes) {
     WireCursor c = new WireCursor(b, 0, b.length);
     int dtype = 0;
     int shard = 0;
@@ -121,7 +120,7 @@ public record BundleEntry(
           if (len < 0) {
             return null;
           }
-          shape = shape(new WireCursor(b, c.pos, c.pos + len), previous);
+          shape = shape(new WireCursor(b, c.pos, c.pos + len), shapes);
           if (shape == null) {
             return null;
           }
@@ -153,13 +152,13 @@ public record BundleEntry(
       return null;
     }
     if (shape == null) {
-      shape = previous != null && previous.isScalar() ? previous : TensorShape.SCALAR;
+      shape = TensorShape.SCALAR;
     }
     return new BundleEntry(dtype, shape, shard, offset, size, crc, List.of());
   }
 
   /** A TensorShapeProto of dims only (and unknown_rank); null if anything else or invalid. */
-  private static TensorShape shape(WireCursor c, TensorShape previous) {
+  private static TensorShape shape(WireCursor c, TensorShape.Recent shapes) {
     long[] dims = new long[4];
     int rank = 0;
     while (c.pos < c.end) {
@@ -200,10 +199,9 @@ public record BundleEntry(
         return null;
       }
     }
-    if (previous != null && previous.hasDims(dims, rank)) {
-      return previous;
-    }
-    return TensorShape.ofOrNull(java.util.Arrays.copyOf(dims, rank));
+    return shapes != null
+        ? shapes.of(dims, rank)
+        : TensorShape.ofOrNull(java.util.Arrays.copyOf(dims, rank));
   }
 
   /** Reads varints within {@code [pos, end)} of a byte array; {@code bad} once one is malformed. */

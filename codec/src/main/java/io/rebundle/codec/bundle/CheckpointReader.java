@@ -161,8 +161,8 @@ public final class CheckpointReader implements AutoCloseable {
         new Iterator<>() {
           private final TableReader.EntryIterator it = table.iterator();
           private final String indexFile = indexFile();
-          // Shared by consecutive entries of the same dims (most indexes repeat a few shapes).
-          private TensorShape lastShape;
+          // Most indexes repeat a few shapes: their entries share one instance per shape.
+          private final TensorShape.Recent shapes = new TensorShape.Recent();
           private IndexRecord next = advance(true);
 
           private IndexRecord advance(boolean first) {
@@ -183,9 +183,7 @@ public final class CheckpointReader implements AutoCloseable {
                     indexFile, Bytes.printable(key), it.blockOffset(), e);
               }
             }
-            BundleEntry entry = BundleEntry.decode(it.value(), indexFile, key, lastShape);
-            lastShape = entry.shape();
-            return new IndexRecord(key, entry);
+            return new IndexRecord(key, BundleEntry.decode(it.value(), indexFile, key, shapes));
           }
 
           @Override

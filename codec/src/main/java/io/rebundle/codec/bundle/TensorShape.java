@@ -96,6 +96,33 @@ public final class TensorShape implements java.io.Serializable {
     return rank == dims.length && Arrays.equals(dims, 0, rank, d, 0, rank);
   }
 
+  /**
+   * The shapes an index reader made last, in 64 slots chosen by the dims' hash: the entries of an
+   * index repeat a few shapes (a model's layers), and each repeat gets the same instance, whose
+   * text is then made once. Not thread-safe; one per iteration.
+   */
+  static final class Recent {
+    private final TensorShape[] slots = new TensorShape[64];
+
+    /** The shape of the first {@code rank} of {@code dims} (not kept), or null if invalid. */
+    TensorShape of(long[] dims, int rank) {
+      int h = 1;
+      for (int i = 0; i < rank; i++) {
+        h = 31 * h + Long.hashCode(dims[i]);
+      }
+      int slot = (h ^ (h >>> 16)) & (slots.length - 1);
+      TensorShape cached = slots[slot];
+      if (cached != null && cached.hasDims(dims, rank)) {
+        return cached;
+      }
+      TensorShape made = ofOrNull(Arrays.copyOf(dims, rank));
+      if (made != null) {
+        slots[slot] = made;
+      }
+      return made;
+    }
+  }
+
   /** Decodes a shape; returns null if it is invalid (the caller reports with its own context). */
   static TensorShape fromProtoOrNull(TensorShapeProto proto) {
     long[] d = new long[proto.getDimCount()];

@@ -201,14 +201,19 @@ class BundleEntryTest {
   }
 
   @Test
-  void handDecoderSharesThePreviousShapeWhenTheDimsAreTheSame() {
-    TensorShape previous = TensorShape.of(3, 4);
-    byte[] same = BundleEntry.of(DType.FLOAT, TensorShape.of(3, 4), 0, 0, 48, 0).encode();
-    byte[] other = BundleEntry.of(DType.FLOAT, TensorShape.of(4, 3), 0, 0, 48, 0).encode();
-    assertTrue(BundleEntry.decodeCommon(same, previous).shape() == previous);
-    BundleEntry e = BundleEntry.decodeCommon(other, previous);
-    assertEquals(TensorShape.of(4, 3), e.shape());
-    assertFalse(e.shape() == previous);
+  void handDecoderSharesOneShapePerDimsThroughTheRecentShapes() {
+    TensorShape.Recent shapes = new TensorShape.Recent();
+    byte[] a = BundleEntry.of(DType.FLOAT, TensorShape.of(3, 4), 0, 0, 48, 0).encode();
+    byte[] b = BundleEntry.of(DType.FLOAT, TensorShape.of(4, 3), 0, 48, 48, 0).encode();
+    TensorShape first = BundleEntry.decodeCommon(a, shapes).shape();
+    TensorShape other = BundleEntry.decodeCommon(b, shapes).shape();
+    assertEquals(TensorShape.of(3, 4), first);
+    assertEquals(TensorShape.of(4, 3), other);
+    assertFalse(first == other);
+    // Alternating shapes (kernel, bias, kernel, ...) still find their instance.
+    assertTrue(BundleEntry.decodeCommon(a, shapes).shape() == first);
+    assertTrue(BundleEntry.decodeCommon(b, shapes).shape() == other);
+    assertTrue(BundleEntry.decode(a, "x.index", new byte[] {'k'}, shapes).shape() == first);
   }
 
   /** Anything else is left to protobuf, whose result (or message) is the decoder's. */
