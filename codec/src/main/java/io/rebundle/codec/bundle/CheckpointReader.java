@@ -160,6 +160,9 @@ public final class CheckpointReader implements AutoCloseable {
     return () ->
         new Iterator<>() {
           private final TableReader.EntryIterator it = table.iterator();
+          private final String indexFile = indexFile();
+          // Most indexes repeat a few shapes: their entries share one instance per shape.
+          private final TensorShape.Recent shapes = new TensorShape.Recent();
           private IndexRecord next = advance(true);
 
           private IndexRecord advance(boolean first) {
@@ -177,11 +180,10 @@ public final class CheckpointReader implements AutoCloseable {
                 SliceKeys.decode(key);
               } catch (MalformedBytesException e) {
                 throw Errors.malformedSliceKey(
-                    indexFile(), Bytes.printable(key), it.blockOffset(), e);
+                    indexFile, Bytes.printable(key), it.blockOffset(), e);
               }
             }
-            return new IndexRecord(
-                key, BundleEntry.decode(it.value(), indexFile(), Bytes.printable(key)));
+            return new IndexRecord(key, BundleEntry.decode(it.value(), indexFile, key, shapes));
           }
 
           @Override

@@ -86,6 +86,43 @@ public final class TensorShape implements java.io.Serializable {
     return b.build();
   }
 
+  /** A shape of {@code dims} (not copied), or null if they are invalid. */
+  static TensorShape ofOrNull(long[] dims) {
+    return problem(dims) == null ? new TensorShape(dims) : null;
+  }
+
+  /** Whether this shape's dims are the first {@code rank} of {@code d}. */
+  boolean hasDims(long[] d, int rank) {
+    return rank == dims.length && Arrays.equals(dims, 0, rank, d, 0, rank);
+  }
+
+  /**
+   * The shapes an index reader made last, in 64 slots chosen by the dims' hash: the entries of an
+   * index repeat a few shapes (a model's layers), and each repeat gets the same instance, whose
+   * text is then made once. Not thread-safe; one per iteration.
+   */
+  static final class Recent {
+    private final TensorShape[] slots = new TensorShape[64];
+
+    /** The shape of the first {@code rank} of {@code dims} (not kept), or null if invalid. */
+    TensorShape of(long[] dims, int rank) {
+      int h = 1;
+      for (int i = 0; i < rank; i++) {
+        h = 31 * h + Long.hashCode(dims[i]);
+      }
+      int slot = (h ^ (h >>> 16)) & (slots.length - 1);
+      TensorShape cached = slots[slot];
+      if (cached != null && cached.hasDims(dims, rank)) {
+        return cached;
+      }
+      TensorShape made = ofOrNull(Arrays.copyOf(dims, rank));
+      if (made != null) {
+        slots[slot] = made;
+      }
+      return made;
+    }
+  }
+
   /** Decodes a shape; returns null if it is invalid (the caller reports with its own context). */
   static TensorShape fromProtoOrNull(TensorShapeProto proto) {
     long[] d = new long[proto.getDimCount()];
@@ -108,6 +145,18 @@ public final class TensorShape implements java.io.Serializable {
   /** numpy-style: {@code [2, 3]}, {@code []} for scalars. */
   @Override
   public String toString() {
+    String t = text;
+    if (t == null) {
+      t = format();
+      text = t;
+    }
+    return t;
+  }
+
+  /** The text of {@link #toString()}, kept once made: listings print each shape repeatedly. */
+  private transient String text;
+
+  private String format() {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < dims.length; i++) {
       if (i > 0) {

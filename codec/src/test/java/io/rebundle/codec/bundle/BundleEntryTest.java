@@ -174,4 +174,136 @@ class BundleEntryTest {
     BundleEntry moved = e.withLocation(2, 1000);
     assertEquals(BundleEntry.of(DType.HALF, TensorShape.of(3), 2, 1000, 6, 42), moved);
   }
+
+  /** Entries the hand decoder reads itself: it must agree with protobuf's parser on each. */
+  @Test
+  void handDecoderAgreesWithProtobufOnCommonEntries() {
+    int crc = Varints.getFixed32(hex("37 38 58 B4"), 0);
+    String[] encodings = {
+      "08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4", // the spec's int64 scalar
+      spaced(BundleEntry.of(DType.FLOAT, TensorShape.of(3, 4), 2, 1234, 48, crc).encode()),
+      "08 FF FF FF FF FF FF FF FF FF 01", // dtype -1: an int32 as a ten-byte varint
+      "18 01 18 02 28 04", // a repeated scalar keeps its last value
+      "12 06 12 02 08 03 18 01 28 0C", // unknown_rank is ignored
+      "28 04 08 01 35 01 02 03 04", // fields out of order
+      "08 07", // no shape: a scalar
+    };
+    for (String h : encodings) {
+      byte[] b = hex(h);
+      BundleEntry fast = BundleEntry.decodeCommon(b, null);
+      assertEquals(BundleEntry.decodeWithProtobuf(b, "x.index", "k"), fast, h);
+      assertEquals(fast, BundleEntry.decode(b, "x.index", "k"), h);
+    }
+    assertEquals(-1, BundleEntry.decodeCommon(hex(encodings[2]), null).dtypeCode());
+    assertEquals(2, BundleEntry.decodeCommon(hex(encodings[3]), null).shardId());
+    assertEquals(TensorShape.of(3), BundleEntry.decodeCommon(hex(encodings[4]), null).shape());
+    assertEquals(0x04030201, BundleEntry.decodeCommon(hex(encodings[5]), null).crc32c());
+  }
+
+  @Test
+  void handDecoderSharesOneShapePerDimsThroughTheRecentShapes() {
+    TensorShape.Recent shapes = new TensorShape.Recent();
+    byte[] a = BundleEntry.of(DType.FLOAT, TensorShape.of(3, 4), 0, 0, 48, 0).encode();
+    byte[] b = BundleEntry.of(DType.FLOAT, TensorShape.of(4, 3), 0, 48, 48, 0).encode();
+    TensorShape first = BundleEntry.decodeCommon(a, shapes).shape();
+    TensorShape other = BundleEntry.decodeCommon(b, shapes).shape();
+    assertEquals(TensorShape.of(3, 4), first);
+    assertEquals(TensorShape.of(4, 3), other);
+    assertFalse(first == other);
+    // Alternating shapes (kernel, bias, kernel, ...) still find their instance.
+    assertTrue(BundleEntry.decodeCommon(a, shapes).shape() == first);
+    assertTrue(BundleEntry.decodeCommon(b, shapes).shape() == other);
+    assertTrue(BundleEntry.decode(a, "x.index", new byte[] {'k'}, shapes).shape() == first);
+  }
+
+  /** Anything else is left to protobuf, whose result (or message) is the decoder's. */
+  @Test
+  void handDecoderLeavesUnusualEntriesToProtobuf() {
+    byte[] sliced = hex(EMB_FULL_ENTRY);
+    assertEquals(null, BundleEntry.decodeCommon(sliced, null));
+    assertEquals(2, BundleEntry.decode(sliced, "x.index", "emb").slices().size());
+    byte[] unknownField = hex("08 01 40 05 28 04");
+    assertEquals(null, BundleEntry.decodeCommon(unknownField, null));
+    assertEquals(4, BundleEntry.decode(unknownField, "x.index", "k").size());
+    byte[] namedDim = hex("12 09 12 05 08 03 12 01 78 18 01 28 0C");
+    assertEquals(null, BundleEntry.decodeCommon(namedDim, null));
+    assertEquals(TensorShape.of(3), BundleEntry.decode(namedDim, "x.index", "k").shape());
+    byte[] key = {0, 'k'};
+    CorruptCheckpointException truncated =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> BundleEntry.decode(hex("08 FF"), "x.index", key, null));
+    assertTrue(
+        truncated
+            .getMessage()
+            .startsWith("Cannot read x.index: entry for key \\x00k not parseable"),
+        truncated.getMessage());
+    CorruptCheckpointException negative =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> BundleEntry.decode(hex("20 FF FF FF FF FF FF FF FF FF 01"), "x.index", "k"));
+    assertEquals(
+        "Cannot read x.index: entry for key k has negative location: shard 0, offset -1, size 0",
+        negative.getMessage());
+    CorruptCheckpointException badDim =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                BundleEntry.decode(
+                    hex("12 0D 12 0B 08 FF FF FF FF FF FF FF FF FF 01"), "x.index", "k"));
+    assertEquals("Cannot read x.index: invalid tensor shape for key k: [-1]", badDim.getMessage());
+  }
+
+  /**
+   * Seeded mutations of real encodings (bytes flipped, cut, inserted): whenever the hand decoder
+   * accepts, protobuf's parser gives the same entry; decode's result or message is protobuf's.
+   */
+  @Test
+  void handDecoderAgreesWithProtobufOnMutatedBytes() {
+    byte[][] seeds = {
+      BundleEntry.of(DType.FLOAT, TensorShape.of(3, 4), 2, 1234, 48, 0x12345678).encode(),
+      hex("08 09 12 00 20 90 A6 8F 57 28 08 35 37 38 58 B4"),
+      hex("12 09 12 05 08 03 12 01 78 18 01 28 0C"),
+      hex(EMB_FULL_ENTRY),
+    };
+    java.util.Random random = new java.util.Random(11);
+    int accepted = 0;
+    for (int i = 0; i < 20000; i++) {
+      byte[] b = seeds[random.nextInt(seeds.length)].clone();
+      int edits = 1 + random.nextInt(3);
+      for (int e = 0; e < edits && b.length > 0; e++) {
+        int at = random.nextInt(b.length);
+        switch (random.nextInt(3)) {
+          case 0 -> b[at] = (byte) random.nextInt(256);
+          case 1 -> b = java.util.Arrays.copyOf(b, at);
+          default -> {
+            byte[] longer = new byte[b.length + 1];
+            System.arraycopy(b, 0, longer, 0, at);
+            longer[at] = (byte) random.nextInt(256);
+            System.arraycopy(b, at, longer, at + 1, b.length - at);
+            b = longer;
+          }
+        }
+      }
+      String expected;
+      try {
+        expected = BundleEntry.decodeWithProtobuf(b, "x.index", "k").toString();
+      } catch (CorruptCheckpointException e) {
+        expected = e.getMessage();
+      }
+      BundleEntry fast = BundleEntry.decodeCommon(b, null);
+      if (fast != null) {
+        accepted++;
+        assertEquals(expected, fast.toString(), spaced(b));
+      }
+      String actual;
+      try {
+        actual = BundleEntry.decode(b, "x.index", "k").toString();
+      } catch (CorruptCheckpointException e) {
+        actual = e.getMessage();
+      }
+      assertEquals(expected, actual, spaced(b));
+    }
+    assertTrue(accepted > 1000, "accepted " + accepted);
+  }
 }

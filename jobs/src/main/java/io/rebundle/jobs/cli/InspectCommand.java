@@ -1,6 +1,7 @@
 package io.rebundle.jobs.cli;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
 import io.rebundle.codec.CheckpointNotFoundException;
 import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.bundle.BundleEntry;
@@ -10,6 +11,7 @@ import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
 import io.rebundle.codec.bundle.SliceKeys;
 import io.rebundle.codec.bundle.Tensor;
+import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.ObjectGraph;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.jobs.util.Json;
@@ -556,22 +558,30 @@ public final class InspectCommand implements Callable<Integer> {
     }
   }
 
-  /** Two passes over the index: the first sizes the columns and totals, the second prints. */
+  /**
+   * Two passes over the index: the first sizes the columns and totals, the second prints. Without
+   * --tensor or --keys the first pass needs no row: a key of ASCII bytes is as many characters
+   * long, and a shape's text is kept by the shape (consecutive entries of the same dims share it).
+   */
   private void printTable(PrintWriter out, CheckpointReader reader, boolean tf2) {
     long[] totals = new long[4]; // rows, bytes, key width, shape width
     totals[2] = 3;
     totals[3] = 5;
-    forEachRow(
-        reader,
-        r -> {
-          if (!selected(r)) {
-            return;
-          }
-          totals[0]++;
-          totals[1] += r.bytes();
-          totals[2] = Math.max(totals[2], r.key().length());
-          totals[3] = Math.max(totals[3], r.entry().shape().toString().length());
-        });
+    if (tensor == null && keyPattern == null) {
+      widthsOfAll(reader, totals);
+    } else {
+      forEachRow(
+          reader,
+          r -> {
+            if (!selected(r)) {
+              return;
+            }
+            totals[0]++;
+            totals[1] += r.bytes();
+            totals[2] = Math.max(totals[2], r.key().length());
+            totals[3] = Math.max(totals[3], r.entry().shape().toString().length());
+          });
+    }
     out.print("prefix: " + reader.prefix() + "\n");
     out.print(
         "format: "
@@ -591,68 +601,134 @@ public final class InspectCommand implements Callable<Integer> {
             + "\n");
     int keyWidth = (int) totals[2];
     int shapeWidth = (int) totals[3];
-    StringBuilder line = new StringBuilder(256);
-    row(line, keyWidth, shapeWidth, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
-    out.print(line);
+    TableLines lines = new TableLines(out, keyWidth, shapeWidth);
+    lines.row("KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES");
     forEachRow(
         reader,
         r -> {
           if (!selected(r)) {
             return;
           }
-          line.setLength(0);
-          row(
-              line,
-              keyWidth,
-              shapeWidth,
-              r.key(),
-              r.entry().dtypeName(),
-              r.entry().shape().toString(),
-              Long.toString(r.bytes()),
-              Integer.toString(r.shard()),
-              Integer.toString(r.slices()));
-          out.print(line);
+          lines.row(r);
           if (values) {
+            lines.flush();
             out.println(indent(valueOf(reader, r)));
           }
         });
+    lines.flush();
   }
 
   /**
-   * One table line; the same layout as {@code %-Ks %-10s %-Ss %12s %5s %6s}, without Formatter's
-   * cost.
+   * The first pass of {@link #printTable} when every row is printed: the same totals and widths as
+   * one made from {@link #forEachRow}'s rows (whose bytes for a sliced tensor are its slices' sum).
    */
-  private static void row(
-      StringBuilder sb,
-      int keyWidth,
-      int shapeWidth,
-      String key,
-      String dtype,
-      String shape,
-      String bytes,
-      String shard,
-      String slices) {
-    left(sb, key, keyWidth).append("  ");
-    left(sb, dtype, 10).append("  ");
-    left(sb, shape, shapeWidth).append("  ");
-    right(sb, bytes, 12).append("  ");
-    right(sb, shard, 5).append("  ");
-    right(sb, slices, 6).append('\n');
+  static void widthsOfAll(CheckpointReader reader, long[] totals) {
+    Map<String, long[]> sliceBytes = new HashMap<>();
+    for (IndexRecord r : reader.records()) {
+      BundleEntry e = r.entry();
+      if (r.isSliceEntry()) {
+        String name = SliceKeys.decode(r.key()).name();
+        sliceBytes.computeIfAbsent(name, k -> new long[1])[0] += e.size();
+        continue;
+      }
+      totals[0]++;
+      if (e.isSliced()) {
+        long[] b = sliceBytes.get(r.name());
+        totals[1] += b == null ? 0 : b[0];
+      } else {
+        totals[1] += e.size();
+      }
+      totals[2] = Math.max(totals[2], keyLength(r.key()));
+      totals[3] = Math.max(totals[3], e.shape().toString().length());
+    }
   }
 
-  private static StringBuilder left(StringBuilder sb, String s, int width) {
-    sb.append(s);
-    for (int i = s.length(); i < width; i++) {
-      sb.append(' ');
+  /** The length of {@code new String(key, UTF_8)}, without making it for an ASCII key. */
+  private static int keyLength(byte[] key) {
+    for (byte b : key) {
+      if (b < 0) {
+        return new String(key, java.nio.charset.StandardCharsets.UTF_8).length();
+      }
     }
-    return sb;
+    return key.length;
   }
 
-  private static StringBuilder right(StringBuilder sb, String s, int width) {
-    for (int i = s.length(); i < width; i++) {
-      sb.append(' ');
+  /**
+   * Table lines in the layout {@code %-Ks %-10s %-Ss %12s %5s %6s}, laid out in a character buffer
+   * that goes to the writer a block at a time (no Formatter, no String per line).
+   */
+  static final class TableLines {
+    private final PrintWriter out;
+    private final int keyWidth;
+    private final int shapeWidth;
+    private char[] buf = new char[1 << 16];
+    private int n;
+
+    TableLines(PrintWriter out, int keyWidth, int shapeWidth) {
+      this.out = out;
+      this.keyWidth = keyWidth;
+      this.shapeWidth = shapeWidth;
     }
-    return sb.append(s);
+
+    void row(Row r) {
+      row(
+          r.key(),
+          r.entry().dtypeName(),
+          r.entry().shape().toString(),
+          Long.toString(r.bytes()),
+          Integer.toString(r.shard()),
+          Integer.toString(r.slices()));
+    }
+
+    void row(String key, String dtype, String shape, String bytes, String shard, String slices) {
+      int most =
+          Math.max(key.length(), keyWidth)
+              + Math.max(dtype.length(), 10)
+              + Math.max(shape.length(), shapeWidth)
+              + Math.max(bytes.length(), 12)
+              + Math.max(shard.length(), 5)
+              + Math.max(slices.length(), 6)
+              + 12; // two spaces after each column (the last two become the newline)
+      if (buf.length - n < most) {
+        flush();
+        if (buf.length < most) {
+          buf = new char[most];
+        }
+      }
+      left(key, keyWidth);
+      left(dtype, 10);
+      left(shape, shapeWidth);
+      right(bytes, 12);
+      right(shard, 5);
+      right(slices, 6);
+      buf[n - 2] = '\n'; // the two spaces after the last column: one newline instead
+      n--;
+    }
+
+    private void left(String s, int width) {
+      s.getChars(0, s.length(), buf, n);
+      n += s.length();
+      pad(Math.max(width - s.length(), 0) + 2);
+    }
+
+    private void right(String s, int width) {
+      pad(width - s.length());
+      s.getChars(0, s.length(), buf, n);
+      n += s.length();
+      pad(2);
+    }
+
+    private void pad(int count) {
+      if (count > 0) {
+        java.util.Arrays.fill(buf, n, n + count, ' ');
+        n += count;
+      }
+    }
+
+    void flush() {
+      out.write(buf, 0, n);
+      n = 0;
+    }
   }
 
   private String valueOf(CheckpointReader reader, Row r) {
@@ -706,23 +782,40 @@ public final class InspectCommand implements Callable<Integer> {
         });
   }
 
+  // A row's field names, quoted and escaped once rather than for each of a million rows.
+  private static final SerializedString PREFIX = new SerializedString("prefix");
+  private static final SerializedString KEY = new SerializedString("key");
+  private static final SerializedString DTYPE = new SerializedString("dtype");
+  private static final SerializedString SHAPE = new SerializedString("shape");
+  private static final SerializedString BYTES = new SerializedString("bytes");
+  private static final SerializedString SHARD = new SerializedString("shard");
+  private static final SerializedString SLICES = new SerializedString("slices");
+
   /** One tensor as a JSON object (an element of "tensors", or a line of --jsonl). */
   private void writeRow(JsonGenerator g, CheckpointReader reader, Row r) {
     try {
       g.writeStartObject();
       if (jsonl) {
-        g.writeStringField("prefix", reader.prefix());
+        g.writeFieldName(PREFIX);
+        g.writeString(reader.prefix());
       }
-      g.writeStringField("key", r.key());
-      g.writeStringField("dtype", r.entry().dtypeName());
-      g.writeArrayFieldStart("shape");
-      for (long d : r.entry().shape().dims()) {
-        g.writeNumber(d);
+      g.writeFieldName(KEY);
+      g.writeString(r.key());
+      g.writeFieldName(DTYPE);
+      g.writeString(r.entry().dtypeName());
+      g.writeFieldName(SHAPE);
+      g.writeStartArray();
+      TensorShape shape = r.entry().shape();
+      for (int i = 0; i < shape.rank(); i++) {
+        g.writeNumber(shape.dim(i));
       }
       g.writeEndArray();
-      g.writeNumberField("bytes", r.bytes());
-      g.writeNumberField("shard", r.shard());
-      g.writeNumberField("slices", r.slices());
+      g.writeFieldName(BYTES);
+      g.writeNumber(r.bytes());
+      g.writeFieldName(SHARD);
+      g.writeNumber(r.shard());
+      g.writeFieldName(SLICES);
+      g.writeNumber(r.slices());
       if (values) {
         g.writeStringField("value", valueOf(reader, r));
       }

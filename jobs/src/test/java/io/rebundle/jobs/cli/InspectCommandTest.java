@@ -3,6 +3,8 @@ package io.rebundle.jobs.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rebundle.codec.bundle.BundleEntry;
+import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointWriter;
 import io.rebundle.codec.bundle.DType;
 import io.rebundle.codec.bundle.Tensor;
@@ -217,5 +219,98 @@ class InspectCommandTest {
       assertEquals(0, r.exitCode());
       assertTrue(r.out().startsWith("Usage: rebundle " + cmd), r.out());
     }
+  }
+
+  /**
+   * The table's fast path (a sizing pass without rows, lines laid out in a character buffer) prints
+   * what the rows formatted with {@link String#format} print: slices folded across shards, string
+   * tensors, a non-ASCII key, a dtype name wider than its column, many shards.
+   */
+  @Test
+  void fastTableIsTheFormattedRowsByteForByte() {
+    String prefix = dir.resolve("many").toString();
+    LocalFileIO files = new LocalFileIO();
+    try (CheckpointWriter w = CheckpointWriter.create(files, prefix, 5, false)) {
+      w.addSlice(
+          3,
+          "emb",
+          TensorShape.of(4, 2),
+          TensorSlice.parse("0,2:-"),
+          Tensor.of(DType.FLOAT, TensorShape.of(2, 2), new byte[16]));
+      w.addSlice(
+          1,
+          "emb",
+          TensorShape.of(4, 2),
+          TensorSlice.parse("2,2:-"),
+          Tensor.of(DType.FLOAT, TensorShape.of(2, 2), new byte[16]));
+      w.addSlice(
+          4,
+          "part/w",
+          TensorShape.of(6),
+          TensorSlice.parse("0,3"),
+          Tensor.of(DType.DOUBLE, TensorShape.of(3), new byte[24]));
+      w.addSlice(
+          2,
+          "part/w",
+          TensorShape.of(6),
+          TensorSlice.parse("3,3"),
+          Tensor.of(DType.DOUBLE, TensorShape.of(3), new byte[24]));
+      w.add(
+          2,
+          "vocab",
+          Tensor.ofStrings(
+              TensorShape.of(3), List.of("a".getBytes(), new byte[0], "xyz".getBytes())));
+      w.add(0, "wörter/ß", Tensor.of(DType.FLOAT, TensorShape.of(2, 3), new byte[24]));
+      w.add(
+          4,
+          "a/rather/long/scope/name/for/a/variable/kernel",
+          Tensor.of(DType.INT8, TensorShape.of(1, 2, 3, 1, 1, 1), new byte[6]));
+      w.addEntry(
+          "unknown".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          new BundleEntry(1234, TensorShape.of(2), 0, 0, 0, 0, List.of()));
+      w.finish();
+    }
+    List<InspectCommand.Row> rows = new java.util.ArrayList<>();
+    try (CheckpointReader reader = CheckpointReader.openPrefix(files, prefix)) {
+      InspectCommand.forEachRow(reader, rows::add);
+    }
+    int keyWidth = 3;
+    int shapeWidth = 5;
+    long bytes = 0;
+    for (InspectCommand.Row row : rows) {
+      keyWidth = Math.max(keyWidth, row.key().length());
+      shapeWidth = Math.max(shapeWidth, row.entry().shape().toString().length());
+      bytes += row.bytes();
+    }
+    String fmt = "%-" + keyWidth + "s  %-10s  %-" + shapeWidth + "s  %12s  %5s  %6s%n";
+    StringBuilder expected = new StringBuilder();
+    expected.append(String.format(fmt, "KEY", "DTYPE", "SHAPE", "BYTES", "SHARD", "SLICES"));
+    for (InspectCommand.Row row : rows) {
+      expected.append(
+          String.format(
+              fmt,
+              row.key(),
+              row.entry().dtypeName(),
+              row.entry().shape(),
+              row.bytes(),
+              row.shard(),
+              row.slices()));
+    }
+    String format =
+        "format: tf1 (name-based), 5 shards, " + rows.size() + " tensors, " + bytes + " bytes";
+    String body = expected.toString().replace(System.lineSeparator(), "\n");
+    assertEquals(6, rows.size());
+    assertTrue(body.contains("\nunknown  "), body);
+    assertTrue(body.contains("  dtype<1234>  [2]  "), body);
+    assertTrue(body.contains("\nemb  "), body);
+
+    CliRunner all = CliRunner.run("inspect", prefix);
+    assertEquals(0, all.exitCode(), all.err());
+    assertEquals("prefix: " + prefix + "\n" + format + "\n" + body, all.out());
+    // --keys '' selects every row through the general path (rows sized one by one).
+    CliRunner selected = CliRunner.run("inspect", "--keys", "", prefix);
+    assertEquals(0, selected.exitCode(), selected.err());
+    assertEquals(
+        "prefix: " + prefix + "\n" + format + " (selected by --keys)\n" + body, selected.out());
   }
 }
