@@ -69,8 +69,20 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   ConvertCommand(JavaSparkContext lentContext) {
-    this.lentContext = lentContext;
+    this(lentContext, java.util.function.UnaryOperator.identity());
   }
+
+  /**
+   * A lent context, and a decorator of the storage (tests wrap it in a slow or failing one); the
+   * decorated storage is what the tasks use, so it must be serializable.
+   */
+  ConvertCommand(
+      JavaSparkContext lentContext, java.util.function.UnaryOperator<FileIO> storageDecorator) {
+    this.lentContext = lentContext;
+    this.storageDecorator = storageDecorator;
+  }
+
+  private final java.util.function.UnaryOperator<FileIO> storageDecorator;
 
   @Option(
       names = "--to",
@@ -316,12 +328,18 @@ public final class ConvertCommand implements Callable<Integer> {
         lentContext != null
             ? lentContext
             : SparkContexts.create("rebundle convert", master, sparkConf, err);
+    // -q also for a lent context, whose settings were fixed before this command ran.
+    String progressBefore = sc.getLocalProperty(ConvertJob.PROGRESS_PROPERTY);
+    if (Main.quiet(spec)) {
+      sc.setLocalProperty(ConvertJob.PROGRESS_PROPERTY, "false");
+    }
     try {
       FileIO io =
-          StorageOptions.forLocations(
-              StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-              source,
-              destination);
+          storageDecorator.apply(
+              StorageOptions.forLocations(
+                  StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
+                  source,
+                  destination));
       refuseReuseOfSafetensors(io);
       for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
@@ -335,6 +353,8 @@ public final class ConvertCommand implements Callable<Integer> {
     } finally {
       if (lentContext == null) {
         sc.close();
+      } else {
+        sc.setLocalProperty(ConvertJob.PROGRESS_PROPERTY, progressBefore);
       }
     }
     out.flush();

@@ -586,14 +586,21 @@ public final class ConvertJob {
   }
 
   /**
-   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code >
-   * log}); {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener
-   * stays off: with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2)
-   * twice in a row.
+   * Progress for every Spark run: a terminal line, or log lines every interval when stderr is not a
+   * terminal (Airflow, {@code > log}), embedded or on a cluster. Off with {@code -q}, which sets
+   * the local property {@value #PROGRESS_PROPERTY}=false on the context (so it also holds for a
+   * context the command did not create), or with {@code --conf rebundle.progress=false}.
    */
-  private static boolean showProgress(JavaSparkContext sc) {
-    return sc.getConf().getBoolean("rebundle.progress", System.console() != null || sc.isLocal());
+  static boolean showProgress(JavaSparkContext sc) {
+    String local = sc.getLocalProperty(PROGRESS_PROPERTY);
+    if (local != null) {
+      return Boolean.parseBoolean(local);
+    }
+    return sc.getConf().getBoolean(PROGRESS_PROPERTY, true);
   }
+
+  /** Spark setting and local property that turn convert's progress off ({@code false}). */
+  public static final String PROGRESS_PROPERTY = "rebundle.progress";
 
   /**
    * A location as every JVM of the job can resolve it: a relative location becomes absolute against
