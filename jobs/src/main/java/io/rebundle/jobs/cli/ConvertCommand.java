@@ -324,6 +324,7 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
+    heartbeatForProgress(sparkConf, Progress.intervalSeconds());
     JavaSparkContext sc =
         lentContext != null
             ? lentContext
@@ -359,6 +360,21 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /** Spark's own default time between executor heartbeats, in seconds. */
+  static final long SPARK_HEARTBEAT_SECONDS = 10;
+
+  /**
+   * Running tasks report their bytes with their executor's heartbeat, so a progress interval
+   * shorter than Spark's heartbeat (10 s) would print the same numbers twice: such an interval also
+   * sets spark.executor.heartbeatInterval, unless the user set it.
+   */
+  static void heartbeatForProgress(Map<String, String> sparkConf, long intervalSeconds) {
+    if (intervalSeconds < SPARK_HEARTBEAT_SECONDS
+        && !"false".equals(sparkConf.get("rebundle.progress"))) {
+      sparkConf.putIfAbsent("spark.executor.heartbeatInterval", intervalSeconds + "s");
+    }
   }
 
   /**
