@@ -172,6 +172,11 @@ for SIZE in $SIZES; do
   prep_tf2() { rm -rf "$D/tf2"; warm "$SRC"; }
   AFTER=convert_phase measure "$SIZE" "convert --to tf2, 1 shard" "$DATA" prep_tf2 -- \
     "$SUBMIT" convert "$SRC" "$D/tf2/ckpt" --to tf2 --shards 1 --no-state-file --report "$DIR/report.json"
+  # The two engines on the same job (the row above is --engine auto): where the crossover is.
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2, 1 shard, --engine local" "$DATA" prep_tf2 -- \
+    "$SUBMIT" convert "$SRC" "$D/tf2/ckpt" --to tf2 --shards 1 --no-state-file --engine local --report "$DIR/report.json"
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2, 1 shard, --engine spark" "$DATA" prep_tf2 -- \
+    "$SUBMIT" convert "$SRC" "$D/tf2/ckpt" --to tf2 --shards 1 --no-state-file --engine spark --report "$DIR/report.json"
   prep_tf2n() { rm -rf "$D/tf2n"; warm "$SRC"; }
   AFTER=convert_phase measure "$SIZE" "convert --to tf2, $SHARDS shards" "$DATA" prep_tf2n -- \
     "$SUBMIT" convert "$SRC" "$D/tf2n/ckpt" --to tf2 --shards "$SHARDS" --no-state-file --report "$DIR/report.json"
@@ -260,6 +265,10 @@ EX="$ROOT/conf/examples/tf1-ckpt"
 prep_start() { rm -rf "$DIR/startup"; warm "$EX"; }
 measure startup "convert --to tf2 (12-byte example, end to end)" 12 prep_start -- \
   "$SUBMIT" convert "$EX" "$DIR/startup/ckpt" --to tf2 --no-state-file
+measure startup "convert example --engine local" 12 prep_start -- \
+  "$SUBMIT" convert "$EX" "$DIR/startup/ckpt" --to tf2 --no-state-file --engine local
+measure startup "convert example --engine spark" 12 prep_start -- \
+  "$SUBMIT" convert "$EX" "$DIR/startup/ckpt" --to tf2 --no-state-file --engine spark
 measure startup "inspect (example, end to end)" 12 prep_start -- "$SUBMIT" inspect "$EX"
 rm -rf "$DIR/startup" "$DIR/probe"
 fi

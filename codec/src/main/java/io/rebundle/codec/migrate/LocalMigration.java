@@ -51,6 +51,19 @@ public final class LocalMigration {
    */
   public static List<TaskOutcome> runTasks(
       FileIO io, List<MigrationTask> tasks, ProgressSink progress, int threads) {
+    return runTasks(io, tasks, progress, threads, t -> {});
+  }
+
+  /**
+   * As {@link #runTasks(FileIO, List, ProgressSink, int)}, telling {@code finished} of each task
+   * that returned an outcome, from the thread that ran it (a progress display counts tasks so).
+   */
+  public static List<TaskOutcome> runTasks(
+      FileIO io,
+      List<MigrationTask> tasks,
+      ProgressSink progress,
+      int threads,
+      java.util.function.Consumer<MigrationTask> finished) {
     if (tasks.isEmpty()) {
       return List.of();
     }
@@ -63,6 +76,7 @@ public final class LocalMigration {
       List<TaskOutcome> out = new ArrayList<>();
       for (MigrationTask t : tasks) {
         out.add(t.run(io, "local", progress));
+        finished.accept(t);
       }
       return out;
     }
@@ -77,7 +91,13 @@ public final class LocalMigration {
     try {
       List<Future<TaskOutcome>> futures = new ArrayList<>();
       for (MigrationTask t : tasks) {
-        futures.add(pool.submit(() -> t.run(io, "local", progress)));
+        futures.add(
+            pool.submit(
+                () -> {
+                  TaskOutcome o = t.run(io, "local", progress);
+                  finished.accept(t);
+                  return o;
+                }));
       }
       List<TaskOutcome> out = new ArrayList<>();
       for (Future<TaskOutcome> f : futures) {

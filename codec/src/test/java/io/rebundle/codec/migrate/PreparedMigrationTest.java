@@ -128,6 +128,22 @@ class PreparedMigrationTest {
   }
 
   @Test
+  void runTasksTellsOfEachFinishedTaskOnceAndKeepsTaskOrder() throws Exception {
+    PreparedMigration m = PreparedMigration.prepare(io, request(3));
+    java.util.Map<Integer, Integer> finished = new java.util.concurrent.ConcurrentHashMap<>();
+    List<TaskOutcome> outcomes =
+        LocalMigration.runTasks(
+            io, m.tasks(), ProgressSink.NONE, 2, t -> finished.merge(t.shard(), 1, Integer::sum));
+    assertEquals(java.util.Map.of(0, 1, 1, 1, 2, 1), finished);
+    assertEquals(3, outcomes.size());
+    for (int i = 0; i < 3; i++) {
+      assertEquals(i, outcomes.get(i).shard(), "outcome " + i);
+    }
+    m.commit(outcomes);
+    assertTrue(outDir().contains("ckpt.index"), outDir().toString());
+  }
+
+  @Test
   void serializedTasksEachWriteOneFileAndTheCommitPublishesThem() throws Exception {
     PreparedMigration m = PreparedMigration.prepare(io, request(2));
     assertEquals(2, m.tasks().size());

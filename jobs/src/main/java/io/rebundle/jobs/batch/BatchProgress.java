@@ -34,7 +34,7 @@ public final class BatchProgress {
   }
 
   /** Bytes the tasks have moved so far, as the engine counts them. */
-  void watch(LongSupplier moved) {
+  public void watch(LongSupplier moved) {
     this.movedBytes = moved;
   }
 

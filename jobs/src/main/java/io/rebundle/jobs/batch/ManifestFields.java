@@ -30,7 +30,7 @@ public final class ManifestFields {
 
   /** {@code convert} options that are batch-wide, not per row. */
   static final Set<String> BATCH_WIDE =
-      Set.of("help", "version", "master", "conf", "report", "dry_run");
+      Set.of("help", "version", "master", "conf", "report", "dry_run", "engine", "local_max");
 
   private static final ManifestFields INSTANCE = new ManifestFields();
 

@@ -46,6 +46,11 @@ public final class SparkBatchEngine implements BatchEngine {
     return new AccumulatorProgress(bytes, tensors);
   }
 
+  /** Bytes the tasks of every job have moved so far, as the driver knows them. */
+  public long moved() {
+    return bytes.value();
+  }
+
   /** Spark jobs this engine ran (tests prove tiny rows share jobs). */
   public long jobs() {
     return jobs.get();

@@ -34,15 +34,15 @@ import picocli.CommandLine.Parameters;
 public final class AuditCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  private final JavaSparkContext lentContext;
+  private final io.rebundle.jobs.spark.LentContext lent;
 
   public AuditCommand() {
     this(null);
   }
 
   /** With a Spark context owned by the caller (tests, the batch command). */
-  public AuditCommand(JavaSparkContext lentContext) {
-    this.lentContext = lentContext;
+  public AuditCommand(io.rebundle.jobs.spark.LentContext lent) {
+    this.lent = lent;
   }
 
   @Parameters(
@@ -132,9 +132,7 @@ public final class AuditCommand implements Callable<Integer> {
       sparkConf.put(kv.substring(0, eq), kv.substring(eq + 1));
     }
     JavaSparkContext sc =
-        lentContext != null
-            ? lentContext
-            : SparkContexts.create("rebundle audit", master, sparkConf);
+        lent != null ? lent.context() : SparkContexts.create("rebundle audit", master, sparkConf);
     try {
       SparkSession spark = SparkSession.builder().config(sc.getConf()).getOrCreate();
       Configuration hadoop = new Configuration(sc.hadoopConfiguration());
@@ -173,27 +171,35 @@ public final class AuditCommand implements Callable<Integer> {
           r.findings().size(),
           summary.get("findings_by_severity"));
       if (report != null) {
-        write(hadoop, report, AuditReport.json(summary));
+        Reports.write(hadoop, report, AuditReport.json(summary));
       }
       if (html != null) {
-        write(hadoop, html, AuditReport.html(spark, r));
+        Reports.write(hadoop, html, AuditReport.html(spark, r));
       }
       r.tensors().unpersist();
       o.flush();
       return code;
     } finally {
-      if (lentContext == null) {
+      if (lent == null) {
         sc.close();
       }
     }
   }
 
-  private static void write(Configuration conf, String location, String text) {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
-    try (var s = p.getFileSystem(conf).create(p, true)) {
-      s.write(text.getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+  /**
+   * Writes the summary and HTML reports; a nested class, so that the Hadoop type in its signature
+   * stays out of the methods picocli reflects over for every command.
+   */
+  private static final class Reports {
+    private Reports() {}
+
+    static void write(Configuration conf, String location, String text) {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+      try (var s = p.getFileSystem(conf).create(p, true)) {
+        s.write(text.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot write " + location + ": " + e.getMessage(), e);
+      }
     }
   }
 }

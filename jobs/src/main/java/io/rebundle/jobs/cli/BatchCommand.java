@@ -6,16 +6,20 @@ import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.io.RangeReader;
 import io.rebundle.codec.migrate.MigrationRequest;
 import io.rebundle.jobs.batch.BatchDiscovery;
+import io.rebundle.jobs.batch.BatchEngine;
 import io.rebundle.jobs.batch.BatchProgress;
 import io.rebundle.jobs.batch.BatchReport;
 import io.rebundle.jobs.batch.BatchRow;
 import io.rebundle.jobs.batch.BatchRunner;
+import io.rebundle.jobs.batch.LocalBatchEngine;
 import io.rebundle.jobs.batch.Manifest;
 import io.rebundle.jobs.batch.ManifestFields;
 import io.rebundle.jobs.batch.ManifestRow;
 import io.rebundle.jobs.batch.RowResult;
 import io.rebundle.jobs.batch.SparkBatchEngine;
 import io.rebundle.jobs.convert.ConvertJob;
+import io.rebundle.jobs.convert.LocalTaskEngine;
+import io.rebundle.jobs.convert.TaskEngine;
 import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Sizes;
 import java.io.IOException;
@@ -65,14 +69,14 @@ public final class BatchCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /** A context lent by the caller (tests), never stopped; null: create one per run. */
-  private final JavaSparkContext lentContext;
+  private final io.rebundle.jobs.spark.LentContext lent;
 
   public BatchCommand() {
     this(null);
   }
 
-  BatchCommand(JavaSparkContext lentContext) {
-    this.lentContext = lentContext;
+  BatchCommand(io.rebundle.jobs.spark.LentContext lent) {
+    this.lent = lent;
   }
 
   @Parameters(
@@ -163,6 +167,8 @@ public final class BatchCommand implements Callable<Integer> {
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
   List<String> conf = new ArrayList<>();
 
+  @CommandLine.Mixin EngineOption engine = new EngineOption();
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -188,18 +194,19 @@ public final class BatchCommand implements Callable<Integer> {
     }
     int[] shardOf = shard == null ? new int[] {0, 1} : parseShard(shard);
     Map<String, String> sparkConf = ConvertCommand.parseConf(conf);
-    Configuration hadoop = hadoopConf(sparkConf);
+    // Hadoop settings given as --conf spark.hadoop.KEY=VALUE, for storage used before Spark starts.
+    Configuration hadoop = HadoopSettings.withSettings(new Configuration(), sparkConf);
 
     String label;
     String text;
     if (discover != null) {
       ConvertCommand.parseTargets(to);
-      FileIO listing = StorageOptions.forLocations(hadoop, discover, dstRoot);
+      FileIO listing = HadoopSettings.forLocations(hadoop, discover, dstRoot);
       text = BatchDiscovery.manifest(listing, discover, dstRoot, to, allCheckpoints, err);
       label = writeManifest != null ? writeManifest : "discovered rows";
       if (writeManifest != null) {
         long n = text.lines().count();
-        write(StorageOptions.forLocations(hadoop, writeManifest), writeManifest, text);
+        write(HadoopSettings.forLocations(hadoop, writeManifest), writeManifest, text);
         // Check what was written the way a run will read it.
         Manifest.read(writeManifest, new StringReader(text));
         out.printf(
@@ -214,7 +221,7 @@ public final class BatchCommand implements Callable<Integer> {
       }
     } else {
       label = manifest;
-      text = read(StorageOptions.forLocations(hadoop, manifest), manifest);
+      text = read(HadoopSettings.forLocations(hadoop, manifest), manifest);
     }
     List<ManifestRow> manifestRows = Manifest.read(label, new StringReader(text));
     List<BatchRow> all = rows(manifestRows, label);
@@ -240,16 +247,31 @@ public final class BatchCommand implements Callable<Integer> {
     // settings
     // from the start, so there it starts at once.
     boolean local = locations.stream().allMatch(StorageOptions::isLocal);
-    SparkEngineHolder spark = new SparkEngineHolder(lentContext, master, sparkConf);
+    EngineOption.Engine resolved = engine.resolve(master, sparkConf, lent != null);
+    SparkEngineHolder spark =
+        new SparkEngineHolder(lent == null ? null : lent.context(), master, sparkConf);
     // The failure of a row is that row's; only a failure outside every row (Spark, storage of the
     // report or log) ends the run here.
     try {
       FileIO io =
           local
               ? new io.rebundle.codec.io.LocalFileIO()
-              : StorageOptions.forLocations(
-                  spark.context().hadoopConfiguration(), locations.toArray(String[]::new));
+              : HadoopSettings.forLocations(
+                  resolved == EngineOption.Engine.SPARK
+                      ? spark.context().hadoopConfiguration()
+                      : HadoopSettings.configuration(sparkConf, System.getenv()),
+                  locations.toArray(String[]::new));
       spark.io = io;
+      LocalBatchEngine inProcess =
+          new LocalBatchEngine(
+              io,
+              Math.min(LocalTaskEngine.MAX_THREADS, Runtime.getRuntime().availableProcessors()));
+      BatchEngine engines =
+          switch (resolved) {
+            case LOCAL -> inProcess;
+            case SPARK -> spark;
+            case AUTO -> new SizeChoice(inProcess, spark, engine.localMaxBytes());
+          };
       boolean showProgress =
           Boolean.parseBoolean(
               sparkConf.getOrDefault(
@@ -259,7 +281,7 @@ public final class BatchCommand implements Callable<Integer> {
       BatchRunner runner =
           new BatchRunner(
               io,
-              spark,
+              engines,
               location -> ConvertJob.forExecutors(io, location),
               BatchRunner.Options.of(parallel, maxFailures, force),
               progress,
@@ -284,7 +306,7 @@ public final class BatchCommand implements Callable<Integer> {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     if (report != null) {
-      FileIO reportIo = StorageOptions.forLocations(hadoop, report);
+      FileIO reportIo = HadoopSettings.forLocations(hadoop, report);
       String parent = reportIo.parent(report);
       if (!parent.isEmpty()) {
         reportIo.mkdirs(parent);
@@ -382,7 +404,7 @@ public final class BatchCommand implements Callable<Integer> {
    * The Spark engine, started on first use (thread-safe: the runner's job threads ask for it); a
    * lent context is used as it is and never stopped.
    */
-  private static final class SparkEngineHolder implements io.rebundle.jobs.batch.BatchEngine {
+  private static final class SparkEngineHolder implements BatchEngine {
     private final JavaSparkContext lent;
     private final String master;
     private final Map<String, String> conf;
@@ -426,6 +448,11 @@ public final class BatchCommand implements Callable<Integer> {
       return engine().progress(progress);
     }
 
+    /** Bytes moved by Spark's tasks; 0 while Spark has not started. */
+    synchronized long moved() {
+      return engine == null ? 0 : engine.moved();
+    }
+
     synchronized void close() {
       if (created != null) {
         created.close();
@@ -433,24 +460,69 @@ public final class BatchCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * {@code --engine auto}: each job (the tasks of one or more rows) runs in this JVM when it moves
+   * at most {@code localMax} bytes, on Spark (started then) above that. The progress line counts
+   * the bytes of both.
+   */
+  private static final class SizeChoice implements BatchEngine {
+    private final LocalBatchEngine local;
+    private final SparkEngineHolder spark;
+    private final long localMax;
+
+    SizeChoice(LocalBatchEngine local, SparkEngineHolder spark, long localMax) {
+      this.local = local;
+      this.spark = spark;
+      this.localMax = localMax;
+    }
+
+    @Override
+    public io.rebundle.codec.exec.ProgressSink progress(BatchProgress progress) {
+      io.rebundle.codec.exec.ProgressSink sink = local.progress(progress);
+      watch(progress);
+      return new Choice(progress, sink);
+    }
+
+    private void watch(BatchProgress progress) {
+      progress.watch(() -> local.moved() + spark.moved());
+    }
+
+    @Override
+    public List<List<io.rebundle.codec.migrate.TaskOutcome>> run(
+        List<List<io.rebundle.codec.migrate.MigrationTask>> migrations,
+        String description,
+        io.rebundle.codec.exec.ProgressSink progress) {
+      long bytes = 0;
+      for (List<io.rebundle.codec.migrate.MigrationTask> m : migrations) {
+        bytes += TaskEngine.bytes(m);
+      }
+      Choice c = (Choice) progress;
+      if (bytes <= localMax) {
+        return local.run(migrations, description, c.localSink());
+      }
+      io.rebundle.codec.exec.ProgressSink sparkSink = spark.progress(c.progress());
+      watch(c.progress());
+      return spark.run(migrations, description, sparkSink);
+    }
+
+    /** The sink handed out: the local engine's, and the progress line for Spark's. */
+    private record Choice(BatchProgress progress, io.rebundle.codec.exec.ProgressSink localSink)
+        implements io.rebundle.codec.exec.ProgressSink {
+      @Override
+      public void bytes(long n) {
+        localSink.bytes(n);
+      }
+
+      @Override
+      public void tensors(long n) {
+        localSink.tensors(n);
+      }
+    }
+  }
+
   static String tool() {
     String v = Main.class.getPackage().getImplementationVersion();
     return "rebundle " + (v == null ? "dev" : v);
-  }
-
-  /**
-   * Hadoop settings given as {@code --conf spark.hadoop.KEY=VALUE}, for storage used before Spark
-   * starts.
-   */
-  private static Configuration hadoopConf(Map<String, String> sparkConf) {
-    Configuration c = new Configuration();
-    sparkConf.forEach(
-        (k, v) -> {
-          if (k.startsWith("spark.hadoop.")) {
-            c.set(k.substring("spark.hadoop.".length()), v);
-          }
-        });
-    return c;
   }
 
   /** Bound on a manifest's size (100,000 rows of a few hundred bytes are tens of MB). */

@@ -10,7 +10,9 @@ import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.jobs.convert.ConvertJob;
 import io.rebundle.jobs.convert.ConvertReport;
-import io.rebundle.jobs.spark.SparkContexts;
+import io.rebundle.jobs.convert.LocalTaskEngine;
+import io.rebundle.jobs.convert.TaskEngine;
+import io.rebundle.jobs.spark.SparkTaskEngine;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -25,20 +27,24 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code convert}: TF1 to TF2, TF2 to TF1, or a re-shard, as a Spark job. */
+/**
+ * {@code convert}: TF1 to TF2, TF2 to TF1, or a re-shard, in this JVM or as a Spark job ({@link
+ * EngineOption}). No Spark type appears in this class's fields or signatures: picocli reflects over
+ * them, and the in-process engine must not load Spark.
+ */
 @Command(
     name = "convert",
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
       "Convert a checkpoint between TF1 (name-based) and TF2 (object-based) formats, streaming its "
-          + "bytes in parallel Spark tasks (embedded local[*] unless a master is given).",
+          + "bytes in parallel tasks: threads of this JVM for jobs up to --local-max, else Spark "
+          + "(embedded local[*] unless a master is given); see --engine.",
       "SRC: a prefix, a model directory (its 'checkpoint' file picks the latest), a SavedModel directory, "
           + "or safetensors (a .safetensors file, or a directory of shards with model.safetensors.index.json). "
           + "DST: the output prefix, or a model directory (existing, or ending in '/') that receives the "
@@ -58,26 +64,30 @@ public final class ConvertCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /**
-   * A context lent by the caller (in-process tests share one per JVM: Spark allows only one active
-   * context), or null to create one per run and stop it afterwards. A lent context is never
-   * stopped, and {@code --master}/{@code --conf} do not apply to it.
+   * An engine on a context lent by the caller (in-process tests share one per JVM: Spark allows
+   * only one active context), or null to start one when Spark is needed and stop it afterwards. A
+   * lent context is never stopped, {@code --master}/{@code --conf} do not apply to it, and with
+   * {@code --engine auto} it counts as a master (Spark runs).
    */
-  private final JavaSparkContext lentContext;
+  private final SparkTaskEngine lentContext;
+
+  /** The Spark engine this run started, or null; stopped when the command ends. */
+  private SparkTaskEngine started;
 
   public ConvertCommand() {
     this(null);
   }
 
-  ConvertCommand(JavaSparkContext lentContext) {
+  ConvertCommand(SparkTaskEngine lentContext) {
     this(lentContext, java.util.function.UnaryOperator.identity());
   }
 
   /**
-   * A lent context, and a decorator of the storage (tests wrap it in a slow or failing one); the
+   * A lent engine, and a decorator of the storage (tests wrap it in a slow or failing one); the
    * decorated storage is what the tasks use, so it must be serializable.
    */
   ConvertCommand(
-      JavaSparkContext lentContext, java.util.function.UnaryOperator<FileIO> storageDecorator) {
+      SparkTaskEngine lentContext, java.util.function.UnaryOperator<FileIO> storageDecorator) {
     this.lentContext = lentContext;
     this.storageDecorator = storageDecorator;
   }
@@ -258,6 +268,8 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "Spark setting (repeatable).")
   List<String> conf = new ArrayList<>();
 
+  @CommandLine.Mixin EngineOption engine = new EngineOption();
+
   @Override
   public Integer call() {
     if (preset.listed(spec.commandLine().getOut())) {
@@ -300,13 +312,7 @@ public final class ConvertCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (report != null) {
       ConvertReport.write(
-          StorageOptions.forLocations(
-              StorageOptions.withHadoopSettings(
-                  new org.apache.hadoop.conf.Configuration(), parseConf(conf)),
-              report.equals("-") ? "." : report),
-          report,
-          outcome,
-          out);
+          storage(parseConf(conf), report.equals("-") ? "." : report), report, outcome, out);
     }
     if (json && !"-".equals(report)) {
       ConvertReport.write(out, outcome);
@@ -325,25 +331,13 @@ public final class ConvertCommand implements Callable<Integer> {
       sparkConf.put("rebundle.progress", "false");
     }
     heartbeatForProgress(sparkConf, Progress.intervalSeconds());
-    JavaSparkContext sc =
-        lentContext != null
-            ? lentContext
-            : SparkContexts.create("rebundle convert", master, sparkConf, err);
-    // -q also for a lent context, whose settings were fixed before this command ran.
-    String progressBefore = sc.getLocalProperty(ConvertJob.PROGRESS_PROPERTY);
-    if (Main.quiet(spec)) {
-      sc.setLocalProperty(ConvertJob.PROGRESS_PROPERTY, "false");
-    }
+    TaskEngine.Choice engines = engines(sparkConf, err);
+    String progressBefore = quietLentContext();
     try {
-      FileIO io =
-          storageDecorator.apply(
-              StorageOptions.forLocations(
-                  StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-                  source,
-                  destination));
+      FileIO io = storageDecorator.apply(io(sparkConf, err));
       refuseReuseOfSafetensors(io);
       for (ConvertJob.Options options : migrations) {
-        ConvertJob.Result r = ConvertJob.run(sc, io, options, err);
+        ConvertJob.Result r = ConvertJob.run(engines, io, options, err);
         results.add(r);
         if (dryRun) {
           ConvertReport.printPlan(out, r);
@@ -352,14 +346,33 @@ public final class ConvertCommand implements Callable<Integer> {
         }
       }
     } finally {
-      if (lentContext == null) {
-        sc.close();
-      } else {
-        sc.setLocalProperty(ConvertJob.PROGRESS_PROPERTY, progressBefore);
-      }
+      stopSpark();
+      restoreLentContext(progressBefore);
     }
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /**
+   * With -q, turns the progress of a lent Spark context off (its settings were fixed before this
+   * command ran; a local property is not); returns the property's value before, for {@link
+   * #restoreLentContext}.
+   */
+  private String quietLentContext() {
+    if (lentContext == null) {
+      return null;
+    }
+    String before = lentContext.context().getLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY);
+    if (Main.quiet(spec)) {
+      lentContext.context().setLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY, "false");
+    }
+    return before;
+  }
+
+  private void restoreLentContext(String before) {
+    if (lentContext != null) {
+      lentContext.context().setLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY, before);
+    }
   }
 
   /** Spark's own default time between executor heartbeats, in seconds. */
@@ -374,6 +387,67 @@ public final class ConvertCommand implements Callable<Integer> {
     if (intervalSeconds < SPARK_HEARTBEAT_SECONDS
         && !"false".equals(sparkConf.get("rebundle.progress"))) {
       sparkConf.putIfAbsent("spark.executor.heartbeatInterval", intervalSeconds + "s");
+    }
+  }
+
+  /**
+   * How this run picks its engine ({@link EngineOption}): Spark when asked for or a master is
+   * given, this JVM when asked for, else by the bytes the prepared tasks move. Spark is started on
+   * first need only.
+   */
+  private TaskEngine.Choice engines(Map<String, String> sparkConf, PrintWriter err) {
+    EngineOption.Engine resolved = engine.resolve(master, sparkConf, lentContext != null);
+    boolean progress = Boolean.parseBoolean(sparkConf.getOrDefault("rebundle.progress", "true"));
+    return tasks -> {
+      boolean local =
+          resolved == EngineOption.Engine.LOCAL
+              || resolved == EngineOption.Engine.AUTO && engine.fitsLocal(TaskEngine.bytes(tasks));
+      return local ? new LocalTaskEngine(0, progress) : spark(sparkConf, err);
+    };
+  }
+
+  /**
+   * The storage of SRC and DST: with Spark asked for up front, through the context's Hadoop
+   * configuration (as before there was a choice); otherwise configured without Spark ({@link
+   * StorageOptions}), and {@link io.rebundle.codec.io.LocalFileIO} for local paths, which loads no
+   * Hadoop class.
+   */
+  private FileIO io(Map<String, String> sparkConf, PrintWriter err) {
+    if (engine.resolve(master, sparkConf, lentContext != null) == EngineOption.Engine.SPARK) {
+      return HadoopSettings.forLocations(
+          HadoopSettings.withSettings(spark(sparkConf, err).hadoopConfiguration(), sparkConf),
+          source,
+          destination);
+    }
+    return storage(sparkConf, source, destination);
+  }
+
+  /** Storage for {@code locations} without Spark: Hadoop's (configured) only if one needs it. */
+  private static FileIO storage(Map<String, String> sparkConf, String... locations) {
+    for (String l : locations) {
+      if (!StorageOptions.isLocal(l)) {
+        return new io.rebundle.jobs.io.HadoopFileIO(
+            HadoopSettings.configuration(sparkConf, System.getenv()));
+      }
+    }
+    return new io.rebundle.codec.io.LocalFileIO();
+  }
+
+  /** The Spark engine: the lent one, else one started now (once). */
+  private SparkTaskEngine spark(Map<String, String> sparkConf, PrintWriter err) {
+    if (lentContext != null) {
+      return lentContext;
+    }
+    if (started == null) {
+      started = SparkTaskEngine.start("rebundle convert", master, sparkConf, err);
+    }
+    return started;
+  }
+
+  private void stopSpark() {
+    if (started != null) {
+      started.close();
+      started = null;
     }
   }
 
@@ -420,17 +494,12 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
-    JavaSparkContext sc =
-        lentContext != null
-            ? lentContext
-            : SparkContexts.create("rebundle convert", master, sparkConf, err);
+    heartbeatForProgress(sparkConf, Progress.intervalSeconds());
+    TaskEngine.Choice engines = engines(sparkConf, err);
+    String progressBefore = quietLentContext();
     ConvertJob.ExportResult r;
     try {
-      FileIO io =
-          StorageOptions.forLocations(
-              StorageOptions.withHadoopSettings(sc.hadoopConfiguration(), sparkConf),
-              source,
-              destination);
+      FileIO io = io(sparkConf, err);
       ConvertJob.Options options =
           new ConvertJob.Options(
               source,
@@ -442,11 +511,10 @@ public final class ConvertCommand implements Callable<Integer> {
               overwrite,
               dryRun,
               false);
-      r = ConvertJob.export(sc, io, options, err);
+      r = ConvertJob.export(engines, io, options, err);
     } finally {
-      if (lentContext == null) {
-        sc.close();
-      }
+      stopSpark();
+      restoreLentContext(progressBefore);
     }
     out.printf(
         "%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n",

@@ -138,6 +138,14 @@ public final class DiffCommand implements Callable<Integer> {
       description = "Spark master for the distributed comparison.")
   String master;
 
+  @Option(
+      names = "--engine",
+      paramLabel = "auto|local|spark",
+      description =
+          "Where values are compared: local: in this JVM, no Spark; spark: a Spark job; auto "
+              + "(default): Spark with --master or above --distributed-above, else in this JVM.")
+  String engine;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -149,6 +157,12 @@ public final class DiffCommand implements Callable<Integer> {
     }
     MappingRules rules = preset.rules(mapFile);
     long limit = ConvertCommand.parseSize(threshold);
+    EngineOption.Engine asked = EngineOption.parse(engine);
+    boolean masterGiven = EngineOption.masterGiven(master, storage.sparkSettings());
+    if (asked == EngineOption.Engine.LOCAL && masterGiven) {
+      throw new UsageException(
+          "Invalid options: --engine local compares in this JVM; a Spark master asks for Spark");
+    }
     if (top < 1) {
       throw new UsageException("Invalid --top: " + top + " (must be at least 1)");
     }
@@ -196,10 +210,14 @@ public final class DiffCommand implements Callable<Integer> {
       prefixA = ra.prefix();
       prefixB = rb.prefix();
       long bytes = keys.toCompare().stream().mapToLong(p -> p.a().size()).sum();
+      boolean spark =
+          switch (asked) {
+            case LOCAL -> false;
+            case SPARK -> true;
+            case AUTO -> bytes > limit || masterGiven;
+          };
       different =
-          bytes > limit || master != null
-              ? null
-              : CheckpointDiff.compareAll(ra, rb, keys.toCompare().iterator(), tolerance);
+          spark ? null : CheckpointDiff.compareAll(ra, rb, keys.toCompare().iterator(), tolerance);
     }
     if (different == null) {
       different = distributed(prefixA, prefixB, keys.toCompare(), tolerance);
@@ -264,7 +282,7 @@ public final class DiffCommand implements Callable<Integer> {
     try (JavaSparkContext sc =
         SparkContexts.create(
             "rebundle diff", master, storage.sparkSettings(), spec.commandLine().getErr())) {
-      FileIO dio = StorageOptions.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
+      FileIO dio = HadoopSettings.forLocations(sc.hadoopConfiguration(), prefixA, prefixB);
       sc.setJobDescription(
           "rebundle diff " + prefixA + " vs " + prefixB + ": " + pairs.size() + " tensors");
       int parts = Math.max(1, Math.min(pairs.size(), sc.defaultParallelism() * 4));

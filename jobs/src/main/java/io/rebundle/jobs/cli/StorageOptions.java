@@ -4,12 +4,10 @@ import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.Location;
 import io.rebundle.jobs.io.HadoopFileIO;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Option;
 
 /**
@@ -25,7 +23,9 @@ import picocli.CommandLine.Option;
  * </ol>
  *
  * Credentials come from the connectors' standard chains (AWS environment, profile and instance
- * role; Google application default credentials); nothing here reads them.
+ * role; Google application default credentials); nothing here reads them. No Hadoop type appears in
+ * this class's signatures (picocli reflects over mixins for every command; {@link HadoopSettings}
+ * holds them), so a command on local paths loads no Hadoop class.
  */
 public final class StorageOptions {
   /** Spark's prefix for Hadoop settings. */
@@ -69,53 +69,12 @@ public final class StorageOptions {
     return settings();
   }
 
-  /** The Hadoop configuration of a command that runs without Spark. */
-  public Configuration hadoopConfiguration() {
-    return hadoopConfiguration(settings(), System.getenv());
-  }
-
-  static Configuration hadoopConfiguration(Map<String, String> settings, Map<String, String> env) {
-    Configuration c = new Configuration();
-    String dir = env.get("HADOOP_CONF_DIR");
-    if (dir != null && !dir.isBlank()) {
-      for (String name : List.of("core-site.xml", "hdfs-site.xml")) {
-        java.nio.file.Path file = java.nio.file.Path.of(dir, name);
-        if (Files.isRegularFile(file)) {
-          c.addResource(new org.apache.hadoop.fs.Path(file.toUri()));
-        }
-      }
-    }
-    settings.forEach(
-        (k, v) -> {
-          if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
-            c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
-          }
-        });
-    return c;
-  }
-
-  /**
-   * {@code base} (a Spark context's Hadoop configuration) with every {@code spark.hadoop.*} of
-   * {@code settings} applied on a copy: what Spark does for a context it creates, also for one that
-   * already runs (embedded tests, a lent context).
-   */
-  static Configuration withHadoopSettings(Configuration base, Map<String, String> settings) {
-    Configuration c = new Configuration(base);
-    settings.forEach(
-        (k, v) -> {
-          if (k.startsWith(HADOOP_PREFIX) && k.length() > HADOOP_PREFIX.length()) {
-            c.set(k.substring(HADOOP_PREFIX.length()), v, "--conf " + k);
-          }
-        });
-    return c;
-  }
-
   /** One storage for all of {@code locations}, configured by this command's options. */
   public FileIO forLocations(String... locations) {
     Map<String, String> settings = settings(); // checked even when no location needs Hadoop
     for (String l : locations) {
       if (!isLocal(l)) {
-        return new HadoopFileIO(hadoopConfiguration(settings, System.getenv()));
+        return new HadoopFileIO(HadoopSettings.configuration(settings, System.getenv()));
       }
     }
     return new LocalFileIO();
@@ -123,15 +82,5 @@ public final class StorageOptions {
 
   static boolean isLocal(String location) {
     return Location.isLocal(location);
-  }
-
-  /** One storage for all locations; Hadoop's, with {@code hadoopConf}, if any of them needs it. */
-  static FileIO forLocations(Configuration hadoopConf, String... locations) {
-    for (String l : locations) {
-      if (!isLocal(l)) {
-        return new HadoopFileIO(hadoopConf);
-      }
-    }
-    return new LocalFileIO();
   }
 }

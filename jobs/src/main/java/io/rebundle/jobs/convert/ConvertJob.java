@@ -1,10 +1,8 @@
 package io.rebundle.jobs.convert;
 
-import io.rebundle.codec.RebundleException;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.layout.OutputLayout;
-import io.rebundle.codec.migrate.LocalMigration;
 import io.rebundle.codec.migrate.MigrationRequest;
 import io.rebundle.codec.migrate.MigrationTask;
 import io.rebundle.codec.migrate.PreparedMigration;
@@ -16,20 +14,13 @@ import io.rebundle.codec.plan.MigrationPlan;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.plan.TemplateSpec;
 import io.rebundle.jobs.io.HadoopFileIO;
-import io.rebundle.jobs.spark.AccumulatorProgress;
-import io.rebundle.jobs.spark.ProgressListener;
+import io.rebundle.jobs.spark.SparkTaskEngine;
 import io.rebundle.jobs.util.Sizes;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.spark.JobExecutionStatus;
-import org.apache.spark.SparkJobInfo;
-import org.apache.spark.SparkStageInfo;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.JavaSparkStatusTracker;
-import org.apache.spark.util.LongAccumulator;
 
 /**
  * Converts one checkpoint as a Spark job, a caller of the codec's one orchestrator: {@link
@@ -43,22 +34,11 @@ public final class ConvertJob {
 
   /**
    * Once source files are reused, new shards holding at most this many bytes in all (save_counter
-   * and the object graph of a rename, typically a few KiB) are written by the driver itself: a
-   * Spark job costs ~0.5 s before its first task runs, which would be most of a linked migration's
-   * time.
+   * and the object graph of a rename, typically a few KiB), or a single safetensors file this
+   * small, are written by the Spark engine's driver itself ({@link TaskEngine.Job#tiny}): a Spark
+   * job costs ~0.5 s before its first task runs, which would be most of a linked migration's time.
    */
   static final long DRIVER_WRITES_MAX_BYTES = 16L << 20;
-
-  /**
-   * How long a failed job waits for its other tasks to stop before it removes the staging files.
-   */
-  static final long TASK_STOP_TIMEOUT_MILLIS = 60_000;
-
-  /**
-   * How long to wait for Spark's status tracker to list a job that was submitted (it learns of jobs
-   * asynchronously).
-   */
-  static final long JOB_VISIBLE_GRACE_MILLIS = 2_000;
 
   /**
    * What to convert and how: a {@link MigrationRequest} plus {@code dryRun}. {@code shards} 0 means
@@ -280,18 +260,31 @@ public final class ConvertJob {
       double planSeconds,
       double copySeconds,
       OutputLayout layout,
-      boolean verified) {
+      boolean verified,
+      String engine) {
     public long bytes() {
       return plan.dataBytes();
     }
   }
 
+  /**
+   * As {@link #run(TaskEngine.Choice, FileIO, Options, PrintWriter)} on Spark context {@code sc}.
+   */
   public static Result run(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
+    return run(TaskEngine.Choice.always(new SparkTaskEngine(sc)), io, o, err);
+  }
+
+  /**
+   * Prepares the migration, runs its tasks on the engine {@code engines} picks for them, and
+   * commits; any failure aborts (nothing appears at the destination) and is rethrown. A dry run
+   * prepares a preview only and runs nothing ({@link Result#engine} {@code none}).
+   */
+  public static Result run(TaskEngine.Choice engines, FileIO io, Options o, PrintWriter err) {
     MigrationRequest request = o.toRequest();
     if (o.dryRun()) {
       PreparedMigration m =
           PreparedMigration.preview(io, request, w -> err.println("rebundle: warning: " + w));
-      return result(o, m, 0);
+      return result(o, m, 0, NO_ENGINE);
     }
     // Executors of a cluster run in their own working directories: tasks get absolute locations.
     PreparedMigration m =
@@ -302,97 +295,62 @@ public final class ConvertJob {
             location -> forExecutors(io, location));
     long t1 = System.nanoTime();
     List<MigrationTask> tasks = m.tasks();
-    long taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
-    long taskTensors = tasks.stream().mapToLong(MigrationTask::tensors).sum();
-    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
-    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
-    AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
-    ProgressListener listener =
-        new ProgressListener(err, taskBytes, taskTensors, tasks.size(), bytes, tensors);
-    boolean onDriver =
+    TaskEngine engine = chooseOrAbort(engines, tasks, m::abort);
+    // Once source files are reused, the rest is typically save_counter and an object graph.
+    boolean tiny =
         !m.layout().reused().isEmpty()
-            && taskBytes <= DRIVER_WRITES_MAX_BYTES
+            && TaskEngine.bytes(tasks) <= DRIVER_WRITES_MAX_BYTES
             && tasks.stream().allMatch(t -> t instanceof MigrationTask.WriteShard);
-    if (showProgress(sc) && !tasks.isEmpty() && !onDriver) {
-      sc.sc().addSparkListener(listener);
-    }
-    String jobGroup = "rebundle-convert-" + m.staging().runId();
-    try {
-      runAndCommit(
-          sc,
-          io,
-          tasks,
-          onDriver || tasks.isEmpty(),
-          progress,
-          jobGroup,
-          describe(m),
-          outcomes -> {
-            sc.setJobDescription("rebundle commit " + m.destination());
-            m.commit(outcomes);
-          },
-          m::abort,
-          m.staging().toString(),
-          err);
-    } finally {
-      listener.finish();
-      sc.sc().removeSparkListener(listener);
-    }
-    return result(o, m, (System.nanoTime() - t1) / 1e9);
+    TaskEngine.Job job =
+        new TaskEngine.Job("rebundle-convert-" + m.staging().runId(), describe(m), tiny);
+    runAndCommit(engine, io, tasks, job, m.destination(), m::commit, m::abort, err);
+    return result(o, m, (System.nanoTime() - t1) / 1e9, engine.name());
   }
 
-  /**
-   * Runs a prepared migration's tasks (in this process, or as one Spark job in {@code jobGroup}),
-   * then commits their outcomes. On any failure it waits for the job's tasks to stop, aborts (so
-   * nothing is left at the destination) and rethrows the failure, unwrapped by type: the one
-   * execution path of {@link #run} and {@link #export}.
-   */
-  private static void runAndCommit(
-      JavaSparkContext sc,
-      FileIO io,
-      List<MigrationTask> tasks,
-      boolean inProcess,
-      AccumulatorProgress progress,
-      String jobGroup,
-      String description,
-      java.util.function.Consumer<List<TaskOutcome>> commit,
-      Runnable abort,
-      String leftBehind,
-      PrintWriter err) {
-    sc.setJobGroup(jobGroup, description, true);
-    boolean submitted = false;
+  /** {@link Result#engine} of a dry run, which runs no task. */
+  public static final String NO_ENGINE = "none";
+
+  private static TaskEngine chooseOrAbort(
+      TaskEngine.Choice engines, List<MigrationTask> tasks, Runnable abort) {
     try {
-      List<TaskOutcome> outcomes;
-      if (inProcess) {
-        outcomes = LocalMigration.runTasks(io, tasks, progress, 1);
-      } else {
-        submitted = true;
-        outcomes =
-            sc.parallelize(tasks, tasks.size())
-                .map(task -> task.run(io, attempt(), progress))
-                .collect();
-      }
-      commit.accept(outcomes);
-    } catch (Exception e) {
-      // Exception, not RuntimeException: a failed task reaches us as Spark's checked
-      // SparkException, which Scala's collect() does not declare.
-      RuntimeException failure = unwrap(e);
-      if (!awaitTasksStopped(
-          sc, jobGroup, submitted ? JOB_VISIBLE_GRACE_MILLIS : 0, TASK_STOP_TIMEOUT_MILLIS)) {
-        err.println(
-            "rebundle: warning: tasks of the failed job were still running after "
-                + TASK_STOP_TIMEOUT_MILLIS / 1000
-                + " s; "
-                + leftBehind
-                + " may be left behind");
-      }
+      return engines.forTasks(tasks);
+    } catch (RuntimeException | Error e) {
+      // Starting the engine (Spark) failed after staging: nothing may stay behind.
       try {
         abort.run();
       } catch (RuntimeException cleanup) {
-        failure.addSuppressed(cleanup);
+        e.addSuppressed(cleanup);
       }
-      throw failure;
-    } finally {
-      sc.clearJobGroup();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs a prepared migration's tasks on {@code engine}, then commits their outcomes. On any
+   * failure (the engine has waited for its tasks to stop) it aborts, so nothing is left at the
+   * destination, and rethrows: the one execution path of {@link #run} and {@link #export}, the same
+   * on every engine.
+   */
+  private static void runAndCommit(
+      TaskEngine engine,
+      FileIO io,
+      List<MigrationTask> tasks,
+      TaskEngine.Job job,
+      String destination,
+      java.util.function.Consumer<List<TaskOutcome>> commit,
+      Runnable abort,
+      PrintWriter err) {
+    try {
+      List<TaskOutcome> outcomes = engine.run(io, tasks, job, err);
+      engine.committing(destination);
+      commit.accept(outcomes);
+    } catch (RuntimeException e) {
+      try {
+        abort.run();
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
     }
   }
 
@@ -421,6 +379,12 @@ public final class ConvertJob {
    * moves the files into place and the index json last. Failures abort as {@link #run} does.
    */
   public static ExportResult export(JavaSparkContext sc, FileIO io, Options o, PrintWriter err) {
+    return export(TaskEngine.Choice.always(new SparkTaskEngine(sc)), io, o, err);
+  }
+
+  /** As {@link #export(JavaSparkContext, FileIO, Options, PrintWriter)} on the engine chosen. */
+  public static ExportResult export(
+      TaskEngine.Choice engines, FileIO io, Options o, PrintWriter err) {
     MigrationRequest request = o.toRequest();
     if (o.dryRun()) {
       SafetensorsExport e =
@@ -435,12 +399,7 @@ public final class ConvertJob {
             location -> forExecutors(io, location));
     long t1 = System.nanoTime();
     List<MigrationTask> tasks = e.tasks();
-    long taskBytes = tasks.stream().mapToLong(MigrationTask::bytes).sum();
-    LongAccumulator bytes = sc.sc().longAccumulator("rebundle.bytes");
-    LongAccumulator tensors = sc.sc().longAccumulator("rebundle.tensors");
-    AccumulatorProgress progress = new AccumulatorProgress(bytes, tensors);
-    boolean onDriver = tasks.size() == 1 && taskBytes <= DRIVER_WRITES_MAX_BYTES;
-    String jobGroup = "rebundle-export-" + e.destination().hashCode();
+    TaskEngine engine = chooseOrAbort(engines, tasks, e::abort);
     String description =
         "rebundle convert "
             + e.plan().sourcePrefix()
@@ -453,18 +412,11 @@ public final class ConvertJob {
             + " into "
             + tasks.size()
             + " files";
-    runAndCommit(
-        sc,
-        io,
-        tasks,
-        onDriver,
-        progress,
-        jobGroup,
-        description,
-        e::commit,
-        e::abort,
-        "staging files",
-        err);
+    // A single small file: the Spark engine writes it on the driver, as for reused files.
+    boolean tiny = tasks.size() == 1 && TaskEngine.bytes(tasks) <= DRIVER_WRITES_MAX_BYTES;
+    TaskEngine.Job job =
+        new TaskEngine.Job("rebundle-export-" + e.destination().hashCode(), description, tiny);
+    runAndCommit(engine, io, tasks, job, e.destination(), e::commit, e::abort, err);
     return exportResult(o, e, (System.nanoTime() - t1) / 1e9);
   }
 
@@ -486,7 +438,7 @@ public final class ConvertJob {
         copySeconds);
   }
 
-  private static Result result(Options o, PreparedMigration m, double copySeconds) {
+  private static Result result(Options o, PreparedMigration m, double copySeconds, String engine) {
     OutputLayout layout = m.layout();
     return new Result(
         o,
@@ -499,7 +451,8 @@ public final class ConvertJob {
         m.planNanos() / 1e9,
         copySeconds,
         layout,
-        m.verified());
+        m.verified(),
+        engine);
   }
 
   private static String describe(PreparedMigration m) {
@@ -523,84 +476,10 @@ public final class ConvertJob {
         reused);
   }
 
-  /** This task attempt's unique name: Spark's stage attempt and task attempt id. */
-  private static String attempt() {
-    TaskContext ctx = TaskContext.get();
-    return ctx == null ? "local" : ctx.stageAttemptNumber() + "-" + ctx.taskAttemptId();
-  }
-
   /** DST as a prefix: see {@link PreparedMigration#destinationPrefix}. */
   static String destinationPrefix(FileIO io, String dst, String sourcePrefix) {
     return PreparedMigration.destinationPrefix(io, dst, sourcePrefix);
   }
-
-  /**
-   * When a task fails, Spark fails the job at once and kills the other running tasks only
-   * afterwards; one still running could write into the staging directory after the cleanup (and on
-   * HDFS or an object store recreate it). Waits until no task of the job group is active, polling
-   * Spark's status tracker, which learns of jobs and tasks asynchronously: a group with no job yet
-   * counts as active for {@code graceMillis}. False if tasks still ran after {@code timeoutMillis}.
-   */
-  static boolean awaitTasksStopped(
-      JavaSparkContext sc, String jobGroup, long graceMillis, long timeoutMillis) {
-    JavaSparkStatusTracker tracker = sc.statusTracker();
-    long start = System.nanoTime();
-    while (true) {
-      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-      int[] jobs = tracker.getJobIdsForGroup(jobGroup);
-      boolean active =
-          jobs.length == 0 ? elapsedMillis < graceMillis : anyTaskActive(tracker, jobs);
-      if (!active) {
-        return true;
-      }
-      if (elapsedMillis > timeoutMillis) {
-        return false;
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-  }
-
-  private static boolean anyTaskActive(JavaSparkStatusTracker tracker, int[] jobIds) {
-    for (int jobId : jobIds) {
-      SparkJobInfo job = tracker.getJobInfo(jobId);
-      if (job == null) {
-        continue;
-      }
-      if (job.status() == JobExecutionStatus.RUNNING) {
-        // The tracker has not yet seen the job end, so its view of the tasks is not final either.
-        return true;
-      }
-      for (int stageId : job.stageIds()) {
-        SparkStageInfo stage = tracker.getStageInfo(stageId);
-        if (stage != null && stage.numActiveTasks() > 0) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  /**
-   * Progress for every Spark run: a terminal line, or log lines every interval when stderr is not a
-   * terminal (Airflow, {@code > log}), embedded or on a cluster. Off with {@code -q}, which sets
-   * the local property {@value #PROGRESS_PROPERTY}=false on the context (so it also holds for a
-   * context the command did not create), or with {@code --conf rebundle.progress=false}.
-   */
-  static boolean showProgress(JavaSparkContext sc) {
-    String local = sc.getLocalProperty(PROGRESS_PROPERTY);
-    if (local != null) {
-      return Boolean.parseBoolean(local);
-    }
-    return sc.getConf().getBoolean(PROGRESS_PROPERTY, true);
-  }
-
-  /** Spark setting and local property that turn convert's progress off ({@code false}). */
-  public static final String PROGRESS_PROPERTY = "rebundle.progress";
 
   /**
    * A location as every JVM of the job can resolve it: a relative location becomes absolute against
@@ -619,25 +498,5 @@ public final class ConvertJob {
       }
     }
     return Path.of(location).toAbsolutePath().toString();
-  }
-
-  /**
-   * The exception a failed run reports: the first Rebundle exception or storage failure along the
-   * cause chain (Spark wraps task failures in its own exceptions), else {@code e} itself. By type
-   * only, never by message text.
-   */
-  static RuntimeException unwrap(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RebundleException r) {
-        return r;
-      }
-      if (t instanceof UncheckedIOException u) {
-        return u;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
   }
 }

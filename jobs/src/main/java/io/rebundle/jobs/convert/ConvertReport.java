@@ -374,6 +374,7 @@ public final class ConvertReport {
     g.writeStringField("reason", layout.reason());
     g.writeEndObject();
     g.writeBooleanField("verified", r.verified());
+    g.writeStringField("engine", r.engine());
     g.writeArrayFieldStart("reused_files");
     for (FileReuse.ReusedFile f : layout.reused()) {
       g.writeStartObject();

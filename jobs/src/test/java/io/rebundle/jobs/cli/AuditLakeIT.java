@@ -264,7 +264,8 @@ class AuditLakeIT {
           @Override
           public <K> K create(Class<K> cls) throws Exception {
             if (cls == AuditCommand.class) {
-              return cls.cast(new AuditCommand(SharedSpark.context()));
+              return cls.cast(
+                  new AuditCommand(new io.rebundle.jobs.spark.LentContext(SharedSpark.context())));
             }
             return picocli.CommandLine.defaultFactory().create(cls);
           }

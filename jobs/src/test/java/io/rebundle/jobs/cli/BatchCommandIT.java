@@ -45,10 +45,13 @@ class BatchCommandIT {
           @Override
           public <K> K create(Class<K> cls) throws Exception {
             if (cls == BatchCommand.class) {
-              return cls.cast(new BatchCommand(SharedSpark.context()));
+              return cls.cast(
+                  new BatchCommand(new io.rebundle.jobs.spark.LentContext(SharedSpark.context())));
             }
             if (cls == ConvertCommand.class) {
-              return cls.cast(new ConvertCommand(SharedSpark.context()));
+              return cls.cast(
+                  new ConvertCommand(
+                      new io.rebundle.jobs.spark.SparkTaskEngine(SharedSpark.context())));
             }
             return CommandLine.defaultFactory().create(cls);
           }
@@ -106,6 +109,33 @@ class BatchCommandIT {
         + "\", \"to\": \"tf2\""
         + more
         + "}";
+  }
+
+  @Test
+  void bothEnginesConvertTheFleetToTheSameBytes() throws IOException {
+    Path m = manifest("model");
+    java.util.Map<String, java.util.Map<String, String>> outputs = new java.util.TreeMap<>();
+    for (String engine : List.of("local", "spark")) {
+      CliRunner r = run("batch", m.toString(), "--engine", engine, "--parallel", "2");
+      assertEquals(1, r.exitCode(), engine + ": " + r.out() + r.err());
+      assertTrue(
+          r.out().contains("batch: 5 rows: 4 converted, 0 skipped, 1 failed"),
+          engine + ": " + r.out());
+      java.util.Map<String, String> files = new java.util.TreeMap<>();
+      TestCheckpoints.snapshot(out)
+          .forEach(
+              (name, hash) -> {
+                if (name.contains(".index")
+                    || name.contains(".data-")
+                    || name.endsWith("checkpoint")) {
+                  files.put(name, hash);
+                }
+              });
+      assertTrue(files.size() >= 8, engine + ": " + files.keySet());
+      outputs.put(engine, files);
+      org.apache.commons.io.FileUtils.deleteDirectory(out.toFile());
+    }
+    assertEquals(outputs.get("local"), outputs.get("spark"));
   }
 
   @Test

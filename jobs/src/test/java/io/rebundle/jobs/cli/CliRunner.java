@@ -22,7 +22,9 @@ record CliRunner(int exitCode, String out, String err) {
           @Override
           public <K> K create(Class<K> cls) throws Exception {
             if (cls == ConvertCommand.class) {
-              return cls.cast(new ConvertCommand(SharedSpark.context()));
+              return cls.cast(
+                  new ConvertCommand(
+                      new io.rebundle.jobs.spark.SparkTaskEngine(SharedSpark.context())));
             }
             return CommandLine.defaultFactory().create(cls);
           }
@@ -41,7 +43,10 @@ record CliRunner(int exitCode, String out, String err) {
           @Override
           public <K> K create(Class<K> cls) throws Exception {
             if (cls == ConvertCommand.class) {
-              return cls.cast(new ConvertCommand(SharedSpark.context(), decorator));
+              return cls.cast(
+                  new ConvertCommand(
+                      new io.rebundle.jobs.spark.SparkTaskEngine(SharedSpark.context()),
+                      decorator));
             }
             return CommandLine.defaultFactory().create(cls);
           }

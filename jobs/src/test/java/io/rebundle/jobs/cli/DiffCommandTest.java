@@ -115,4 +115,34 @@ class DiffCommandTest {
     CliRunner r = CliRunner.run("diff", "--map", map.toString(), a, b);
     assertEquals(0, r.exitCode(), r.out() + r.err());
   }
+
+  @Test
+  void engineLocalComparesInThisJvmEvenAboveTheLimit() {
+    String a =
+        write("la", floats(1, 2), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
+    String b =
+        write("lb", floats(1, 3), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
+    // 8 differing bytes are above --distributed-above 1: auto would start Spark; local does not.
+    CliRunner r = CliRunner.run("diff", "--engine", "local", "--distributed-above", "1", a, b);
+    assertEquals(1, r.exitCode(), r.err());
+    assertTrue(
+        r.out().contains("w    float32             2           1       1.00000      0.333333"),
+        r.out());
+  }
+
+  @Test
+  void engineLocalWithAMasterIsAUsageError() {
+    String a =
+        write("ma", floats(1), Tensor.of(DType.INT64, TensorShape.SCALAR, new byte[8]), null);
+    CliRunner r = CliRunner.run("diff", "--engine", "local", "--master", "local[2]", a, a);
+    assertEquals(2, r.exitCode(), r.err());
+    assertEquals(
+        "rebundle: Invalid options: --engine local compares in this JVM; a Spark master asks for Spark",
+        r.err().lines().findFirst().orElse(""));
+    CliRunner bad = CliRunner.run("diff", "--engine", "dask", a, a);
+    assertEquals(2, bad.exitCode(), bad.err());
+    assertEquals(
+        "rebundle: Invalid --engine: dask (expected auto, local or spark)",
+        bad.err().lines().findFirst().orElse(""));
+  }
 }

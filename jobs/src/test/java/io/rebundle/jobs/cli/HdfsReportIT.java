@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rebundle.jobs.io.MiniHdfs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
@@ -29,13 +29,7 @@ class HdfsReportIT {
 
   @BeforeAll
   static void startCluster() throws IOException {
-    Path baseDir = Path.of("target", "minidfs-report").toAbsolutePath();
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.toString());
-    conf.setInt("dfs.heartbeat.interval", 1);
-    conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-    cluster = new MiniDFSCluster.Builder(conf, baseDir.toFile()).numDataNodes(1).build();
-    cluster.waitActive();
+    cluster = MiniHdfs.start("minidfs-report");
     fs = cluster.getFileSystem();
   }
 

@@ -27,7 +27,7 @@ class StorageOptionsTest {
             + "<property><name>fs.s3a.path.style.access</name><value>true</value></property>"
             + "</configuration>");
     Configuration c =
-        StorageOptions.hadoopConfiguration(
+        HadoopSettings.configuration(
             Map.of(
                 "spark.hadoop.fs.s3a.endpoint",
                 "http://from-conf:9000",

@@ -22,6 +22,7 @@ import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.jobs.SharedSpark;
 import io.rebundle.jobs.TestCheckpoints;
 import io.rebundle.jobs.io.HadoopFileIO;
+import io.rebundle.jobs.io.MiniHdfs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -31,7 +32,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -59,15 +59,7 @@ class HdfsConvertIT {
 
   @BeforeAll
   static void startCluster() throws IOException {
-    Path baseDir = Path.of("target", "minidfs").toAbsolutePath();
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.toString());
-    // Seconds matter in a test: heartbeat each second (the cluster is up once the datanode has
-    // reported), and retry completing a file after 10 ms rather than 400 ms.
-    conf.setInt("dfs.heartbeat.interval", 1);
-    conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-    cluster = new MiniDFSCluster.Builder(conf, baseDir.toFile()).numDataNodes(1).build();
-    cluster.waitActive();
+    cluster = MiniHdfs.start("minidfs");
     fs = cluster.getFileSystem();
     root = fs.getUri().toString();
     io = new HadoopFileIO(cluster.getConfiguration(0));

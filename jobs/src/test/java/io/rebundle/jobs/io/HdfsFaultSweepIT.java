@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.rebundle.codec.io.FaultyFileIO.Fault;
 import io.rebundle.codec.migrate.FaultSweep;
 import java.io.IOException;
-import java.nio.file.Path;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,13 +25,7 @@ class HdfsFaultSweepIT {
 
   @BeforeAll
   static void startCluster() throws IOException {
-    Path baseDir = Path.of("target", "minidfs-faults").toAbsolutePath();
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.toString());
-    conf.setInt("dfs.heartbeat.interval", 1);
-    conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-    cluster = new MiniDFSCluster.Builder(conf, baseDir.toFile()).numDataNodes(1).build();
-    cluster.waitActive();
+    cluster = MiniHdfs.start("minidfs-faults");
     root = cluster.getFileSystem().getUri().toString() + "/sweep";
     io = new HadoopFileIO(cluster.getConfiguration(0));
     io.mkdirs(root);

@@ -2,9 +2,7 @@ package io.rebundle.jobs.io;
 
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.FileIOContract;
-import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,13 +15,7 @@ class HdfsFileIOContractTest extends FileIOContract {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    Path baseDir = Path.of("target", "minidfs-contract").toAbsolutePath();
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.toString());
-    conf.setInt("dfs.heartbeat.interval", 1);
-    conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-    cluster = new MiniDFSCluster.Builder(conf, baseDir.toFile()).numDataNodes(1).build();
-    cluster.waitActive();
+    cluster = MiniHdfs.start("minidfs-contract");
     root = cluster.getFileSystem().getUri().toString();
   }
 
