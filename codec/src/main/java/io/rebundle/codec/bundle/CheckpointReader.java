@@ -373,13 +373,33 @@ public final class CheckpointReader implements AutoCloseable {
    */
   public void copyRaw(
       String key, BundleEntry e, PositionOutputStream out, java.nio.ByteBuffer buffer) {
+    copyRaw(key, e, out, buffer, null, Long.MAX_VALUE);
+  }
+
+  /**
+   * {@link #copyRaw(String, BundleEntry, PositionOutputStream, java.nio.ByteBuffer)} that also
+   * reports the bytes written to {@code out} to {@code progress} (when not null) every {@code
+   * chunk} bytes, and the rest at the end, so the reports of one tensor sum to its size. On the
+   * kernel path the copy itself runs in ranges of {@code chunk} bytes, each one kernel call, so a
+   * large tensor shows progress while the kernel moves it at full speed.
+   */
+  public void copyRaw(
+      String key,
+      BundleEntry e,
+      PositionOutputStream out,
+      java.nio.ByteBuffer buffer,
+      java.util.function.LongConsumer progress,
+      long chunk) {
+    if (chunk <= 0) {
+      throw new IllegalArgumentException("Invalid progress chunk: " + chunk + " bytes");
+    }
     checkSize(key, e);
     RangeReader r = dataReader(key, e);
     if (out != null && e.size() >= KERNEL_COPY_THRESHOLD && r.canTransferTo(out)) {
-      copyInKernel(key, e, r, out, buffer);
+      copyInKernel(key, e, r, out, buffer, progress, chunk);
       return;
     }
-    int computed = checksum(key, e, r, out, buffer);
+    int computed = checksum(key, e, r, out, buffer, out == null ? null : progress, chunk);
     if (Crc32c.mask(computed) != e.crc32c()) {
       throw crcMismatch(key, e, computed);
     }
@@ -395,14 +415,16 @@ public final class CheckpointReader implements AutoCloseable {
       BundleEntry e,
       RangeReader r,
       PositionOutputStream out,
-      java.nio.ByteBuffer buffer) {
+      java.nio.ByteBuffer buffer,
+      java.util.function.LongConsumer progress,
+      long chunk) {
     java.util.concurrent.CompletableFuture<Integer> check =
         new java.util.concurrent.CompletableFuture<>();
     Thread checker =
         new Thread(
             () -> {
               try {
-                check.complete(checksum(key, e, r, null, buffer));
+                check.complete(checksum(key, e, r, null, buffer, null, chunk));
               } catch (Throwable t) {
                 check.completeExceptionally(t);
               }
@@ -411,7 +433,18 @@ public final class CheckpointReader implements AutoCloseable {
     checker.setDaemon(true);
     checker.start();
     try {
-      r.transferTo(e.offset(), e.size(), out);
+      // One kernel call per range: the copy stays file to file, and each range is reported.
+      for (long done = 0; done < e.size(); ) {
+        long n = Math.min(chunk, e.size() - done);
+        if (!r.transferTo(e.offset() + done, n, out)) {
+          throw new IllegalStateException(
+              "Invalid storage: " + dataFile(e.shardId()) + " refused a kernel copy it offered");
+        }
+        done += n;
+        if (progress != null) {
+          progress.accept(n);
+        }
+      }
     } finally {
       // The checker uses the caller's buffer: never return while it may still be reading into it.
       try {
@@ -440,6 +473,23 @@ public final class CheckpointReader implements AutoCloseable {
    */
   private int checksum(
       String key, BundleEntry e, RangeReader r, OutputStream out, java.nio.ByteBuffer buffer) {
+    return checksum(key, e, r, out, buffer, null, Long.MAX_VALUE);
+  }
+
+  /**
+   * {@link #checksum(String, BundleEntry, RangeReader, OutputStream, java.nio.ByteBuffer)},
+   * reporting the bytes passed on to {@code progress} (when not null) every {@code chunk} bytes and
+   * the rest at the end.
+   */
+  private int checksum(
+      String key,
+      BundleEntry e,
+      RangeReader r,
+      OutputStream out,
+      java.nio.ByteBuffer buffer,
+      java.util.function.LongConsumer progress,
+      long chunk) {
+    long pending = 0;
     TensorChecksum crc =
         TensorChecksum.of(e.dtype(), e.shape().numElements(), header.bigEndian(), e.size());
     long pos = e.offset();
@@ -458,6 +508,11 @@ public final class CheckpointReader implements AutoCloseable {
           out.write(buffer.array(), buffer.arrayOffset(), n);
         }
         pos += n;
+        pending += n;
+        if (progress != null && pending >= chunk) {
+          progress.accept(pending);
+          pending = 0;
+        }
       }
     } catch (IOException ex) {
       throw new UncheckedIOException(
@@ -468,6 +523,9 @@ public final class CheckpointReader implements AutoCloseable {
     String problem = crc.problem();
     if (problem != null) {
       throw elementLengths(key, e, problem);
+    }
+    if (progress != null && pending > 0) {
+      progress.accept(pending);
     }
     return crc.value();
   }

@@ -131,8 +131,24 @@ public final class ShardWriter implements AutoCloseable {
    */
   public BundleEntry copyFrom(
       CheckpointReader source, String key, BundleEntry entry, byte[] buffer) {
+    return copyFrom(source, key, entry, buffer, null, Long.MAX_VALUE);
+  }
+
+  /**
+   * {@link #copyFrom(CheckpointReader, String, BundleEntry, byte[])}, reporting written bytes to
+   * {@code progress} every {@code chunk} bytes (see {@link CheckpointReader#copyRaw(String,
+   * BundleEntry, PositionOutputStream, java.nio.ByteBuffer, java.util.function.LongConsumer,
+   * long)}).
+   */
+  public BundleEntry copyFrom(
+      CheckpointReader source,
+      String key,
+      BundleEntry entry,
+      byte[] buffer,
+      java.util.function.LongConsumer progress,
+      long chunk) {
     long offset = out.position();
-    source.copyRaw(key, entry, out, directBuffer(buffer.length));
+    source.copyRaw(key, entry, out, directBuffer(buffer.length), progress, chunk);
     return entry.withLocation(shardId, offset);
   }
 
@@ -147,8 +163,24 @@ public final class ShardWriter implements AutoCloseable {
       int dtypeCode,
       TensorShape shape,
       byte[] buffer) {
+    return copyAs(source, key, entry, dtypeCode, shape, buffer, null, Long.MAX_VALUE);
+  }
+
+  /**
+   * {@link #copyAs(CheckpointReader, String, BundleEntry, int, TensorShape, byte[])}, reporting
+   * written bytes to {@code progress} every {@code chunk} bytes.
+   */
+  public BundleEntry copyAs(
+      CheckpointReader source,
+      String key,
+      BundleEntry entry,
+      int dtypeCode,
+      TensorShape shape,
+      byte[] buffer,
+      java.util.function.LongConsumer progress,
+      long chunk) {
     long offset = out.position();
-    source.copyRaw(key, entry, out, directBuffer(buffer.length));
+    source.copyRaw(key, entry, out, directBuffer(buffer.length), progress, chunk);
     return new BundleEntry(
         dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
   }

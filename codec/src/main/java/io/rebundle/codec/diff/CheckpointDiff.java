@@ -147,6 +147,31 @@ public final class CheckpointDiff {
     return new Options(rules, naming, expectedA, expectedB, true);
   }
 
+  /**
+   * The options that check a conversion of A into B by the naming a conversion recorded or would
+   * use, rather than what B's object graph says: {@code renamed} pairs A's keys with B's (a convert
+   * report's {@code renamed} list, or a plan made here as convert would make it, which already
+   * applied convert's --map, so no further rules apply), and A's {@code dropped} keys are expected
+   * in A only. B's object graph and save_counter (when B is a TF2 checkpoint) are expected in B
+   * only. A key renamed to several targets pairs with the first. Casts are compared after casting.
+   */
+  public static Options asPlanned(
+      CheckpointReader b,
+      List<io.rebundle.codec.plan.MigrationPlan.Renamed> renamed,
+      java.util.Collection<String> dropped) {
+    Map<String, String> naming = new LinkedHashMap<>();
+    for (io.rebundle.codec.plan.MigrationPlan.Renamed r : renamed) {
+      naming.putIfAbsent(r.from(), r.to());
+    }
+    java.util.Set<String> expectedB = new java.util.HashSet<>();
+    if (b.isObjectBased()) {
+      expectedB.add(io.rebundle.codec.bundle.Naming.OBJECT_GRAPH_KEY);
+      saveCounterKeys(b.objectGraph(), expectedB);
+    }
+    return new Options(
+        MappingRules.none(), naming, new java.util.HashSet<>(dropped), expectedB, true);
+  }
+
   /** The keys of the root's save_counter attribute (TF2 bookkeeping). */
   private static void saveCounterKeys(ObjectGraph g, java.util.Set<String> into) {
     if (g.nodes().isEmpty()) {

@@ -3,10 +3,12 @@ package io.rebundle.codec.exec;
 import java.io.Serializable;
 
 /**
- * Receives progress while a task moves bytes: called after each chunk (at most one stream buffer,
- * or one {@link WholeFileExecutor#COPY_CHUNK} of a whole-file copy) and after each finished tensor,
- * from the thread running the task. Implementations must be cheap and thread-safe when several
- * tasks share one (the in-process runner does).
+ * Receives progress while a task moves bytes: called after each chunk of at most {@link
+ * WholeFileExecutor#COPY_CHUNK} bytes (of a whole-file copy, of a tensor copied in the kernel or
+ * streamed, of a cast or a slice merge) and for whatever of a finished tensor the chunks did not
+ * cover, so the reports of a task sum to its bytes; from the thread running the task.
+ * Implementations must be cheap and thread-safe when several tasks share one (the in-process runner
+ * does).
  */
 public interface ProgressSink extends Serializable {
   /** A sink that ignores everything. */

@@ -61,13 +61,15 @@ public final class SafetensorsShardExecutor {
         if (t instanceof PlannedTensor.FromSource f && f.sourcePrefix() != null) {
           CheckpointReader other =
               others.computeIfAbsent(f.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
-          entry = ShardExecutor.write(writer, other, t, buffer, progress);
+          entry =
+              ShardExecutor.writeReported(
+                  writer, other, t, buffer, progress, WholeFileExecutor.COPY_CHUNK);
         } else {
           entry = write(writer, bytes, t, buffer);
+          progress.bytes(entry.size());
         }
         entries.add(new IndexRecord(t.targetKey(), entry));
         written += entry.size();
-        progress.bytes(entry.size());
         progress.tensors(1);
       }
       done = true;

@@ -38,6 +38,31 @@ public final class ShardExecutor {
       int shard,
       int bufferSize,
       ProgressSink progress) {
+    return run(
+        io,
+        sourcePrefix,
+        tensors,
+        outputLocation,
+        shard,
+        bufferSize,
+        progress,
+        WholeFileExecutor.COPY_CHUNK);
+  }
+
+  /**
+   * {@link #run(FileIO, String, List, String, int, int, ProgressSink)} reporting the bytes of one
+   * tensor every {@code progressChunk} bytes as they are written (kernel copies run one kernel call
+   * per chunk), so progress moves within a large tensor.
+   */
+  static StagedShard run(
+      FileIO io,
+      String sourcePrefix,
+      List<PlannedTensor> tensors,
+      String outputLocation,
+      int shard,
+      int bufferSize,
+      ProgressSink progress,
+      long progressChunk) {
     byte[] buffer = new byte[bufferSize];
     List<IndexRecord> entries = new ArrayList<>(tensors.size());
     long written = 0;
@@ -55,12 +80,9 @@ public final class ShardExecutor {
           reader =
               others.computeIfAbsent(f.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
         }
-        long before = writer.position();
-        BundleEntry entry = write(writer, reader, t, buffer, progress);
+        BundleEntry entry = writeReported(writer, reader, t, buffer, progress, progressChunk);
         entries.add(new IndexRecord(t.targetKey(), entry));
         written += entry.size();
-        // Chunked reports covered what they could; the rest of this tensor's bytes count now.
-        progress.bytes(Math.max(0, entry.size() - reported(t, writer.position() - before)));
         progress.tensors(1);
         if (entries.size() == 1) {
           Failpoints.reached("writing-shard");
@@ -100,20 +122,56 @@ public final class ShardExecutor {
     return out;
   }
 
-  /** Bytes of {@code t} already reported in chunks while it was written. */
-  private static long reported(PlannedTensor t, long written) {
-    return t instanceof PlannedTensor.MergedSlices ? written : 0;
-  }
-
-  /** Writes one planned tensor read from {@code reader}; also used by imports' template values. */
-  static BundleEntry write(
+  /**
+   * Writes one planned tensor read from {@code reader} and reports all of its bytes to {@code
+   * progress}: in chunks of {@code chunk} bytes while they are written, and whatever the chunks did
+   * not cover (a literal, a tail) once it is done. Also used by imports' template values.
+   */
+  static BundleEntry writeReported(
       ShardWriter writer,
       CheckpointReader reader,
       PlannedTensor t,
       byte[] buffer,
-      ProgressSink progress) {
+      ProgressSink progress,
+      long chunk) {
+    long[] reported = {0};
+    ProgressSink counting =
+        new ProgressSink() {
+          private static final long serialVersionUID = 1L;
+
+          @Override
+          public void bytes(long n) {
+            reported[0] += n;
+            progress.bytes(n);
+          }
+
+          @Override
+          public void tensors(long n) {
+            progress.tensors(n);
+          }
+        };
+    BundleEntry entry = write(writer, reader, t, buffer, counting, chunk);
+    long rest = entry.size() - reported[0];
+    if (rest > 0) {
+      progress.bytes(rest);
+    }
+    return entry;
+  }
+
+  /**
+   * Writes one planned tensor read from {@code reader}; {@code progress} receives some of its bytes
+   * in chunks as they are written (not necessarily all: see {@link #writeReported}).
+   */
+  private static BundleEntry write(
+      ShardWriter writer,
+      CheckpointReader reader,
+      PlannedTensor t,
+      byte[] buffer,
+      ProgressSink progress,
+      long chunk) {
     if (t instanceof PlannedTensor.Copy c) {
-      return writer.copyFrom(reader, c.sourceName(), c.sourceEntry(), buffer);
+      return writer.copyFrom(
+          reader, c.sourceName(), c.sourceEntry(), buffer, progress::bytes, chunk);
     }
     if (t instanceof PlannedTensor.Literal l) {
       return writer.addStored(l.dtypeCode(), l.shape(), l.bytes(), l.maskedCrc());
@@ -128,14 +186,25 @@ public final class ShardExecutor {
     }
     if (t instanceof PlannedTensor.Transformed x && x.transform().reshape() != null) {
       return writer.copyAs(
-          reader, x.sourceName(), x.sourceEntry(), x.dtypeCode(), x.shape(), buffer);
+          reader,
+          x.sourceName(),
+          x.sourceEntry(),
+          x.dtypeCode(),
+          x.shape(),
+          buffer,
+          progress::bytes,
+          chunk);
     }
     if (t instanceof PlannedTensor.Transformed x) {
       return writer.appendProduced(
           x.dtypeCode(),
           x.shape(),
           x.size(),
-          out -> Transforms.apply(reader, x.sourceName(), x.sourceEntry(), x, out, buffer),
+          out -> {
+            ReportingStream reporting = new ReportingStream(out, progress, chunk);
+            Transforms.apply(reader, x.sourceName(), x.sourceEntry(), x, reporting, buffer);
+            reporting.flushReport();
+          },
           n ->
               new IllegalStateException(
                   "Transform of "
@@ -154,5 +223,47 @@ public final class ShardExecutor {
       CheckpointReader reader, PlannedTensor.MergedSlices t, OutputStream out, byte[] buffer)
       throws IOException {
     SliceMerger.write(reader, t, out, buffer, ProgressSink.NONE);
+  }
+
+  /** Passes bytes through, reporting them to a progress sink every {@code chunk} bytes. */
+  private static final class ReportingStream extends OutputStream {
+    private final OutputStream out;
+    private final ProgressSink progress;
+    private final long chunk;
+    private long pending;
+
+    ReportingStream(OutputStream out, ProgressSink progress, long chunk) {
+      this.out = out;
+      this.progress = progress;
+      this.chunk = chunk;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      count(1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      count(len);
+    }
+
+    private void count(long n) {
+      pending += n;
+      if (pending >= chunk) {
+        progress.bytes(pending);
+        pending = 0;
+      }
+    }
+
+    /** Reports what is left below one chunk. */
+    void flushReport() {
+      if (pending > 0) {
+        progress.bytes(pending);
+        pending = 0;
+      }
+    }
   }
 }

@@ -46,9 +46,18 @@ class KernelCopyTest {
   private static final class KernelCountingFileIO extends ForwardingFileIO {
     private static final long serialVersionUID = 1L;
     final AtomicLong kernelBytes = new AtomicLong();
+    final java.util.List<Long> kernelCalls =
+        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    private final boolean kernel;
 
     KernelCountingFileIO() {
+      this(true);
+    }
+
+    /** {@code kernel} false: the readers refuse kernel copies, as remote storage does. */
+    KernelCountingFileIO(boolean kernel) {
       super(new LocalFileIO());
+      this.kernel = kernel;
     }
 
     @Override
@@ -96,7 +105,7 @@ class KernelCopyTest {
 
             @Override
             public boolean canTransferTo(PositionOutputStream out) {
-              return r.canTransferTo(out);
+              return kernel && r.canTransferTo(out);
             }
 
             @Override
@@ -104,6 +113,7 @@ class KernelCopyTest {
               boolean done = r.transferTo(position, count, out);
               if (done) {
                 kernelBytes.addAndGet(count);
+                kernelCalls.add(count);
               }
               return done;
             }
@@ -173,5 +183,91 @@ class KernelCopyTest {
                     + Naming.dataFile(prefix, 0, 1)
                     + " (shard 0, offset 7, 3145728 bytes)"),
         e.getMessage());
+  }
+
+  @Test
+  void aKernelCopyReportsEachChunkAsTheKernelMovesIt() throws Exception {
+    KernelCountingFileIO counting = new KernelCountingFileIO();
+    java.util.List<Long> reports = new java.util.ArrayList<>();
+    long chunk = 1 << 20;
+    try (CheckpointReader r = CheckpointReader.open(counting, prefix);
+        PositionOutputStream out =
+            counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
+      r.copyRaw(
+          "big", r.entry("big"), out, ByteBuffer.allocateDirect(256 << 10), reports::add, chunk);
+    }
+    // 3 MiB in 1 MiB kernel calls, each reported once it is done.
+    assertEquals(java.util.List.of(chunk, chunk, chunk), counting.kernelCalls);
+    assertEquals(java.util.List.of(chunk, chunk, chunk), reports);
+    assertArrayEquals(data, Files.readAllBytes(dir.resolve("k.bin")));
+  }
+
+  @Test
+  void aKernelCopyWithAnUnevenChunkReportsTheTailLast() throws Exception {
+    KernelCountingFileIO counting = new KernelCountingFileIO();
+    java.util.List<Long> reports = new java.util.ArrayList<>();
+    long chunk = 1_300_000;
+    try (CheckpointReader r = CheckpointReader.open(counting, prefix);
+        PositionOutputStream out =
+            counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
+      r.copyRaw(
+          "big", r.entry("big"), out, ByteBuffer.allocateDirect(256 << 10), reports::add, chunk);
+    }
+    long tail = data.length - 2 * chunk;
+    assertEquals(java.util.List.of(chunk, chunk, tail), counting.kernelCalls);
+    assertEquals(java.util.List.of(chunk, chunk, tail), reports);
+    assertArrayEquals(data, Files.readAllBytes(dir.resolve("k.bin")));
+  }
+
+  @Test
+  void aStreamedCopyReportsInChunksToo() throws Exception {
+    KernelCountingFileIO streamed = new KernelCountingFileIO(false);
+    java.util.List<Long> reports = new java.util.ArrayList<>();
+    long chunk = 1 << 20;
+    try (CheckpointReader r = CheckpointReader.open(streamed, prefix);
+        PositionOutputStream out =
+            streamed.newOutputFile(dir.resolve("s.bin").toString()).create()) {
+      r.copyRaw(
+          "small",
+          r.entry("small"),
+          out,
+          ByteBuffer.allocateDirect(256 << 10),
+          reports::add,
+          chunk);
+      r.copyRaw(
+          "big", r.entry("big"), out, ByteBuffer.allocateDirect(256 << 10), reports::add, chunk);
+    }
+    assertEquals(0, streamed.kernelBytes.get());
+    // The small tensor's 7 bytes at its end; the big one's every 1 MiB (four 256 KiB reads each).
+    assertEquals(java.util.List.of(7L, chunk, chunk, chunk), reports);
+    byte[] written = Files.readAllBytes(dir.resolve("s.bin"));
+    assertArrayEquals(data, java.util.Arrays.copyOfRange(written, 7, written.length));
+  }
+
+  @Test
+  void aDamagedKernelCopyStillFailsAfterItsChunksWereReported() throws Exception {
+    try (RandomAccessFile f = new RandomAccessFile(Naming.dataFile(prefix, 0, 1), "rw")) {
+      f.seek(7 + 100);
+      int b = f.read();
+      f.seek(7 + 100);
+      f.write(b ^ 0x01);
+    }
+    java.util.List<Long> reports = new java.util.ArrayList<>();
+    try (CheckpointReader r = CheckpointReader.open(io, prefix);
+        PositionOutputStream out = io.newOutputFile(dir.resolve("d.bin").toString()).create()) {
+      CorruptCheckpointException e =
+          assertThrows(
+              CorruptCheckpointException.class,
+              () ->
+                  r.copyRaw(
+                      "big",
+                      r.entry("big"),
+                      out,
+                      ByteBuffer.allocateDirect(256 << 10),
+                      reports::add,
+                      1 << 20));
+      assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor big"), e.getMessage());
+    }
+    assertEquals(3, reports.size());
   }
 }

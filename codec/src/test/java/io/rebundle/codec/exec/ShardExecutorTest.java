@@ -171,7 +171,8 @@ class ShardExecutorTest {
     assertEquals(1, result.shard());
     assertEquals(output(), result.file());
     assertEquals(expected.length, result.bytes());
-    assertEquals(List.of(12L, 0L, 12L, 32L, 8L), progress);
+    // One report per tensor that has bytes; the empty one reports nothing.
+    assertEquals(List.of(12L, 12L, 32L, 8L), progress);
     List<String> keys = result.entries().stream().map(r -> r.name()).toList();
     assertEquals(List.of("new/t1", "new/t3", "new/t0", "new/t2", "lit"), keys);
     long offset = 0;
@@ -400,5 +401,59 @@ class ShardExecutorTest {
     IndexRecord only = r.entries().get(0);
     assertArrayEquals(Bytes.utf8("new/t0"), only.key());
     assertTrue(Files.exists(Path.of(output())));
+  }
+
+  private static long sum(List<Long> reports) {
+    return reports.stream().mapToLong(Long::longValue).sum();
+  }
+
+  @Test
+  void aLargeCopiedTensorIsReportedInChunksThatSumToItsSize() throws IOException {
+    Random random = new Random(3);
+    // 5 MiB + 512 bytes of floats: five 1 MiB chunks and a tail, taken by the kernel copy.
+    Tensor big = random(DType.FLOAT, random, (5 << 18) + 128);
+    writeSource(big, random(DType.INT32, random, 3));
+    List<Long> progress = new ArrayList<>();
+    long chunk = 1 << 20;
+    StagedShard result =
+        ShardExecutor.run(
+            io, source(), copies("t0", "t1"), output(), 0, 64 << 10, recordBytes(progress), chunk);
+
+    assertEquals(List.of(chunk, chunk, chunk, chunk, chunk, 512L, 12L), progress);
+    assertEquals((5L << 20) + 512 + 12, sum(progress));
+    assertEquals(result.bytes(), sum(progress));
+    assertEquals(
+        spaced(concat(storedBytes("t0"), storedBytes("t1"))),
+        spaced(Files.readAllBytes(Path.of(output()))));
+  }
+
+  @Test
+  void aLargeCastTensorIsReportedInChunksOfItsOutput() throws IOException {
+    Random random = new Random(4);
+    Tensor big = random(DType.FLOAT, random, 3 << 18);
+    writeSource(big);
+    PlannedTensor cast;
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      cast =
+          PlannedTensor.transform(
+              Bytes.utf8("half"),
+              Bytes.utf8("t0"),
+              r.entry("t0"),
+              new io.rebundle.codec.plan.MappingRules.Transform(
+                  java.util.regex.Pattern.compile("t0"), DType.HALF, null, null));
+    }
+    List<Long> progress = new ArrayList<>();
+    long chunk = 256 << 10;
+    StagedShard result =
+        ShardExecutor.run(
+            io, source(), List.of(cast), output(), 0, 64 << 10, recordBytes(progress), chunk);
+
+    long halfBytes = (3 << 18) * 2L;
+    assertEquals(halfBytes, result.bytes());
+    assertEquals(halfBytes, sum(progress));
+    // 1.5 MiB of output in 256 KiB reports: at least six while the cast ran, not one at the end.
+    assertTrue(progress.stream().filter(n -> n > 0).count() >= 6, progress.toString());
+    assertTrue(progress.stream().allMatch(n -> n < 2 * chunk), progress.toString());
+    assertEquals(halfBytes, Files.size(Path.of(output())));
   }
 }

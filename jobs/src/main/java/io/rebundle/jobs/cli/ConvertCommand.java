@@ -79,8 +79,20 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   ConvertCommand(SparkTaskEngine lentContext) {
-    this.lentContext = lentContext;
+    this(lentContext, java.util.function.UnaryOperator.identity());
   }
+
+  /**
+   * A lent engine, and a decorator of the storage (tests wrap it in a slow or failing one); the
+   * decorated storage is what the tasks use, so it must be serializable.
+   */
+  ConvertCommand(
+      SparkTaskEngine lentContext, java.util.function.UnaryOperator<FileIO> storageDecorator) {
+    this.lentContext = lentContext;
+    this.storageDecorator = storageDecorator;
+  }
+
+  private final java.util.function.UnaryOperator<FileIO> storageDecorator;
 
   @Option(
       names = "--to",
@@ -318,9 +330,11 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
+    heartbeatForProgress(sparkConf, Progress.intervalSeconds());
     TaskEngine.Choice engines = engines(sparkConf, err);
+    String progressBefore = quietLentContext();
     try {
-      FileIO io = io(sparkConf, err);
+      FileIO io = storageDecorator.apply(io(sparkConf, err));
       refuseReuseOfSafetensors(io);
       for (ConvertJob.Options options : migrations) {
         ConvertJob.Result r = ConvertJob.run(engines, io, options, err);
@@ -333,9 +347,47 @@ public final class ConvertCommand implements Callable<Integer> {
       }
     } finally {
       stopSpark();
+      restoreLentContext(progressBefore);
     }
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /**
+   * With -q, turns the progress of a lent Spark context off (its settings were fixed before this
+   * command ran; a local property is not); returns the property's value before, for {@link
+   * #restoreLentContext}.
+   */
+  private String quietLentContext() {
+    if (lentContext == null) {
+      return null;
+    }
+    String before = lentContext.context().getLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY);
+    if (Main.quiet(spec)) {
+      lentContext.context().setLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY, "false");
+    }
+    return before;
+  }
+
+  private void restoreLentContext(String before) {
+    if (lentContext != null) {
+      lentContext.context().setLocalProperty(SparkTaskEngine.PROGRESS_PROPERTY, before);
+    }
+  }
+
+  /** Spark's own default time between executor heartbeats, in seconds. */
+  static final long SPARK_HEARTBEAT_SECONDS = 10;
+
+  /**
+   * Running tasks report their bytes with their executor's heartbeat, so a progress interval
+   * shorter than Spark's heartbeat (10 s) would print the same numbers twice: such an interval also
+   * sets spark.executor.heartbeatInterval, unless the user set it.
+   */
+  static void heartbeatForProgress(Map<String, String> sparkConf, long intervalSeconds) {
+    if (intervalSeconds < SPARK_HEARTBEAT_SECONDS
+        && !"false".equals(sparkConf.get("rebundle.progress"))) {
+      sparkConf.putIfAbsent("spark.executor.heartbeatInterval", intervalSeconds + "s");
+    }
   }
 
   /**
@@ -442,7 +494,9 @@ public final class ConvertCommand implements Callable<Integer> {
     if (Main.quiet(spec)) {
       sparkConf.put("rebundle.progress", "false");
     }
+    heartbeatForProgress(sparkConf, Progress.intervalSeconds());
     TaskEngine.Choice engines = engines(sparkConf, err);
+    String progressBefore = quietLentContext();
     ConvertJob.ExportResult r;
     try {
       FileIO io = io(sparkConf, err);
@@ -460,6 +514,7 @@ public final class ConvertCommand implements Callable<Integer> {
       r = ConvertJob.export(engines, io, options, err);
     } finally {
       stopSpark();
+      restoreLentContext(progressBefore);
     }
     out.printf(
         "%s %s -> %s (safetensors): %d tensors, %s in %d file%s%n",

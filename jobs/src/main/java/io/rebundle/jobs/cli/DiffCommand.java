@@ -3,7 +3,13 @@ package io.rebundle.jobs.cli;
 import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.diff.CheckpointDiff;
 import io.rebundle.codec.io.FileIO;
+import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MappingRules;
+import io.rebundle.codec.plan.MigrationPlan;
+import io.rebundle.codec.plan.MigrationSpec;
+import io.rebundle.codec.plan.Planner;
+import io.rebundle.codec.plan.SourceIndex;
+import io.rebundle.jobs.convert.ReportNaming;
 import io.rebundle.jobs.spark.SparkContexts;
 import io.rebundle.jobs.util.Json;
 import java.io.PrintWriter;
@@ -71,6 +77,25 @@ public final class DiffCommand implements Callable<Integer> {
             + "source's optimizer slots) are expected on one side only; casts are compared after casting."
       })
   boolean asConverted;
+
+  @Option(
+      names = "--report",
+      paramLabel = "FILE",
+      description = {
+        "With --as-converted (implied): take the naming from this report of the conversion (convert "
+            + "--report FILE; any storage location): its renamed keys pair A with B and its dropped keys are "
+            + "expected in A only. When the report holds several conversions, the one into B is used."
+      })
+  String report;
+
+  @Option(
+      names = "--to",
+      paramLabel = "FORMAT",
+      description = {
+        "With --as-converted (implied): plan here the naming convert --to FORMAT (tf1 or tf2; with "
+            + "--map, the same mapping) gives A's keys, and check B against it."
+      })
+  String to;
 
   @Option(
       names = "--rtol",
@@ -147,7 +172,13 @@ public final class DiffCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
-    FileIO io = storage.forLocations(a, b);
+    if (report != null && to != null) {
+      throw new UsageException(
+          "Invalid options: --report and --to both name the conversion's naming; give one");
+    }
+    CheckpointFormat planTarget = to == null ? null : targetFormat(to);
+    boolean planned = report != null || planTarget != null;
+    FileIO io = report == null ? storage.forLocations(a, b) : storage.forLocations(a, b, report);
     if (SafetensorsCommands.isSafetensors(io, a) || SafetensorsCommands.isSafetensors(io, b)) {
       String[] locations = new String[2];
       CheckpointDiff.Result r = SafetensorsCommands.diff(io, a, b, rules, locations);
@@ -170,9 +201,11 @@ public final class DiffCommand implements Callable<Integer> {
         rb.warnings().forEach(w -> spec.commandLine().getErr().println("rebundle: warning: " + w));
       }
       CheckpointDiff.Options options =
-          asConverted
-              ? CheckpointDiff.asConverted(ra, rb, rules)
-              : CheckpointDiff.Options.of(rules);
+          planned
+              ? plannedNaming(io, ra, rb, rules, planTarget)
+              : asConverted
+                  ? CheckpointDiff.asConverted(ra, rb, rules)
+                  : CheckpointDiff.Options.of(rules);
       keys = CheckpointDiff.compareKeys(ra, rb, options);
       prefixA = ra.prefix();
       prefixB = rb.prefix();
@@ -197,6 +230,48 @@ public final class DiffCommand implements Callable<Integer> {
     }
     out.flush();
     return r.same() ? ExitCodes.OK : ExitCodes.FINDINGS;
+  }
+
+  private static CheckpointFormat targetFormat(String format) {
+    CheckpointFormat f;
+    try {
+      f = CheckpointFormat.parse(format);
+    } catch (IllegalArgumentException e) {
+      f = null;
+    }
+    if (f != CheckpointFormat.TF1 && f != CheckpointFormat.TF2) {
+      throw new UsageException("Invalid --to: " + format + " (diff checks tf1 or tf2 conversions)");
+    }
+    return f;
+  }
+
+  /**
+   * The naming of a conversion of A into B: read from --report, or planned from A as convert --to
+   * would plan it (with the --map rules, which the plan's renames then include).
+   */
+  private CheckpointDiff.Options plannedNaming(
+      FileIO io,
+      CheckpointReader ra,
+      CheckpointReader rb,
+      MappingRules rules,
+      CheckpointFormat target) {
+    if (report != null) {
+      ReportNaming.Naming n;
+      try {
+        n = ReportNaming.read(io, report, rb.prefix(), b);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      return CheckpointDiff.asPlanned(rb, n.renamed(), n.dropped());
+    }
+    MigrationPlan plan;
+    try {
+      plan = Planner.plan(SourceIndex.read(ra), MigrationSpec.to(target), rules);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    return CheckpointDiff.asPlanned(
+        rb, plan.renamed(), plan.dropped().stream().map(MigrationPlan.Dropped::key).toList());
   }
 
   private List<CheckpointDiff.ValueDiff> distributed(

@@ -186,14 +186,22 @@ public final class SparkTaskEngine implements TaskEngine, AutoCloseable {
   }
 
   /**
-   * Progress on a terminal and, for embedded runs, as log lines everywhere else (Airflow, {@code >
-   * log}); {@code -q} sets rebundle.progress=false. On a cluster without a terminal the listener
-   * stays off: with it registered, StandaloneClusterIT's two-worker split came out uneven (6/2)
-   * twice in a row.
+   * Progress for every Spark run: a terminal line, or log lines every interval when stderr is not a
+   * terminal (Airflow, {@code > log}), embedded or on a cluster (the driver prints what executors'
+   * heartbeats and finished tasks report). Off with {@code -q}, which sets {@value
+   * #PROGRESS_PROPERTY}=false in the settings of a context the command starts and as a local
+   * property of a lent one, or with {@code --conf rebundle.progress=false}.
    */
-  private static boolean showProgress(JavaSparkContext sc) {
-    return sc.getConf().getBoolean("rebundle.progress", System.console() != null || sc.isLocal());
+  static boolean showProgress(JavaSparkContext sc) {
+    String local = sc.getLocalProperty(PROGRESS_PROPERTY);
+    if (local != null) {
+      return Boolean.parseBoolean(local);
+    }
+    return sc.getConf().getBoolean(PROGRESS_PROPERTY, true);
   }
+
+  /** Spark setting and local property that turn progress off ({@code false}). */
+  public static final String PROGRESS_PROPERTY = "rebundle.progress";
 
   /**
    * The exception a failed run reports: the first Rebundle exception or storage failure along the

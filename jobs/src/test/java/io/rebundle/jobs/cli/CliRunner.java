@@ -39,6 +39,28 @@ record CliRunner(int exitCode, String out, String err) {
   }
 
   /**
+   * Runs with the shared Spark context lent to {@code convert}, whose storage is wrapped by {@code
+   * decorator} (a slow or failing one; serializable, as the tasks get it).
+   */
+  static CliRunner runWithSharedSparkAndStorage(
+      java.util.function.UnaryOperator<io.rebundle.codec.io.FileIO> decorator, String... args) {
+    CommandLine.IFactory factory =
+        new CommandLine.IFactory() {
+          @Override
+          public <K> K create(Class<K> cls) throws Exception {
+            if (cls == ConvertCommand.class) {
+              return cls.cast(
+                  new ConvertCommand(
+                      new io.rebundle.jobs.spark.SparkTaskEngine(SharedSpark.context()),
+                      decorator));
+            }
+            return CommandLine.defaultFactory().create(cls);
+          }
+        };
+    return run(factory, args);
+  }
+
+  /**
    * Runs with {@code io} as the storage of {@code verify} and {@code inspect} (a slow or failing
    * decorator).
    */

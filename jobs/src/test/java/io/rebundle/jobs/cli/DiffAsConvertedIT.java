@@ -57,6 +57,16 @@ class DiffAsConvertedIT {
                 "identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, "
                     + "0 only in B (expected from the conversion: 2 only in A, 0 only in B)\n"),
         r.out());
+    // The same naming planned here, as convert --to tf1 plans it.
+    CliRunner planned = CliRunner.run("diff", "--to", "tf1", source, out);
+    assertEquals(0, planned.exitCode(), planned.out() + planned.err());
+    assertTrue(
+        planned
+            .out()
+            .endsWith(
+                "identical: 3 equal tensors, 0 with different values, 0 mismatched, 0 only in A, "
+                    + "0 only in B (expected from the conversion: 2 only in A, 0 only in B)\n"),
+        planned.out());
   }
 
   @Test
@@ -163,5 +173,130 @@ class DiffAsConvertedIT {
                     + ":\\d+:\\d+: .+"),
         e.getMessage());
     assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("^"), e.getMessage());
+  }
+
+  private static String identicalTf1ToTf2(String source, String out) {
+    return "A: "
+        + source
+        + "\nB: "
+        + out
+        + "\nidentical: 3 equal tensors, 0 with different values, 0 mismatched, "
+        + "0 only in A, 0 only in B (expected from the conversion: 0 only in A, 2 only in B)\n";
+  }
+
+  @Test
+  void theNamingComesFromTheConvertReportOrFromToAsWellAsFromTheGraph() throws Exception {
+    String source = CliRunner.example("tf1-ckpt");
+    String out = dir.resolve("tf2/ckpt-1").toString();
+    Path report = dir.resolve("convert.json");
+    CliRunner c =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf2", "--report", report.toString(), source, out);
+    assertEquals(0, c.exitCode(), c.err());
+
+    CliRunner fromReport =
+        CliRunner.run("diff", "--as-converted", "--report", report.toString(), source, out);
+    assertEquals(0, fromReport.exitCode(), fromReport.out() + fromReport.err());
+    assertEquals(identicalTf1ToTf2(source, out), fromReport.out());
+
+    // --report and --to imply --as-converted.
+    CliRunner fromTo = CliRunner.run("diff", "--to", "tf2", source, out);
+    assertEquals(0, fromTo.exitCode(), fromTo.out() + fromTo.err());
+    assertEquals(identicalTf1ToTf2(source, out), fromTo.out());
+
+    CliRunner fromGraph = CliRunner.run("diff", "--as-converted", source, out);
+    assertEquals(identicalTf1ToTf2(source, out), fromGraph.out());
+
+    // The report is what pairs the keys: a report that lost one rename leaves that key unpaired.
+    ObjectMapper m = new ObjectMapper();
+    JsonNode j = m.readTree(report.toFile());
+    com.fasterxml.jackson.databind.node.ArrayNode renamed =
+        (com.fasterxml.jackson.databind.node.ArrayNode) j.get("conversions").get(0).get("renamed");
+    assertEquals(3, renamed.size(), j.toString());
+    String lost = renamed.get(0).get("from").asText();
+    renamed.remove(0);
+    Path edited = dir.resolve("edited.json");
+    m.writeValue(edited.toFile(), j);
+    CliRunner missing = CliRunner.run("diff", "--report", edited.toString(), source, out);
+    assertEquals(1, missing.exitCode(), missing.out());
+    assertTrue(missing.out().contains("only in A (1): " + lost + "\n"), missing.out());
+
+    // --to names the conversion that was not made: TF1 names do not meet a TF2 output.
+    CliRunner wrongTo = CliRunner.run("diff", "--to", "tf1", source, out);
+    assertEquals(1, wrongTo.exitCode(), wrongTo.out());
+    assertTrue(wrongTo.out().contains("only in A (3): a, b, scoped/c"), wrongTo.out());
+  }
+
+  @Test
+  void aReportWithSeveralConversionsGivesTheOneIntoB() {
+    String source = CliRunner.example("tf1-ckpt");
+    String out = dir.resolve("both/ckpt").toString();
+    Path report = dir.resolve("both.json");
+    CliRunner c =
+        CliRunner.runWithSharedSpark(
+            "convert", "--to", "tf1,tf2", "--report", report.toString(), source, out);
+    assertEquals(0, c.exitCode(), c.err());
+    CliRunner tf2 = CliRunner.run("diff", "--report", report.toString(), source, out + "-tf2");
+    assertEquals(0, tf2.exitCode(), tf2.out() + tf2.err());
+    assertEquals(identicalTf1ToTf2(source, out + "-tf2"), tf2.out());
+    CliRunner tf1 = CliRunner.run("diff", "--report", report.toString(), source, out + "-tf1");
+    assertEquals(0, tf1.exitCode(), tf1.out() + tf1.err());
+    assertTrue(tf1.out().contains("identical: 3 equal tensors"), tf1.out());
+
+    CliRunner elsewhere =
+        CliRunner.run("diff", "--report", report.toString(), source, CliRunner.example("tf2-ckpt"));
+    assertEquals(2, elsewhere.exitCode(), elsewhere.err());
+    assertTrue(
+        elsewhere
+            .err()
+            .startsWith(
+                "rebundle: Invalid convert report " + report + ": none of its conversions wrote "),
+        elsewhere.err());
+  }
+
+  @Test
+  void aBrokenReportIsOneLineWithFileLineAndColumn() throws Exception {
+    String source = CliRunner.example("tf1-ckpt");
+    Path broken = dir.resolve("broken.json");
+    Files.writeString(broken, "{\n  \"conversions\": [\n    {\"renamed\": [}\n");
+    CliRunner r =
+        CliRunner.run("diff", "--report", broken.toString(), source, CliRunner.example("tf2-ckpt"));
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(
+        r.err()
+            .matches(
+                "rebundle: Invalid convert report "
+                    + java.util.regex.Pattern.quote(broken.toString())
+                    + ":3:\\d+: [^\n]+\n"),
+        r.err());
+
+    Path failed = dir.resolve("failed.json");
+    Files.writeString(
+        failed,
+        "{\"status\": \"failed\", \"error\": {\"message\": \"Cannot read x\"},"
+            + " \"conversions\": []}");
+    CliRunner f =
+        CliRunner.run("diff", "--report", failed.toString(), source, CliRunner.example("tf2-ckpt"));
+    assertEquals(2, f.exitCode(), f.err());
+    assertEquals(
+        "rebundle: Invalid convert report "
+            + failed
+            + ": the conversion failed (Cannot read x), so it names nothing to check\n",
+        f.err());
+
+    CliRunner both =
+        CliRunner.run(
+            "diff",
+            "--report",
+            failed.toString(),
+            "--to",
+            "tf2",
+            source,
+            CliRunner.example("tf2-ckpt"));
+    assertEquals(2, both.exitCode(), both.err());
+    CliRunner badTo = CliRunner.run("diff", "--to", "safetensors", source, source);
+    assertEquals(2, badTo.exitCode(), badTo.err());
+    assertEquals(
+        "rebundle: Invalid --to: safetensors (diff checks tf1 or tf2 conversions)\n", badTo.err());
   }
 }

@@ -8,8 +8,10 @@ import io.rebundle.codec.io.ForwardingFileIO;
 import io.rebundle.codec.io.InputFile;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.RangeReader;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * verify through a slow storage decorator with stderr not a terminal (as under Airflow): periodic
@@ -123,6 +125,68 @@ class SlowStorageProgressTest {
 
       CliRunner quiet =
           CliRunner.runWithStorage(new SlowFileIO(new LocalFileIO(), 900), "-q", "verify", prefix);
+      assertEquals(0, quiet.exitCode(), quiet.err());
+      assertEquals("", quiet.err());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Progress.INTERVAL_PROPERTY);
+      } else {
+        System.setProperty(Progress.INTERVAL_PROPERTY, before);
+      }
+    }
+  }
+
+  /**
+   * convert as a Spark job (three shard tasks, each reading from the slow store; the TF2 output has
+   * 374 bytes in 5 tensors with the object graph and save counter) with stderr not a terminal: the
+   * progress listener prints log lines with bytes, rate, ETA and tasks every interval, and nothing
+   * with -q.
+   */
+  @Test
+  void convertAsASparkJobOnASlowStoreLogsPeriodicProgressLines(@TempDir Path dir) {
+    String before = System.getProperty(Progress.INTERVAL_PROPERTY);
+    System.setProperty(Progress.INTERVAL_PROPERTY, "1");
+    try {
+      String prefix = CliRunner.example("tf1-ckpt");
+      CliRunner r =
+          CliRunner.runWithSharedSparkAndStorage(
+              io -> new SlowFileIO(io, 1500),
+              "convert",
+              "--to",
+              "tf2",
+              "--shards",
+              "3",
+              prefix,
+              dir.resolve("out/ckpt").toString());
+      assertEquals(0, r.exitCode(), r.err());
+      List<String> lines = r.err().lines().filter(l -> l.startsWith("convert: ")).toList();
+      assertTrue(lines.size() >= 3, r.err());
+      for (String l : lines.subList(0, lines.size() - 1)) {
+        assertTrue(
+            l.matches(
+                "convert: \\d+ B of 374 B \\(\\d+%\\), \\d+(\\.\\d)? B/s, ETA (-|\\d+s),"
+                    + " [0-5] of 5 tensors, tasks [0-3]/3"),
+            r.err());
+      }
+      assertTrue(
+          lines.stream().anyMatch(l -> l.matches("convert: [1-9]\\d* B of 374 B .*")), r.err());
+      assertTrue(
+          lines
+              .get(lines.size() - 1)
+              .matches("convert: 374 B in \\d+s \\(\\d+ B/s\\), 5 of 5 tensors, tasks 3/3"),
+          r.err());
+
+      CliRunner quiet =
+          CliRunner.runWithSharedSparkAndStorage(
+              io -> new SlowFileIO(io, 1500),
+              "-q",
+              "convert",
+              "--to",
+              "tf2",
+              "--shards",
+              "3",
+              prefix,
+              dir.resolve("quiet/ckpt").toString());
       assertEquals(0, quiet.exitCode(), quiet.err());
       assertEquals("", quiet.err());
     } finally {
