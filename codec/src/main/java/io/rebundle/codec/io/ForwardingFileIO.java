@@ -62,6 +62,11 @@ public abstract class ForwardingFileIO implements FileIO {
   }
 
   @Override
+  public boolean readsAreRequests(String location) {
+    return delegate.readsAreRequests(location);
+  }
+
+  @Override
   public boolean delete(String location) {
     return delegate.delete(location);
   }

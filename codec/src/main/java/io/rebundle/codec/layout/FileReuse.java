@@ -406,6 +406,17 @@ public final class FileReuse {
     if (source.numShards() == 0) {
       return streamed(plan, "the source has no data files", List.of(), shards, shardSize);
     }
+    if (mode == Mode.AUTO && io.readsAreRequests(source.prefix())) {
+      // No server-side copy there (FileIO#copy streams through this process), so a reused file is
+      // read twice, to copy it and to check it; streaming reads each byte once and checks it.
+      return streamed(
+          plan,
+          "the source is on remote storage, where streaming reads each byte once and checks it on"
+              + " the way (a whole-file copy would read it twice)",
+          List.of(),
+          shards,
+          shardSize);
+    }
     return layout(
         plan, analyze(plan, source, fileLengths(io, source)), mode, shards, shardSize, layoutAsked);
   }

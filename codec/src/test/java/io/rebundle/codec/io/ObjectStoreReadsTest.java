@@ -8,7 +8,10 @@ import io.rebundle.codec.bundle.CheckpointReader;
 import io.rebundle.codec.bundle.CheckpointVerifier;
 import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Naming;
+import io.rebundle.codec.exec.ProgressSink;
 import io.rebundle.codec.migrate.LocalMigration;
+import io.rebundle.codec.migrate.MigrationRequest;
+import io.rebundle.codec.migrate.MigrationResult;
 import io.rebundle.codec.plan.CheckpointFormat;
 import io.rebundle.codec.plan.MigrationSpec;
 import io.rebundle.codec.synth.SyntheticCheckpoint;
@@ -96,6 +99,30 @@ class ObjectStoreReadsTest {
         assertTrue(io.requests.get() < 30, io.requests.get() + " requests");
       }
     }
+  }
+
+  /**
+   * The default ({@code --reuse-files auto}) on remote storage, for a rename-only plan that would
+   * reuse whole files on a local disk: still each source byte read once.
+   */
+  @Test
+  void theDefaultConvertReadsEachSourceByteOnceOnRemoteStorage() throws Exception {
+    String prefix = synth("d", 96 << 20, 24, 1);
+    long size = checkpointBytes(prefix);
+    CountingFileIO io = new CountingFileIO(new LocalFileIO(), true, WINDOW);
+    MigrationResult r =
+        LocalMigration.run(
+            io,
+            MigrationRequest.of(
+                prefix,
+                dir.resolve("default/ckpt").toString(),
+                new MigrationSpec(CheckpointFormat.TF1, MigrationSpec.DEFAULT_ROOT, true, false)),
+            ProgressSink.NONE,
+            1);
+    assertTrue(r.layout().reused().isEmpty(), "streamed, not reused: " + r.layout());
+    assertTrue(
+        io.bytes.get() <= size * 1.05,
+        io.bytes.get() + " bytes read of a " + size + "-byte checkpoint");
   }
 
   @Test
