@@ -102,6 +102,19 @@ public final class ProgressListener extends SparkListener {
             "%d of %d tensors, tasks %d/%d", tensors, totalTensors, doneTasks, totalTasks));
   }
 
+  /**
+   * The job succeeded with {@code bytes} and {@code tensors} done (the driver's accumulator values,
+   * complete once the job has returned): the last line says so even when the listener bus has not
+   * yet delivered every task's end event.
+   */
+  public synchronized void succeeded(long bytes, long tensors) {
+    running.clear();
+    doneBytes = bytes;
+    doneTensors = tensors;
+    doneTasks = totalTasks;
+    maybePrint(true);
+  }
+
   public synchronized void finish() {
     progress.finish();
   }

@@ -91,7 +91,8 @@ public final class SparkTaskEngine implements TaskEngine, AutoCloseable {
     ProgressListener listener =
         new ProgressListener(
             err, taskBytes, TaskEngine.tensors(tasks), tasks.size(), bytes, tensors);
-    if (showProgress(sc) && !onDriver) {
+    boolean shown = showProgress(sc) && !onDriver;
+    if (shown) {
       sc.sc().addSparkListener(listener);
     }
     sc.setJobGroup(job.group(), job.description(), true);
@@ -101,9 +102,14 @@ public final class SparkTaskEngine implements TaskEngine, AutoCloseable {
         return LocalMigration.runTasks(io, tasks, progress, 1);
       }
       submitted = true;
-      return sc.parallelize(tasks, tasks.size())
-          .map(task -> task.run(io, attempt(), progress))
-          .collect();
+      List<TaskOutcome> outcomes =
+          sc.parallelize(tasks, tasks.size())
+              .map(task -> task.run(io, attempt(), progress))
+              .collect();
+      if (shown) {
+        listener.succeeded(bytes.value(), tensors.value());
+      }
+      return outcomes;
     } catch (Exception e) {
       // Exception, not RuntimeException: a failed task reaches us as Spark's checked
       // SparkException, which Scala's collect() does not declare.
