@@ -50,22 +50,27 @@ public sealed interface MigrationTask extends Serializable {
   /** Writes the file; see {@link #run}. */
   StagedShard write(FileIO io, String attempt, ProgressSink progress);
 
+  /** A task that writes one new output file of planned tensors, in order. */
+  sealed interface NewShard extends MigrationTask {
+    List<PlannedTensor> planned();
+
+    @Override
+    default long bytes() {
+      return planned().stream().mapToLong(PlannedTensor::size).sum();
+    }
+
+    @Override
+    default int tensors() {
+      return planned().size();
+    }
+  }
+
   /** A new shard: {@code tensors} streamed from {@code sourcePrefix}, in order. */
   record WriteShard(
       int shard, List<PlannedTensor> planned, String sourcePrefix, StagingArea staging)
-      implements MigrationTask {
+      implements NewShard {
     public WriteShard {
       planned = List.copyOf(planned);
-    }
-
-    @Override
-    public long bytes() {
-      return planned.stream().mapToLong(PlannedTensor::size).sum();
-    }
-
-    @Override
-    public int tensors() {
-      return planned.size();
     }
 
     @Override
@@ -88,19 +93,9 @@ public sealed interface MigrationTask extends Serializable {
    */
   record ImportShard(
       int shard, List<PlannedTensor> planned, String sourceLocation, StagingArea staging)
-      implements MigrationTask {
+      implements NewShard {
     public ImportShard {
       planned = List.copyOf(planned);
-    }
-
-    @Override
-    public long bytes() {
-      return planned.stream().mapToLong(PlannedTensor::size).sum();
-    }
-
-    @Override
-    public int tensors() {
-      return planned.size();
     }
 
     @Override
@@ -128,20 +123,10 @@ public sealed interface MigrationTask extends Serializable {
       List<PlannedTensor> planned,
       String sourcePrefix,
       StagingArea staging)
-      implements MigrationTask {
+      implements NewShard {
     public WriteSafetensors {
       planned = List.copyOf(planned);
       metadata = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
-    }
-
-    @Override
-    public long bytes() {
-      return planned.stream().mapToLong(PlannedTensor::size).sum();
-    }
-
-    @Override
-    public int tensors() {
-      return planned.size();
     }
 
     @Override
