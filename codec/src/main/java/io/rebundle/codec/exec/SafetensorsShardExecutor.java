@@ -37,7 +37,7 @@ public final class SafetensorsShardExecutor {
   /**
    * Writes {@code tensors} read from the safetensors model at {@code sourceLocation} to {@code
    * outputLocation} (which must not exist) as shard {@code shard}. On failure the partial file is
-   * deleted and the exception propagates.
+   * discarded and the exception propagates.
    */
   public static StagedShard run(
       FileIO io,
@@ -53,8 +53,10 @@ public final class SafetensorsShardExecutor {
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
     Map<String, CheckpointReader> others = new HashMap<>();
-    try (ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
-        SafetensorsReader source = SafetensorsReader.open(io, sourceLocation)) {
+    // Closed only on success: a failed shard is discarded (an object-store upload aborted, so no
+    // partial object is published), as ShardExecutor does.
+    ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+    try (SafetensorsReader source = SafetensorsReader.open(io, sourceLocation)) {
       StoredBytes bytes = storedBytes(source);
       for (PlannedTensor t : tensors) {
         BundleEntry entry;
@@ -72,6 +74,7 @@ public final class SafetensorsShardExecutor {
         written += entry.size();
         progress.tensors(1);
       }
+      writer.close();
       done = true;
     } finally {
       for (CheckpointReader r : others.values()) {
@@ -82,11 +85,7 @@ public final class SafetensorsShardExecutor {
         }
       }
       if (!done) {
-        try {
-          io.delete(outputLocation);
-        } catch (RuntimeException ignored) {
-          // The failure being propagated matters more than a leftover temp file.
-        }
+        io.discard(stream, outputLocation);
       }
     }
     return new StagedShard(shard, outputLocation, entries, written);
