@@ -406,6 +406,83 @@ public final class CheckpointReader implements AutoCloseable {
   }
 
   /**
+   * Whether {@link #transferRaw} copies this non-sliced entry to {@code out} in the kernel: it is
+   * at least {@link #KERNEL_COPY_THRESHOLD} bytes and both ends are files of a storage that can.
+   */
+  public boolean canTransferRaw(String key, BundleEntry e, PositionOutputStream out) {
+    checkSize(key, e);
+    return out != null
+        && e.size() >= KERNEL_COPY_THRESHOLD
+        && dataReader(key, e).canTransferTo(out);
+  }
+
+  /**
+   * Copies a non-sliced entry's stored bytes to {@code out} in the kernel, in ranges of {@code
+   * chunk} bytes, each reported to {@code progress} (when not null), <b>without checking them</b>:
+   * the caller runs {@link #deferredCheck} of the same entry, on any thread, and commits nothing
+   * that received these bytes unless it passes. Only where {@link #canTransferRaw} said so.
+   */
+  public void transferRaw(
+      String key,
+      BundleEntry e,
+      PositionOutputStream out,
+      java.util.function.LongConsumer progress,
+      long chunk) {
+    if (chunk <= 0) {
+      throw new IllegalArgumentException("Invalid progress chunk: " + chunk + " bytes");
+    }
+    checkSize(key, e);
+    RangeReader r = dataReader(key, e);
+    for (long done = 0; done < e.size(); ) {
+      long n = Math.min(chunk, e.size() - done);
+      if (!r.transferTo(e.offset() + done, n, out)) {
+        throw new IllegalStateException(
+            "Invalid storage: " + dataFile(e.shardId()) + " refused a kernel copy it offered");
+      }
+      done += n;
+      if (progress != null) {
+        progress.accept(n);
+      }
+    }
+  }
+
+  /**
+   * The CRC32C check of a non-sliced entry's stored bytes, to run later on another thread (the data
+   * file is opened now, on the caller's: this reader is not thread-safe, its open files are). It
+   * reads the bytes through the buffer it is given and throws the error {@link #verifyData} would.
+   */
+  public DeferredCheck deferredCheck(String key, BundleEntry e) {
+    checkSize(key, e);
+    return new DeferredCheck(key, e, dataReader(key, e));
+  }
+
+  /** A CRC32C check prepared by {@link #deferredCheck}; run it once, on any one thread. */
+  public final class DeferredCheck {
+    private final String key;
+    private final BundleEntry entry;
+    private final RangeReader reader;
+
+    private DeferredCheck(String key, BundleEntry entry, RangeReader reader) {
+      this.key = key;
+      this.entry = entry;
+      this.reader = reader;
+    }
+
+    /** The bytes this check reads. */
+    public long size() {
+      return entry.size();
+    }
+
+    /** Reads the entry's bytes through {@code buffer}; throws on a CRC32C or length mismatch. */
+    public void run(java.nio.ByteBuffer buffer) {
+      int computed = checksum(key, entry, reader, null, buffer, null, Long.MAX_VALUE);
+      if (Crc32c.mask(computed) != entry.crc32c()) {
+        throw crcMismatch(key, entry, computed);
+      }
+    }
+  }
+
+  /**
    * The kernel copies the tensor file to file (no byte enters the JVM) while a second thread reads
    * the same range through {@code buffer} for its CRC: on two cores the two overlap. The output is
    * not committed unless the check passes, so a mismatch found after the copy loses nothing.

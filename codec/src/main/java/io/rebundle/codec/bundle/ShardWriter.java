@@ -185,6 +185,32 @@ public final class ShardWriter implements AutoCloseable {
         dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
   }
 
+  /** Whether {@link #transferUnchecked} can copy this source entry into this file in the kernel. */
+  public boolean canTransfer(CheckpointReader source, String key, BundleEntry entry) {
+    return source.canTransferRaw(key, entry, out);
+  }
+
+  /**
+   * Appends a stored tensor's bytes copied in the kernel and <b>not checked</b>, under {@code
+   * dtypeCode} and {@code shape} (the source's, or a reshape's that describe the same bytes),
+   * keeping the source CRC. The caller runs the source's {@link CheckpointReader#deferredCheck} of
+   * the same entry and discards this file unless it passes. Only where {@link #canTransfer} said
+   * so.
+   */
+  public BundleEntry transferUnchecked(
+      CheckpointReader source,
+      String key,
+      BundleEntry entry,
+      int dtypeCode,
+      TensorShape shape,
+      java.util.function.LongConsumer progress,
+      long chunk) {
+    long offset = out.position();
+    source.transferRaw(key, entry, out, progress, chunk);
+    return new BundleEntry(
+        dtypeCode, shape, shardId, offset, entry.size(), entry.crc32c(), List.of());
+  }
+
   /** Appends bytes whose masked CRC32C the caller already knows (a planner literal). */
   public BundleEntry addStored(int dtypeCode, TensorShape shape, byte[] bytes, int maskedCrc) {
     long offset = out.position();

@@ -72,6 +72,7 @@ public final class ShardExecutor {
     // Closed only on success: a failed shard is discarded (an object-store upload aborted, so no
     // partial object is ever published), never closed.
     ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
+    FollowingChecks checks = new FollowingChecks(outputLocation);
     try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
       main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
@@ -80,7 +81,8 @@ public final class ShardExecutor {
           reader =
               others.computeIfAbsent(f.sourcePrefix(), p -> CheckpointReader.openPrefix(io, p));
         }
-        BundleEntry entry = writeReported(writer, reader, t, buffer, progress, progressChunk);
+        BundleEntry entry =
+            writeReported(writer, reader, t, buffer, progress, progressChunk, checks);
         entries.add(new IndexRecord(t.targetKey(), entry));
         written += entry.size();
         progress.tensors(1);
@@ -88,9 +90,12 @@ public final class ShardExecutor {
           Failpoints.reached("writing-shard");
         }
       }
+      // The file is complete; it is kept only once every kernel copy in it passed its check.
+      checks.finish();
       writer.close();
       done = true;
     } finally {
+      checks.close();
       for (CheckpointReader r : others.values()) {
         try {
           r.close();
@@ -134,6 +139,22 @@ public final class ShardExecutor {
       byte[] buffer,
       ProgressSink progress,
       long chunk) {
+    return writeReported(writer, reader, t, buffer, progress, chunk, null);
+  }
+
+  /**
+   * {@link #writeReported(ShardWriter, CheckpointReader, PlannedTensor, byte[], ProgressSink,
+   * long)} where unchanged bytes the kernel can copy are copied unchecked and their check is handed
+   * to {@code checks} (when not null), which the caller finishes before keeping the file.
+   */
+  private static BundleEntry writeReported(
+      ShardWriter writer,
+      CheckpointReader reader,
+      PlannedTensor t,
+      byte[] buffer,
+      ProgressSink progress,
+      long chunk,
+      FollowingChecks checks) {
     long[] reported = {0};
     ProgressSink counting =
         new ProgressSink() {
@@ -150,7 +171,7 @@ public final class ShardExecutor {
             progress.tensors(n);
           }
         };
-    BundleEntry entry = write(writer, reader, t, buffer, counting, chunk);
+    BundleEntry entry = write(writer, reader, t, buffer, counting, chunk, checks);
     long rest = entry.size() - reported[0];
     if (rest > 0) {
       progress.bytes(rest);
@@ -168,7 +189,28 @@ public final class ShardExecutor {
       PlannedTensor t,
       byte[] buffer,
       ProgressSink progress,
-      long chunk) {
+      long chunk,
+      FollowingChecks checks) {
+    if (checks != null
+        && (t instanceof PlannedTensor.Copy
+            || (t instanceof PlannedTensor.Transformed x && x.transform().reshape() != null))) {
+      // Unchanged bytes (a copy, or a reshape of the same bytes): the kernel copies them while the
+      // checker reads them for their CRC; nothing waits for the check until the file is complete.
+      PlannedTensor.FromSource f = (PlannedTensor.FromSource) t;
+      if (writer.canTransfer(reader, f.sourceName(), f.sourceEntry())) {
+        CheckpointReader.DeferredCheck check =
+            reader.deferredCheck(f.sourceName(), f.sourceEntry());
+        checks.submit(check.size(), check::run);
+        return writer.transferUnchecked(
+            reader,
+            f.sourceName(),
+            f.sourceEntry(),
+            t.dtypeCode(),
+            t.shape(),
+            progress::bytes,
+            chunk);
+      }
+    }
     if (t instanceof PlannedTensor.Copy c) {
       return writer.copyFrom(
           reader, c.sourceName(), c.sourceEntry(), buffer, progress::bytes, chunk);

@@ -12,6 +12,9 @@ import io.rebundle.codec.layout.FileReuse;
 import io.rebundle.codec.plan.PlannedTensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * Makes one output data file out of a source data file that {@link FileReuse} found reusable: a
@@ -88,9 +91,11 @@ public final class WholeFileExecutor {
 
   /**
    * The copy and the CRC check of the same file overlapped instead of serialised: a second thread
-   * reads every tensor of the source for its checksum while this one copies (both read the source,
-   * the second from the page cache the first filled). A failed check deletes the finished copy, so
-   * nothing unchecked leaves this method. Wall time is about the longer of the two, not their sum.
+   * ({@link FollowingChecks}) reads every tensor of the source for its checksum while this one
+   * copies, following the copy range by range, so both read the source once between them (the
+   * second from the page cache the first filled, even on a source bigger than the cache). A failed
+   * check stops the copy or deletes the finished one, so nothing unchecked leaves this method. Wall
+   * time is about the longer of the two, not their sum.
    */
   static long copyVerified(
       FileIO io,
@@ -100,50 +105,47 @@ public final class WholeFileExecutor {
       String target,
       byte[] buffer,
       ProgressSink progress) {
-    RuntimeException[] checkFailure = new RuntimeException[1];
-    Thread checker =
-        new Thread(
-            () -> {
-              try {
-                verify(io, sourcePrefix, file, buffer);
-              } catch (RuntimeException | Error t) {
-                checkFailure[0] =
-                    t instanceof RuntimeException re ? re : new IllegalStateException(t);
-              }
-            },
-            "rebundle-copy-check");
-    checker.setDaemon(true);
-    checker.start();
-    long bytes;
-    try {
-      bytes = copy(io, source, target, progress);
-    } finally {
-      // The checker uses the caller's buffer: never return while it may still be reading into it.
-      joinUninterruptibly(checker);
-    }
-    if (checkFailure[0] != null) {
+    List<PlannedTensor.Copy> byOffset = new ArrayList<>(file.tensors());
+    byOffset.sort(Comparator.comparingLong(t -> t.sourceEntry().offset()));
+    try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix);
+        FollowingChecks checks = new FollowingChecks(target)) {
+      reader.willRead(byOffset.stream().map(PlannedTensor.Copy::sourceEntry).toList());
+      int[] next = {0};
+      // Before each range is copied, the checks of the tensors that start in it are queued: the
+      // checker reads what the kernel is copying, at most FollowingChecks.MAX_LAG behind.
+      long bytes =
+          copy(
+              io,
+              source,
+              target,
+              progress,
+              end -> {
+                while (next[0] < byOffset.size()
+                    && byOffset.get(next[0]).sourceEntry().offset() < end) {
+                  PlannedTensor.Copy t = byOffset.get(next[0]++);
+                  CheckpointReader.DeferredCheck check =
+                      reader.deferredCheck(t.sourceName(), t.sourceEntry());
+                  checks.submit(check.size(), check::run);
+                }
+              });
       try {
-        io.delete(target);
-      } catch (RuntimeException ignored) {
-        // The check's failure matters more than a leftover staging file, which abort removes.
+        // Tensors past the file's end (it shrank since planning) are checked too, and fail.
+        while (next[0] < byOffset.size()) {
+          PlannedTensor.Copy t = byOffset.get(next[0]++);
+          CheckpointReader.DeferredCheck check =
+              reader.deferredCheck(t.sourceName(), t.sourceEntry());
+          checks.submit(check.size(), check::run);
+        }
+        checks.finish();
+      } catch (RuntimeException | Error e) {
+        try {
+          io.delete(target);
+        } catch (RuntimeException ignored) {
+          // The check's failure matters more than a leftover staging file, which abort removes.
+        }
+        throw e;
       }
-      throw checkFailure[0];
-    }
-    return bytes;
-  }
-
-  private static void joinUninterruptibly(Thread t) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
+      return bytes;
     }
   }
 
@@ -153,6 +155,19 @@ public final class WholeFileExecutor {
    * {@link #STREAM_CHUNK} heap buffer. Returns the bytes copied; on failure the target is deleted.
    */
   static long copy(FileIO io, String source, String target, ProgressSink progress) {
+    return copy(io, source, target, progress, end -> {});
+  }
+
+  /**
+   * {@link #copy(FileIO, String, String, ProgressSink)}, telling {@code beforeRange} the end offset
+   * of each range before it is copied (it may throw to stop the copy).
+   */
+  private static long copy(
+      FileIO io,
+      String source,
+      String target,
+      ProgressSink progress,
+      java.util.function.LongConsumer beforeRange) {
     try (RangeReader in = io.newInputFile(source).open()) {
       long length = in.length();
       PositionOutputStream out = io.newOutputFile(target).create();
@@ -161,6 +176,7 @@ public final class WholeFileExecutor {
         if (in.canTransferTo(out)) {
           for (long at = 0; at < length; ) {
             long n = Math.min(COPY_CHUNK, length - at);
+            beforeRange.accept(at + n);
             if (!in.transferTo(at, n, out)) {
               throw new IllegalStateException(
                   "Invalid storage: " + source + " refused a kernel copy it offered");
@@ -172,6 +188,7 @@ public final class WholeFileExecutor {
           byte[] buffer = new byte[(int) Math.min(STREAM_CHUNK, Math.max(1, length))];
           for (long at = 0; at < length; ) {
             int n = (int) Math.min(buffer.length, length - at);
+            beforeRange.accept(at + n);
             in.readFully(at, buffer, 0, n);
             out.write(buffer, 0, n);
             at += n;
@@ -213,8 +230,13 @@ public final class WholeFileExecutor {
       FileIO io, String sourcePrefix, FileReuse.ReusedFile file, byte[] buffer) {
     try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix)) {
       reader.willRead(file.tensors().stream().map(PlannedTensor.Copy::sourceEntry).toList());
+      // A direct buffer that stays in the core's cache between the read and the CRC; the caller's
+      // heap buffer would add a copy through a temporary direct one.
+      java.nio.ByteBuffer direct =
+          java.nio.ByteBuffer.allocateDirect(
+              Math.max(4096, Math.min(FollowingChecks.BUFFER, buffer.length)));
       for (PlannedTensor.Copy t : file.tensors()) {
-        reader.verifyData(t.sourceName(), t.sourceEntry(), buffer);
+        reader.verifyData(t.sourceName(), t.sourceEntry(), direct);
       }
     }
   }

@@ -2,21 +2,19 @@ package io.rebundle.codec.bundle;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rebundle.codec.CorruptCheckpointException;
-import io.rebundle.codec.io.ForwardingFileIO;
-import io.rebundle.codec.io.InputFile;
+import io.rebundle.codec.io.CountingFileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.io.PositionOutputStream;
-import io.rebundle.codec.io.RangeReader;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,97 +38,9 @@ class KernelCopyTest {
     }
   }
 
-  /**
-   * Local storage whose readers count the bytes they hand to the kernel (transferTo), and delegate.
-   */
-  private static final class KernelCountingFileIO extends ForwardingFileIO {
-    private static final long serialVersionUID = 1L;
-    final AtomicLong kernelBytes = new AtomicLong();
-    final java.util.List<Long> kernelCalls =
-        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-    private final boolean kernel;
-
-    KernelCountingFileIO() {
-      this(true);
-    }
-
-    /** {@code kernel} false: the readers refuse kernel copies, as remote storage does. */
-    KernelCountingFileIO(boolean kernel) {
-      super(new LocalFileIO());
-      this.kernel = kernel;
-    }
-
-    @Override
-    public InputFile newInputFile(String location) {
-      InputFile f = super.newInputFile(location);
-      return new InputFile() {
-        @Override
-        public String location() {
-          return f.location();
-        }
-
-        @Override
-        public long length() {
-          return f.length();
-        }
-
-        @Override
-        public boolean exists() {
-          return f.exists();
-        }
-
-        @Override
-        public RangeReader open() {
-          RangeReader r = f.open();
-          return new RangeReader() {
-            @Override
-            public String location() {
-              return r.location();
-            }
-
-            @Override
-            public long length() {
-              return r.length();
-            }
-
-            @Override
-            public void readFully(long position, byte[] buffer, int offset, int len) {
-              r.readFully(position, buffer, offset, len);
-            }
-
-            @Override
-            public void readFully(long position, ByteBuffer dst) {
-              r.readFully(position, dst);
-            }
-
-            @Override
-            public boolean canTransferTo(PositionOutputStream out) {
-              return kernel && r.canTransferTo(out);
-            }
-
-            @Override
-            public boolean transferTo(long position, long count, PositionOutputStream out) {
-              boolean done = r.transferTo(position, count, out);
-              if (done) {
-                kernelBytes.addAndGet(count);
-                kernelCalls.add(count);
-              }
-              return done;
-            }
-
-            @Override
-            public void close() {
-              r.close();
-            }
-          };
-        }
-      };
-    }
-  }
-
   @Test
   void largeTensorsTakeTheKernelPathAndSmallOnesDoNot() throws Exception {
-    KernelCountingFileIO counting = new KernelCountingFileIO();
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
     try (CheckpointReader r = CheckpointReader.open(counting, prefix);
         PositionOutputStream out =
             counting.newOutputFile(dir.resolve("k.bin").toString()).create()) {
@@ -187,7 +97,7 @@ class KernelCopyTest {
 
   @Test
   void aKernelCopyReportsEachChunkAsTheKernelMovesIt() throws Exception {
-    KernelCountingFileIO counting = new KernelCountingFileIO();
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
     java.util.List<Long> reports = new java.util.ArrayList<>();
     long chunk = 1 << 20;
     try (CheckpointReader r = CheckpointReader.open(counting, prefix);
@@ -204,7 +114,7 @@ class KernelCopyTest {
 
   @Test
   void aKernelCopyWithAnUnevenChunkReportsTheTailLast() throws Exception {
-    KernelCountingFileIO counting = new KernelCountingFileIO();
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
     java.util.List<Long> reports = new java.util.ArrayList<>();
     long chunk = 1_300_000;
     try (CheckpointReader r = CheckpointReader.open(counting, prefix);
@@ -221,7 +131,7 @@ class KernelCopyTest {
 
   @Test
   void aStreamedCopyReportsInChunksToo() throws Exception {
-    KernelCountingFileIO streamed = new KernelCountingFileIO(false);
+    CountingFileIO streamed = new CountingFileIO(new LocalFileIO(), false, 0, false);
     java.util.List<Long> reports = new java.util.ArrayList<>();
     long chunk = 1 << 20;
     try (CheckpointReader r = CheckpointReader.open(streamed, prefix);
@@ -269,5 +179,56 @@ class KernelCopyTest {
       assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor big"), e.getMessage());
     }
     assertEquals(3, reports.size());
+  }
+
+  @Test
+  void transferRawCopiesWithoutReadingAndItsDeferredCheckRunsOnAnotherThread() throws Exception {
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
+    Path target = dir.resolve("t.bin");
+    long readBefore;
+    try (CheckpointReader r = CheckpointReader.open(counting, prefix);
+        PositionOutputStream out = counting.newOutputFile(target.toString()).create()) {
+      BundleEntry big = r.entry("big");
+      assertTrue(r.canTransferRaw("big", big, out));
+      assertFalse(r.canTransferRaw("small", r.entry("small"), out), "below the threshold");
+      CheckpointReader.DeferredCheck check = r.deferredCheck("big", big);
+      readBefore = counting.bytes.get();
+      r.transferRaw("big", big, out, null, 1 << 20);
+      assertEquals(readBefore, counting.bytes.get(), "the copy itself reads nothing");
+      assertEquals(data.length, counting.kernelBytes.get());
+      assertEquals(data.length, check.size());
+      Thread checker = new Thread(() -> check.run(ByteBuffer.allocateDirect(64 << 10)), "checker");
+      checker.start();
+      checker.join();
+    }
+    assertEquals(readBefore + data.length, counting.bytes.get(), "the check read every byte once");
+    assertTrue(counting.readingThreads.contains("checker"), counting.readingThreads.toString());
+    assertArrayEquals(data, Files.readAllBytes(target));
+  }
+
+  @Test
+  void aDeferredCheckFindsTheFlippedByteATransferCopied() throws Exception {
+    try (RandomAccessFile f = new RandomAccessFile(Naming.dataFile(prefix, 0, 1), "rw")) {
+      f.seek(7 + 12345);
+      int b = f.read();
+      f.seek(7 + 12345);
+      f.write(b ^ 0x01);
+    }
+    try (CheckpointReader r = CheckpointReader.open(io, prefix);
+        PositionOutputStream out = io.newOutputFile(dir.resolve("t.bin").toString()).create()) {
+      CheckpointReader.DeferredCheck check = r.deferredCheck("big", r.entry("big"));
+      r.transferRaw("big", r.entry("big"), out, null, 1 << 20);
+      CorruptCheckpointException e =
+          assertThrows(
+              CorruptCheckpointException.class,
+              () -> check.run(ByteBuffer.allocateDirect(1 << 20)));
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Checksum mismatch for tensor big in "
+                      + Naming.dataFile(prefix, 0, 1)
+                      + " (shard 0, offset 7, 3145728 bytes)"),
+          e.getMessage());
+    }
   }
 }

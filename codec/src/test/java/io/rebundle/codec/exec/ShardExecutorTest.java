@@ -23,6 +23,7 @@ import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.bundle.TensorSlice;
 import io.rebundle.codec.commit.StagedShard;
+import io.rebundle.codec.io.CountingFileIO;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.plan.CheckpointFormat;
@@ -455,5 +456,90 @@ class ShardExecutorTest {
     assertTrue(progress.stream().filter(n -> n > 0).count() >= 6, progress.toString());
     assertTrue(progress.stream().allMatch(n -> n < 2 * chunk), progress.toString());
     assertEquals(halfBytes, Files.size(Path.of(output())));
+  }
+
+  /** Three tensors of 1-2 MiB with small ones between them, all copied under new names. */
+  private List<PlannedTensor> writeLargeAndSmall() {
+    Random random = new Random(11);
+    writeSource(
+        random(DType.FLOAT, random, 1 << 18),
+        random(DType.INT32, random, 3),
+        random(DType.FLOAT, random, (1 << 19) + 7),
+        random(DType.INT8, random, 5),
+        random(DType.DOUBLE, random, 1 << 17));
+    return copies("t0", "t1", "t2", "t3", "t4");
+  }
+
+  @Test
+  void largeCopiesGoThroughTheKernelAndAreCheckedOnAnotherThread() throws IOException {
+    List<PlannedTensor> plan = writeLargeAndSmall();
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
+    StagedShard result =
+        ShardExecutor.run(counting, source(), plan, output(), 2, 64 << 10, ProgressSink.NONE);
+
+    long large = (1L << 20) + (2L << 20) + 28 + (1L << 20);
+    assertEquals(large, counting.kernelBytes.get(), "bytes the kernel copied");
+    // Every large tensor is still read once for its CRC, and the small ones once on the way.
+    long small = 12 + 5;
+    long indexAndData = counting.bytes.get();
+    assertTrue(indexAndData >= large + small, "read " + indexAndData);
+    assertTrue(
+        counting.readingThreads.stream().anyMatch(n -> n.startsWith("rebundle-check ")),
+        counting.readingThreads.toString());
+    assertEquals(
+        spaced(
+            concat(
+                storedBytes("t0"),
+                storedBytes("t1"),
+                storedBytes("t2"),
+                storedBytes("t3"),
+                storedBytes("t4"))),
+        spaced(Files.readAllBytes(Path.of(output()))));
+    long offset = 0;
+    for (int i = 0; i < 5; i++) {
+      BundleEntry source = ((PlannedTensor.Copy) plan.get(i)).sourceEntry();
+      assertEquals(
+          source.withLocation(2, offset), result.entries().get(i).entry(), "entry of t" + i);
+      offset += source.size();
+    }
+  }
+
+  /** Flips one byte in the middle of tensor {@code key} of the source's data file. */
+  private void damage(String key) throws IOException {
+    BundleEntry e;
+    try (CheckpointReader r = CheckpointReader.open(io, source())) {
+      e = r.entry(key);
+    }
+    Path data = Path.of(Naming.dataFile(source(), 0, 1));
+    byte[] bytes = Files.readAllBytes(data);
+    bytes[(int) (e.offset() + e.size() / 2)] ^= 0x10;
+    Files.write(data, bytes);
+  }
+
+  @Test
+  void aDamagedLargeTensorInTheMiddleFailsTheShardAndLeavesNoFile() throws IOException {
+    List<PlannedTensor> plan = writeLargeAndSmall();
+    damage("t2");
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> ShardExecutor.run(io, source(), plan, output(), 0, 64 << 10, ProgressSink.NONE));
+    assertTrue(
+        e.getMessage()
+            .startsWith("Checksum mismatch for tensor t2 in " + Naming.dataFile(source(), 0, 1)),
+        e.getMessage());
+    assertFalse(Files.exists(Path.of(output())), "a shard with an unchecked copy must go");
+  }
+
+  @Test
+  void aDamagedLastTensorIsFoundAfterItsCopyEndedAndTheFileGoes() throws IOException {
+    List<PlannedTensor> plan = writeLargeAndSmall();
+    damage("t4");
+    CorruptCheckpointException e =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () -> ShardExecutor.run(io, source(), plan, output(), 0, 64 << 10, ProgressSink.NONE));
+    assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor t4 in "), e.getMessage());
+    assertFalse(Files.exists(Path.of(output())));
   }
 }

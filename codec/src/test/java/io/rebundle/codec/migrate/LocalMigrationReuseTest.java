@@ -20,6 +20,7 @@ import io.rebundle.codec.bundle.IndexRecord;
 import io.rebundle.codec.bundle.Tensor;
 import io.rebundle.codec.bundle.TensorShape;
 import io.rebundle.codec.graph.KeyEscaping;
+import io.rebundle.codec.io.CountingFileIO;
 import io.rebundle.codec.io.FileIO;
 import io.rebundle.codec.io.LocalFileIO;
 import io.rebundle.codec.layout.FileReuse;
@@ -410,5 +411,72 @@ class LocalMigrationReuseTest {
             "model.data-00002-of-00003",
             "model.index"),
         list(dir.resolve("out")));
+  }
+
+  /** A one-file TF1 checkpoint of three 1-2 MiB tensors, big enough for kernel copies. */
+  private Map<String, Tensor> writeLarge(String prefix) {
+    Random random = new Random(21);
+    Map<String, Tensor> values = new TreeMap<>();
+    try (CheckpointWriter w = CheckpointWriter.create(io, prefix)) {
+      for (int i = 0; i < 3; i++) {
+        byte[] data = new byte[(1 << 20) + i * (1 << 19)];
+        random.nextBytes(data);
+        Tensor t = Tensor.of(DType.UINT8, TensorShape.of(data.length), data);
+        w.add("big" + i, t);
+        values.put("big" + i, t);
+      }
+      w.finish();
+    }
+    return values;
+  }
+
+  @Test
+  void aVerifiedCopyRunsInTheKernelWhileAnotherThreadChecksEveryTensor() throws IOException {
+    String src = dir.resolve("src/model").toString();
+    Map<String, Tensor> values = writeLarge(src);
+    long fileBytes = Files.size(data(src, 0, 1));
+    CountingFileIO counting = CountingFileIO.localWithKernelCopies();
+    String out = dir.resolve("out/model").toString();
+    convert(counting, src, out, FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification());
+
+    assertEquals(fileBytes, counting.kernelBytes.get(), "the whole file went through the kernel");
+    long checked = counting.bytesByFile.get(data(src, 0, 1).toString()).get();
+    assertEquals(fileBytes, checked, "the checks read every byte of the file once");
+    assertTrue(
+        counting.readingThreads.stream().anyMatch(n -> n.startsWith("rebundle-check ")),
+        counting.readingThreads.toString());
+    assertEquals(
+        HexFormat.of().formatHex(Files.readAllBytes(data(src, 0, 1))),
+        HexFormat.of().formatHex(Files.readAllBytes(data(out, 0, 2))));
+    assertRestoresUnderTf2Keys(io, out, values);
+  }
+
+  @Test
+  void aVerifiedCopyOfAFileDamagedInItsLastTensorLeavesNothing() throws IOException {
+    String src = dir.resolve("src/model").toString();
+    writeLarge(src);
+    BundleEntry e;
+    try (CheckpointReader r = CheckpointReader.open(io, src)) {
+      e = r.entry("big2");
+    }
+    Path file = data(src, 0, 1);
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[(int) (e.offset() + e.size() - 1)] ^= 0x40;
+    Files.write(file, bytes);
+
+    String out = dir.resolve("out/model").toString();
+    CorruptCheckpointException ex =
+        assertThrows(
+            CorruptCheckpointException.class,
+            () ->
+                convert(
+                    CountingFileIO.localWithKernelCopies(),
+                    src,
+                    out,
+                    FileReuse.Policy.of(FileReuse.Mode.COPY).withVerification()));
+    assertTrue(
+        ex.getMessage().startsWith("Checksum mismatch for tensor big2 in " + file + " (shard 0, "),
+        ex.getMessage());
+    assertEquals(List.of(), list(dir.resolve("out")));
   }
 }
