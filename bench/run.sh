@@ -22,10 +22,17 @@
 #   BENCH_MVN_FLAGS      extra Maven flags for the build, e.g. -o
 #   BENCH_S3             on (default) or off: the object-store rows (loopback S3 server, convert s3a->s3a
 #                        vs the AWS SDK's CopyObject; request and byte counts in the log)
+#   BENCH_SRC_SHARDS     data files of the second source of each size, for the default path's rows on a
+#                        multi-file checkpoint (default 4; 0 skips them)
+#   BENCH_ROWS           an extended regular expression: only rows whose name matches run (synth and the
+#                        cp/cat baselines always do), e.g. BENCH_ROWS='default|verify|shards'
 #
 # Cache policy: warm for every tool. Before each timed run the harness runs `sync` (so one step's
 # dirty pages are not written back on the next step's clock) and reads the input files once (so all
 # tools start from the page cache). No tool fsyncs its output; outputs are deleted before each run.
+# Where the harness may (root), it also drops the page cache once at the start of each size, so that
+# files of earlier steps do not crowd the cache: with the cache full, every new page costs a
+# reclaim, and on the 2-core VMs here `cp -r` of 8 GiB then varied from 5 s to 25 s.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +43,8 @@ TENSORS="${BENCH_TENSORS:-200}"
 SLICED="${BENCH_SLICED:-2}"
 DTYPES="${BENCH_DTYPES:-float32,bfloat16}"
 SHARDS="${BENCH_SHARDS:-4}"
+SRC_SHARDS="${BENCH_SRC_SHARDS:-4}"
+ROWS="${BENCH_ROWS:-}"
 INDEX_TENSORS="${BENCH_INDEX_TENSORS:-1000000}"
 AUDIT_CHECKPOINTS="${BENCH_AUDIT_CHECKPOINTS:-10000}"
 STARTUP="${BENCH_STARTUP:-1}"
@@ -72,6 +81,9 @@ measure() {
   local size="$1" row="$2" bytes="$3" setup="$4"
   shift 5
   local r status out="$DIR/out.txt" err="$DIR/err.txt" tv="$DIR/time.txt" t0 t1 secs rss
+  if [[ -n "$ROWS" && ! "$row" =~ $ROWS && "$row" != "cp -r (baseline)" && "$row" != cat* && "$row" != synth* ]]; then
+    return 0
+  fi
   for ((r = 1; r <= RUNS; r++)); do
     "$setup"
     t0=$(date +%s%N)
@@ -103,6 +115,12 @@ tf_phase() {
   local size="$1" row="$2" r="$3" bytes="$4" rss="$5" t
   t=$(grep -o '"restore_save_seconds":[0-9.]*' "$DIR/out.txt" | cut -d: -f2)
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$row (restore+save, in-process)" "$r" "$bytes" "$t" "$rss" >>"$RESULTS"
+}
+
+# Empties the page cache (root only; a no-op otherwise), after writing back what is dirty.
+drop_caches() {
+  sync
+  if [[ -w /proc/sys/vm/drop_caches ]]; then echo 3 >/proc/sys/vm/drop_caches; fi
 }
 
 machine() {
@@ -146,6 +164,7 @@ for SIZE in $SIZES; do
   avail=$(df -k --output=avail "$DIR" | tail -1)
   ((avail > need)) || die "not enough disk under $DIR for $SIZE: need ~$((need / 1048576)) GiB (4x the size)"
   SRC="$D/src/ckpt"
+  drop_caches
 
   log "$SIZE: synth (tf1 source, $TENSORS tensors)"
   clean_synth() { rm -rf "$D/src"; sync; }
@@ -181,6 +200,12 @@ for SIZE in $SIZES; do
   AFTER=convert_phase measure "$SIZE" "convert --to tf2, $SHARDS shards" "$DATA" prep_tf2n -- \
     "$SUBMIT" convert "$SRC" "$D/tf2n/ckpt" --to tf2 --shards "$SHARDS" --no-state-file --report "$DIR/report.json"
   rm -rf "$D/tf2n"
+  # The default: no layout asked, so --reuse-files auto copies the source's files whole, each
+  # tensor's CRC checked while the kernel copies (README "Fast paths").
+  prep_def() { rm -rf "$D/def"; warm "$SRC"; }
+  AFTER=convert_phase measure "$SIZE" "convert --to tf2 (default: whole files, CRC-checked)" "$DATA" prep_def -- \
+    "$SUBMIT" convert "$SRC" "$D/def/ckpt" --to tf2 --no-state-file --report "$DIR/report.json"
+  rm -rf "$D/def"
   prep_link() { rm -rf "$D/link"; warm "$SRC"; }
   AFTER=convert_phase measure "$SIZE" "convert --to tf2 --link" "$DATA" prep_link -- \
     "$SUBMIT" convert "$SRC" "$D/link/ckpt" --to tf2 --link --no-state-file --report "$DIR/report.json"
@@ -221,6 +246,32 @@ for SIZE in $SIZES; do
         log "$row: $secs s; $detail"
       done <"$D/s3.tsv"
     done
+  fi
+  if ((SRC_SHARDS > 1)); then
+    # The same checkpoint in SRC_SHARDS data files (its own size label and cp baseline): the default
+    # path copies them whole in parallel; streamed convert into 1 shard and into SHARDS.
+    rm -rf "$D/src"
+    drop_caches
+    L="$SIZE/${SRC_SHARDS}f"
+    SRCN="$D/srcn/ckpt"
+    log "$L: synth (the same tf1 source in $SRC_SHARDS files)"
+    REBUNDLE_JAVA_OPTS="$HEAP" "$SUBMIT" synth "$SRCN" --format tf1 --size "$SIZE" --tensors "$TENSORS" \
+      --sliced "$SLICED" --dtypes "$DTYPES" --seed 1 --shards "$SRC_SHARDS" --no-state-file -q >/dev/null
+    DATAN=$(bytes_of "$SRCN")
+    prep_cpn() { rm -rf "$D/cpn"; warm "$SRCN"; }
+    measure "$L" "cp -r (baseline)" "$DATAN" prep_cpn -- cp -r "$D/srcn" "$D/cpn"
+    rm -rf "$D/cpn"
+    prep_defn() { rm -rf "$D/defn"; warm "$SRCN"; }
+    AFTER=convert_phase measure "$L" "convert --to tf2 (default: whole files, CRC-checked)" "$DATAN" prep_defn -- \
+      "$SUBMIT" convert "$SRCN" "$D/defn/ckpt" --to tf2 --no-state-file --report "$DIR/report.json"
+    AFTER=convert_phase measure "$L" "convert --to tf2, 1 shard" "$DATAN" prep_defn -- \
+      "$SUBMIT" convert "$SRCN" "$D/defn/ckpt" --to tf2 --shards 1 --no-state-file --report "$DIR/report.json"
+    AFTER=convert_phase measure "$L" "convert --to tf2, $SHARDS shards" "$DATAN" prep_defn -- \
+      "$SUBMIT" convert "$SRCN" "$D/defn/ckpt" --to tf2 --shards "$SHARDS" --no-state-file --report "$DIR/report.json"
+    rm -rf "$D/defn"
+    prep_readn() { warm "$SRCN"; }
+    measure "$L" "cat > /dev/null (read baseline)" "$DATAN" prep_readn -- sh -c "cat $(files_of "$SRCN" | tr '\n' ' ') >/dev/null"
+    measure "$L" "verify" "$DATAN" prep_readn -- "$SUBMIT" verify "$SRCN"
   fi
   rm -rf "$D"
 done

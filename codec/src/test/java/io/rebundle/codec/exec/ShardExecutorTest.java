@@ -542,4 +542,75 @@ class ShardExecutorTest {
     assertTrue(e.getMessage().startsWith("Checksum mismatch for tensor t4 in "), e.getMessage());
     assertFalse(Files.exists(Path.of(output())));
   }
+
+  /** Runs {@code body} with files of 1 MiB and more written in two parts. */
+  private static void withSmallParts(org.junit.jupiter.api.function.Executable body)
+      throws Throwable {
+    long before = FileParts.minBytes;
+    FileParts.minBytes = 1 << 20;
+    try {
+      body.execute();
+    } finally {
+      FileParts.minBytes = before;
+    }
+  }
+
+  @Test
+  void aLargeShardIsWrittenInTwoPartsAtOnceWithTheSameBytesAndEntries() throws Throwable {
+    List<PlannedTensor> plan = writeLargeAndSmall();
+    StagedShard sequential =
+        ShardExecutor.run(io, source(), plan, output(), 3, 64 << 10, ProgressSink.NONE);
+    byte[] expected = Files.readAllBytes(Path.of(output()));
+    Files.delete(Path.of(output()));
+
+    withSmallParts(
+        () -> {
+          CountingFileIO counting = CountingFileIO.localWithKernelCopies();
+          List<Long> progress = new ArrayList<>();
+          StagedShard parts =
+              ShardExecutor.run(
+                  counting,
+                  source(),
+                  plan,
+                  output(),
+                  3,
+                  64 << 10,
+                  ProgressSink.synchronizedSink(recordBytes(progress)));
+          assertEquals(spaced(expected), spaced(Files.readAllBytes(Path.of(output()))));
+          assertEquals(sequential.entries(), parts.entries());
+          assertEquals(sequential.bytes(), parts.bytes());
+          assertEquals(parts.bytes(), sum(progress));
+          assertTrue(
+              counting.readingThreads.stream().anyMatch(n -> n.startsWith("rebundle-part ")),
+              "no second writer read: " + counting.readingThreads);
+        });
+  }
+
+  private void assertADamagedTensorFailsTheShardInParts(String key) throws Throwable {
+    List<PlannedTensor> plan = writeLargeAndSmall();
+    damage(key);
+    withSmallParts(
+        () -> {
+          CorruptCheckpointException e =
+              assertThrows(
+                  CorruptCheckpointException.class,
+                  () ->
+                      ShardExecutor.run(
+                          io, source(), plan, output(), 0, 64 << 10, ProgressSink.NONE));
+          assertTrue(
+              e.getMessage().startsWith("Checksum mismatch for tensor " + key + " in "),
+              e.getMessage());
+          assertFalse(Files.exists(Path.of(output())), "the whole file must go");
+        });
+  }
+
+  @Test
+  void aDamagedTensorInTheFirstPartFailsTheWholeShard() throws Throwable {
+    assertADamagedTensorFailsTheShardInParts("t0");
+  }
+
+  @Test
+  void aDamagedTensorInTheSecondPartFailsTheWholeShard() throws Throwable {
+    assertADamagedTensorFailsTheShardInParts("t4");
+  }
 }
