@@ -104,6 +104,13 @@ class SubmitShCdsTest {
         lines.contains("io.rebundle.jobs.cli.InspectCommand source: shared objects file"),
         sample(lines));
     assertEquals(List.of(), fromJars(lines), "classes inspect loaded from jars, not the archive");
+    // Mapped where it was made for, not relocated at every start (Java 17 updates' default).
+    Path cds = root.resolve("cds.log");
+    Run mapped = submit(Map.of("REBUNDLE_JAVA_OPTS", "-Xlog:cds=info:file=" + cds), "--version");
+    assertEquals(0, mapped.code, mapped.err);
+    String cdsLog = Files.readString(cds);
+    assertTrue(cdsLog.contains("Opened archive " + archive), cdsLog);
+    assertFalse(cdsLog.contains("ArchiveRelocationMode == 1"), cdsLog);
   }
 
   @Test
