@@ -32,6 +32,19 @@ import picocli.CommandLine.Command;
           + "4 missing file or storage error, 70 internal error."
     })
 public final class Main implements Runnable {
+  static {
+    // At start-up picocli looks for Groovy's Closure class (closures in annotations) and Jansi's
+    // console by name; neither is on the class path, and a class that is not there is looked for
+    // in every jar of it: 219 jars opened on an embedded run, 70 ms or more of a small inspect.
+    // Rebundle uses neither. A value given on the command line is kept.
+    for (String off :
+        new String[] {"picocli.disable.closures", "org.fusesource.jansi.Ansi.disable"}) {
+      if (System.getProperty(off) == null) {
+        System.setProperty(off, "true");
+      }
+    }
+  }
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /**
