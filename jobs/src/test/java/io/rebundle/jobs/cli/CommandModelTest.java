@@ -121,6 +121,29 @@ class CommandModelTest {
         foreign(loaded).stream().sorted().toList());
   }
 
+  @Test
+  void picocliDoesNotLookForGroovyOrJansi() throws Exception {
+    // Each lookup of a class that is not on the class path opens every jar of it (219 embedded):
+    // put both classes at its end, and a lookup would load them.
+    Path probes = dir.resolve("probes");
+    Files.createDirectories(probes);
+    javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+    for (String[] c :
+        new String[][] {{"groovy.lang", "Closure"}, {"org.fusesource.jansi", "Ansi"}}) {
+      Path src = probes.resolve(c[1] + ".java");
+      Files.writeString(src, "package " + c[0] + "; public class " + c[1] + " {}\n");
+      assertEquals(0, javac.run(null, null, null, "-d", probes.toString(), src.toString()));
+    }
+    extraClassPath = probes.toString();
+    List<String> loaded = classesLoaded("inspect", CliRunner.example("tf1-ckpt"));
+    assertTrue(loaded.contains("io.rebundle.jobs.cli.InspectCommand"), "logged");
+    assertEquals(
+        List.of(),
+        loaded.stream().filter(c -> c.startsWith("groovy.") || c.contains("jansi")).toList());
+  }
+
+  private String extraClassPath;
+
   private static List<String> foreign(List<String> classes) {
     return classes.stream()
         .filter(
@@ -142,7 +165,8 @@ class CommandModelTest {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xlog:class+load=info:file=" + log,
                 "-cp",
-                System.getProperty("java.class.path"),
+                System.getProperty("java.class.path")
+                    + (extraClassPath == null ? "" : java.io.File.pathSeparator + extraClassPath),
                 Main.class.getName()));
     command.addAll(List.of(args));
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
