@@ -52,11 +52,16 @@ while [[ -L "$SELF" ]]; do
   [[ "$LINK" == /* || "$SELF" != */* ]] && SELF="$LINK" || SELF="${SELF%/*}/$LINK"
 done
 [[ "$SELF" == */* ]] && SELF_DIR="${SELF%/*}" || SELF_DIR=.
-# cd -P and back (CDPATH off, cd's own output dropped) in this shell: the physical directory.
-CALLER_DIR="$PWD"
-CDPATH='' cd -P -- "${SELF_DIR:-/}" >/dev/null
-ROOT="$PWD"
-cd -- "$CALLER_DIR"
+# cd -P and back (CDPATH off, cd's own output dropped) in this shell: the physical directory; in
+# a subshell if the working directory cannot be returned to (removed, or no longer searchable).
+if [[ -d "$PWD" && -x "$PWD" ]]; then
+  CALLER_DIR="$PWD"
+  CDPATH='' cd -P -- "${SELF_DIR:-/}" >/dev/null
+  ROOT="$PWD"
+  cd -- "$CALLER_DIR"
+else
+  ROOT="$(CDPATH='' cd -P -- "${SELF_DIR:-/}" >/dev/null && pwd -P)"
+fi
 # The name messages print ("Try './submit.sh --help'"): what the user typed, or the launcher's name.
 PROGRAM_NAME="${REBUNDLE_PROGRAM_NAME:-$0}"
 TARGET="$ROOT/jobs/target"
