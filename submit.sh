@@ -45,12 +45,23 @@ set -euo pipefail
 
 # The repository, wherever this script is called from and through however many symlinks
 # (bin/rebundle, a link in ~/bin): Maven and the jars are found from the real file's directory.
+# Bash builtins only on this path (no $(...) subshell): a command's start-up is counted in ms.
 SELF="${BASH_SOURCE[0]}"
 while [[ -L "$SELF" ]]; do
   LINK="$(readlink "$SELF")"
-  [[ "$LINK" == /* ]] && SELF="$LINK" || SELF="$(dirname "$SELF")/$LINK"
+  [[ "$LINK" == /* || "$SELF" != */* ]] && SELF="$LINK" || SELF="${SELF%/*}/$LINK"
 done
-ROOT="$(cd "$(dirname "$SELF")" && pwd -P)"
+[[ "$SELF" == */* ]] && SELF_DIR="${SELF%/*}" || SELF_DIR=.
+# cd -P and back (CDPATH off, cd's own output dropped) in this shell: the physical directory; in
+# a subshell if the working directory cannot be returned to (removed, or no longer searchable).
+if [[ -d "$PWD" && -x "$PWD" ]]; then
+  CALLER_DIR="$PWD"
+  CDPATH='' cd -P -- "${SELF_DIR:-/}" >/dev/null
+  ROOT="$PWD"
+  cd -- "$CALLER_DIR"
+else
+  ROOT="$(CDPATH='' cd -P -- "${SELF_DIR:-/}" >/dev/null && pwd -P)"
+fi
 # The name messages print ("Try './submit.sh --help'"): what the user typed, or the launcher's name.
 PROGRAM_NAME="${REBUNDLE_PROGRAM_NAME:-$0}"
 TARGET="$ROOT/jobs/target"
@@ -60,21 +71,24 @@ MAIN_CLASS=io.rebundle.jobs.cli.Main
 
 log() { printf '%s: %s\n' "$PROGRAM_NAME" "$*" >&2; }
 
-# The normal jar (embedded runs), not the -spark one or any other classified jar.
+# The normal jar (embedded runs), not the -spark one or any other classified jar: into MAIN_JAR.
 main_jar() {
   local f
+  MAIN_JAR=""
   for f in "$TARGET"/rebundle-jobs-*.jar; do
     case "$f" in
       *-spark.jar | *-sources.jar | *-javadoc.jar | *-tests.jar) ;;
-      *) [[ -f "$f" ]] && { printf '%s\n' "$f"; return; } ;;
+      *) [[ -f "$f" ]] && { MAIN_JAR="$f"; return; } ;;
     esac
   done
 }
 
+# The thin application jar for spark-submit: into SPARK_JAR.
 spark_jar() {
   local f
+  SPARK_JAR=""
   for f in "$TARGET"/rebundle-jobs-*-spark.jar; do
-    [[ -f "$f" ]] && { printf '%s\n' "$f"; return; }
+    [[ -f "$f" ]] && { SPARK_JAR="$f"; return; }
   done
 }
 
@@ -104,8 +118,10 @@ sources_newer_than() {
 
 needs_build() {
   local jar spark
-  jar=$(main_jar)
-  spark=$(spark_jar)
+  main_jar
+  spark_jar
+  jar="$MAIN_JAR"
+  spark="$SPARK_JAR"
   [[ -z "$jar" || -z "$spark" || ! -f "$CLASSPATH_FILE" || ! -f "$JVM_FLAGS_FILE" ]] && return 0
   # A build from before the stamp existed (or by mvn directly): compare with the jar as before.
   local stamp="$BUILD_STAMP"
@@ -129,43 +145,81 @@ build() {
   # maven-jar-plugin keeps an up-to-date jar's old mtime; without this a change that leaves the
   # classes alone (a pom edit) would make every later call rebuild.
   local jar
-  for jar in "$(main_jar)" "$(spark_jar)"; do
+  main_jar
+  spark_jar
+  for jar in "$MAIN_JAR" "$SPARK_JAR"; do
     [[ -n "$jar" ]] && touch "$jar"
   done
   touch "$BUILD_STAMP"
   rm -f "$CDS_ARCHIVE"
 }
 
-# Class-data sharing (AppCDS): a dynamic archive of the classes a representative run loads
-# (Rebundle, picocli, Jackson, Spark, Hadoop), mapped at start-up instead of parsed and verified
-# from the jars again: it more than halves the JVM's start-up (README, Performance). Java 17 has no
-# -XX:+AutoCreateSharedArchive (JDK 19): the archive is dumped once with -XX:ArchiveClassesAtExit
-# by a training run (an embedded Spark convert of the example) after a build, or in the background
-# on first use when it is missing or older than the jars; until then runs go without it. The JVM
-# checks the archive against the class path itself and ignores one that does not match (e.g. with
-# HADOOP_CONF_DIR in front); -Xlog:cds*=off keeps its notes off stdout. REBUNDLE_CDS=0: never.
+# Class-data sharing (AppCDS): a static archive of every class representative runs load (the JDK's,
+# Rebundle's, picocli's, Jackson's, Spark's, Hadoop's), mapped at start-up instead of found in the
+# jars, parsed and verified again (README, Performance). Static, not dynamic
+# (-XX:ArchiveClassesAtExit): Java 17's dynamic archive refuses classes older than class file
+# version 50, such as all of picocli, and the static one keeps them. Java 17 has no
+# -XX:+AutoCreateSharedArchive (JDK 19): training runs of inspect, verify, convert (both engines)
+# and --version of the example each write the list of classes they load
+# (-XX:DumpLoadedClassList), and -Xshare:dump makes the archive of their union; in the background,
+# on the first run after a build or when the archive is older than the jars, until then runs go
+# without it. The JVM checks the archive against the class path (and the jars' sizes and times)
+# and ignores one that does not match; a class path with HADOOP_CONF_DIR in front is not the one it
+# was made for, so such runs keep the JDK's own archive. -Xlog:cds*=off keeps its notes off stdout.
+# ArchiveRelocationMode=0: map the archive at the address it was made for (and relocate it only if
+# that address is taken), which is what Java 17 did until its updates made "always relocate" the
+# default; relocating all ~80 MB at every start cost ~50 ms here, more than a third of a JVM's
+# start-up. REBUNDLE_CDS=0: never.
 CDS_ARCHIVE="$TARGET/rebundle.jsa"
-CDS_FLAGS=(-Xlog:cds*=off)
+CDS_FLAGS=(-Xlog:cds*=off -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0)
 
 cds_current() {
-  local jar="$1"
-  [[ -f "$CDS_ARCHIVE" && ! "$jar" -nt "$CDS_ARCHIVE" && ! "$CLASSPATH_FILE" -nt "$CDS_ARCHIVE" ]]
+  [[ -f "$CDS_ARCHIVE" && ! "$1" -nt "$CDS_ARCHIVE" && ! "$CLASSPATH_FILE" -nt "$CDS_ARCHIVE" ]]
 }
 
+# The training runs of cds_dump, one command line each (EXAMPLE: the example, OUT: a fresh output).
+CDS_TRAINING=(
+  "inspect EXAMPLE"
+  "inspect --json EXAMPLE"
+  "verify EXAMPLE"
+  "convert --engine local --to tf2 --json EXAMPLE OUT"
+  "convert --engine spark --to tf2 --json EXAMPLE OUT"
+  "--version"
+)
+
 # Dumps the archive (CP, JVM flags as arguments): into a temporary file, renamed into place, so a
-# concurrent run never maps half an archive; one dump at a time (a lock directory).
+# concurrent run never maps half an archive; one dump at a time (a lock directory). A training run
+# that fails only leaves its classes out; a failed dump leaves no archive (runs go without).
 cds_dump() {
   local cp="$1"
   shift
-  local lock="$TARGET/rebundle.jsa.lock" tmp scratch
+  local lock="$TARGET/rebundle.jsa.lock" tmp scratch line word n=0 args
   mkdir "$lock" 2>/dev/null || return 0
   tmp="$CDS_ARCHIVE.$$.tmp"
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/rebundle-cds.XXXXXX") || { rmdir "$lock"; return 0; }
-  if "$JAVA" "$@" "${CDS_FLAGS[@]}" -XX:ArchiveClassesAtExit="$tmp" \
+  for line in "${CDS_TRAINING[@]}"; do
+    n=$((n + 1))
+    args=()
+    for word in $line; do
+      case "$word" in
+        EXAMPLE) args+=("$ROOT/conf/examples/tf1-ckpt") ;;
+        OUT) args+=("$scratch/out$n/ckpt") ;;
+        *) args+=("$word") ;;
+      esac
+    done
+    "$JAVA" "$@" -Xshare:off -XX:DumpLoadedClassList="$scratch/$n.classlist" \
       -Dlog4j2.configurationFile="$ROOT/conf/log4j2.properties" \
       -Drebundle.spark.defaults="$ROOT/conf/spark-defaults.conf" -cp "$cp" "$MAIN_CLASS" \
-      convert --engine spark --to tf2 --json "$ROOT/conf/examples/tf1-ckpt" "$scratch/ckpt" \
-      >/dev/null 2>&1 && [[ -s "$tmp" ]]; then
+      "${args[@]}" >/dev/null 2>&1 || true
+  done
+  # The union, each class once, in the order first seen (a class list names supertypes first);
+  # the archive, then one run that must map it with this class path before it replaces the old one.
+  if compgen -G "$scratch/*.classlist" >/dev/null &&
+    awk 'NF && !seen[$0]++' "$scratch"/*.classlist >"$scratch/all.classlist" &&
+    "$JAVA" "$@" -Xshare:dump -XX:SharedClassListFile="$scratch/all.classlist" \
+      -XX:SharedArchiveFile="$tmp" -cp "$cp" >/dev/null 2>&1 && [[ -s "$tmp" ]] &&
+    "$JAVA" "$@" -Xshare:on "${CDS_FLAGS[@]}" -XX:SharedArchiveFile="$tmp" -cp "$cp" -version \
+      >/dev/null 2>&1; then
     mv -f "$tmp" "$CDS_ARCHIVE"
   fi
   rm -rf "$tmp" "$scratch"
@@ -290,7 +344,9 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 if ! hand_over; then
   # Embedded: the CLI and Spark local[*] in this JVM, from the resolved classpath; arguments as given.
-  CP="$(main_jar):$(cat "$CLASSPATH_FILE")"
+  main_jar
+  read -r RUNTIME_CP <"$CLASSPATH_FILE" || true # one line, without a trailing newline too
+  CP="$MAIN_JAR:$RUNTIME_CP"
   # Cloud storage (README "Cloud storage"): the gs:// (hadoop-gcp) and s3a:// (hadoop-aws + modular
   # AWS SDK v2) connectors are on the resolved classpath already. Like spark-submit, put
   # HADOOP_CONF_DIR (core-site.xml, hdfs-site.xml) first so Spark's Hadoop configuration sees it too.
@@ -308,8 +364,8 @@ if ! hand_over; then
   if ((MASTER_AT >= 0)); then
     EMBEDDED_ARGS=("${APP_ARGS[@]:0:MASTER_AT}" --master "$MASTER" "${APP_ARGS[@]:MASTER_AT}")
   fi
-  if [[ "${REBUNDLE_CDS:-1}" != 0 ]]; then
-    if cds_current "$(main_jar)"; then
+  if [[ "${REBUNDLE_CDS:-1}" != 0 && "$CP" == "$MAIN_JAR:"* ]]; then
+    if cds_current "$MAIN_JAR"; then
       JVM_FLAGS+=("${CDS_FLAGS[@]}" -XX:SharedArchiveFile="$CDS_ARCHIVE")
     elif [[ -w "$TARGET" ]]; then
       # A lock left by a dump that was killed (older than 10 minutes) no longer holds.
@@ -358,5 +414,6 @@ MASTER_ARGS=()
 [[ -n "$MASTER" ]] && MASTER_ARGS=(--master "$MASTER")
 # The application jar: on Kubernetes, REBUNDLE_APP_JAR=local:///opt/rebundle/rebundle-jobs-spark.jar names
 # the copy baked into the image (README "Kubernetes"); otherwise spark-submit ships ours.
-APP_JAR="${REBUNDLE_APP_JAR:-$(spark_jar)}"
+spark_jar
+APP_JAR="${REBUNDLE_APP_JAR:-$SPARK_JAR}"
 exec "${SUBMIT[@]}" "${MASTER_ARGS[@]}" "${SUBMIT_CONF[@]}" "${SUBMIT_OPTS[@]}" --class "$MAIN_CLASS" "$APP_JAR" "${APP_ARGS[@]}"

@@ -10,30 +10,41 @@ import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code rebundle} command line. The only class that calls {@link System#exit}. */
+/**
+ * The {@code rebundle} command line. The only class that calls {@link System#exit}.
+ *
+ * <p>The commands are added in {@link #commandLine(CommandLine.IFactory, String[])}, not listed in
+ * the annotation: picocli builds the model of every command it is given (reflection, annotation
+ * proxies, a parser each), which was most of the start-up of a small {@code inspect}. A command
+ * line that names its command ({@code [-q] [--verbose] inspect ...}) gets a model of that command
+ * only; anything else (no command, a misspelt one, {@code help}, {@code completion}, {@code
+ * --help}) gets all of them, so suggestions, help and completion see every command.
+ */
 @Command(
     name = "rebundle",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description =
         "Migrate, remap and audit TensorFlow checkpoints at any scale, without TensorFlow.",
-    subcommands = {
-      InspectCommand.class,
-      VerifyCommand.class,
-      ConvertCommand.class,
-      DiffCommand.class,
-      SynthCommand.class,
-      AuditCommand.class,
-      BatchCommand.class,
-      CommandLine.HelpCommand.class,
-      CompletionCommand.class
-    },
     footer = {
       "",
       "Exit codes: 0 ok, 1 findings, 2 usage, 3 corrupt or unsupported input, "
           + "4 missing file or storage error, 70 internal error."
     })
 public final class Main implements Runnable {
+  static {
+    // At start-up picocli looks for Groovy's Closure class (closures in annotations) and Jansi's
+    // console by name; neither is on the class path, and a class that is not there is looked for
+    // in every jar of it: 219 jars opened on an embedded run, 70 ms or more of a small inspect.
+    // Rebundle uses neither. A value given on the command line is kept.
+    for (String off :
+        new String[] {"picocli.disable.closures", "org.fusesource.jansi.Ansi.disable"}) {
+      if (System.getProperty(off) == null) {
+        System.setProperty(off, "true");
+      }
+    }
+  }
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /**
@@ -83,7 +94,7 @@ public final class Main implements Runnable {
 
   /** As {@link #run(String[], PrintWriter, PrintWriter)}, with commands made by {@code factory}. */
   static int run(String[] args, PrintWriter out, PrintWriter err, CommandLine.IFactory factory) {
-    CommandLine cl = commandLine(factory);
+    CommandLine cl = commandLine(factory, args);
     cl.setOut(out);
     cl.setErr(err);
     try {
@@ -102,45 +113,120 @@ public final class Main implements Runnable {
     }
   }
 
+  /** The commands, in the order help lists them. */
+  static final List<String> COMMANDS =
+      List.of(
+          "inspect", "verify", "convert", "diff", "synth", "audit", "batch", "help", "completion");
+
+  /** The class of a command in {@link #COMMANDS}; only the one returned is loaded. */
+  static Class<?> commandClass(String name) {
+    return switch (name) {
+      case "inspect" -> InspectCommand.class;
+      case "verify" -> VerifyCommand.class;
+      case "convert" -> ConvertCommand.class;
+      case "diff" -> DiffCommand.class;
+      case "synth" -> SynthCommand.class;
+      case "audit" -> AuditCommand.class;
+      case "batch" -> BatchCommand.class;
+      case "help" -> CommandLine.HelpCommand.class;
+      case "completion" -> CompletionCommand.class;
+      default -> throw new IllegalArgumentException("not a command: " + name);
+    };
+  }
+
+  /**
+   * The commands a command line needs in the model: the one it names, when it names one of those
+   * that do not look at the others; otherwise all of them.
+   */
+  static List<String> commandsNeeded(String[] args) {
+    for (String a : args) {
+      if (a.equals("-q") || a.equals("--quiet") || a.equals("--verbose")) {
+        continue;
+      }
+      if (COMMANDS.contains(a) && !a.equals("help") && !a.equals("completion")) {
+        return List.of(a);
+      }
+      break;
+    }
+    return COMMANDS;
+  }
+
+  /** The whole command line, every command in the model (completion, tests). */
   static CommandLine commandLine(CommandLine.IFactory factory) {
+    return commandLine(factory, COMMANDS);
+  }
+
+  /** The command line for {@code args}: see {@link #commandsNeeded}. */
+  static CommandLine commandLine(CommandLine.IFactory factory, String[] args) {
+    return commandLine(factory, commandsNeeded(args));
+  }
+
+  private static CommandLine commandLine(CommandLine.IFactory factory, List<String> commands) {
     CommandLine cl = new CommandLine(new Main(), factory);
+    for (String name : commands) {
+      cl.addSubcommand(name, commandClass(name));
+    }
     // Messages and help name what the user ran (./submit.sh, rebundle), as the launcher tells us.
     cl.setCommandName(BuildInfo.programName());
-    cl.setExecutionExceptionHandler(
-        (ex, commandLine, parseResult) -> {
-          PrintWriter err = commandLine.getErr();
-          int code = exitCodeFor(ex);
-          err.println(
-              "rebundle: "
-                  + (ClusterFailure.isApplicationRemoved(ex)
-                      ? ClusterFailure.message(ex)
-                      : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
-          if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
-            ex.printStackTrace(err);
-          }
-          err.flush();
-          return code;
-        });
-    cl.setExitCodeExceptionMapper(Main::exitCodeFor);
-    cl.setExecutionStrategy(
-        parseResult -> {
-          if (cl.getCommand() instanceof Main m && m.verbose) {
-            Logging.verbose();
-          }
-          return new CommandLine.RunLast().execute(parseResult);
-        });
-    cl.setParameterExceptionHandler(
-        (ex, args) -> {
-          PrintWriter err = ex.getCommandLine().getErr();
-          err.println("rebundle: " + usageMessage(ex));
-          err.println(
-              "Try '"
-                  + ex.getCommandLine().getCommandSpec().qualifiedName()
-                  + " --help' for more information.");
-          err.flush();
-          return ExitCodes.USAGE;
-        });
+    Handlers handlers = new Handlers();
+    cl.setExecutionExceptionHandler(handlers);
+    cl.setExitCodeExceptionMapper(handlers);
+    cl.setExecutionStrategy(handlers);
+    cl.setParameterExceptionHandler(handlers);
     return cl;
+  }
+
+  /**
+   * What picocli calls around a command: a named class rather than lambdas, because picocli's
+   * interfaces are class-file version 49, and the JVM cannot keep a lambda of an interface that old
+   * in the class-data sharing archive; this class, and those interfaces, it keeps.
+   */
+  private static final class Handlers
+      implements CommandLine.IExecutionExceptionHandler,
+          CommandLine.IExitCodeExceptionMapper,
+          CommandLine.IExecutionStrategy,
+          CommandLine.IParameterExceptionHandler {
+    @Override
+    public int handleExecutionException(
+        Exception ex, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+      PrintWriter err = commandLine.getErr();
+      int code = exitCodeFor(ex);
+      err.println(
+          "rebundle: "
+              + (ClusterFailure.isApplicationRemoved(ex)
+                  ? ClusterFailure.message(ex)
+                  : ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+      if (code == ExitCodes.INTERNAL || verbose(commandLine.getCommandSpec())) {
+        ex.printStackTrace(err);
+      }
+      err.flush();
+      return code;
+    }
+
+    @Override
+    public int getExitCode(Throwable exception) {
+      return exitCodeFor(exception);
+    }
+
+    @Override
+    public int execute(CommandLine.ParseResult parseResult) {
+      if (parseResult.commandSpec().userObject() instanceof Main m && m.verbose) {
+        Logging.verbose();
+      }
+      return new CommandLine.RunLast().execute(parseResult);
+    }
+
+    @Override
+    public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+      PrintWriter err = ex.getCommandLine().getErr();
+      err.println("rebundle: " + usageMessage(ex));
+      err.println(
+          "Try '"
+              + ex.getCommandLine().getCommandSpec().qualifiedName()
+              + " --help' for more information.");
+      err.flush();
+      return ExitCodes.USAGE;
+    }
   }
 
   /**

@@ -2,7 +2,13 @@ package io.rebundle.jobs.util;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
 import java.util.Properties;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * What the build recorded about itself (the resource {@code io/rebundle/jobs/build.properties},
@@ -29,6 +35,10 @@ public record BuildInfo(
 
   /** The Spark version on the class path, or the one built against if Spark is absent. */
   public String sparkVersion() {
+    String v = versionBeside("org.apache.spark.SparkBuildInfo", "spark-version-info.properties");
+    if (v != null) {
+      return v;
+    }
     try {
       return org.apache.spark.package$.MODULE$.SPARK_VERSION();
     } catch (LinkageError e) {
@@ -38,10 +48,60 @@ public record BuildInfo(
 
   /** The Hadoop version on the class path, or the one built against if Hadoop is absent. */
   public String hadoopVersion() {
+    String v =
+        versionBeside("org.apache.hadoop.util.VersionInfo", "common-version-info.properties");
+    if (v != null) {
+      return v;
+    }
     try {
       return org.apache.hadoop.util.VersionInfo.getVersion();
     } catch (LinkageError e) {
       return builtHadoopVersion + " (built against; not on the class path)";
+    }
+  }
+
+  /**
+   * The {@code version} in the properties file {@code resource} of the jar (or class directory)
+   * that holds {@code className}, or null if any of that is missing. This is the file Spark's and
+   * Hadoop's own version classes read; reading it directly leaves those classes unloaded, since
+   * initialising them starts their logging (some 600 classes of Hadoop, Spark and log4j for {@code
+   * --version}).
+   */
+  static String versionBeside(String className, String resource) {
+    try {
+      Class<?> c = Class.forName(className, false, BuildInfo.class.getClassLoader());
+      CodeSource source = c.getProtectionDomain().getCodeSource();
+      if (source == null || source.getLocation() == null) {
+        return null;
+      }
+      Path where = Path.of(source.getLocation().toURI());
+      Properties p = new Properties();
+      if (Files.isDirectory(where)) {
+        Path file = where.resolve(resource);
+        if (!Files.isRegularFile(file)) {
+          return null;
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+          p.load(in);
+        }
+      } else {
+        try (ZipFile jar = new ZipFile(where.toFile())) {
+          ZipEntry e = jar.getEntry(resource);
+          if (e == null) {
+            return null;
+          }
+          try (InputStream in = jar.getInputStream(e)) {
+            p.load(in);
+          }
+        }
+      }
+      String v = p.getProperty("version", "").strip();
+      return v.isEmpty() ? null : v;
+    } catch (ClassNotFoundException | LinkageError | IOException | URISyntaxException e) {
+      return null;
+    } catch (RuntimeException e) {
+      // A location that is not a local path (a remote class loader): ask the classes themselves.
+      return null;
     }
   }
 
