@@ -28,21 +28,4 @@ public interface ProgressSink extends Serializable {
 
   /** {@code n} more tensors are complete. */
   void tensors(long n);
-
-  /** {@code sink} made safe for several threads of one task (the parts of one file) at once. */
-  static ProgressSink synchronizedSink(ProgressSink sink) {
-    return new ProgressSink() {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      public synchronized void bytes(long n) {
-        sink.bytes(n);
-      }
-
-      @Override
-      public synchronized void tensors(long n) {
-        sink.tensors(n);
-      }
-    };
-  }
 }

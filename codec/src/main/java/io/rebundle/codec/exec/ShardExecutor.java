@@ -11,7 +11,6 @@ import io.rebundle.codec.io.PositionOutputStream;
 import io.rebundle.codec.plan.PlannedTensor;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -64,132 +63,19 @@ public final class ShardExecutor {
       int bufferSize,
       ProgressSink progress,
       long progressChunk) {
-    long total = 0;
-    long[] sizes = new long[tensors.size()];
-    for (int i = 0; i < sizes.length; i++) {
-      sizes[i] = tensors.get(i).size();
-      total += sizes[i];
-    }
+    byte[] buffer = new byte[bufferSize];
+    List<IndexRecord> entries = new ArrayList<>(tensors.size());
+    long written = 0;
     boolean done = false;
     PositionOutputStream stream = io.newOutputFile(outputLocation).create();
+    Map<String, CheckpointReader> others = new HashMap<>();
     // Closed only on success: a failed shard is discarded (an object-store upload aborted, so no
     // partial object is ever published), never closed.
     ShardWriter writer = new ShardWriter(stream, outputLocation, shard);
-    List<IndexRecord> entries;
-    try {
-      if (tensors.size() >= 2 && FileParts.acquireSecondWriter(stream, total)) {
-        // Two threads fill the file at once: the second from the byte where its first tensor
-        // goes (every planned size is exact), each with its own readers, checks and buffer.
-        try {
-          int cut = FileParts.split(sizes);
-          long offset = 0;
-          for (int i = 0; i < cut; i++) {
-            offset += sizes[i];
-          }
-          long secondStart = offset;
-          List<PlannedTensor> head = tensors.subList(0, cut);
-          List<PlannedTensor> tail = tensors.subList(cut, tensors.size());
-          ProgressSink shared = ProgressSink.synchronizedSink(progress);
-          java.util.concurrent.atomic.AtomicReference<Throwable> stop =
-              new java.util.concurrent.atomic.AtomicReference<>();
-          FileParts.Both<List<IndexRecord>, List<IndexRecord>> both =
-              FileParts.run(
-                  outputLocation,
-                  () -> {
-                    List<IndexRecord> e =
-                        writePart(
-                            io,
-                            sourcePrefix,
-                            head,
-                            writer,
-                            outputLocation,
-                            bufferSize,
-                            shared,
-                            progressChunk,
-                            stop);
-                    if (writer.position() != secondStart) {
-                      throw sizeMismatch(outputLocation, head, writer.position(), secondStart);
-                    }
-                    return e;
-                  },
-                  () -> {
-                    try (PositionOutputStream part = stream.openPart(secondStart)) {
-                      ShardWriter second = new ShardWriter(part, outputLocation, shard);
-                      List<IndexRecord> e =
-                          writePart(
-                              io,
-                              sourcePrefix,
-                              tail,
-                              second,
-                              outputLocation,
-                              bufferSize,
-                              shared,
-                              progressChunk,
-                              stop);
-                      part.flush();
-                      return e;
-                    }
-                  },
-                  stop);
-          entries = new ArrayList<>(both.first());
-          entries.addAll(both.second());
-          stream.skipTo(total);
-        } finally {
-          FileParts.release();
-        }
-      } else {
-        entries =
-            writePart(
-                io,
-                sourcePrefix,
-                tensors,
-                writer,
-                outputLocation,
-                bufferSize,
-                progress,
-                progressChunk,
-                null);
-      }
-      writer.close();
-      done = true;
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write " + outputLocation + ": " + e.getMessage(), e);
-    } finally {
-      if (!done) {
-        io.discard(stream, outputLocation);
-      }
-    }
-    long written = 0;
-    for (IndexRecord r : entries) {
-      written += r.entry().size();
-    }
-    return new StagedShard(shard, outputLocation, entries, written);
-  }
-
-  /**
-   * Writes {@code tensors} in order through {@code writer} and returns their records, with its own
-   * source readers, checks and buffer (so that two parts of one file can run at once). Returns only
-   * once every kernel copy it made passed its check; checks {@code stop} (when not null) between
-   * tensors.
-   */
-  private static List<IndexRecord> writePart(
-      FileIO io,
-      String sourcePrefix,
-      List<PlannedTensor> tensors,
-      ShardWriter writer,
-      String outputLocation,
-      int bufferSize,
-      ProgressSink progress,
-      long progressChunk,
-      java.util.concurrent.atomic.AtomicReference<Throwable> stop) {
-    byte[] buffer = new byte[bufferSize];
-    List<IndexRecord> entries = new ArrayList<>(tensors.size());
-    Map<String, CheckpointReader> others = new HashMap<>();
-    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix);
-        FollowingChecks checks = new FollowingChecks(outputLocation)) {
+    FollowingChecks checks = new FollowingChecks(outputLocation);
+    try (CheckpointReader main = CheckpointReader.openPrefix(io, sourcePrefix)) {
       main.willRead(sourceEntries(tensors));
       for (PlannedTensor t : tensors) {
-        FileParts.checkStop(stop);
         CheckpointReader reader = main;
         if (t instanceof PlannedTensor.FromSource f && f.sourcePrefix() != null) {
           reader =
@@ -198,14 +84,18 @@ public final class ShardExecutor {
         BundleEntry entry =
             writeReported(writer, reader, t, buffer, progress, progressChunk, checks);
         entries.add(new IndexRecord(t.targetKey(), entry));
+        written += entry.size();
         progress.tensors(1);
-        if (entries.size() == 1 && stop == null) {
+        if (entries.size() == 1) {
           Failpoints.reached("writing-shard");
         }
       }
-      // The part is complete; it is kept only once every kernel copy in it passed its check.
+      // The file is complete; it is kept only once every kernel copy in it passed its check.
       checks.finish();
+      writer.close();
+      done = true;
     } finally {
+      checks.close();
       for (CheckpointReader r : others.values()) {
         try {
           r.close();
@@ -213,21 +103,11 @@ public final class ShardExecutor {
           // Closing a read-only template reader cannot lose data.
         }
       }
+      if (!done) {
+        io.discard(stream, outputLocation);
+      }
     }
-    return entries;
-  }
-
-  private static IllegalStateException sizeMismatch(
-      String location, List<PlannedTensor> head, long wrote, long planned) {
-    return new IllegalStateException(
-        "Invalid shard plan for "
-            + location
-            + ": its first "
-            + head.size()
-            + " tensors wrote "
-            + wrote
-            + " bytes, planned "
-            + planned);
+    return new StagedShard(shard, outputLocation, entries, written);
   }
 
   /**

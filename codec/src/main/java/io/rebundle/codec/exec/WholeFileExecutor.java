@@ -95,8 +95,7 @@ public final class WholeFileExecutor {
    * copies, following the copy range by range, so both read the source once between them (the
    * second from the page cache the first filled, even on a source bigger than the cache). A failed
    * check stops the copy or deletes the finished one, so nothing unchecked leaves this method. Wall
-   * time is about the longer of the two, not their sum. A large local file is copied in two parts
-   * at once ({@link FileParts}), cut at a tensor boundary, each part with its own checks.
+   * time is about the longer of the two, not their sum.
    */
   static long copyVerified(
       FileIO io,
@@ -108,105 +107,47 @@ public final class WholeFileExecutor {
       ProgressSink progress) {
     List<PlannedTensor.Copy> byOffset = new ArrayList<>(file.tensors());
     byOffset.sort(Comparator.comparingLong(t -> t.sourceEntry().offset()));
-    long[] sizes = byOffset.stream().mapToLong(t -> t.sourceEntry().size()).toArray();
-    // The second part starts where a tensor starts (the tensors of a reused file tile it).
-    long cut =
-        byOffset.size() < 2 ? 0 : byOffset.get(FileParts.split(sizes)).sourceEntry().offset();
-    return copy(
-        io,
-        source,
-        target,
-        progress,
-        cut,
-        (from, to) -> new Checks(io, sourcePrefix, target, byOffset, from, to));
-  }
-
-  /**
-   * The checks of the tensors that start in {@code [from, to)} of a reused file, queued as the copy
-   * of that part reaches them: before each range is copied, the checks of the tensors that start in
-   * it (the checker reads what the kernel is copying, at most {@link FollowingChecks#MAX_LAG}
-   * behind). {@link #finish} queues any not reached (a file that shrank since it was planned fails
-   * there) and waits for all of them.
-   */
-  private static final class Checks implements PartWatcher {
-    private final CheckpointReader reader;
-    private final FollowingChecks checks;
-    private final List<PlannedTensor.Copy> tensors;
-    private int next;
-
-    Checks(
-        FileIO io,
-        String sourcePrefix,
-        String target,
-        List<PlannedTensor.Copy> byOffset,
-        long from,
-        long to) {
-      List<PlannedTensor.Copy> mine = new ArrayList<>();
-      for (PlannedTensor.Copy t : byOffset) {
-        long at = t.sourceEntry().offset();
-        if (at >= from && (at < to || to == Long.MAX_VALUE)) {
-          mine.add(t);
-        }
-      }
-      this.tensors = mine;
-      this.reader = CheckpointReader.openPrefix(io, sourcePrefix);
-      this.checks = new FollowingChecks(target);
-      reader.willRead(mine.stream().map(PlannedTensor.Copy::sourceEntry).toList());
-    }
-
-    @Override
-    public void beforeRange(long end) {
-      while (next < tensors.size() && tensors.get(next).sourceEntry().offset() < end) {
-        submit(tensors.get(next++));
-      }
-    }
-
-    private void submit(PlannedTensor.Copy t) {
-      CheckpointReader.DeferredCheck check = reader.deferredCheck(t.sourceName(), t.sourceEntry());
-      checks.submit(check.size(), check::run);
-    }
-
-    @Override
-    public void finish() {
-      while (next < tensors.size()) {
-        submit(tensors.get(next++));
-      }
-      checks.finish();
-    }
-
-    @Override
-    public void close() {
+    try (CheckpointReader reader = CheckpointReader.openPrefix(io, sourcePrefix);
+        FollowingChecks checks = new FollowingChecks(target)) {
+      reader.willRead(byOffset.stream().map(PlannedTensor.Copy::sourceEntry).toList());
+      int[] next = {0};
+      // Before each range is copied, the checks of the tensors that start in it are queued: the
+      // checker reads what the kernel is copying, at most FollowingChecks.MAX_LAG behind.
+      long bytes =
+          copy(
+              io,
+              source,
+              target,
+              progress,
+              end -> {
+                while (next[0] < byOffset.size()
+                    && byOffset.get(next[0]).sourceEntry().offset() < end) {
+                  PlannedTensor.Copy t = byOffset.get(next[0]++);
+                  CheckpointReader.DeferredCheck check =
+                      reader.deferredCheck(t.sourceName(), t.sourceEntry());
+                  checks.submit(check.size(), check::run);
+                }
+              });
       try {
-        checks.close();
-      } finally {
-        reader.close();
+        // Tensors past the file's end (it shrank since planning) are checked too, and fail.
+        while (next[0] < byOffset.size()) {
+          PlannedTensor.Copy t = byOffset.get(next[0]++);
+          CheckpointReader.DeferredCheck check =
+              reader.deferredCheck(t.sourceName(), t.sourceEntry());
+          checks.submit(check.size(), check::run);
+        }
+        checks.finish();
+      } catch (RuntimeException | Error e) {
+        try {
+          io.delete(target);
+        } catch (RuntimeException ignored) {
+          // The check's failure matters more than a leftover staging file, which abort removes.
+        }
+        throw e;
       }
+      return bytes;
     }
   }
-
-  /** What runs beside the copy of one part of a file. */
-  private interface PartWatcher extends AutoCloseable {
-    /** Called before the range of the part that ends at {@code end} is copied; may throw. */
-    void beforeRange(long end);
-
-    /** Called once the part is copied: throws if what it watched failed. */
-    void finish();
-
-    @Override
-    void close();
-  }
-
-  private static final PartWatcher NO_WATCHER =
-      new PartWatcher() {
-        @Override
-        public void beforeRange(long end) {}
-
-        @Override
-        public void finish() {}
-
-        @Override
-        public void close() {}
-      };
 
   /**
    * Copies {@code source} to {@code target} (which must not exist) in ranges, reporting each: in
@@ -215,74 +156,53 @@ public final class WholeFileExecutor {
    * discarded.
    */
   static long copy(FileIO io, String source, String target, ProgressSink progress) {
-    return copy(io, source, target, progress, -1, (from, to) -> NO_WATCHER);
+    return copy(io, source, target, progress, end -> {});
   }
 
   /**
-   * {@link #copy(FileIO, String, String, ProgressSink)} with a {@link PartWatcher} per part. A
-   * large local file is copied in two parts at once ({@link FileParts}), cut at {@code cut} (0: no
-   * second part; negative: about the middle, on a {@link #COPY_CHUNK} boundary); the second part's
-   * watcher covers {@code [cut, Long.MAX_VALUE)}.
+   * {@link #copy(FileIO, String, String, ProgressSink)}, telling {@code beforeRange} the end offset
+   * of each range before it is copied (it may throw to stop the copy).
    */
   private static long copy(
       FileIO io,
       String source,
       String target,
       ProgressSink progress,
-      long cut,
-      java.util.function.BiFunction<Long, Long, PartWatcher> watchers) {
+      java.util.function.LongConsumer beforeRange) {
     try (RangeReader in = io.newInputFile(source).open()) {
       long length = in.length();
       PositionOutputStream out = io.newOutputFile(target).create();
       boolean done = false;
       try {
-        boolean kernel = in.canTransferTo(out);
-        long at = cut >= 0 ? cut : (length / 2 + COPY_CHUNK - 1) / COPY_CHUNK * COPY_CHUNK;
-        if (kernel && at > 0 && at < length && FileParts.acquireSecondWriter(out, length)) {
-          try {
-            ProgressSink shared = ProgressSink.synchronizedSink(progress);
-            java.util.concurrent.atomic.AtomicReference<Throwable> stop =
-                new java.util.concurrent.atomic.AtomicReference<>();
-            FileParts.run(
-                target,
-                () -> copyPart(in, out, 0, at, source, true, shared, watchers.apply(0L, at), stop),
-                () -> {
-                  try (PositionOutputStream part = out.openPart(at)) {
-                    copyPart(
-                        in,
-                        part,
-                        at,
-                        length,
-                        source,
-                        true,
-                        shared,
-                        watchers.apply(at, Long.MAX_VALUE),
-                        stop);
-                  }
-                  return null;
-                },
-                stop);
-            out.skipTo(length);
-          } finally {
-            FileParts.release();
+        if (in.canTransferTo(out)) {
+          for (long at = 0; at < length; ) {
+            long n = Math.min(COPY_CHUNK, length - at);
+            beforeRange.accept(at + n);
+            if (!in.transferTo(at, n, out)) {
+              throw new IllegalStateException(
+                  "Invalid storage: " + source + " refused a kernel copy it offered");
+            }
+            at += n;
+            progress.bytes(n);
           }
         } else {
-          copyPart(
-              in,
-              out,
-              0,
-              length,
-              source,
-              kernel,
-              progress,
-              watchers.apply(0L, Long.MAX_VALUE),
-              null);
+          byte[] buffer = new byte[(int) Math.min(STREAM_CHUNK, Math.max(1, length))];
+          for (long at = 0; at < length; ) {
+            int n = (int) Math.min(buffer.length, length - at);
+            beforeRange.accept(at + n);
+            in.readFully(at, buffer, 0, n);
+            out.write(buffer, 0, n);
+            at += n;
+            progress.bytes(n);
+          }
         }
         out.close();
         done = true;
         return length;
       } finally {
         if (!done) {
+          // Discarded, not closed: an object-store upload is aborted, so no partial object is
+          // ever published under the target's name (a direct commit writes final names).
           io.discard(out, target);
         }
       }
@@ -290,51 +210,6 @@ public final class WholeFileExecutor {
       throw new UncheckedIOException(
           "Cannot copy " + source + " to " + target + ": " + e.getMessage(), e);
     }
-  }
-
-  /**
-   * Copies {@code [from, to)} of {@code in} to {@code out} (positioned at {@code from}) and
-   * finishes {@code watcher}, which it closes.
-   */
-  private static Void copyPart(
-      RangeReader in,
-      PositionOutputStream out,
-      long from,
-      long to,
-      String source,
-      boolean kernel,
-      ProgressSink progress,
-      PartWatcher watcher,
-      java.util.concurrent.atomic.AtomicReference<Throwable> stop)
-      throws IOException {
-    try (watcher) {
-      if (kernel) {
-        for (long at = from; at < to; ) {
-          FileParts.checkStop(stop);
-          long n = Math.min(COPY_CHUNK, to - at);
-          watcher.beforeRange(at + n);
-          if (!in.transferTo(at, n, out)) {
-            throw new IllegalStateException(
-                "Invalid storage: " + source + " refused a kernel copy it offered");
-          }
-          at += n;
-          progress.bytes(n);
-        }
-      } else {
-        byte[] buffer = new byte[(int) Math.min(STREAM_CHUNK, Math.max(1, to - from))];
-        for (long at = from; at < to; ) {
-          int n = (int) Math.min(buffer.length, to - at);
-          watcher.beforeRange(at + n);
-          in.readFully(at, buffer, 0, n);
-          out.write(buffer, 0, n);
-          at += n;
-          progress.bytes(n);
-        }
-      }
-      out.flush();
-      watcher.finish();
-    }
-    return null;
   }
 
   /**

@@ -19,59 +19,12 @@ final class ChannelOutputStream extends PositionOutputStream {
 
   private final FileChannel channel;
   private final String location;
-  private final java.nio.file.Path path;
   private final ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE_BUFFER);
   private long position;
 
   ChannelOutputStream(FileChannel channel, String location) {
-    this(channel, location, null, 0);
-  }
-
-  /** {@code path} (when not null) lets {@link #openPart} open more descriptors on the file. */
-  ChannelOutputStream(FileChannel channel, String location, java.nio.file.Path path, long start) {
     this.channel = channel;
     this.location = location;
-    this.path = path;
-    this.position = start;
-  }
-
-  @Override
-  public boolean canOpenParts() {
-    return path != null;
-  }
-
-  @Override
-  public PositionOutputStream openPart(long offset) throws IOException {
-    if (path == null) {
-      return super.openPart(offset);
-    }
-    if (offset < 0) {
-      throw new IllegalArgumentException("Invalid part offset: " + offset);
-    }
-    FileChannel part = FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE);
-    try {
-      // The descriptor's own file offset: kernel copies (sendfile) and writes land from here.
-      part.position(offset);
-    } catch (IOException | RuntimeException e) {
-      part.close();
-      throw e;
-    }
-    return new ChannelOutputStream(part, location + " (from byte " + offset + ")", null, offset);
-  }
-
-  @Override
-  public void skipTo(long to) throws IOException {
-    if (path == null) {
-      super.skipTo(to);
-      return;
-    }
-    drain();
-    if (to < position) {
-      throw new IllegalArgumentException(
-          "Invalid skip of " + location + ": to " + to + ", already at " + position);
-    }
-    channel.position(to);
-    position = to;
   }
 
   @Override

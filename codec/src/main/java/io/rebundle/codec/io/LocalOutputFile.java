@@ -32,7 +32,7 @@ record LocalOutputFile(String location) implements OutputFile {
       List<StandardOpenOption> all = new ArrayList<>(List.of(options));
       all.add(StandardOpenOption.WRITE);
       return new ChannelOutputStream(
-          FileChannel.open(path, all.toArray(new StandardOpenOption[0])), location, path, 0);
+          FileChannel.open(path, all.toArray(new StandardOpenOption[0])), location);
     } catch (FileAlreadyExistsException e) {
       throw new UncheckedIOException("Cannot create " + location + ": it already exists", e);
     } catch (IOException e) {
