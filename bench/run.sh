@@ -144,6 +144,13 @@ log "building (submit.sh jar and the bench module)..."
 (cd "$ROOT" && mvn -q -B -ntp ${BENCH_MVN_FLAGS:-} -Pbench -DskipTests package) >"$DIR/build.log" 2>&1 \
   || { cat "$DIR/build.log" >&2; die "build failed"; }
 BENCH_CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/bench-classpath.txt")"
+# submit.sh dumps its class-data sharing archive in the background on the first run after a build;
+# make it now and wait for it, so that no timed row competes with the dump or runs without it.
+"$SUBMIT" --version >/dev/null 2>&1 || die "submit.sh does not run (see $DIR/build.log)"
+for ((i = 0; i < 300; i++)); do
+  [[ -d "$ROOT/jobs/target/rebundle.jsa.lock" ]] || break
+  sleep 1
+done
 TF_CMD=(java -Dorg.bytedeco.javacpp.cachedir="$JAVACPP_CACHE" -cp "$BENCH_CP" io.rebundle.bench.TfRestoreSave)
 machine | tee "$DIR/machine.txt" >&2
 
