@@ -432,7 +432,16 @@ public final class CheckpointReader implements AutoCloseable {
       throw new IllegalArgumentException("Invalid progress chunk: " + chunk + " bytes");
     }
     checkSize(key, e);
-    RangeReader r = dataReader(key, e);
+    transferRanges(e, dataReader(key, e), out, progress, chunk);
+  }
+
+  /** One kernel call per range of {@code chunk} bytes: the copy stays file to file. */
+  private void transferRanges(
+      BundleEntry e,
+      RangeReader r,
+      PositionOutputStream out,
+      java.util.function.LongConsumer progress,
+      long chunk) {
     for (long done = 0; done < e.size(); ) {
       long n = Math.min(chunk, e.size() - done);
       if (!r.transferTo(e.offset() + done, n, out)) {
@@ -510,18 +519,7 @@ public final class CheckpointReader implements AutoCloseable {
     checker.setDaemon(true);
     checker.start();
     try {
-      // One kernel call per range: the copy stays file to file, and each range is reported.
-      for (long done = 0; done < e.size(); ) {
-        long n = Math.min(chunk, e.size() - done);
-        if (!r.transferTo(e.offset() + done, n, out)) {
-          throw new IllegalStateException(
-              "Invalid storage: " + dataFile(e.shardId()) + " refused a kernel copy it offered");
-        }
-        done += n;
-        if (progress != null) {
-          progress.accept(n);
-        }
-      }
+      transferRanges(e, r, out, progress, chunk);
     } finally {
       // The checker uses the caller's buffer: never return while it may still be reading into it.
       try {
