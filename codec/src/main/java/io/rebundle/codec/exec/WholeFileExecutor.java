@@ -122,19 +122,13 @@ public final class WholeFileExecutor {
               end -> {
                 while (next[0] < byOffset.size()
                     && byOffset.get(next[0]).sourceEntry().offset() < end) {
-                  PlannedTensor.Copy t = byOffset.get(next[0]++);
-                  CheckpointReader.DeferredCheck check =
-                      reader.deferredCheck(t.sourceName(), t.sourceEntry());
-                  checks.submit(check.size(), check::run);
+                  submitCheck(reader, checks, byOffset.get(next[0]++));
                 }
               });
       try {
         // Tensors past the file's end (it shrank since planning) are checked too, and fail.
         while (next[0] < byOffset.size()) {
-          PlannedTensor.Copy t = byOffset.get(next[0]++);
-          CheckpointReader.DeferredCheck check =
-              reader.deferredCheck(t.sourceName(), t.sourceEntry());
-          checks.submit(check.size(), check::run);
+          submitCheck(reader, checks, byOffset.get(next[0]++));
         }
         checks.finish();
       } catch (RuntimeException | Error e) {
@@ -147,6 +141,13 @@ public final class WholeFileExecutor {
       }
       return bytes;
     }
+  }
+
+  /** Queues the CRC check of {@code t}'s source bytes behind the copy. */
+  private static void submitCheck(
+      CheckpointReader reader, FollowingChecks checks, PlannedTensor.Copy t) {
+    CheckpointReader.DeferredCheck check = reader.deferredCheck(t.sourceName(), t.sourceEntry());
+    checks.submit(check.size(), check::run);
   }
 
   /**
